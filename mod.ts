@@ -1,0 +1,59 @@
+/**
+ * Lily: a Deno-native workflow kernel whose every run is inspectable,
+ * auditable, resumable and replayable.
+ *
+ * This module is the kernel library. It loads no CLI dependency; run
+ * `deno run -A mod.ts --help` (or `jsr:@lily/cli`) for the command line.
+ *
+ * The run store keeps payloads on the filesystem under
+ * `<workspace>/.iris/runs/<run_id>/` and one immutable index row per
+ * artifact in `<workspace>/.iris/index.sqlite`. Every put is durable before
+ * it is indexed, and records its producer and inputs.
+ *
+ * @example Create a run, store two linked artifacts and verify the store
+ * ```ts
+ * import { openStore, verifyStore } from "@lily/cli";
+ *
+ * const workspace = await Deno.makeTempDir();
+ * const store = await openStore(workspace);
+ * try {
+ *   const { manifest } = await store.runs.create();
+ *   const plan = await store.artifacts.putJson(manifest.run_id, { goal: "ship" }, {
+ *     type: "plan.v1",
+ *     producer: { id: "planner", kind: "llm" },
+ *   });
+ *   const notes = await store.artifacts.putText(manifest.run_id, "done\n", {
+ *     type: "notes.v1",
+ *     inputs: [plan.artifact_id],
+ *   });
+ *   console.assert(notes.input_artifact_refs[0] === plan.artifact_id);
+ *   console.assert((await verifyStore(store)).ok);
+ * } finally {
+ *   store.close();
+ *   await Deno.remove(workspace, { recursive: true });
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export * from "./src/core/errors.ts";
+export * from "./src/core/ids.ts";
+export * from "./src/core/canonical_json.ts";
+export * from "./src/core/version.ts";
+export * from "./src/store/artifact_ref.ts";
+export * from "./src/store/artifact_index.ts";
+export * from "./src/store/artifact_store.ts";
+export * from "./src/store/durable_file.ts";
+export * from "./src/store/layout.ts";
+export * from "./src/store/run_manifest.ts";
+export * from "./src/store/run_store.ts";
+export * from "./src/store/safe_path.ts";
+export * from "./src/store/store.ts";
+export * from "./src/store/verify.ts";
+export * from "./src/store/workspace_snapshot.ts";
+
+if (import.meta.main) {
+  const { main } = await import("./src/cli/main.ts");
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,66 @@
+/**
+ * What every command receives: where to print, the environment, and the
+ * global options (`--workspace`, `--json`, `--debug`).
+ *
+ * @module
+ */
+
+import type { Command } from "@commander-js/extra-typings";
+import { openStore, resolveWorkspace, type Store } from "../store/store.ts";
+import type { Output } from "./output.ts";
+
+/** The process-level inputs of the CLI, substitutable in tests. */
+export interface CliContext {
+  /** Where to print. */
+  readonly output: Output;
+  /** Reads an environment variable. */
+  readonly env: (name: string) => string | undefined;
+}
+
+/** The options every command accepts. */
+export interface GlobalOptions {
+  /** The workspace directory. */
+  readonly workspace?: string;
+  /** Print one JSON document on stdout. */
+  readonly json: boolean;
+  /** Show stack traces on errors. */
+  readonly debug: boolean;
+}
+
+/**
+ * Reads the global options as seen from a (sub)command.
+ *
+ * @param command The command whose action is running.
+ * @returns The global options.
+ */
+export function globalOptions(command: Command<unknown[], Record<string, unknown>>): GlobalOptions {
+  const all = command.optsWithGlobals() as Record<string, unknown>;
+  return {
+    workspace: all.workspace as string | undefined,
+    json: Boolean(all.json),
+    debug: Boolean(all.debug),
+  };
+}
+
+/**
+ * Opens the workspace's store for the length of `fn`.
+ *
+ * @param ctx The CLI context.
+ * @param options The global options.
+ * @param create Whether a missing store is created (else: not found).
+ * @param fn The work to do with the store.
+ * @returns What `fn` returns.
+ */
+export async function withStore<T>(
+  ctx: CliContext,
+  options: GlobalOptions,
+  create: boolean,
+  fn: (store: Store) => Promise<T> | T,
+): Promise<T> {
+  const store = await openStore(resolveWorkspace(options.workspace, ctx.env), { create });
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}

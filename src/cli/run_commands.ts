@@ -1,0 +1,109 @@
+/**
+ * `lily run new|list|show`.
+ *
+ * @module
+ */
+
+import type { Command } from "@commander-js/extra-typings";
+import type { CliContext } from "./context.ts";
+import { globalOptions, withStore } from "./context.ts";
+import { emit, table } from "./output.ts";
+
+/**
+ * Adds the `run` commands to the program.
+ *
+ * @param program The root command.
+ * @param ctx The CLI context.
+ */
+export function registerRunCommands(program: Command, ctx: CliContext): void {
+  const run = program.command("run").description("Create and inspect runs");
+
+  run.command("new")
+    .description("Create a run (status created), optionally with a work order")
+    .option("--work-order <path>", "a work order file, stored as a work_order.v1 artifact")
+    .action(async (opts, cmd) => {
+      const g = globalOptions(cmd);
+      const producerId = ctx.env("LILY_USER") ?? ctx.env("USER") ?? "human";
+      const created = await withStore(ctx, g, true, (store) =>
+        store.runs.create({
+          workOrderPath: opts.workOrder,
+          workOrderProducer: { id: producerId, kind: "human" },
+        }));
+      emit(ctx.output, g.json, {
+        run_id: created.manifest.run_id,
+        path: created.path,
+        work_order_ref: created.workOrderRef,
+      }, () => [
+        `Created run ${created.manifest.run_id}`,
+        `Path: ${created.path}`,
+        ...(created.workOrderRef
+          ? [`Attached work order: ${created.workOrderRef.artifact_id}`]
+          : []),
+      ]);
+    });
+
+  run.command("list")
+    .description("List the runs of the workspace, oldest first")
+    .action(async (_opts, cmd) => {
+      const g = globalOptions(cmd);
+      const runs = await withStore(ctx, g, true, (store) => store.runs.list());
+      const data = runs.map((r) =>
+        "manifest" in r ? r.manifest : { run_id: r.run_id, status: "invalid", error: r.error }
+      );
+      emit(
+        ctx.output,
+        g.json,
+        data,
+        () =>
+          runs.length === 0 ? ["No runs yet; create one with `lily run new`"] : table(
+            ["RUN", "STATUS", "CREATED", "WORK ORDER"],
+            runs.map((r) =>
+              "manifest" in r
+                ? [
+                  r.run_id,
+                  r.manifest.status,
+                  r.manifest.created_at,
+                  r.manifest.work_order_ref?.artifact_id ?? "-",
+                ]
+                : [r.run_id, "invalid", "-", r.error]
+            ),
+          ),
+      );
+    });
+
+  run.command("show")
+    .description("Show a run's manifest and artifact counts")
+    .argument("<run_id>", "the run")
+    .action(async (runId, _opts, cmd) => {
+      const g = globalOptions(cmd);
+      const { manifest, counts, path } = await withStore(ctx, g, false, async (store) => ({
+        manifest: await store.runs.get(runId),
+        counts: store.index.countByType(runId),
+        path: store.runs.paths(runId).root,
+      }));
+      const total = Object.values(counts).reduce((a, b) => a + b, 0);
+      emit(
+        ctx.output,
+        g.json,
+        { manifest, path, artifact_counts: counts, artifact_total: total },
+        () => [
+          `Run ${manifest.run_id}`,
+          `Status: ${manifest.status}`,
+          `Created: ${manifest.created_at}`,
+          `Updated: ${manifest.updated_at}`,
+          `Kernel: ${manifest.kernel_version}`,
+          `Path: ${path}`,
+          `Work order: ${manifest.work_order_ref?.artifact_id ?? "none"}`,
+          ...(manifest.workspace_snapshot
+            ? [
+              `Git: ${manifest.workspace_snapshot.git_commit ?? "(no commit)"}${
+                manifest.workspace_snapshot.dirty ? " (dirty)" : ""
+              }`,
+            ]
+            : []),
+          `Artifacts: ${total}`,
+          ...Object.entries(counts).sort().map(([type, n]) => `  ${type}: ${n}`),
+        ],
+      );
+    });
+}

@@ -1,0 +1,47 @@
+/**
+ * `lily verify`.
+ *
+ * @module
+ */
+
+import type { Command } from "@commander-js/extra-typings";
+import { LilyError } from "../core/errors.ts";
+import { verifyStore } from "../store/verify.ts";
+import type { CliContext } from "./context.ts";
+import { globalOptions, withStore } from "./context.ts";
+import { emit } from "./output.ts";
+
+/** Thrown after a verification report with errors was printed. */
+export class VerifyFailed extends LilyError {}
+
+/**
+ * Adds `verify` to the program.
+ *
+ * @param program The root command.
+ * @param ctx The CLI context.
+ */
+export function registerVerifyCommand(program: Command, ctx: CliContext): void {
+  program.command("verify")
+    .description("Recompute every hash and check index, files and manifests agree")
+    .option("--run <run_id>", "check only this run")
+    .action(async (opts, cmd) => {
+      const g = globalOptions(cmd);
+      const report = await withStore(
+        ctx,
+        g,
+        false,
+        (store) => verifyStore(store, { runId: opts.run }),
+      );
+      emit(ctx.output, g.json, report, () => [
+        ...report.findings.map((f) =>
+          `${f.severity} ${f.kind}: run ${f.run_id}` +
+          (f.artifact_id ? ` artifact ${f.artifact_id}` : "") + ` ${f.path}: ${f.detail}`
+        ),
+        `${report.ok ? "OK" : "FAILED"}: ${report.runs_checked} runs, ` +
+        `${report.artifacts_checked} artifacts checked, ` +
+        `${report.findings.filter((f) => f.severity === "error").length} errors, ` +
+        `${report.findings.filter((f) => f.severity === "warning").length} warnings`,
+      ]);
+      if (!report.ok) throw new VerifyFailed("");
+    });
+}

@@ -1,0 +1,172 @@
+/**
+ * Canonical JSON (RFC 8785, the JSON Canonicalization Scheme) and sha256.
+ * Every hash any Lily layer records comes from this module.
+ *
+ * @module
+ */
+
+import canonicalize from "canonicalize";
+import { createHash } from "node:crypto";
+import { type Issue, ValidationError } from "./errors.ts";
+
+/** A value JSON can represent exactly. */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function childPath(path: string, key: string | number): string {
+  if (typeof key === "number") return `${path}[${key}]`;
+  return IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value === "bigint") return `BigInt ${value}n`;
+  if (value === undefined) return "undefined";
+  if (typeof value === "object" && value !== null) {
+    return `an instance of ${value.constructor?.name ?? "an unknown class"}`;
+  }
+  return `a ${typeof value}`;
+}
+
+function collectIssues(value: unknown, path: string, seen: Set<object>, out: Issue[]): void {
+  switch (typeof value) {
+    case "boolean":
+      return;
+    case "string":
+      if (LONE_SURROGATE.test(value)) {
+        out.push({
+          code: "lone_surrogate",
+          path,
+          message: "string holds a lone UTF-16 surrogate, which JSON text cannot carry",
+        });
+      }
+      return;
+    case "number":
+      if (!Number.isFinite(value)) {
+        out.push({
+          code: "non_finite_number",
+          path,
+          message: `expected a finite number, got ${describe(value)}`,
+        });
+      }
+      return;
+    case "object": {
+      if (value === null) return;
+      if (seen.has(value)) {
+        out.push({ code: "cycle", path, message: "value refers back to one of its own parents" });
+        return;
+      }
+      const isArray = Array.isArray(value);
+      const proto = Object.getPrototypeOf(value);
+      if (!isArray && proto !== Object.prototype && proto !== null) {
+        out.push({
+          code: "not_plain_data",
+          path,
+          message: `expected a plain object, array or primitive, got ${describe(value)}`,
+        });
+        return;
+      }
+      seen.add(value);
+      if (isArray) {
+        value.forEach((item, i) => collectIssues(item, childPath(path, i), seen, out));
+      } else {
+        for (const [key, item] of Object.entries(value)) {
+          const here = childPath(path, key);
+          if (LONE_SURROGATE.test(key)) {
+            out.push({
+              code: "lone_surrogate",
+              path: here,
+              message: "key holds a lone UTF-16 surrogate, which JSON text cannot carry",
+            });
+          }
+          collectIssues(item, here, seen, out);
+        }
+      }
+      seen.delete(value);
+      return;
+    }
+    default:
+      out.push({
+        code: "not_json",
+        path,
+        message: `expected a JSON value, got ${describe(value)}`,
+      });
+  }
+}
+
+/**
+ * Lists why a value cannot be represented exactly as JSON.
+ *
+ * @param value Any value.
+ * @returns One issue per offending place, empty when the value is plain JSON.
+ */
+export function jsonIssues(value: unknown): Issue[] {
+  const out: Issue[] = [];
+  collectIssues(value, "$", new Set(), out);
+  return out;
+}
+
+/**
+ * Serialises a JSON value in RFC 8785 canonical form.
+ *
+ * @example Keys are sorted and numbers written the shortest way
+ * ```ts
+ * import { canonicalJson } from "./canonical_json.ts";
+ * console.assert(canonicalJson({ b: 1, a: [1e21] }) === '{"a":[1e+21],"b":1}');
+ * ```
+ *
+ * @param value The value to serialise.
+ * @returns The canonical JSON text.
+ * @throws {ValidationError} When the value holds anything JSON cannot represent
+ * exactly; the message names the JSON path.
+ */
+export function canonicalJson(value: unknown): string {
+  const issues = jsonIssues(value);
+  if (issues.length > 0) {
+    const first = issues[0];
+    throw new ValidationError(`Cannot canonicalize JSON at ${first.path}: ${first.message}`, {
+      issues,
+    });
+  }
+  return canonicalize(value) as string;
+}
+
+/**
+ * Serialises a JSON value to its canonical UTF-8 bytes.
+ *
+ * @param value The value to serialise.
+ * @returns The RFC 8785 bytes.
+ * @throws {ValidationError} As {@linkcode canonicalJson}.
+ */
+export function canonicalBytes(value: unknown): Uint8Array {
+  return new TextEncoder().encode(canonicalJson(value));
+}
+
+/**
+ * Hashes bytes with sha256.
+ *
+ * @param bytes The bytes to hash.
+ * @returns The lower-case hex digest.
+ */
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * Hashes a JSON value by its canonical bytes.
+ *
+ * @param value The value to hash.
+ * @returns The lower-case hex sha256 of the RFC 8785 bytes.
+ * @throws {ValidationError} As {@linkcode canonicalJson}.
+ */
+export function canonicalHash(value: unknown): string {
+  return sha256Hex(canonicalBytes(value));
+}

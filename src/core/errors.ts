@@ -1,0 +1,70 @@
+/**
+ * The error hierarchy every Lily layer throws. One base class, a few
+ * subclasses that the CLI maps to exit codes in one place.
+ *
+ * @module
+ */
+
+/** One problem found in a value: where it is, and what is wrong there. */
+export interface Issue {
+  /** Machine-readable kind of problem, e.g. `invalid_type`. */
+  readonly code: string;
+  /** JSON path of the offending value, e.g. `$.steps[0].id`; `$` is the root. */
+  readonly path: string;
+  /** What is wrong, in words a user can act on. */
+  readonly message: string;
+}
+
+/** Options shared by every {@linkcode LilyError}. */
+export interface LilyErrorOptions {
+  /** The underlying error, when there is one. */
+  cause?: unknown;
+  /** Problems found, for errors that collect more than one. */
+  issues?: readonly Issue[];
+}
+
+/** Base class of every error Lily throws on purpose. */
+export class LilyError extends Error {
+  /** Problems found, when the error collects more than one. */
+  readonly issues: readonly Issue[];
+
+  /**
+   * Creates an error.
+   *
+   * @param message What failed, the offending value and what was expected.
+   * @param options The cause and any collected issues.
+   */
+  constructor(message: string, options: LilyErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.issues = options.issues ?? [];
+  }
+}
+
+/** The caller asked for something malformed: a bad id, option or argument. */
+export class UsageError extends LilyError {}
+
+/** A run, artifact or file that was asked for does not exist. */
+export class NotFoundError extends LilyError {}
+
+/** Stored data does not match what the index or a hash says it should be. */
+export class IntegrityError extends LilyError {}
+
+/** A path would resolve outside the directory it must stay in. */
+export class PathSecurityError extends UsageError {}
+
+/** A value does not satisfy the schema it was checked against. */
+export class ValidationError extends LilyError {}
+
+/** Another process holds what this one needs (a run lock or lease). */
+export class ConflictError extends LilyError {}
+
+/**
+ * Tells whether a value is a {@linkcode LilyError}.
+ *
+ * @param err Any thrown value.
+ * @returns `true` when `err` is a Lily error.
+ */
+export function isLilyError(err: unknown): err is LilyError {
+  return err instanceof LilyError;
+}

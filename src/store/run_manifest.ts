@@ -1,0 +1,151 @@
+/**
+ * The run manifest, `run_manifest.json`: a run's identity and status, written
+ * atomically under the run lock and read back with validation.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { IntegrityError, NotFoundError } from "../core/errors.ts";
+import type { ArtifactRef } from "./artifact_ref.ts";
+import { writeFileAtomic } from "./durable_file.ts";
+
+/** Where a run is in its life. */
+export type RunStatus = "created" | "running" | "waiting" | "failed" | "succeeded" | "cancelled";
+
+/** The run statuses, in lifecycle order. */
+export const RUN_STATUSES: readonly RunStatus[] = [
+  "created",
+  "running",
+  "waiting",
+  "failed",
+  "succeeded",
+  "cancelled",
+];
+
+/** The git state of the workspace when the run was created. */
+export interface WorkspaceSnapshot {
+  /** The git checkout's top-level directory. */
+  readonly path: string;
+  /** The commit HEAD pointed at, or null in a repository without commits. */
+  readonly git_commit: string | null;
+  /** Whether tracked or untracked files differed from that commit. */
+  readonly dirty: boolean;
+}
+
+/** The contents of `run_manifest.json`, field names exactly as on disk. */
+export interface RunManifest {
+  /** The run's UUID. */
+  readonly run_id: string;
+  /** When the run was created (ISO-8601 UTC). */
+  readonly created_at: string;
+  /** When the manifest was last written (ISO-8601 UTC). */
+  readonly updated_at: string;
+  /** The kernel version that created the run. */
+  readonly kernel_version: string;
+  /** Where the run is in its life. */
+  readonly status: RunStatus;
+  /** The work order artifact, or null. */
+  readonly work_order_ref: ArtifactRef | null;
+  /** The workspace's git state, when the workspace is a git checkout. */
+  readonly workspace_snapshot?: WorkspaceSnapshot;
+}
+
+const uuid = z.string().regex(
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  "expected a UUID",
+);
+const isoTime = z.iso.datetime();
+
+const artifactRefSchema = z.object({
+  artifact_id: uuid,
+  run_id: uuid,
+  artifact_type: z.string().min(1),
+  storage_kind: z.enum(["json", "text", "file"]),
+  artifact_name: z.string().nullable(),
+  rel_path: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  created_at: isoTime,
+  producer_id: z.string().min(1),
+  producer_kind: z.enum(["tool", "llm", "human", "system"]),
+  input_artifact_refs: z.array(uuid),
+  size_bytes: z.number().int().nonnegative(),
+});
+
+const manifestSchema = z.object({
+  run_id: uuid,
+  created_at: isoTime,
+  updated_at: isoTime,
+  kernel_version: z.string().min(1),
+  status: z.enum(RUN_STATUSES as [RunStatus, ...RunStatus[]]),
+  work_order_ref: artifactRefSchema.nullable(),
+  workspace_snapshot: z.object({
+    path: z.string(),
+    git_commit: z.string().nullable(),
+    dirty: z.boolean(),
+  }).optional(),
+});
+
+/**
+ * Parses and validates manifest text.
+ *
+ * @param text The file's contents.
+ * @param path The file, for error messages.
+ * @returns The manifest.
+ * @throws {IntegrityError} When the text is not a valid manifest; the message
+ * names the file and the first wrong field.
+ */
+export function parseManifest(text: string, path: string): RunManifest {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new IntegrityError(
+      `Unreadable run manifest ${path}: not valid JSON (${(err as Error).message})`,
+      { cause: err },
+    );
+  }
+  const parsed = manifestSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length > 0 ? issue.path.join(".") : "(root)";
+    throw new IntegrityError(`Invalid run manifest ${path}: ${where}: ${issue.message}`, {
+      cause: parsed.error,
+    });
+  }
+  return parsed.data as RunManifest;
+}
+
+/**
+ * Reads and validates a manifest file.
+ *
+ * @param path The `run_manifest.json` path.
+ * @returns The manifest.
+ * @throws {NotFoundError} When the file does not exist.
+ * @throws {IntegrityError} When it is not a valid manifest.
+ */
+export async function readManifest(path: string): Promise<RunManifest> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new NotFoundError(`Run manifest ${path} does not exist`, { cause: err });
+    }
+    throw new IntegrityError(`Unreadable run manifest ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return parseManifest(text, path);
+}
+
+/**
+ * Writes a manifest atomically (the caller holds the run lock).
+ *
+ * @param path The `run_manifest.json` path.
+ * @param manifest The manifest to write.
+ */
+export async function writeManifest(path: string, manifest: RunManifest): Promise<void> {
+  const text = JSON.stringify(manifest, null, 2) + "\n";
+  await writeFileAtomic(path, new TextEncoder().encode(text));
+}

@@ -1,0 +1,120 @@
+/**
+ * Opening a workspace's store: its layout, artifact index, artifact store and
+ * run store, wired together.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { NotFoundError } from "../core/errors.ts";
+import type { IdSource } from "../core/ids.ts";
+import { ArtifactIndex } from "./artifact_index.ts";
+import { ArtifactStore, type PayloadCheck, type Producer } from "./artifact_store.ts";
+import { type StoreLayout, storeLayout } from "./layout.ts";
+import { RunStore } from "./run_store.ts";
+
+/** Options of {@linkcode openStore}. */
+export interface OpenStoreOptions {
+  /**
+   * Create `.iris/` when it does not exist; when false, a missing store is a
+   * {@linkcode NotFoundError}.
+   * @default {true}
+   */
+  create?: boolean;
+  /**
+   * The clock for every timestamp.
+   * @default {() => new Date()}
+   */
+  now?: () => Date;
+  /** The source of run ids. */
+  newRunId?: IdSource;
+  /** The source of artifact ids. */
+  newArtifactId?: IdSource;
+  /**
+   * The producer recorded when a put names none.
+   * @default {{ id: "lily", kind: "system" }}
+   */
+  defaultProducer?: Producer;
+  /** Checks every JSON put must pass (e.g. schema validation). */
+  checks?: readonly PayloadCheck[];
+}
+
+/** An open workspace store. Close it when done. */
+export interface Store {
+  /** The store's paths. */
+  readonly layout: StoreLayout;
+  /** The artifact index. */
+  readonly index: ArtifactIndex;
+  /** Artifacts of every run. */
+  readonly artifacts: ArtifactStore;
+  /** The runs. */
+  readonly runs: RunStore;
+  /** Closes the index connection. */
+  close(): void;
+}
+
+/**
+ * Picks the workspace: the explicit one, else `LILY_WORKSPACE`, else the cwd.
+ *
+ * @param explicit A `--workspace` value, when given.
+ * @param env Reads an environment variable.
+ * @returns The absolute workspace path.
+ */
+export function resolveWorkspace(
+  explicit: string | undefined,
+  env: (name: string) => string | undefined,
+): string {
+  return resolve(explicit ?? env("LILY_WORKSPACE") ?? ".");
+}
+
+/**
+ * Opens (and by default creates) the store of a workspace.
+ *
+ * @example Create a run and store a JSON artifact
+ * ```ts
+ * import { openStore } from "./store.ts";
+ * const workspace = await Deno.makeTempDir();
+ * const store = await openStore(workspace);
+ * try {
+ *   const { manifest } = await store.runs.create();
+ *   const ref = await store.artifacts.putJson(manifest.run_id, { hello: "world" }, {
+ *     type: "note.v1",
+ *   });
+ *   console.assert(ref.storage_kind === "json");
+ * } finally {
+ *   store.close();
+ *   await Deno.remove(workspace, { recursive: true });
+ * }
+ * ```
+ *
+ * @param workspace The workspace directory.
+ * @param options Creation, clock, id sources, default producer and checks.
+ * @returns The open store.
+ * @throws {NotFoundError} With `create: false` when there is no store.
+ */
+export async function openStore(workspace: string, options: OpenStoreOptions = {}): Promise<Store> {
+  const layout = storeLayout(workspace);
+  if (options.create ?? true) {
+    await Deno.mkdir(layout.runsDir, { recursive: true });
+  } else {
+    try {
+      await Deno.stat(layout.indexPath);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      throw new NotFoundError(
+        `No Lily store in ${layout.workspace} (expected ${layout.storeDir}); ` +
+          "create a run with `lily run new` first",
+        { cause: err },
+      );
+    }
+  }
+  const index = new ArtifactIndex(layout.indexPath);
+  const artifacts = new ArtifactStore(layout, index, {
+    now: options.now,
+    newId: options.newArtifactId,
+    defaultProducer: options.defaultProducer,
+    checks: options.checks,
+  });
+  const runs = new RunStore(layout, artifacts, { now: options.now, newId: options.newRunId });
+  return { layout, index, artifacts, runs, close: () => index.close() };
+}
