@@ -1,0 +1,143 @@
+/**
+ * Test helpers: temp workspaces, spawning the CLI as a user would, and
+ * fingerprints of a store to prove a failed command changed nothing.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const REPO: string = fileURLToPath(new URL("..", import.meta.url));
+
+/** The CLI entry point. */
+export const CLI = join(REPO, "cli.ts");
+
+/** What a spawned CLI did. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `lily` in a child process.
+ *
+ * @param args CLI arguments.
+ * @param options The workspace (passed as LILY_WORKSPACE) and cwd.
+ * @returns Exit code and output.
+ */
+export async function lily(
+  args: string[],
+  options: { workspace?: string; cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", CLI, ...args],
+    cwd: options.cwd ?? options.workspace,
+    env: {
+      ...(options.workspace ? { LILY_WORKSPACE: options.workspace } : {}),
+      NO_COLOR: "1",
+      ...options.env,
+    },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/**
+ * Runs `lily … --json` and parses its single JSON document.
+ *
+ * @param args CLI arguments (without `--json`).
+ * @param workspace The workspace.
+ * @returns The parsed document.
+ */
+export async function lilyJson<T = unknown>(args: string[], workspace: string): Promise<T> {
+  const result = await lily([...args, "--json"], { workspace });
+  if (result.code !== 0) {
+    throw new Error(`lily ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
+  }
+  return JSON.parse(result.stdout) as T;
+}
+
+/**
+ * Runs `fn` with a fresh temp directory and removes it afterwards.
+ *
+ * @param fn The test body.
+ */
+export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "lily_test_" }));
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Fingerprints every file under a directory (path → sha256), following no
+ * symlinks, plus the index rows, so a test can prove nothing changed.
+ *
+ * @param dir The directory (usually `<workspace>/.iris`).
+ * @returns A stable description of the tree.
+ */
+export async function fingerprint(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  async function walk(path: string): Promise<void> {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(path));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return;
+      throw err;
+    }
+    for (const entry of entries) {
+      const full = join(path, entry.name);
+      const rel = relative(dir, full);
+      if (entry.name.startsWith("index.sqlite")) continue;
+      if (entry.isSymlink) out[rel] = `symlink:${await Deno.readLink(full)}`;
+      else if (entry.isDirectory) {
+        out[rel] = "dir";
+        await walk(full);
+      } else {
+        out[rel] = createHash("sha256").update(await Deno.readFile(full)).digest("hex");
+      }
+    }
+  }
+  await walk(dir);
+  const { DatabaseSync } = await import("node:sqlite");
+  try {
+    const db = new DatabaseSync(join(dir, "index.sqlite"), { readOnly: true });
+    try {
+      const rows = db.prepare("SELECT * FROM artifacts ORDER BY artifact_id").all();
+      out["index.sqlite#artifacts"] = JSON.stringify(rows);
+    } finally {
+      db.close();
+    }
+  } catch {
+    out["index.sqlite#artifacts"] = "absent";
+  }
+  return out;
+}
+
+/**
+ * Asserts a failed CLI call looked like a user error: the given exit code,
+ * one line on stderr, no stack trace.
+ *
+ * @param result The CLI result.
+ * @param code The expected exit code.
+ * @param pattern What the message must mention.
+ */
+export function assertCleanError(result: CliResult, code: number, pattern: RegExp): void {
+  const lines = result.stderr.trim().split("\n");
+  if (result.code !== code) {
+    throw new Error(`expected exit ${code}, got ${result.code}; stderr: ${result.stderr}`);
+  }
+  if (lines.length !== 1 || /\n\s+at /.test(result.stderr) || !pattern.test(lines[0])) {
+    throw new Error(`expected one line matching ${pattern}, got: ${result.stderr}`);
+  }
+}
