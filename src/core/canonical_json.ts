@@ -26,6 +26,24 @@ function childPath(path: string, key: string | number): string {
   return IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
 
+/**
+ * Writes a location inside a JSON value as a JSON path: `$` is the root,
+ * identifiers follow a dot, indexes and other keys go in brackets.
+ *
+ * @example
+ * ```ts
+ * import { jsonPath } from "./canonical_json.ts";
+ * console.assert(jsonPath(["steps", 0, "id"]) === "$.steps[0].id");
+ * console.assert(jsonPath(["env", "MY-VAR"]) === '$.env["MY-VAR"]');
+ * ```
+ *
+ * @param segments Object keys and array indexes, outermost first.
+ * @returns The JSON path.
+ */
+export function jsonPath(segments: readonly (string | number)[]): string {
+  return segments.reduce<string>((path, key) => childPath(path, key), "$");
+}
+
 function describe(value: unknown): string {
   if (typeof value === "number") return String(value);
   if (typeof value === "bigint") return `BigInt ${value}n`;

@@ -18,6 +18,12 @@ import { readWorkspaceSnapshot } from "./workspace_snapshot.ts";
 /** The artifact type of work orders. */
 export const WORK_ORDER_TYPE = "work_order.v1";
 
+/**
+ * A check run on a work order's bytes before a run is created, e.g. schema
+ * validation from a higher layer. It throws to reject the work order.
+ */
+export type WorkOrderCheck = (bytes: Uint8Array, path: string) => void;
+
 /** Options of {@linkcode RunStore}. */
 export interface RunStoreOptions {
   /**
@@ -30,6 +36,8 @@ export interface RunStoreOptions {
    * @default {newRunId}
    */
   newId?: IdSource;
+  /** Checks a work order before any run is created. */
+  checkWorkOrder?: WorkOrderCheck;
 }
 
 /** Options of {@linkcode RunStore.create}. */
@@ -64,19 +72,21 @@ export class RunStore {
   #artifacts: ArtifactStore;
   #now: () => Date;
   #newId: IdSource;
+  #checkWorkOrder?: WorkOrderCheck;
 
   /**
    * Creates the run store.
    *
    * @param layout The workspace store's paths.
    * @param artifacts The artifact store work orders are put into.
-   * @param options Clock and id source.
+   * @param options Clock, id source and work order check.
    */
   constructor(layout: StoreLayout, artifacts: ArtifactStore, options: RunStoreOptions = {}) {
     this.#layout = layout;
     this.#artifacts = artifacts;
     this.#now = options.now ?? (() => new Date());
     this.#newId = options.newId ?? newRunId;
+    this.#checkWorkOrder = options.checkWorkOrder;
   }
 
   /**
@@ -92,14 +102,18 @@ export class RunStore {
 
   /**
    * Creates a run with status `created` and, when given, stores its work
-   * order and records it as `work_order_ref`. A missing or unreadable work
-   * order is rejected before anything is created.
+   * order and records it as `work_order_ref`. A missing, unreadable or
+   * (with a work order check) invalid work order is rejected before anything
+   * is created.
    *
    * @param options The work order and its producer.
    * @returns The manifest, run root and work order reference.
    */
   async create(options: CreateRunOptions = {}): Promise<CreatedRun> {
-    if (options.workOrderPath !== undefined) await checkReadableFile(options.workOrderPath);
+    if (options.workOrderPath !== undefined) {
+      await checkReadableFile(options.workOrderPath);
+      this.#checkWorkOrder?.(await Deno.readFile(options.workOrderPath), options.workOrderPath);
+    }
     const runId = this.#newId();
     const run = runLayout(this.#layout, runId);
     await Deno.mkdir(this.#layout.runsDir, { recursive: true });

@@ -11,7 +11,7 @@ import type { IdSource } from "../core/ids.ts";
 import { ArtifactIndex } from "./artifact_index.ts";
 import { ArtifactStore, type PayloadCheck, type Producer } from "./artifact_store.ts";
 import { type StoreLayout, storeLayout } from "./layout.ts";
-import { RunStore } from "./run_store.ts";
+import { RunStore, type WorkOrderCheck } from "./run_store.ts";
 
 /** Options of {@linkcode openStore}. */
 export interface OpenStoreOptions {
@@ -37,6 +37,8 @@ export interface OpenStoreOptions {
   defaultProducer?: Producer;
   /** Checks every JSON put must pass (e.g. schema validation). */
   checks?: readonly PayloadCheck[];
+  /** Checks a work order before `runs.create` creates anything. */
+  checkWorkOrder?: WorkOrderCheck;
 }
 
 /** An open workspace store. Close it when done. */
@@ -115,6 +117,10 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
     defaultProducer: options.defaultProducer,
     checks: options.checks,
   });
-  const runs = new RunStore(layout, artifacts, { now: options.now, newId: options.newRunId });
+  const runs = new RunStore(layout, artifacts, {
+    now: options.now,
+    newId: options.newRunId,
+    checkWorkOrder: options.checkWorkOrder,
+  });
   return { layout, index, artifacts, runs, close: () => index.close() };
 }

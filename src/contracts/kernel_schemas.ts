@@ -1,0 +1,352 @@
+/**
+ * The kernel's built-in artifact types: `work_order.v1`,
+ * `environment_snapshot.v1`, `step_run_record.v1`, `gate_result.v1`,
+ * `policy_violation.v1` and `artifact_replacement.v1`. Their fields are
+ * written down in `docs/schemas.md`.
+ *
+ * Every object accepts fields it does not name (they are kept as given), so
+ * a later kernel can add optional fields to a `.v1` type without breaking
+ * artifacts or readers; removing or retyping a field needs a new version.
+ *
+ * @example Validate a work order
+ * ```ts
+ * import { kernelRegistry } from "./kernel_schemas.ts";
+ * const registry = kernelRegistry();
+ * console.assert(registry.validate("work_order.v1", { goal: "Fix the flaky test" }).valid);
+ * const { issues } = registry.validate("work_order.v1", { title: "no goal" });
+ * console.assert(issues[0].path === "$.goal");
+ * ```
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { type SchemaRegistration, SchemaRegistry } from "./schema_registry.ts";
+
+const uuid = () =>
+  z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, {
+    error: "expected a lower-case UUID",
+  });
+const sha256 = () =>
+  z.string().regex(/^[0-9a-f]{64}$/, { error: "expected a lower-case hex sha256 (64 digits)" });
+const isoTime = () =>
+  z.iso.datetime({
+    offset: true,
+    error: "expected an ISO-8601 time such as 2026-01-31T12:00:00Z",
+  });
+const text = () => z.string().min(1);
+const count = () => z.int().min(0);
+
+/** `work_order.v1`: what a run is asked to do. Only `goal` is required. */
+export interface WorkOrderV1 {
+  /** What the run must achieve, in words. */
+  readonly goal: string;
+  /** A short title. */
+  readonly title?: string;
+  /** Background the work needs: the situation, links, prior attempts. */
+  readonly context?: string;
+  /** Conditions the result must meet to count as done. */
+  readonly acceptance_criteria?: readonly string[];
+  /**
+   * Limits the work must respect: rules in words (`["do not touch src/db"]`)
+   * or named limits (`{ "max_iterations": 3 }`).
+   */
+  readonly constraints?: readonly string[] | { readonly [name: string]: unknown };
+  /** Named input values for the workflow. */
+  readonly inputs?: { readonly [name: string]: unknown };
+  /** The workflow to run, as a path or id. */
+  readonly workflow?: string;
+}
+
+/** The zod schema of `work_order.v1`. */
+const WorkOrderV1Schema: z.ZodType<WorkOrderV1> = z.looseObject({
+  goal: text().describe("What the run must achieve, in words"),
+  title: text().optional().describe("A short title"),
+  context: z.string().optional().describe("Background the work needs"),
+  acceptance_criteria: z.array(text()).optional()
+    .describe("Conditions the result must meet to count as done"),
+  constraints: z.union([z.array(text()), z.record(z.string(), z.unknown())]).optional()
+    .describe("Limits the work must respect: rules in words, or named limits"),
+  inputs: z.record(z.string(), z.unknown()).optional()
+    .describe("Named input values for the workflow"),
+  workflow: text().optional().describe("The workflow to run, as a path or id"),
+});
+
+/** Where a snapshot was taken: operating system and CPU. */
+export interface PlatformV1 {
+  /** The operating system, as `Deno.build.os` names it (`linux`, `darwin`…). */
+  readonly os: string;
+  /** The CPU architecture, as `Deno.build.arch` names it (`x86_64`, `aarch64`). */
+  readonly arch: string;
+  /** The full target triple, as `Deno.build.target`. */
+  readonly target?: string;
+}
+
+/** `environment_snapshot.v1`: what a run ran on, taken once at its start. */
+export interface EnvironmentSnapshotV1 {
+  /** When the snapshot was taken (ISO-8601). */
+  readonly captured_at: string;
+  /** The Lily kernel version. */
+  readonly kernel_version: string;
+  /** `Deno.version.deno`. */
+  readonly deno_version: string;
+  /** `Deno.version.v8`. */
+  readonly v8_version: string;
+  /** `Deno.version.typescript`. */
+  readonly typescript_version: string;
+  /** Operating system and CPU. */
+  readonly platform: PlatformV1;
+  /** sha256 of the workspace's `deno.lock`; `null` when there is none. */
+  readonly deno_lock_sha256: string | null;
+}
+
+/** The zod schema of `environment_snapshot.v1`. */
+const EnvironmentSnapshotV1Schema: z.ZodType<EnvironmentSnapshotV1> = z.looseObject({
+  captured_at: isoTime().describe("When the snapshot was taken"),
+  kernel_version: text().describe("The Lily kernel version"),
+  deno_version: text().describe("Deno.version.deno"),
+  v8_version: text().describe("Deno.version.v8"),
+  typescript_version: text().describe("Deno.version.typescript"),
+  platform: z.looseObject({
+    os: text().describe("Deno.build.os"),
+    arch: text().describe("Deno.build.arch"),
+    target: text().optional().describe("Deno.build.target"),
+  }).describe("Operating system and CPU"),
+  deno_lock_sha256: sha256().nullable()
+    .describe("sha256 of the workspace's deno.lock; null when there is none"),
+});
+
+/** An artifact an attempt read or wrote, with the hash it had. */
+export interface ArtifactDigestV1 {
+  /** The artifact id. */
+  readonly artifact_id: string;
+  /** The artifact's sha256 as recorded in the index. */
+  readonly sha256: string;
+  /** The step's name for this input or output. */
+  readonly name?: string;
+}
+
+/** How an attempt was executed, with secrets redacted. */
+export interface ExecutorSummaryV1 {
+  /** The executor kind: `command`, `deno`, `fn`, `llm`, or a pack's. */
+  readonly kind: string;
+  /** The program and its arguments, for process executors. */
+  readonly argv?: readonly string[];
+  /** The working directory. */
+  readonly cwd?: string;
+  /** The environment passed on, secret values replaced by a redaction mark. */
+  readonly env?: { readonly [name: string]: string };
+}
+
+/** `step_run_record.v1`: one attempt of one step. */
+export interface StepRunRecordV1 {
+  /** The step id. */
+  readonly step_id: string;
+  /** The attempt number, from 1. */
+  readonly attempt: number;
+  /** How the attempt ended. */
+  readonly status: "succeeded" | "failed" | "timed_out" | "cancelled";
+  /** When it started (ISO-8601). */
+  readonly started_at: string;
+  /** When it ended (ISO-8601). */
+  readonly ended_at: string;
+  /** `ended_at - started_at` in milliseconds. */
+  readonly duration_ms: number;
+  /** How it was executed. */
+  readonly executor: ExecutorSummaryV1;
+  /** The artifacts it read, with their hashes. */
+  readonly inputs: readonly ArtifactDigestV1[];
+  /** The artifacts it committed, with their hashes. */
+  readonly outputs: readonly ArtifactDigestV1[];
+  /** Ids of the `gate_result.v1` artifacts that judged it. */
+  readonly gate_result_ids: readonly string[];
+  /** Ids of the `policy_violation.v1` artifacts it caused. */
+  readonly policy_violation_ids: readonly string[];
+  /** The process exit code; `null` when there was no process or it was killed. */
+  readonly return_code: number | null;
+  /** How many attempts came before this one. */
+  readonly retry_count: number;
+  /** Id of the run's `environment_snapshot.v1` artifact, when there is one. */
+  readonly environment_snapshot_id: string | null;
+  /** Why the attempt failed, when it did. */
+  readonly error?: string;
+}
+
+const artifactDigest = () =>
+  z.looseObject({
+    artifact_id: uuid().describe("The artifact id"),
+    sha256: sha256().describe("The artifact's sha256 as recorded in the index"),
+    name: text().optional().describe("The step's name for this input or output"),
+  });
+
+/** The zod schema of `step_run_record.v1`. */
+const StepRunRecordV1Schema: z.ZodType<StepRunRecordV1> = z.looseObject({
+  step_id: text().describe("The step id"),
+  attempt: z.int().min(1).describe("The attempt number, from 1"),
+  status: z.enum(["succeeded", "failed", "timed_out", "cancelled"])
+    .describe("How the attempt ended"),
+  started_at: isoTime().describe("When it started"),
+  ended_at: isoTime().describe("When it ended"),
+  duration_ms: count().describe("ended_at - started_at in milliseconds"),
+  executor: z.looseObject({
+    kind: text().describe("command, deno, fn, llm, or a pack's executor"),
+    argv: z.array(z.string()).optional().describe("The program and its arguments"),
+    cwd: z.string().optional().describe("The working directory"),
+    env: z.record(z.string(), z.string()).optional()
+      .describe("The environment passed on, secrets redacted"),
+  }).describe("How it was executed"),
+  inputs: z.array(artifactDigest()).describe("The artifacts it read, with their hashes"),
+  outputs: z.array(artifactDigest()).describe("The artifacts it committed, with their hashes"),
+  gate_result_ids: z.array(uuid()).describe("Ids of the gate_result.v1 artifacts that judged it"),
+  policy_violation_ids: z.array(uuid())
+    .describe("Ids of the policy_violation.v1 artifacts it caused"),
+  return_code: z.int().nullable()
+    .describe("The process exit code; null when there was no process or it was killed"),
+  retry_count: count().describe("How many attempts came before this one"),
+  environment_snapshot_id: uuid().nullable()
+    .describe("Id of the run's environment_snapshot.v1 artifact"),
+  error: text().optional().describe("Why the attempt failed, when it did"),
+});
+
+/** `gate_result.v1`: one gate's verdict on one step. */
+export interface GateResultV1 {
+  /** The gate id. */
+  readonly gate_id: string;
+  /** The step the gate judged. */
+  readonly step_id: string;
+  /** The verdict. */
+  readonly status: "pass" | "fail" | "error" | "skipped";
+  /** Whether the step needs this gate to pass (`false`: a warning only). */
+  readonly required?: boolean;
+  /** Why, in words; empty when there is nothing to say. */
+  readonly reasons: readonly string[];
+  /** The runner's exit code; `null` when it did not exit by itself. */
+  readonly exit_code: number | null;
+  /** How long the gate ran, in milliseconds. */
+  readonly duration_ms: number;
+  /** Id of the artifact holding the captured stdout. */
+  readonly stdout_artifact_id: string | null;
+  /** Id of the artifact holding the captured stderr. */
+  readonly stderr_artifact_id: string | null;
+}
+
+/** The zod schema of `gate_result.v1`. */
+const GateResultV1Schema: z.ZodType<GateResultV1> = z.looseObject({
+  gate_id: text().describe("The gate id"),
+  step_id: text().describe("The step the gate judged"),
+  status: z.enum(["pass", "fail", "error", "skipped"]).describe("The verdict"),
+  required: z.boolean().optional().describe("Whether the step needs this gate to pass"),
+  reasons: z.array(z.string()).describe("Why, in words"),
+  exit_code: z.int().nullable().describe("The runner's exit code"),
+  duration_ms: count().describe("How long the gate ran, in milliseconds"),
+  stdout_artifact_id: uuid().nullable().describe("Id of the captured stdout artifact"),
+  stderr_artifact_id: uuid().nullable().describe("Id of the captured stderr artifact"),
+});
+
+/** The kinds of access a policy governs, named as Deno's permissions. */
+export type AccessKindV1 = "read" | "write" | "net" | "env" | "run" | "sys" | "ffi" | "import";
+
+/** `policy_violation.v1`: an access a step attempted and was not allowed. */
+export interface PolicyViolationV1 {
+  /** The step that attempted it. */
+  readonly step_id: string;
+  /** The attempt, from 1. */
+  readonly attempt: number;
+  /** What kind of access it was. */
+  readonly kind: AccessKindV1;
+  /** The path, host, program or variable it was for. */
+  readonly target: string;
+  /** What happened, in words. */
+  readonly message: string;
+  /** When it happened (ISO-8601). */
+  readonly occurred_at: string;
+  /** What caught it, e.g. `deno_permissions`, `tool_allowlist`, `bubblewrap`. */
+  readonly enforced_by?: string;
+}
+
+/** The zod schema of `policy_violation.v1`. */
+const PolicyViolationV1Schema: z.ZodType<PolicyViolationV1> = z.looseObject({
+  step_id: text().describe("The step that attempted it"),
+  attempt: z.int().min(1).describe("The attempt, from 1"),
+  kind: z.enum(["read", "write", "net", "env", "run", "sys", "ffi", "import"])
+    .describe("What kind of access it was"),
+  target: text().describe("The path, host, program or variable it was for"),
+  message: text().describe("What happened, in words"),
+  occurred_at: isoTime().describe("When it happened"),
+  enforced_by: text().optional().describe("What caught it"),
+});
+
+/** `artifact_replacement.v1`: an artifact swapped for another in a run. */
+export interface ArtifactReplacementV1 {
+  /** The artifact that was replaced (it stays in the store). */
+  readonly original_artifact_id: string;
+  /** The artifact that takes its place downstream. */
+  readonly replacement_artifact_id: string;
+  /** Why, in words. */
+  readonly reason: string;
+  /** When (ISO-8601). */
+  readonly replaced_at: string;
+  /** Who replaced it. */
+  readonly replaced_by?: string;
+}
+
+/** The zod schema of `artifact_replacement.v1`. */
+const ArtifactReplacementV1Schema: z.ZodType<ArtifactReplacementV1> = z.looseObject({
+  original_artifact_id: uuid().describe("The artifact that was replaced"),
+  replacement_artifact_id: uuid().describe("The artifact that takes its place downstream"),
+  reason: text().describe("Why, in words"),
+  replaced_at: isoTime().describe("When"),
+  replaced_by: text().optional().describe("Who replaced it"),
+});
+
+/** The kernel's built-in types, as registered by {@linkcode kernelRegistry}. */
+export const KERNEL_SCHEMAS: readonly SchemaRegistration[] = [
+  {
+    id: "work_order.v1",
+    schema: WorkOrderV1Schema,
+    description: "What a run is asked to do: a goal, with optional context and criteria",
+    origin: "kernel",
+  },
+  {
+    id: "environment_snapshot.v1",
+    schema: EnvironmentSnapshotV1Schema,
+    description: "Deno, V8, TypeScript, platform, kernel version and deno.lock hash of a run",
+    origin: "kernel",
+  },
+  {
+    id: "step_run_record.v1",
+    schema: StepRunRecordV1Schema,
+    description: "One attempt of one step: timing, executor, inputs and outputs with hashes",
+    origin: "kernel",
+  },
+  {
+    id: "gate_result.v1",
+    schema: GateResultV1Schema,
+    description: "One gate's verdict on one step: status, reasons, exit code, captured output",
+    origin: "kernel",
+  },
+  {
+    id: "policy_violation.v1",
+    schema: PolicyViolationV1Schema,
+    description: "An access a step attempted that its policy does not allow",
+    origin: "kernel",
+  },
+  {
+    id: "artifact_replacement.v1",
+    schema: ArtifactReplacementV1Schema,
+    description: "An artifact replaced by another in a run, with the reason and time",
+    origin: "kernel",
+  },
+];
+
+/**
+ * Makes a registry holding the kernel's built-in types. Each call returns a
+ * new registry, so packs can add theirs without affecting other users.
+ *
+ * @returns A registry with {@linkcode KERNEL_SCHEMAS} registered.
+ */
+export function kernelRegistry(): SchemaRegistry {
+  const registry = new SchemaRegistry();
+  for (const registration of KERNEL_SCHEMAS) registry.register(registration);
+  return registry;
+}
