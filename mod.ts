@@ -52,6 +52,13 @@ export * from "./src/store/safe_path.ts";
 export * from "./src/store/store.ts";
 export * from "./src/store/verify.ts";
 export * from "./src/store/workspace_snapshot.ts";
+export * from "./src/contracts/canonical.ts";
+export * from "./src/contracts/contract_store.ts";
+export * from "./src/contracts/envelope.ts";
+export * from "./src/contracts/kernel_schemas.ts";
+export * from "./src/contracts/schema_export.ts";
+export * from "./src/contracts/schema_registry.ts";
+export * from "./src/contracts/validation.ts";
 
 if (import.meta.main) {
   const { main } = await import("./src/cli/main.ts");

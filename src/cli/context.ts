@@ -6,7 +6,8 @@
  */
 
 import type { Command } from "@commander-js/extra-typings";
-import { openStore, resolveWorkspace, type Store } from "../store/store.ts";
+import { type ContractStore, openContractStore } from "../contracts/contract_store.ts";
+import { resolveWorkspace } from "../store/store.ts";
 import type { Output } from "./output.ts";
 
 /** The process-level inputs of the CLI, substitutable in tests. */
@@ -43,7 +44,9 @@ export function globalOptions(command: Command<unknown[], Record<string, unknown
 }
 
 /**
- * Opens the workspace's store for the length of `fn`.
+ * Opens the workspace's store for the length of `fn`, with the kernel's
+ * schemas wired in: puts of registered types and JSON work orders are
+ * validated before anything is written.
  *
  * @param ctx The CLI context.
  * @param options The global options.
@@ -55,9 +58,9 @@ export async function withStore<T>(
   ctx: CliContext,
   options: GlobalOptions,
   create: boolean,
-  fn: (store: Store) => Promise<T> | T,
+  fn: (store: ContractStore) => Promise<T> | T,
 ): Promise<T> {
-  const store = await openStore(resolveWorkspace(options.workspace, ctx.env), { create });
+  const store = await openContractStore(resolveWorkspace(options.workspace, ctx.env), { create });
   try {
     return await fn(store);
   } finally {

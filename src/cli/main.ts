@@ -12,6 +12,7 @@ import { registerArtifactCommands } from "./artifact_commands.ts";
 import type { CliContext } from "./context.ts";
 import { processOutput } from "./output.ts";
 import { registerRunCommands } from "./run_commands.ts";
+import { registerSchemaCommands } from "./schema_commands.ts";
 import { registerVerifyCommand, VerifyFailed } from "./verify_command.ts";
 
 /**
@@ -37,6 +38,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRunCommands(program, ctx);
   registerArtifactCommands(program, ctx);
   registerVerifyCommand(program, ctx);
+  registerSchemaCommands(program, ctx);
   for (const sub of allCommands(program)) {
     sub.exitOverride().configureOutput({
       writeOut: (s) => ctx.output.out(s.trimEnd()),

@@ -1,0 +1,98 @@
+/**
+ * `lily schema list|show|export|validate`.
+ *
+ * @module
+ */
+
+import type { Command } from "@commander-js/extra-typings";
+import { kernelRegistry } from "../contracts/kernel_schemas.ts";
+import { exportSchemas } from "../contracts/schema_export.ts";
+import { validateJsonFile } from "../contracts/validation.ts";
+import { ValidationError } from "../core/errors.ts";
+import type { CliContext } from "./context.ts";
+import { globalOptions } from "./context.ts";
+import { emit, table } from "./output.ts";
+
+/**
+ * Adds the `schema` commands to the program.
+ *
+ * @param program The root command.
+ * @param ctx The CLI context.
+ */
+export function registerSchemaCommands(program: Command, ctx: CliContext): void {
+  const schema = program.command("schema").description("List, show, export and apply schemas");
+
+  schema.command("list")
+    .description("List the registered artifact types")
+    .action((_opts, cmd) => {
+      const g = globalOptions(cmd);
+      const schemas = kernelRegistry().list();
+      emit(
+        ctx.output,
+        g.json,
+        schemas.map(({ id, name, version, origin, kind, description }) => ({
+          id,
+          name,
+          version,
+          origin,
+          kind,
+          description,
+        })),
+        () =>
+          table(
+            ["ID", "ORIGIN", "DESCRIPTION"],
+            schemas.map((s) => [s.id, s.origin, s.description]),
+          ),
+      );
+    });
+
+  schema.command("show")
+    .description("Print a type's JSON Schema")
+    .argument("<id>", "the type id, e.g. gate_result.v1")
+    .action((id) => {
+      const { jsonSchema } = kernelRegistry().require(id);
+      ctx.output.out(JSON.stringify(jsonSchema, null, 2));
+    });
+
+  schema.command("export")
+    .description("Write one <id>.schema.json per type, plus index.json")
+    .option("--out <dir>", "the directory to write into", "schemas")
+    .action(async (opts, cmd) => {
+      const g = globalOptions(cmd);
+      const index = await exportSchemas(kernelRegistry(), { dir: opts.out });
+      emit(
+        ctx.output,
+        g.json,
+        { dir: opts.out, ...index },
+        () => [
+          ...index.schemas.map((s) => `${opts.out}/${s.file}`),
+          `Exported ${index.schemas.length} schemas to ${opts.out} (index: ${opts.out}/index.json)`,
+        ],
+      );
+    });
+
+  schema.command("validate")
+    .description("Validate a JSON file against a type; exit 1 listing every issue")
+    .argument("<id>", "the type id, e.g. work_order.v1")
+    .argument("<file>", "the JSON file")
+    .action(async (id, file, _opts, cmd) => {
+      const g = globalOptions(cmd);
+      const result = await validateJsonFile(kernelRegistry(), { schemaId: id, path: file });
+      emit(
+        ctx.output,
+        g.json,
+        result,
+        () =>
+          result.valid
+            ? [`${file} is a valid ${id}`]
+            : result.issues.map((i) => `${i.path}: ${i.message}`),
+      );
+      if (!result.valid) {
+        const n = result.issues.length;
+        throw new ValidationError(
+          `${file} does not match schema ${id}: ${n} ${n === 1 ? "issue" : "issues"}`,
+          { issues: result.issues },
+        );
+      }
+    });
+}
