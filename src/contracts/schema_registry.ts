@@ -80,7 +80,7 @@ export interface RegisteredSchema {
   readonly origin: string;
   /** Whether it was given as a zod schema or as a JSON Schema document. */
   readonly kind: "zod" | "json_schema";
-  /** The type as a JSON Schema document (draft 2020-12 for zod schemas). */
+  /** The type as a JSON Schema document (draft 2020-12 for zod schemas); frozen. */
   readonly jsonSchema: JsonSchemaDocument;
 }
 
@@ -143,6 +143,14 @@ interface Entry {
   readonly check: (value: unknown) => ValidationIssue[];
 }
 
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 function isZodSchema(source: SchemaSource): source is ZodSchema {
   return typeof source === "object" && source !== null && "_zod" in source;
 }
@@ -184,7 +192,15 @@ export class SchemaRegistry {
     const { kind, jsonSchema, check } = isZodSchema(schema)
       ? this.#compileZod(where, registration, schema)
       : this.#compileJsonSchema(where, schema);
-    const info: RegisteredSchema = { id, name, version, description, origin, kind, jsonSchema };
+    const info: RegisteredSchema = Object.freeze({
+      id,
+      name,
+      version,
+      description,
+      origin,
+      kind,
+      jsonSchema: deepFreeze(jsonSchema),
+    });
     this.#entries.set(id, { info, check });
     return info;
   }

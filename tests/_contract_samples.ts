@@ -1,0 +1,105 @@
+/**
+ * One valid payload for each kernel schema, and one way to break it, shared
+ * by the contracts tests.
+ *
+ * @module
+ */
+
+const ID_A = "2f1c7a52-5b7e-4c1e-9a57-0a8f3e1d9b01";
+const ID_B = "7d3e9f10-2c4b-4a8e-8f6d-1b2c3d4e5f60";
+const SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const AT = "2026-01-31T12:00:00.000Z";
+
+/** A valid payload per kernel schema id. */
+export const VALID: Record<string, Record<string, unknown>> = {
+  "work_order.v1": {
+    goal: "Make the failing unit test pass",
+    title: "Fix math",
+    context: "tests/math_test.ts fails since the last merge",
+    acceptance_criteria: ["deno test passes"],
+    constraints: { max_iterations: 3 },
+    inputs: { branch: "main" },
+    workflow: "examples/fix.yaml",
+    repo: ".",
+  },
+  "environment_snapshot.v1": {
+    captured_at: AT,
+    kernel_version: "0.1.0",
+    deno_version: "2.9.6",
+    v8_version: "14.0.1",
+    typescript_version: "5.9.2",
+    platform: { os: "linux", arch: "x86_64", target: "x86_64-unknown-linux-gnu" },
+    deno_lock_sha256: null,
+  },
+  "step_run_record.v1": {
+    step_id: "build",
+    attempt: 1,
+    status: "succeeded",
+    started_at: AT,
+    ended_at: "2026-01-31T12:00:01.500Z",
+    duration_ms: 1500,
+    executor: { kind: "command", argv: ["deno", "task", "build"], cwd: ".", env: { CI: "1" } },
+    inputs: [{ artifact_id: ID_A, sha256: SHA, name: "work_order" }],
+    outputs: [{ artifact_id: ID_B, sha256: SHA }],
+    gate_result_ids: [],
+    policy_violation_ids: [],
+    return_code: 0,
+    retry_count: 0,
+    environment_snapshot_id: ID_A,
+  },
+  "gate_result.v1": {
+    gate_id: "tests",
+    step_id: "build",
+    status: "fail",
+    required: true,
+    reasons: ["2 tests failed"],
+    exit_code: 1,
+    duration_ms: 830,
+    stdout_artifact_id: ID_A,
+    stderr_artifact_id: null,
+  },
+  "policy_violation.v1": {
+    step_id: "build",
+    attempt: 2,
+    kind: "write",
+    target: "/etc/passwd",
+    message: "write outside the allowed paths",
+    occurred_at: AT,
+    enforced_by: "deno_permissions",
+  },
+  "artifact_replacement.v1": {
+    original_artifact_id: ID_A,
+    replacement_artifact_id: ID_B,
+    reason: "the generated patch was hand-corrected",
+    replaced_at: AT,
+    replaced_by: "alice",
+  },
+};
+
+/** Per kernel schema id: a field to break, the bad value, and the issue path. */
+export const BROKEN: Record<string, { field: string; value: unknown; path: string }> = {
+  "work_order.v1": { field: "goal", value: 42, path: "$.goal" },
+  "environment_snapshot.v1": {
+    field: "deno_lock_sha256",
+    value: "abc",
+    path: "$.deno_lock_sha256",
+  },
+  "step_run_record.v1": { field: "attempt", value: 0, path: "$.attempt" },
+  "gate_result.v1": { field: "status", value: "passed", path: "$.status" },
+  "policy_violation.v1": { field: "occurred_at", value: "yesterday", path: "$.occurred_at" },
+  "artifact_replacement.v1": {
+    field: "replacement_artifact_id",
+    value: "not-a-uuid",
+    path: "$.replacement_artifact_id",
+  },
+};
+
+/**
+ * A valid payload with one field replaced by a bad value.
+ *
+ * @param id The kernel schema id.
+ * @returns The broken payload.
+ */
+export function broken(id: string): Record<string, unknown> {
+  return { ...VALID[id], [BROKEN[id].field]: BROKEN[id].value };
+}

@@ -1,0 +1,334 @@
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { z } from "zod";
+import {
+  KERNEL_SCHEMAS,
+  kernelRegistry,
+  NotFoundError,
+  parseSchemaId,
+  SchemaRegistry,
+  UsageError,
+  ValidationError,
+} from "../mod.ts";
+import { BROKEN, broken, VALID } from "./_contract_samples.ts";
+
+const KERNEL_IDS = [
+  "artifact_replacement.v1",
+  "environment_snapshot.v1",
+  "gate_result.v1",
+  "policy_violation.v1",
+  "step_run_record.v1",
+  "work_order.v1",
+];
+
+function usageError(fn: () => unknown): UsageError {
+  try {
+    fn();
+  } catch (err) {
+    assert(err instanceof UsageError, `expected a UsageError, got ${err}`);
+    return err;
+  }
+  throw new Error("expected a UsageError, nothing was thrown");
+}
+
+Deno.test("kernelRegistry() holds the six kernel types, origin kernel, ordered by id", () => {
+  const listed = kernelRegistry().list();
+  assertEquals(listed.map((s) => s.id), KERNEL_IDS);
+  assertEquals(KERNEL_SCHEMAS.map((s) => s.id).sort(), KERNEL_IDS);
+  for (const schema of listed) {
+    assertEquals(schema.origin, "kernel");
+    assertEquals(schema.kind, "zod");
+    assertEquals(schema.version, 1);
+    assert(schema.description.length > 10, schema.id);
+    assertEquals(schema.jsonSchema.title, schema.id);
+  }
+});
+
+Deno.test("kernelRegistry() returns a new registry each call, so additions stay local", () => {
+  const mine = kernelRegistry();
+  mine.register({ id: "note.v1", schema: z.string(), description: "A note", origin: "test" });
+  assert(mine.has("note.v1"));
+  assert(!kernelRegistry().has("note.v1"));
+});
+
+Deno.test("every kernel schema accepts its sample and rejects it with one field broken", () => {
+  const registry = kernelRegistry();
+  for (const id of KERNEL_IDS) {
+    assertEquals(registry.validate(id, VALID[id]), { valid: true, issues: [] }, id);
+    const result = registry.validate(id, broken(id));
+    assertEquals(result.valid, false, id);
+    assertEquals(result.issues.map((i) => i.path), [BROKEN[id].path], id);
+  }
+});
+
+Deno.test("kernel schemas keep fields they do not name, so later versions can add fields", () => {
+  const registry = kernelRegistry();
+  for (const id of KERNEL_IDS) {
+    assert(registry.validate(id, { ...VALID[id], added_later: { any: ["thing"] } }).valid, id);
+  }
+});
+
+Deno.test("work_order.v1 requires only a non-empty goal", () => {
+  const registry = kernelRegistry();
+  assert(registry.validate("work_order.v1", { goal: "Ship it" }).valid);
+  const empty = registry.validate("work_order.v1", {});
+  assertEquals(empty.issues.map((i) => [i.path, i.message]), [
+    ["$.goal", "missing required field, expected string"],
+  ]);
+  assertEquals(registry.validate("work_order.v1", { goal: "" }).issues[0].path, "$.goal");
+  assertEquals(registry.validate("work_order.v1", "Ship it").issues[0].path, "$");
+});
+
+Deno.test("each kernel type's exported JSON Schema agrees with its zod schema under Ajv", () => {
+  const kernel = kernelRegistry();
+  const copies = new SchemaRegistry();
+  for (const schema of kernel.list()) {
+    const copy = copies.register({
+      id: `copy/${schema.id}`,
+      schema: schema.jsonSchema,
+      description: schema.description,
+      origin: "test",
+    });
+    assertEquals(copy.kind, "json_schema");
+    assert(copies.validate(copy.id, VALID[schema.id]).valid, schema.id);
+    assertEquals(
+      copies.validate(copy.id, broken(schema.id)).issues.map((i) => i.path).includes(
+        BROKEN[schema.id].path,
+      ),
+      true,
+      schema.id,
+    );
+  }
+});
+
+Deno.test("x.v1 and x.v2 coexist as two types, each validated by its own schema", () => {
+  const registry = new SchemaRegistry();
+  registry.register({
+    id: "report.v1",
+    schema: z.object({ passed: z.number() }),
+    description: "A test report",
+    origin: "deno",
+  });
+  registry.register({
+    id: "report.v2",
+    schema: z.object({ passed: z.number(), failed: z.number() }),
+    description: "A test report with failures",
+    origin: "deno",
+  });
+  assertEquals(registry.list().map((s) => [s.name, s.version]), [["report", 1], ["report", 2]]);
+  assert(registry.validate("report.v1", { passed: 3 }).valid);
+  assertEquals(registry.validate("report.v2", { passed: 3 }).issues[0].path, "$.failed");
+});
+
+Deno.test("registering an id twice is an error naming both origins", () => {
+  const registry = kernelRegistry();
+  const err = usageError(() =>
+    registry.register({
+      id: "gate_result.v1",
+      schema: { type: "object" },
+      description: "A clash",
+      origin: "agent",
+    })
+  );
+  assert(err.message.includes("origin agent"), err.message);
+  assert(err.message.includes("origin kernel"), err.message);
+  assert(err.message.includes("gate_result.v2"), err.message);
+  const again = usageError(() => registry.register(KERNEL_SCHEMAS[0]));
+  assert(again.message.includes("already registered"), again.message);
+  assertEquals(registry.require("gate_result.v1").origin, "kernel");
+});
+
+Deno.test("parseSchemaId() splits name.vN and rejects ids without a version or with bad parts", () => {
+  assertEquals(parseSchemaId("work_order.v1"), { name: "work_order", version: 1 });
+  assertEquals(parseSchemaId("agent/test-report.v12"), { name: "agent/test-report", version: 12 });
+  assertEquals(parseSchemaId("deno.lint.v3"), { name: "deno.lint", version: 3 });
+  for (
+    const bad of [
+      "work_order",
+      "Work_order.v1",
+      "x.v0",
+      "x.V1",
+      "a/../b.v1",
+      "/x.v1",
+      "a/b/c.v1",
+      ".x.v1",
+      "x..y.v1",
+      "",
+      `${"x".repeat(200)}.v1`,
+    ]
+  ) {
+    const err = usageError(() => parseSchemaId(bad));
+    assert(err.message.startsWith("Invalid schema id"), err.message);
+    assert(err.message.includes("name.vN"), err.message);
+  }
+});
+
+Deno.test("register() rejects a missing origin or description", () => {
+  const registry = new SchemaRegistry();
+  const noOrigin = usageError(() =>
+    registry.register({ id: "x.v1", schema: z.string(), description: "d", origin: " " })
+  );
+  assert(noOrigin.message.includes("origin"), noOrigin.message);
+  const noDescription = usageError(() =>
+    registry.register({ id: "x.v1", schema: z.string(), description: "", origin: "p" })
+  );
+  assert(noDescription.message.includes("description"), noDescription.message);
+  assertEquals(registry.list(), []);
+});
+
+Deno.test("a zod schema that JSON Schema cannot express is rejected at registration", () => {
+  const err = usageError(() =>
+    new SchemaRegistry().register({
+      id: "when.v1",
+      schema: z.object({ at: z.date() }),
+      description: "A date object",
+      origin: "p",
+    })
+  );
+  assert(err.message.includes("cannot be exported as JSON Schema"), err.message);
+});
+
+Deno.test("JSON Schema documents validate with Ajv and report JSON paths, expected and found", () => {
+  const registry = new SchemaRegistry();
+  registry.register({
+    id: "agent/plan.v1",
+    description: "A plan",
+    origin: "agent",
+    schema: {
+      type: "object",
+      required: ["steps"],
+      additionalProperties: false,
+      properties: {
+        due: { type: "string", format: "date-time" },
+        steps: {
+          type: "array",
+          minItems: 1,
+          items: {
+            type: "object",
+            required: ["id", "kind"],
+            properties: { id: { type: "string" }, kind: { enum: ["edit", "test"] } },
+          },
+        },
+      },
+    },
+  });
+  assert(registry.validate("agent/plan.v1", { steps: [{ id: "a", kind: "edit" }] }).valid);
+  const { valid, issues } = registry.validate("agent/plan.v1", {
+    due: "tomorrow",
+    steps: [{ id: 7, kind: "deploy" }, { kind: "test" }],
+    extra: true,
+  });
+  assertEquals(valid, false);
+  const byPath = Object.fromEntries(issues.map((i) => [i.path, i]));
+  assertEquals(Object.keys(byPath).sort(), [
+    "$.due",
+    "$.extra",
+    "$.steps[0].id",
+    "$.steps[0].kind",
+    "$.steps[1].id",
+  ]);
+  assertEquals(byPath["$.steps[0].id"].expected, "string");
+  assertEquals(byPath["$.steps[0].id"].found, "number 7");
+  assertEquals(byPath["$.steps[0].kind"].message, 'expected "edit" | "test", got string "deploy"');
+  assertEquals(byPath["$.steps[1].id"].message, "missing required field");
+  assertEquals(byPath["$.due"].expected, "date-time format");
+  assertEquals(byPath["$.extra"].message, 'unexpected key "extra"');
+});
+
+Deno.test("JSON Schema documents may declare draft-07, 2019-09 or 2020-12", () => {
+  const registry = new SchemaRegistry();
+  const dialects = [
+    "http://json-schema.org/draft-07/schema#",
+    "https://json-schema.org/draft/2019-09/schema",
+    "https://json-schema.org/draft/2020-12/schema",
+  ];
+  dialects.forEach(($schema, i) =>
+    registry.register({
+      id: `n.v${i + 1}`,
+      schema: { $schema, type: "integer" },
+      description: "A number",
+      origin: "p",
+    })
+  );
+  for (const id of ["n.v1", "n.v2", "n.v3"]) {
+    assert(registry.validate(id, 3).valid);
+    assertEquals(registry.validate(id, "3").issues[0].message, 'expected integer, got string "3"');
+  }
+});
+
+Deno.test("invalid JSON Schema documents are rejected at registration with Ajv's reason", () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ type: "strin" }, "not a valid JSON Schema"],
+    [{ type: "object", requried: ["x"] }, 'unknown keyword: "requried"'],
+    [{ $schema: "http://json-schema.org/draft-04/schema#" }, "unsupported $schema"],
+    [{ type: "object", default: () => 1 }, "not a plain JSON document"],
+  ];
+  for (const [schema, reason] of cases) {
+    const registry = new SchemaRegistry();
+    const err = usageError(() =>
+      registry.register({ id: "bad.v1", schema, description: "Bad", origin: "pack" })
+    );
+    assert(err.message.includes("bad.v1") && err.message.includes("pack"), err.message);
+    assert(err.message.includes(reason), err.message);
+    assert(!registry.has("bad.v1"));
+  }
+});
+
+Deno.test("a registered JSON Schema document cannot be changed through the caller's object", () => {
+  const registry = new SchemaRegistry();
+  const document: Record<string, unknown> = { type: "string" };
+  registry.register({ id: "s.v1", schema: document, description: "A string", origin: "p" });
+  document.type = "number";
+  assert(registry.validate("s.v1", "text").valid);
+  assertEquals(registry.require("s.v1").jsonSchema.type, "string");
+  assertThrows(() => {
+    (registry.require("s.v1").jsonSchema as Record<string, unknown>).type = "number";
+  }, TypeError);
+});
+
+Deno.test("an unknown schema id is a NotFoundError listing the known ids", () => {
+  const registry = kernelRegistry();
+  for (const call of [() => registry.require("nope.v1"), () => registry.validate("nope.v1", {})]) {
+    try {
+      call();
+      throw new Error("expected a NotFoundError");
+    } catch (err) {
+      assert(err instanceof NotFoundError, String(err));
+      assert(err.message.includes('"nope.v1"'), err.message);
+      assert(err.message.includes("work_order.v1"), err.message);
+      assert(err.message.includes("lily schema list"), err.message);
+    }
+  }
+  assertEquals(registry.get("nope.v1"), undefined);
+});
+
+Deno.test("validate() reports values JSON cannot represent by their paths", () => {
+  const { valid, issues } = kernelRegistry().validate("work_order.v1", {
+    goal: "x",
+    inputs: { n: NaN, when: undefined },
+  });
+  assertEquals(valid, false);
+  assertEquals(issues.map((i) => [i.code, i.path]), [
+    ["non_finite_number", "$.inputs.n"],
+    ["not_json", "$.inputs.when"],
+  ]);
+});
+
+Deno.test("assertValid() throws a ValidationError naming subject, schema, origin and path", () => {
+  const registry = kernelRegistry();
+  registry.assertValid("gate_result.v1", VALID["gate_result.v1"]);
+  const bad = { ...broken("gate_result.v1"), duration_ms: -1, reasons: "none" };
+  assertThrows(
+    () => registry.assertValid("gate_result.v1", bad, { subject: "Gate output" }),
+    (err: unknown) => {
+      assert(err instanceof ValidationError);
+      assertEquals(
+        err.message,
+        "Gate output does not match schema gate_result.v1 (origin kernel): " +
+          '$.status: expected "pass" | "fail" | "error" | "skipped", got string "passed"; ' +
+          "2 more issues at $.reasons, $.duration_ms",
+      );
+      assertEquals(err.issues.length, 3);
+      return true;
+    },
+  );
+});
