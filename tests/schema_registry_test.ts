@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { join } from "node:path";
 import { z } from "zod";
 import {
   KERNEL_SCHEMAS,
@@ -10,6 +11,7 @@ import {
   ValidationError,
 } from "../mod.ts";
 import { BROKEN, broken, VALID } from "./_contract_samples.ts";
+import { REPO } from "./_helpers.ts";
 
 const KERNEL_IDS = [
   "artifact_replacement.v1",
@@ -331,4 +333,27 @@ Deno.test("assertValid() throws a ValidationError naming subject, schema, origin
       return true;
     },
   );
+});
+
+Deno.test("docs/schemas.md lists every field of every kernel type with its required flag", async () => {
+  const docs = await Deno.readTextFile(join(REPO, "docs", "schemas.md"));
+  for (const schema of kernelRegistry().list()) {
+    const start = docs.indexOf(`### \`${schema.id}\``);
+    assert(start >= 0, `docs/schemas.md has no section for ${schema.id}`);
+    const end = docs.indexOf("\n### ", start + 1);
+    const section = docs.slice(start, end < 0 ? undefined : end);
+    const rows = new Map(
+      [...section.matchAll(/^\| `([a-z_0-9]+)` +\|.*\| (yes|no) +\|/gm)].map((m) => [m[1], m[2]]),
+    );
+    const properties = Object.keys(schema.jsonSchema.properties as Record<string, unknown>);
+    const required = schema.jsonSchema.required as string[];
+    assertEquals([...rows.keys()].sort(), properties.sort(), schema.id);
+    for (const field of properties) {
+      assertEquals(
+        rows.get(field),
+        required.includes(field) ? "yes" : "no",
+        `${schema.id} ${field}`,
+      );
+    }
+  }
 });
