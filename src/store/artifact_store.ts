@@ -336,6 +336,19 @@ export class ArtifactStore {
   }
 
   /**
+   * Gives the validated absolute path of any artifact's payload, for reading.
+   *
+   * @param artifactId The artifact id.
+   * @returns The index's reference and a path inside its run root.
+   * @throws {NotFoundError} When there is no such artifact.
+   * @throws {IntegrityError} When the stored path escapes the run root.
+   */
+  async payloadPath(artifactId: string): Promise<{ ref: ArtifactRef; path: string }> {
+    const ref = this.#requireArtifact(artifactId);
+    return { ref, path: await this.#payloadPath(ref) };
+  }
+
+  /**
    * Lists one run's artifacts, newest first.
    *
    * @param runId The run.

@@ -37,6 +37,16 @@ export interface RunLayout {
   readonly tmp: string;
   /** `.lock`: held only while the manifest is written. */
   readonly lock: string;
+  /** `events.jsonl`: the run's append-only event log. */
+  readonly events: string;
+  /** `run_state.json`: the exported run state, rewritten when a runner stops. */
+  readonly state: string;
+  /** `runner.lock`: the lease a live runner holds for its whole life. */
+  readonly lease: string;
+  /** `runner.json`: who holds (or last held) the lease. */
+  readonly leaseInfo: string;
+  /** `cancel_requested`: asks the live runner to cancel the run. */
+  readonly cancelRequest: string;
 }
 
 /**
@@ -73,5 +83,10 @@ export function runLayout(store: StoreLayout, runId: string): RunLayout {
     logs: join(root, "logs"),
     tmp: join(root, "tmp"),
     lock: join(root, ".lock"),
+    events: join(root, "events.jsonl"),
+    state: join(root, "run_state.json"),
+    lease: join(root, "runner.lock"),
+    leaseInfo: join(root, "runner.json"),
+    cancelRequest: join(root, "cancel_requested"),
   };
 }

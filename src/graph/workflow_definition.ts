@@ -1,0 +1,395 @@
+/**
+ * The workflow definition as a person writes it (YAML, JSON or the TS API),
+ * its zod schema, and its normalisation into the {@linkcode Workflow} model.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { Issue } from "../core/errors.ts";
+import { parseDuration } from "./duration.ts";
+import type {
+  ExecutorSpec,
+  GateRunnerSpec,
+  GateSpec,
+  InputSource,
+  OutputKind,
+  OutputSpec,
+  RetrySpec,
+  StepFunction,
+  StepSpec,
+  Workflow,
+} from "./workflow.ts";
+
+const ID = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const TYPE_ID = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,199}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const id = z.string().regex(ID, "expected a letter, then letters, digits, _ or - (at most 64)");
+const typeId = z.string().regex(TYPE_ID, "expected an artifact type such as report.v1");
+const duration = z.union([z.number(), z.string()]).refine(
+  (v) => parseDuration(v) !== undefined,
+  "expected a duration such as 500ms, 30s, 5m or 1h, or a number of milliseconds",
+);
+const inputRef = z.string().describe(
+  'where the input comes from: "inputs.NAME", "steps.STEP.outputs.NAME" or "@ARTIFACT_ID"',
+);
+const envMap = z.record(z.string(), z.string());
+const relPath = z.string().min(1).refine(
+  (p) => !p.startsWith("/") && !p.split("/").includes("..") && !p.includes("\0"),
+  "expected a path relative to the workspace without '..'",
+);
+
+const outputDecl = z.strictObject({
+  type: typeId,
+  path: z.string().min(1).refine(
+    (p) => !p.includes("/") && !p.includes("\\") && p !== "." && p !== ".." && !p.includes("\0"),
+    "expected a plain file name in the output dir",
+  ),
+  kind: z.enum(["json", "text", "file"]).optional(),
+  required: z.boolean().optional(),
+});
+
+const retry = z.strictObject({
+  max_attempts: z.number().int().min(1).max(100),
+  backoff: duration.optional(),
+  backoff_factor: z.number().min(1).max(10).optional(),
+  on: z.array(z.enum(["failure", "timeout"])).min(1).optional(),
+});
+
+const message = z.strictObject({
+  role: z.enum(["system", "user", "assistant"]),
+  content: z.string(),
+});
+
+const llm = z.strictObject({
+  model: z.string().min(1),
+  prompt: z.string().optional(),
+  system: z.string().optional(),
+  messages: z.array(message).optional(),
+  output: z.string(),
+  json: z.boolean().optional(),
+});
+
+const deno = z.union([
+  relPath,
+  z.strictObject({ module: relPath, args: z.array(z.string()).optional() }),
+]);
+
+function fnField(allowFunctions: boolean) {
+  const name = z.string().regex(ID, "expected the name of a registered function");
+  return allowFunctions
+    ? z.union([name, z.custom<StepFunction>((v) => typeof v === "function", "expected a function")])
+    : name;
+}
+
+const RUNNER_KEYS = ["command", "shell", "deno", "fn", "llm", "human"] as const;
+
+function exactlyOneRunner(allowed: readonly string[]) {
+  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    const present = RUNNER_KEYS.filter((k) => value[k] !== undefined);
+    if (present.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        message: present.length === 0
+          ? `expected one of ${allowed.join(", ")}`
+          : `expected only one of ${allowed.join(", ")}, got ${present.join(" and ")}`,
+      });
+    }
+  };
+}
+
+/**
+ * The zod schema of a workflow definition.
+ *
+ * @param options `allowFunctions`: accept functions for `fn` (the TS API);
+ * workflow files name registered functions instead.
+ * @returns The schema.
+ */
+export function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
+  const fn = fnField(options.allowFunctions ?? false);
+  const runnerFields = {
+    command: z.array(z.string()).min(1).describe("argv; no shell").optional(),
+    shell: z.string().min(1).describe("a command line run with sh -c").optional(),
+    deno: deno.optional(),
+    fn: fn.optional(),
+    cwd: relPath.optional(),
+    timeout: duration.optional(),
+    env: envMap.optional(),
+    inputs: z.record(z.string().regex(ID), inputRef).optional(),
+  };
+  const step = z.strictObject({
+    id,
+    description: z.string().optional(),
+    ...runnerFields,
+    llm: llm.optional(),
+    needs: z.array(z.string()).optional(),
+    outputs: z.record(z.string().regex(ID), outputDecl).optional(),
+    retry: retry.optional(),
+    env_pass: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).optional(),
+  }).superRefine(exactlyOneRunner(["command", "shell", "deno", "fn", "llm"]));
+  const gate = z.strictObject({
+    id,
+    step: z.string(),
+    description: z.string().optional(),
+    ...runnerFields,
+    human: z.strictObject({ prompt: z.string().optional() }).optional(),
+    required: z.boolean().optional(),
+  }).superRefine(exactlyOneRunner(["command", "shell", "deno", "fn", "human"]));
+  return z.strictObject({
+    $schema: z.string().optional(),
+    name: z.string().min(1),
+    description: z.string().optional(),
+    inputs: z.record(
+      z.string().regex(ID),
+      z.strictObject({
+        type: typeId,
+        required: z.boolean().optional(),
+        description: z.string().optional(),
+      }),
+    ).optional(),
+    steps: z.array(step).min(1, "expected at least one step"),
+    gates: z.array(gate).optional(),
+  });
+}
+
+/** A workflow definition as written (file or TS API), before normalisation. */
+export type WorkflowDefinition = z.input<ReturnType<typeof workflowDefinitionSchema>>;
+
+type ParsedDefinition = z.output<ReturnType<typeof workflowDefinitionSchema>>;
+type ParsedStep = ParsedDefinition["steps"][number];
+type ParsedGate = NonNullable<ParsedDefinition["gates"]>[number];
+
+/**
+ * The JSON Schema of workflow files, for editor completion.
+ *
+ * @returns A JSON Schema (draft 2020-12) document.
+ */
+export function workflowJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(workflowDefinitionSchema(), { io: "input", unrepresentable: "any" }),
+    $id: "https://jsr.io/@lily/cli/workflow.schema.json",
+    title: "Lily workflow",
+  };
+}
+
+function outputKind(path: string, kind: OutputKind | undefined): OutputKind {
+  if (kind) return kind;
+  if (path.endsWith(".json")) return "json";
+  return /\.(txt|md|log)$/.test(path) ? "text" : "file";
+}
+
+/**
+ * Parses an input reference such as `steps.build.outputs.report`.
+ *
+ * @param ref The reference as written.
+ * @returns The source, or `undefined` when the reference is malformed.
+ */
+export function parseInputRef(ref: string): InputSource | undefined {
+  let m = /^inputs\.([A-Za-z][A-Za-z0-9_-]*)$/.exec(ref);
+  if (m) return { from: "run_input", name: m[1] };
+  m = /^steps\.([A-Za-z][A-Za-z0-9_-]*)\.outputs\.([A-Za-z][A-Za-z0-9_-]*)$/.exec(ref);
+  if (m) return { from: "step_output", step: m[1], output: m[2] };
+  m = /^@(.+)$/.exec(ref);
+  if (m && UUID.test(m[1])) return { from: "artifact", artifactId: m[1] };
+  return undefined;
+}
+
+function inputs(
+  raw: Record<string, string> | undefined,
+  base: (string | number)[],
+  issues: PathIssue[],
+): Record<string, InputSource> {
+  const out: Record<string, InputSource> = {};
+  for (const [name, ref] of Object.entries(raw ?? {})) {
+    const source = parseInputRef(ref);
+    if (source) out[name] = source;
+    else {
+      issues.push({
+        code: "invalid_input_ref",
+        path: [...base, "inputs", name],
+        message: `invalid input reference ${JSON.stringify(ref)}: expected "inputs.NAME", ` +
+          '"steps.STEP.outputs.NAME" or "@ARTIFACT_ID"',
+      });
+    }
+  }
+  return out;
+}
+
+function runner(raw: ParsedStep | ParsedGate): ExecutorSpec | GateRunnerSpec {
+  const cwd = raw.cwd;
+  if (raw.command) return { kind: "command", argv: raw.command, cwd };
+  if (raw.shell) return { kind: "command", argv: ["sh", "-c", raw.shell], cwd };
+  if (raw.deno) {
+    return typeof raw.deno === "string"
+      ? { kind: "deno", module: raw.deno, args: [], cwd }
+      : { kind: "deno", module: raw.deno.module, args: raw.deno.args ?? [], cwd };
+  }
+  if (raw.fn) {
+    return typeof raw.fn === "string"
+      ? { kind: "fn", name: raw.fn }
+      : { kind: "fn", name: raw.fn.name || "anonymous", fn: raw.fn };
+  }
+  if ("llm" in raw && raw.llm) {
+    const messages = [
+      ...(raw.llm.system ? [{ role: "system" as const, content: raw.llm.system }] : []),
+      ...(raw.llm.messages ?? []),
+      ...(raw.llm.prompt ? [{ role: "user" as const, content: raw.llm.prompt }] : []),
+    ];
+    return {
+      kind: "llm",
+      model: raw.llm.model,
+      messages,
+      output: raw.llm.output,
+      json: raw.llm.json ?? false,
+    };
+  }
+  const human = (raw as ParsedGate).human;
+  return { kind: "human", prompt: human?.prompt ?? `Approve ${raw.id}?` };
+}
+
+const NO_RETRY: RetrySpec = { maxAttempts: 1, backoffMs: 0, backoffFactor: 1, on: ["failure"] };
+
+function step(raw: ParsedStep, index: number, issues: PathIssue[]): StepSpec {
+  const base = ["steps", index];
+  const outputs: Record<string, OutputSpec> = {};
+  for (const [name, o] of Object.entries(raw.outputs ?? {})) {
+    outputs[name] = {
+      type: o.type,
+      path: o.path,
+      kind: outputKind(o.path, o.kind),
+      required: o.required ?? true,
+    };
+  }
+  return {
+    id: raw.id,
+    executor: runner(raw) as ExecutorSpec,
+    needs: raw.needs ?? [],
+    inputs: inputs(raw.inputs, base, issues),
+    outputs,
+    retry: raw.retry
+      ? {
+        maxAttempts: raw.retry.max_attempts,
+        backoffMs: raw.retry.backoff === undefined ? 0 : parseDuration(raw.retry.backoff)!,
+        backoffFactor: raw.retry.backoff_factor ?? 2,
+        on: raw.retry.on ?? ["failure", "timeout"],
+      }
+      : NO_RETRY,
+    timeoutMs: raw.timeout === undefined ? undefined : parseDuration(raw.timeout),
+    env: raw.env ?? {},
+    envPass: raw.env_pass ?? [],
+  };
+}
+
+function gate(raw: ParsedGate, index: number, issues: PathIssue[]): GateSpec {
+  return {
+    id: raw.id,
+    step: raw.step,
+    runner: runner(raw) as GateRunnerSpec,
+    required: raw.required ?? true,
+    timeoutMs: raw.timeout === undefined ? undefined : parseDuration(raw.timeout),
+    inputs: inputs(raw.inputs, ["gates", index], issues),
+    env: raw.env ?? {},
+  };
+}
+
+/** An issue whose path is still an array of keys and indexes. */
+export interface PathIssue {
+  /** Machine-readable kind. */
+  readonly code: string;
+  /** Keys and indexes from the root. */
+  readonly path: readonly (string | number)[];
+  /** What is wrong. */
+  readonly message: string;
+}
+
+/** The result of {@linkcode normalizeDefinition}. */
+export type NormalizeResult =
+  | { readonly ok: true; readonly workflow: Workflow }
+  | { readonly ok: false; readonly issues: readonly PathIssue[] };
+
+/**
+ * Validates a definition against the schema and normalises it.
+ *
+ * @param definition The parsed file, or a TS API object.
+ * @param options `allowFunctions` for the TS API.
+ * @returns The workflow, or every schema issue with its path.
+ */
+export function normalizeDefinition(
+  definition: unknown,
+  options: { allowFunctions?: boolean } = {},
+): NormalizeResult {
+  const parsed = workflowDefinitionSchema(options).safeParse(definition);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      issues: parsed.error.issues.map((i) => ({
+        code: i.code,
+        path: i.path.filter((p): p is string | number => typeof p !== "symbol"),
+        message: i.message,
+      })),
+    };
+  }
+  const raw = parsed.data;
+  const issues: PathIssue[] = [];
+  const inputsSpec = Object.fromEntries(
+    Object.entries(raw.inputs ?? {}).map(([name, i]) => [name, {
+      type: i.type,
+      required: i.required ?? true,
+      ...(i.description ? { description: i.description } : {}),
+    }]),
+  );
+  const workflow: Workflow = {
+    name: raw.name,
+    ...(raw.description ? { description: raw.description } : {}),
+    inputs: inputsSpec,
+    steps: raw.steps.map((s, i) => step(s, i, issues)),
+    gates: (raw.gates ?? []).map((g, i) => gate(g, i, issues)),
+  };
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, workflow };
+}
+
+/**
+ * Turns path issues into {@linkcode Issue}s with dotted paths, naming steps
+ * and gates by id (`steps.build.needs[0]`).
+ *
+ * @param issues The issues.
+ * @param definition The raw definition, to look ids up.
+ * @returns Issues with string paths.
+ */
+export function formatIssuePaths(issues: readonly PathIssue[], definition: unknown): Issue[] {
+  return issues.map((issue) => ({
+    code: issue.code,
+    path: formatPath(issue.path, definition),
+    message: issue.message,
+  }));
+}
+
+/**
+ * Formats a path array, naming steps and gates by id where they have one.
+ *
+ * @param path Keys and indexes from the root.
+ * @param definition The raw definition.
+ * @returns A dotted path such as `steps.build.needs[0]`.
+ */
+export function formatPath(path: readonly (string | number)[], definition: unknown): string {
+  let out = "";
+  let node: unknown = definition;
+  path.forEach((key, i) => {
+    const parentKey = path[i - 1];
+    const child = (node as Record<string | number, unknown> | undefined)?.[key];
+    const childId = (child as { id?: unknown } | undefined)?.id;
+    if (
+      typeof key === "number" && (parentKey === "steps" || parentKey === "gates") &&
+      typeof childId === "string" && ID.test(childId)
+    ) {
+      out += `.${childId}`;
+    } else if (typeof key === "number") {
+      out += `[${key}]`;
+    } else {
+      out += out === "" ? key : `.${key}`;
+    }
+    node = child;
+  });
+  return out === "" ? "(root)" : out;
+}

@@ -1,0 +1,277 @@
+/**
+ * The workflow graph: nodes are steps, edges come from `needs` and from
+ * inputs that take another step's outputs. Building it checks every
+ * reference and rejects duplicates and cycles, naming the members.
+ *
+ * @module
+ */
+
+import type { PathIssue } from "./workflow_definition.ts";
+import type { GateSpec, InputSource, StepSpec, Workflow } from "./workflow.ts";
+
+/** A checked workflow with its edges, indexed by declaration order. */
+export interface WorkflowGraph {
+  /** The workflow. */
+  readonly workflow: Workflow;
+  /** Steps in declaration order; a step's index is its scheduling key. */
+  readonly steps: readonly StepSpec[];
+  /** Step id → index. */
+  readonly indexOf: ReadonlyMap<string, number>;
+  /** For each step, the indexes of the steps it depends on. */
+  readonly upstream: readonly (readonly number[])[];
+  /** For each step, the indexes of the steps that depend on it. */
+  readonly downstream: readonly (readonly number[])[];
+  /** Gates by the id of the step they check, in declaration order. */
+  readonly gatesOf: ReadonlyMap<string, readonly GateSpec[]>;
+}
+
+/** The result of {@linkcode buildGraph}. */
+export type BuildGraphResult =
+  | { readonly ok: true; readonly graph: WorkflowGraph }
+  | { readonly ok: false; readonly issues: readonly PathIssue[] };
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}
+
+function suggest(name: string, known: Iterable<string>): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const d = distance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best ? ` (did you mean "${best}"?)` : "";
+}
+
+/**
+ * Checks a workflow's references and builds its graph.
+ *
+ * @param workflow The normalised workflow.
+ * @returns The graph, or every problem with its path.
+ */
+export function buildGraph(workflow: Workflow): BuildGraphResult {
+  const issues: PathIssue[] = [];
+  const indexOf = new Map<string, number>();
+  workflow.steps.forEach((step, i) => {
+    const first = indexOf.get(step.id);
+    if (first !== undefined) {
+      issues.push({
+        code: "duplicate_id",
+        path: ["steps", i, "id"],
+        message: `duplicate step id "${step.id}" (first declared as steps[${first}])`,
+      });
+    } else indexOf.set(step.id, i);
+  });
+  const runInputs = Object.keys(workflow.inputs);
+  const upstream: Set<number>[] = workflow.steps.map(() => new Set());
+
+  const checkSource = (
+    source: InputSource,
+    path: (string | number)[],
+    owner: number | undefined,
+  ): void => {
+    if (source.from === "run_input" && !(source.name in workflow.inputs)) {
+      issues.push({
+        code: "unknown_input",
+        path,
+        message: `unknown run input "${source.name}"${suggest(source.name, runInputs)}`,
+      });
+    }
+    if (source.from !== "step_output") return;
+    const target = indexOf.get(source.step);
+    if (target === undefined) {
+      issues.push({
+        code: "unknown_step",
+        path,
+        message: `unknown step "${source.step}"${suggest(source.step, indexOf.keys())}`,
+      });
+      return;
+    }
+    const outputs = Object.keys(workflow.steps[target].outputs);
+    if (!outputs.includes(source.output)) {
+      issues.push({
+        code: "unknown_output",
+        path,
+        message: `step "${source.step}" declares no output "${source.output}"${
+          suggest(source.output, outputs)
+        }`,
+      });
+    }
+    if (owner !== undefined) {
+      if (target === owner) {
+        issues.push({ code: "self_reference", path, message: "a step cannot take its own output" });
+      } else upstream[owner].add(target);
+    }
+  };
+
+  workflow.steps.forEach((step, i) => {
+    step.needs.forEach((need, k) => {
+      const target = indexOf.get(need);
+      if (target === undefined) {
+        issues.push({
+          code: "unknown_step",
+          path: ["steps", i, "needs", k],
+          message: `unknown step "${need}"${suggest(need, indexOf.keys())}`,
+        });
+      } else if (target === i) {
+        issues.push({
+          code: "self_reference",
+          path: ["steps", i, "needs", k],
+          message: "a step cannot need itself",
+        });
+      } else upstream[i].add(target);
+    });
+    for (const [name, source] of Object.entries(step.inputs)) {
+      checkSource(source, ["steps", i, "inputs", name], i);
+    }
+    if (step.executor.kind === "llm" && !(step.executor.output in step.outputs)) {
+      issues.push({
+        code: "unknown_output",
+        path: ["steps", i, "llm", "output"],
+        message: `llm output "${step.executor.output}" is not a declared output of the step`,
+      });
+    }
+  });
+
+  const gateIds = new Map<string, number>();
+  const gatesOf = new Map<string, GateSpec[]>();
+  workflow.gates.forEach((gate, g) => {
+    const first = gateIds.get(gate.id);
+    if (first !== undefined) {
+      issues.push({
+        code: "duplicate_id",
+        path: ["gates", g, "id"],
+        message: `duplicate gate id "${gate.id}" (first declared as gates[${first}])`,
+      });
+    } else gateIds.set(gate.id, g);
+    if (!indexOf.has(gate.step)) {
+      issues.push({
+        code: "unknown_step",
+        path: ["gates", g, "step"],
+        message: `unknown step "${gate.step}"${suggest(gate.step, indexOf.keys())}`,
+      });
+    } else {
+      if (!gatesOf.has(gate.step)) gatesOf.set(gate.step, []);
+      gatesOf.get(gate.step)!.push(gate);
+    }
+    for (const [name, source] of Object.entries(gate.inputs)) {
+      checkSource(source, ["gates", g, "inputs", name], undefined);
+    }
+  });
+
+  const upstreamLists = upstream.map((s) => [...s].sort((a, b) => a - b));
+  for (const cycle of findCycles(upstreamLists)) {
+    const names = cycle.map((i) => workflow.steps[i].id);
+    issues.push({
+      code: "cycle",
+      path: ["steps", cycle[0], "needs"],
+      message: `steps form a cycle: ${[...names, names[0]].join(" → ")}`,
+    });
+  }
+  if (issues.length > 0) return { ok: false, issues };
+
+  const downstream: number[][] = workflow.steps.map(() => []);
+  upstreamLists.forEach((ups, i) => ups.forEach((u) => downstream[u].push(i)));
+  return {
+    ok: true,
+    graph: {
+      workflow,
+      steps: workflow.steps,
+      indexOf,
+      upstream: upstreamLists,
+      downstream,
+      gatesOf,
+    },
+  };
+}
+
+/**
+ * Finds the cycles of a dependency graph: one per strongly connected
+ * component with more than one member, as a path where each node needs the
+ * next and the last needs the first.
+ * Iterative (Tarjan), so deep chains do not overflow the stack.
+ *
+ * @param upstream For each node, the nodes it depends on.
+ * @returns Each cycle's members.
+ */
+export function findCycles(upstream: readonly (readonly number[])[]): number[][] {
+  const n = upstream.length;
+  const index = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStack = new Uint8Array(n);
+  const stack: number[] = [];
+  const cycles: number[][] = [];
+  let counter = 0;
+  for (let root = 0; root < n; root++) {
+    if (index[root] !== -1) continue;
+    const work: [number, number][] = [[root, 0]];
+    index[root] = low[root] = counter++;
+    stack.push(root);
+    onStack[root] = 1;
+    while (work.length > 0) {
+      const frame = work[work.length - 1];
+      const [v, next] = frame;
+      if (next < upstream[v].length) {
+        frame[1]++;
+        const w = upstream[v][next];
+        if (index[w] === -1) {
+          index[w] = low[w] = counter++;
+          stack.push(w);
+          onStack[w] = 1;
+          work.push([w, 0]);
+        } else if (onStack[w]) low[v] = Math.min(low[v], index[w]);
+        continue;
+      }
+      work.pop();
+      if (work.length > 0) {
+        const parent = work[work.length - 1][0];
+        low[parent] = Math.min(low[parent], low[v]);
+      }
+      if (low[v] === index[v]) {
+        const members: number[] = [];
+        let w: number;
+        do {
+          w = stack.pop()!;
+          onStack[w] = 0;
+          members.push(w);
+        } while (w !== v);
+        if (members.length > 1) cycles.push(cyclePath(upstream, new Set(members)));
+      }
+    }
+  }
+  return cycles.sort((a, b) => a[0] - b[0]);
+}
+
+/** A shortest cycle through the lowest member of a strongly connected set. */
+function cyclePath(upstream: readonly (readonly number[])[], members: Set<number>): number[] {
+  const start = Math.min(...members);
+  const parent = new Map<number, number>();
+  const queue = [start];
+  for (let head = 0; head < queue.length; head++) {
+    const v = queue[head];
+    for (const w of upstream[v]) {
+      if (!members.has(w)) continue;
+      if (w === start) {
+        const path = [v];
+        while (path[0] !== start) path.unshift(parent.get(path[0])!);
+        return path;
+      }
+      if (!parent.has(w)) {
+        parent.set(w, v);
+        queue.push(w);
+      }
+    }
+  }
+  return [...members].sort((a, b) => a - b);
+}
