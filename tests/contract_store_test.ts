@@ -214,14 +214,14 @@ Deno.test("envelopes.get() validates what it reads, even if it was stored unchec
 
 Deno.test("an artifact records the exact versioned id it was validated against", async () => {
   await withTempDir(async (workspace) => {
-    const registry = kernelRegistry();
-    registry.register({
+    const registry = await kernelRegistry();
+    await registry.register({
       id: "agent/report.v1",
       schema: z.object({ passed: z.int() }),
       description: "Test counts",
       origin: "agent",
     });
-    registry.register({
+    await registry.register({
       id: "agent/report.v2",
       schema: z.object({ passed: z.int(), failed: z.int() }),
       description: "Test counts with failures",

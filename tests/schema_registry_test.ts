@@ -22,9 +22,9 @@ const KERNEL_IDS = [
   "work_order.v1",
 ];
 
-function usageError(fn: () => unknown): UsageError {
+async function usageError(fn: () => unknown): Promise<UsageError> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     assert(err instanceof UsageError, `expected a UsageError, got ${err}`);
     return err;
@@ -32,8 +32,8 @@ function usageError(fn: () => unknown): UsageError {
   throw new Error("expected a UsageError, nothing was thrown");
 }
 
-Deno.test("kernelRegistry() holds the six kernel types, origin kernel, ordered by id", () => {
-  const listed = kernelRegistry().list();
+Deno.test("await kernelRegistry() holds the six kernel types, origin kernel, ordered by id", async () => {
+  const listed = (await kernelRegistry()).list();
   assertEquals(listed.map((s) => s.id), KERNEL_IDS);
   assertEquals(KERNEL_SCHEMAS.map((s) => s.id).sort(), KERNEL_IDS);
   for (const schema of listed) {
@@ -45,15 +45,15 @@ Deno.test("kernelRegistry() holds the six kernel types, origin kernel, ordered b
   }
 });
 
-Deno.test("kernelRegistry() returns a new registry each call, so additions stay local", () => {
-  const mine = kernelRegistry();
-  mine.register({ id: "note.v1", schema: z.string(), description: "A note", origin: "test" });
+Deno.test("await kernelRegistry() returns a new registry each call, so additions stay local", async () => {
+  const mine = await kernelRegistry();
+  await mine.register({ id: "note.v1", schema: z.string(), description: "A note", origin: "test" });
   assert(mine.has("note.v1"));
-  assert(!kernelRegistry().has("note.v1"));
+  assert(!(await kernelRegistry()).has("note.v1"));
 });
 
-Deno.test("every kernel schema accepts its sample and rejects it with one field broken", () => {
-  const registry = kernelRegistry();
+Deno.test("every kernel schema accepts its sample and rejects it with one field broken", async () => {
+  const registry = await kernelRegistry();
   for (const id of KERNEL_IDS) {
     assertEquals(registry.validate(id, VALID[id]), { valid: true, issues: [] }, id);
     const result = registry.validate(id, broken(id));
@@ -62,15 +62,15 @@ Deno.test("every kernel schema accepts its sample and rejects it with one field 
   }
 });
 
-Deno.test("kernel schemas keep fields they do not name, so later versions can add fields", () => {
-  const registry = kernelRegistry();
+Deno.test("kernel schemas keep fields they do not name, so later versions can add fields", async () => {
+  const registry = await kernelRegistry();
   for (const id of KERNEL_IDS) {
     assert(registry.validate(id, { ...VALID[id], added_later: { any: ["thing"] } }).valid, id);
   }
 });
 
-Deno.test("work_order.v1 requires only a non-empty goal", () => {
-  const registry = kernelRegistry();
+Deno.test("work_order.v1 requires only a non-empty goal", async () => {
+  const registry = await kernelRegistry();
   assert(registry.validate("work_order.v1", { goal: "Ship it" }).valid);
   const empty = registry.validate("work_order.v1", {});
   assertEquals(empty.issues.map((i) => [i.path, i.message]), [
@@ -80,11 +80,11 @@ Deno.test("work_order.v1 requires only a non-empty goal", () => {
   assertEquals(registry.validate("work_order.v1", "Ship it").issues[0].path, "$");
 });
 
-Deno.test("each kernel type's exported JSON Schema agrees with its zod schema under Ajv", () => {
-  const kernel = kernelRegistry();
+Deno.test("each kernel type's exported JSON Schema agrees with its zod schema under Ajv", async () => {
+  const kernel = await kernelRegistry();
   const copies = new SchemaRegistry();
   for (const schema of kernel.list()) {
-    const copy = copies.register({
+    const copy = await copies.register({
       id: `copy/${schema.id}`,
       schema: schema.jsonSchema,
       description: schema.description,
@@ -102,15 +102,15 @@ Deno.test("each kernel type's exported JSON Schema agrees with its zod schema un
   }
 });
 
-Deno.test("x.v1 and x.v2 coexist as two types, each validated by its own schema", () => {
+Deno.test("x.v1 and x.v2 coexist as two types, each validated by its own schema", async () => {
   const registry = new SchemaRegistry();
-  registry.register({
+  await registry.register({
     id: "report.v1",
     schema: z.object({ passed: z.number() }),
     description: "A test report",
     origin: "deno",
   });
-  registry.register({
+  await registry.register({
     id: "report.v2",
     schema: z.object({ passed: z.number(), failed: z.number() }),
     description: "A test report with failures",
@@ -121,9 +121,9 @@ Deno.test("x.v1 and x.v2 coexist as two types, each validated by its own schema"
   assertEquals(registry.validate("report.v2", { passed: 3 }).issues[0].path, "$.failed");
 });
 
-Deno.test("registering an id twice is an error naming both origins", () => {
-  const registry = kernelRegistry();
-  const err = usageError(() =>
+Deno.test("registering an id twice is an error naming both origins", async () => {
+  const registry = await kernelRegistry();
+  const err = await usageError(() =>
     registry.register({
       id: "gate_result.v1",
       schema: { type: "object" },
@@ -134,12 +134,12 @@ Deno.test("registering an id twice is an error naming both origins", () => {
   assert(err.message.includes("origin agent"), err.message);
   assert(err.message.includes("origin kernel"), err.message);
   assert(err.message.includes("gate_result.v2"), err.message);
-  const again = usageError(() => registry.register(KERNEL_SCHEMAS[0]));
+  const again = await usageError(() => registry.register(KERNEL_SCHEMAS[0]));
   assert(again.message.includes("already registered"), again.message);
   assertEquals(registry.require("gate_result.v1").origin, "kernel");
 });
 
-Deno.test("parseSchemaId() splits name.vN and rejects ids without a version or with bad parts", () => {
+Deno.test("parseSchemaId() splits name.vN and rejects ids without a version or with bad parts", async () => {
   assertEquals(parseSchemaId("work_order.v1"), { name: "work_order", version: 1 });
   assertEquals(parseSchemaId("agent/test-report.v12"), { name: "agent/test-report", version: 12 });
   assertEquals(parseSchemaId("deno.lint.v3"), { name: "deno.lint", version: 3 });
@@ -158,27 +158,27 @@ Deno.test("parseSchemaId() splits name.vN and rejects ids without a version or w
       `${"x".repeat(200)}.v1`,
     ]
   ) {
-    const err = usageError(() => parseSchemaId(bad));
+    const err = await usageError(() => parseSchemaId(bad));
     assert(err.message.startsWith("Invalid schema id"), err.message);
     assert(err.message.includes("name.vN"), err.message);
   }
 });
 
-Deno.test("register() rejects a missing origin or description", () => {
+Deno.test("register() rejects a missing origin or description", async () => {
   const registry = new SchemaRegistry();
-  const noOrigin = usageError(() =>
+  const noOrigin = await usageError(() =>
     registry.register({ id: "x.v1", schema: z.string(), description: "d", origin: " " })
   );
   assert(noOrigin.message.includes("origin"), noOrigin.message);
-  const noDescription = usageError(() =>
+  const noDescription = await usageError(() =>
     registry.register({ id: "x.v1", schema: z.string(), description: "", origin: "p" })
   );
   assert(noDescription.message.includes("description"), noDescription.message);
   assertEquals(registry.list(), []);
 });
 
-Deno.test("a zod schema that JSON Schema cannot express is rejected at registration", () => {
-  const err = usageError(() =>
+Deno.test("a zod schema that JSON Schema cannot express is rejected at registration", async () => {
+  const err = await usageError(() =>
     new SchemaRegistry().register({
       id: "when.v1",
       schema: z.object({ at: z.date() }),
@@ -189,9 +189,9 @@ Deno.test("a zod schema that JSON Schema cannot express is rejected at registrat
   assert(err.message.includes("cannot be exported as JSON Schema"), err.message);
 });
 
-Deno.test("JSON Schema documents validate with Ajv and report JSON paths, expected and found", () => {
+Deno.test("JSON Schema documents validate with Ajv and report JSON paths, expected and found", async () => {
   const registry = new SchemaRegistry();
-  registry.register({
+  await registry.register({
     id: "agent/plan.v1",
     description: "A plan",
     origin: "agent",
@@ -236,28 +236,28 @@ Deno.test("JSON Schema documents validate with Ajv and report JSON paths, expect
   assertEquals(byPath["$.extra"].message, 'unexpected key "extra"');
 });
 
-Deno.test("JSON Schema documents may declare draft-07, 2019-09 or 2020-12", () => {
+Deno.test("JSON Schema documents may declare draft-07, 2019-09 or 2020-12", async () => {
   const registry = new SchemaRegistry();
   const dialects = [
     "http://json-schema.org/draft-07/schema#",
     "https://json-schema.org/draft/2019-09/schema",
     "https://json-schema.org/draft/2020-12/schema",
   ];
-  dialects.forEach(($schema, i) =>
-    registry.register({
+  for (const [i, $schema] of dialects.entries()) {
+    await registry.register({
       id: `n.v${i + 1}`,
       schema: { $schema, type: "integer" },
       description: "A number",
       origin: "p",
-    })
-  );
+    });
+  }
   for (const id of ["n.v1", "n.v2", "n.v3"]) {
     assert(registry.validate(id, 3).valid);
     assertEquals(registry.validate(id, "3").issues[0].message, 'expected integer, got string "3"');
   }
 });
 
-Deno.test("invalid JSON Schema documents are rejected at registration with Ajv's reason", () => {
+Deno.test("invalid JSON Schema documents are rejected at registration with Ajv's reason", async () => {
   const cases: [Record<string, unknown>, string][] = [
     [{ type: "strin" }, "not a valid JSON Schema"],
     [{ type: "object", requried: ["x"] }, 'unknown keyword: "requried"'],
@@ -266,7 +266,7 @@ Deno.test("invalid JSON Schema documents are rejected at registration with Ajv's
   ];
   for (const [schema, reason] of cases) {
     const registry = new SchemaRegistry();
-    const err = usageError(() =>
+    const err = await usageError(() =>
       registry.register({ id: "bad.v1", schema, description: "Bad", origin: "pack" })
     );
     assert(err.message.includes("bad.v1") && err.message.includes("pack"), err.message);
@@ -275,10 +275,10 @@ Deno.test("invalid JSON Schema documents are rejected at registration with Ajv's
   }
 });
 
-Deno.test("a registered JSON Schema document cannot be changed through the caller's object", () => {
+Deno.test("a registered JSON Schema document cannot be changed through the caller's object", async () => {
   const registry = new SchemaRegistry();
   const document: Record<string, unknown> = { type: "string" };
-  registry.register({ id: "s.v1", schema: document, description: "A string", origin: "p" });
+  await registry.register({ id: "s.v1", schema: document, description: "A string", origin: "p" });
   document.type = "number";
   assert(registry.validate("s.v1", "text").valid);
   assertEquals(registry.require("s.v1").jsonSchema.type, "string");
@@ -287,8 +287,8 @@ Deno.test("a registered JSON Schema document cannot be changed through the calle
   }, TypeError);
 });
 
-Deno.test("an unknown schema id is a NotFoundError listing the known ids", () => {
-  const registry = kernelRegistry();
+Deno.test("an unknown schema id is a NotFoundError listing the known ids", async () => {
+  const registry = await kernelRegistry();
   for (const call of [() => registry.require("nope.v1"), () => registry.validate("nope.v1", {})]) {
     try {
       call();
@@ -303,8 +303,8 @@ Deno.test("an unknown schema id is a NotFoundError listing the known ids", () =>
   assertEquals(registry.get("nope.v1"), undefined);
 });
 
-Deno.test("validate() reports values JSON cannot represent by their paths", () => {
-  const { valid, issues } = kernelRegistry().validate("work_order.v1", {
+Deno.test("validate() reports values JSON cannot represent by their paths", async () => {
+  const { valid, issues } = (await kernelRegistry()).validate("work_order.v1", {
     goal: "x",
     inputs: { n: NaN, when: undefined },
   });
@@ -315,8 +315,8 @@ Deno.test("validate() reports values JSON cannot represent by their paths", () =
   ]);
 });
 
-Deno.test("assertValid() throws a ValidationError naming subject, schema, origin and path", () => {
-  const registry = kernelRegistry();
+Deno.test("assertValid() throws a ValidationError naming subject, schema, origin and path", async () => {
+  const registry = await kernelRegistry();
   registry.assertValid("gate_result.v1", VALID["gate_result.v1"]);
   const bad = { ...broken("gate_result.v1"), duration_ms: -1, reasons: "none" };
   assertThrows(
@@ -337,7 +337,7 @@ Deno.test("assertValid() throws a ValidationError naming subject, schema, origin
 
 Deno.test("docs/schemas.md lists every field of every kernel type with its required flag", async () => {
   const docs = await Deno.readTextFile(join(REPO, "docs", "schemas.md"));
-  for (const schema of kernelRegistry().list()) {
+  for (const schema of (await kernelRegistry()).list()) {
     const start = docs.indexOf(`### \`${schema.id}\``);
     assert(start >= 0, `docs/schemas.md has no section for ${schema.id}`);
     const end = docs.indexOf("\n### ", start + 1);
@@ -357,3 +357,48 @@ Deno.test("docs/schemas.md lists every field of every kernel type with its requi
     }
   }
 });
+
+Deno.test("concurrent registrations of one id: one wins, the other names both origins", async () => {
+  const registry = new SchemaRegistry();
+  const results = await Promise.allSettled(["a", "b"].map((origin) =>
+    registry.register({
+      id: "shared.v1",
+      schema: { type: "object" },
+      description: "Claimed twice",
+      origin,
+    })
+  ));
+  assertEquals(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+  const failure = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+  assert(failure.reason instanceof UsageError);
+  assert(/origin (a|b): it is already registered from origin (a|b)/.test(failure.reason.message));
+});
+
+Deno.test("Ajv is loaded only when a JSON Schema document is registered", async () => {
+  for (const root of ["mod.ts", "cli.ts"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", join(REPO, root)],
+      stdout: "piped",
+    }).output();
+    const info = JSON.parse(new TextDecoder().decode(out.stdout));
+    const modules = new Map<string, { dependencies?: DependencyInfo[] }>(
+      info.modules.map((m: { specifier: string }) => [m.specifier, m]),
+    );
+    const staticallyLoaded = new Set<string>();
+    const visit = (specifier: string) => {
+      if (staticallyLoaded.has(specifier)) return;
+      staticallyLoaded.add(specifier);
+      for (const dep of modules.get(specifier)?.dependencies ?? []) {
+        if (!dep.isDynamic && dep.code) visit(dep.code.specifier);
+      }
+    };
+    visit(info.roots[0]);
+    assert([...staticallyLoaded].some((s) => s.includes("schema_registry.ts")), root);
+    assertEquals([...staticallyLoaded].filter((s) => s.includes("ajv")), [], root);
+  }
+});
+
+interface DependencyInfo {
+  code?: { specifier: string };
+  isDynamic?: boolean;
+}

@@ -14,9 +14,9 @@ import { withTempDir } from "./_helpers.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
-Deno.test("validate() reports every issue with its JSON path, expected and found", () => {
+Deno.test("validate() reports every issue with its JSON path, expected and found", async () => {
   const registry = new SchemaRegistry();
-  registry.register({
+  await registry.register({
     id: "pipeline.v1",
     description: "A pipeline",
     origin: "test",
@@ -79,9 +79,9 @@ Deno.test("validate() reports every issue with its JSON path, expected and found
   );
 });
 
-Deno.test("issue paths quote keys that are not identifiers", () => {
+Deno.test("issue paths quote keys that are not identifiers", async () => {
   const registry = new SchemaRegistry();
-  registry.register({
+  await registry.register({
     id: "env.v1",
     description: "Environment variables",
     origin: "test",
@@ -109,8 +109,8 @@ Deno.test("validationError() keeps every issue and lists the paths of the rest o
   assertEquals(err.issues, issues);
 });
 
-Deno.test("validateJsonText() turns text that is not JSON into an invalid_json issue at $", () => {
-  const registry = kernelRegistry();
+Deno.test("validateJsonText() turns text that is not JSON into an invalid_json issue at $", async () => {
+  const registry = await kernelRegistry();
   const result = validateJsonText(registry, { schemaId: "work_order.v1", text: "{goal: 1" });
   assertEquals(result.valid, false);
   assertEquals(result.issues.length, 1);
@@ -128,7 +128,7 @@ Deno.test("validateJsonText() turns text that is not JSON into an invalid_json i
 
 Deno.test("validateJsonFile() reads the file and reports a missing one as not found", async () => {
   await withTempDir(async (dir) => {
-    const registry = kernelRegistry();
+    const registry = await kernelRegistry();
     await Deno.writeTextFile(`${dir}/wo.json`, '{"goal": ["x"]}');
     const result = await validateJsonFile(registry, {
       schemaId: "work_order.v1",
@@ -143,8 +143,8 @@ Deno.test("validateJsonFile() reads the file and reports a missing one as not fo
   });
 });
 
-Deno.test("workOrderCheck() validates JSON work orders and accepts free text", () => {
-  const check = workOrderCheck(kernelRegistry());
+Deno.test("workOrderCheck() validates JSON work orders and accepts free text", async () => {
+  const check = workOrderCheck(await kernelRegistry());
   check(encode('{"goal": "Ship the release"}'), "wo.json");
   check(encode("# Fix the flaky test\n\nIt fails on Mondays.\n"), "wo.md");
   check(encode("Fix the flaky test"), "wo.txt");

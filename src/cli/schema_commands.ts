@@ -24,9 +24,9 @@ export function registerSchemaCommands(program: Command, ctx: CliContext): void 
 
   schema.command("list")
     .description("List the registered artifact types")
-    .action((_opts, cmd) => {
+    .action(async (_opts, cmd) => {
       const g = globalOptions(cmd);
-      const schemas = kernelRegistry().list();
+      const schemas = (await kernelRegistry()).list();
       emit(
         ctx.output,
         g.json,
@@ -49,8 +49,8 @@ export function registerSchemaCommands(program: Command, ctx: CliContext): void 
   schema.command("show")
     .description("Print a type's JSON Schema")
     .argument("<id>", "the type id, e.g. gate_result.v1")
-    .action((id) => {
-      const { jsonSchema } = kernelRegistry().require(id);
+    .action(async (id) => {
+      const { jsonSchema } = (await kernelRegistry()).require(id);
       ctx.output.out(JSON.stringify(jsonSchema, null, 2));
     });
 
@@ -59,7 +59,7 @@ export function registerSchemaCommands(program: Command, ctx: CliContext): void 
     .option("--out <dir>", "the directory to write into", "schemas")
     .action(async (opts, cmd) => {
       const g = globalOptions(cmd);
-      const index = await exportSchemas(kernelRegistry(), { dir: opts.out });
+      const index = await exportSchemas(await kernelRegistry(), { dir: opts.out });
       emit(
         ctx.output,
         g.json,
@@ -77,7 +77,7 @@ export function registerSchemaCommands(program: Command, ctx: CliContext): void 
     .argument("<file>", "the JSON file")
     .action(async (id, file, _opts, cmd) => {
       const g = globalOptions(cmd);
-      const result = await validateJsonFile(kernelRegistry(), { schemaId: id, path: file });
+      const result = await validateJsonFile(await kernelRegistry(), { schemaId: id, path: file });
       emit(
         ctx.output,
         g.json,

@@ -64,7 +64,7 @@ export async function openContractStore(
   workspace: string,
   options: OpenContractStoreOptions = {},
 ): Promise<ContractStore> {
-  const { registry = kernelRegistry(), ...storeOptions } = options;
+  const { registry = await kernelRegistry(), ...storeOptions } = options;
   const store = await openStore(workspace, {
     ...storeOptions,
     checks: [...(storeOptions.checks ?? []), registry.payloadCheck()],

@@ -11,7 +11,7 @@
  * @example Validate a work order
  * ```ts
  * import { kernelRegistry } from "./kernel_schemas.ts";
- * const registry = kernelRegistry();
+ * const registry = await kernelRegistry();
  * console.assert(registry.validate("work_order.v1", { goal: "Fix the flaky test" }).valid);
  * const { issues } = registry.validate("work_order.v1", { title: "no goal" });
  * console.assert(issues[0].path === "$.goal");
@@ -345,8 +345,8 @@ export const KERNEL_SCHEMAS: readonly SchemaRegistration[] = [
  *
  * @returns A registry with {@linkcode KERNEL_SCHEMAS} registered.
  */
-export function kernelRegistry(): SchemaRegistry {
+export async function kernelRegistry(): Promise<SchemaRegistry> {
   const registry = new SchemaRegistry();
-  for (const registration of KERNEL_SCHEMAS) registry.register(registration);
+  for (const registration of KERNEL_SCHEMAS) await registry.register(registration);
   return registry;
 }

@@ -14,7 +14,7 @@
  * import { SchemaRegistry } from "./schema_registry.ts";
  *
  * const registry = new SchemaRegistry();
- * registry.register({
+ * await registry.register({
  *   id: "note.v1",
  *   schema: z.object({ text: z.string() }),
  *   description: "A short note",
@@ -29,12 +29,12 @@
  */
 
 import type { ValidateFunction } from "ajv";
+import type { JsonSchemaCompiler } from "./_json_schema.ts";
 import { z } from "zod";
 import { jsonIssues } from "../core/canonical_json.ts";
 import { NotFoundError, UsageError } from "../core/errors.ts";
 import type { PayloadCheck } from "../store/artifact_store.ts";
 import { fromAjvErrors, fromZodIssues } from "./_issues.ts";
-import { JsonSchemaCompiler } from "./_json_schema.ts";
 import { storedValueIssues } from "./envelope.ts";
 import { validationError, type ValidationIssue, type ValidationResult } from "./validation.ts";
 
@@ -158,18 +158,20 @@ function isZodSchema(source: SchemaSource): source is ZodSchema {
 /** Artifact types by id, and validation against them. */
 export class SchemaRegistry {
   #entries = new Map<string, Entry>();
-  #compiler = new JsonSchemaCompiler();
+  #compiler?: Promise<JsonSchemaCompiler>;
 
   /**
    * Registers a type. A zod schema must be exportable as JSON Schema; a JSON
    * Schema document must be plain JSON that Ajv compiles in strict mode.
+   * Registering is async because the JSON Schema engine (Ajv) is loaded only
+   * when the first JSON Schema document is registered; validating is not.
    *
    * @param registration The id, schema, description and origin.
    * @returns The registered type.
    * @throws {UsageError} When the id is malformed or already registered (the
    * message names both origins), or the schema is unusable.
    */
-  register(registration: SchemaRegistration): RegisteredSchema {
+  async register(registration: SchemaRegistration): Promise<RegisteredSchema> {
     const { id, schema, description, origin } = registration;
     const { name, version } = parseSchemaId(id);
     for (const [field, value] of [["origin", origin], ["description", description]]) {
@@ -179,19 +181,12 @@ export class SchemaRegistry {
         );
       }
     }
-    const existing = this.#entries.get(id);
-    if (existing) {
-      const latest = Math.max(...this.list().filter((s) => s.name === name).map((s) => s.version));
-      throw new UsageError(
-        `Cannot register schema ${id} from origin ${origin}: it is already registered from ` +
-          `origin ${existing.info.origin}; a changed type needs a new id such as ` +
-          `${name}.v${latest + 1}`,
-      );
-    }
+    this.#assertUnregistered(registration, name);
     const where = `Schema ${id} from origin ${origin}`;
     const { kind, jsonSchema, check } = isZodSchema(schema)
       ? this.#compileZod(where, registration, schema)
-      : this.#compileJsonSchema(where, schema);
+      : await this.#compileJsonSchema(where, schema);
+    this.#assertUnregistered(registration, name);
     const info: RegisteredSchema = Object.freeze({
       id,
       name,
@@ -203,6 +198,17 @@ export class SchemaRegistry {
     });
     this.#entries.set(id, { info, check });
     return info;
+  }
+
+  #assertUnregistered(registration: SchemaRegistration, name: string): void {
+    const existing = this.#entries.get(registration.id);
+    if (!existing) return;
+    const latest = Math.max(...this.list().filter((s) => s.name === name).map((s) => s.version));
+    throw new UsageError(
+      `Cannot register schema ${registration.id} from origin ${registration.origin}: it is ` +
+        `already registered from origin ${existing.info.origin}; a changed type needs a new id ` +
+        `such as ${name}.v${latest + 1}`,
+    );
   }
 
   #compileZod(where: string, registration: SchemaRegistration, source: ZodSchema): Compiled {
@@ -229,7 +235,7 @@ export class SchemaRegistry {
     };
   }
 
-  #compileJsonSchema(where: string, document: JsonSchemaDocument): Compiled {
+  async #compileJsonSchema(where: string, document: JsonSchemaDocument): Promise<Compiled> {
     if (typeof document !== "object" || document === null || Array.isArray(document)) {
       throw new UsageError(`${where}: expected a zod schema or a JSON Schema object`);
     }
@@ -240,9 +246,11 @@ export class SchemaRegistry {
       );
     }
     const copy = structuredClone(document) as Record<string, unknown>;
+    this.#compiler ??= import("./_json_schema.ts").then((m) => new m.JsonSchemaCompiler());
+    const compiler = await this.#compiler;
     let validate: ValidateFunction;
     try {
-      validate = this.#compiler.compile(copy);
+      validate = compiler.compile(copy);
     } catch (err) {
       throw new UsageError(`${where} is not a valid JSON Schema: ${(err as Error).message}`, {
         cause: err,

@@ -54,69 +54,74 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function collectIssues(value: unknown, path: string, seen: Set<object>, out: Issue[]): void {
+/**
+ * Walks a value depth first. The path of the current place is kept as a
+ * stack of segments and written out only for an issue, so a clean walk
+ * builds no strings.
+ */
+function collectIssues(
+  value: unknown,
+  at: (string | number)[],
+  seen: Set<object>,
+  out: Issue[],
+): void {
+  const issue = (code: string, message: string) => out.push({ code, path: jsonPath(at), message });
   switch (typeof value) {
     case "boolean":
       return;
     case "string":
       if (LONE_SURROGATE.test(value)) {
-        out.push({
-          code: "lone_surrogate",
-          path,
-          message: "string holds a lone UTF-16 surrogate, which JSON text cannot carry",
-        });
+        issue(
+          "lone_surrogate",
+          "string holds a lone UTF-16 surrogate, which JSON text cannot carry",
+        );
       }
       return;
     case "number":
       if (!Number.isFinite(value)) {
-        out.push({
-          code: "non_finite_number",
-          path,
-          message: `expected a finite number, got ${describe(value)}`,
-        });
+        issue("non_finite_number", `expected a finite number, got ${describe(value)}`);
       }
       return;
     case "object": {
       if (value === null) return;
       if (seen.has(value)) {
-        out.push({ code: "cycle", path, message: "value refers back to one of its own parents" });
+        issue("cycle", "value refers back to one of its own parents");
         return;
       }
       const isArray = Array.isArray(value);
       const proto = Object.getPrototypeOf(value);
       if (!isArray && proto !== Object.prototype && proto !== null) {
-        out.push({
-          code: "not_plain_data",
-          path,
-          message: `expected a plain object, array or primitive, got ${describe(value)}`,
-        });
+        issue(
+          "not_plain_data",
+          `expected a plain object, array or primitive, got ${describe(value)}`,
+        );
         return;
       }
       seen.add(value);
       if (isArray) {
-        value.forEach((item, i) => collectIssues(item, childPath(path, i), seen, out));
+        for (let i = 0; i < value.length; i++) {
+          at.push(i);
+          collectIssues(value[i], at, seen, out);
+          at.pop();
+        }
       } else {
-        for (const [key, item] of Object.entries(value)) {
-          const here = childPath(path, key);
+        for (const key of Object.keys(value)) {
+          at.push(key);
           if (LONE_SURROGATE.test(key)) {
-            out.push({
-              code: "lone_surrogate",
-              path: here,
-              message: "key holds a lone UTF-16 surrogate, which JSON text cannot carry",
-            });
+            issue(
+              "lone_surrogate",
+              "key holds a lone UTF-16 surrogate, which JSON text cannot carry",
+            );
           }
-          collectIssues(item, here, seen, out);
+          collectIssues((value as Record<string, unknown>)[key], at, seen, out);
+          at.pop();
         }
       }
       seen.delete(value);
       return;
     }
     default:
-      out.push({
-        code: "not_json",
-        path,
-        message: `expected a JSON value, got ${describe(value)}`,
-      });
+      issue("not_json", `expected a JSON value, got ${describe(value)}`);
   }
 }
 
@@ -128,7 +133,7 @@ function collectIssues(value: unknown, path: string, seen: Set<object>, out: Iss
  */
 export function jsonIssues(value: unknown): Issue[] {
   const out: Issue[] = [];
-  collectIssues(value, "$", new Set(), out);
+  collectIssues(value, [], new Set(), out);
   return out;
 }
 
