@@ -1,0 +1,344 @@
+/**
+ * Child processes as whole trees. A child is spawned as the leader of its own
+ * session and process group (`detached: true`), so one signal to the group
+ * reaches every process it forked. The group is killed when the attempt
+ * times out, when it is cancelled, and always once the main child has
+ * exited, so nothing a step started in the background outlives the attempt.
+ *
+ * What a group kill cannot reach: a descendant that leaves the group itself
+ * (`setsid`, `setpgid`), e.g. a daemon that double-forks into a new session.
+ *
+ * Output is streamed to the log files as it arrives, never held in memory.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import { writeAll } from "../../store/durable_file.ts";
+import type { ExecutionStatus, OnSpawn } from "./executor.ts";
+
+/** Options of {@linkcode runProcessTree}. */
+export interface ProcessTreeOptions {
+  /** Arguments after the program. */
+  readonly args: readonly string[];
+  /** Working directory of the child. */
+  readonly cwd: string;
+  /** The child's complete environment; nothing of the kernel's is inherited. */
+  readonly env: Readonly<Record<string, string>>;
+  /** File that receives stdout; created or truncated. */
+  readonly stdoutPath: string;
+  /** File that receives stderr; created or truncated. */
+  readonly stderrPath: string;
+  /** Kill the group after this many ms; undefined means no limit. */
+  readonly timeoutMs?: number;
+  /** Kill the group when aborted; the result is then `cancelled`. */
+  readonly signal?: AbortSignal;
+  /**
+   * Told the child's pid (which is also its process group id) as soon as it
+   * runs. If it throws, the group is killed and the error is rethrown.
+   */
+  readonly onSpawn?: OnSpawn;
+  /**
+   * How long a timed-out or cancelled group gets between SIGTERM and SIGKILL.
+   * @default {1000}
+   */
+  readonly killGraceMs?: number;
+  /**
+   * How long to keep reading output after the group was killed, for pipes a
+   * process outside the group still holds open.
+   * @default {2000}
+   */
+  readonly drainMs?: number;
+}
+
+/** How a process tree ended. */
+export interface ProcessTreeResult {
+  /** `succeeded` for exit code 0, `failed` otherwise, or why it was stopped. */
+  readonly status: ExecutionStatus;
+  /** The exit code, when the child exited on its own; null when it was signalled or never ran. */
+  readonly exitCode: number | null;
+  /** The child's pid, when it was spawned. */
+  readonly pid?: number;
+  /** Why it did not succeed, in words. */
+  readonly message?: string;
+}
+
+/**
+ * Sends a signal to every process in a process group.
+ *
+ * @param pgid The group id (the pid of the group's leader).
+ * @param signal The signal.
+ * @returns `false` when no process is left in the group, `true` otherwise.
+ */
+export function killProcessGroup(pgid: number, signal: Deno.Signal): boolean {
+  if (!Number.isSafeInteger(pgid) || pgid <= 1) return false;
+  try {
+    Deno.kill(-pgid, signal);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+async function openLog(path: string): Promise<Deno.FsFile> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  return await Deno.open(path, { write: true, create: true, truncate: true });
+}
+
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  file: Deno.FsFile,
+  stop: AbortSignal,
+): Promise<void> {
+  const reader = stream.getReader();
+  const cancel = () => void reader.cancel().catch(() => {});
+  stop.addEventListener("abort", cancel, { once: true });
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      await writeAll(file, value);
+    }
+  } finally {
+    stop.removeEventListener("abort", cancel);
+    // Closes the pipe when writing failed, so the child gets EPIPE instead of blocking.
+    await reader.cancel().catch(() => {});
+  }
+}
+
+function spawnFailure(program: string, err: unknown): ProcessTreeResult | undefined {
+  if (err instanceof Deno.errors.NotFound) {
+    const where = program.includes("/") ? "" : " on PATH";
+    return { status: "failed", exitCode: null, message: `Program "${program}" not found${where}` };
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return {
+      status: "failed",
+      exitCode: null,
+      message: `Program "${program}" cannot be executed: permission denied`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Runs a program as its own process group, streams its output to files, and
+ * leaves no process of the group behind when it returns.
+ *
+ * @example
+ * ```ts
+ * import { runProcessTree } from "./process_tree.ts";
+ * const dir = await Deno.makeTempDir();
+ * const result = await runProcessTree("sh", {
+ *   args: ["-c", "echo hi"],
+ *   cwd: dir,
+ *   env: { PATH: "/usr/bin:/bin" },
+ *   stdoutPath: `${dir}/stdout.log`,
+ *   stderrPath: `${dir}/stderr.log`,
+ * });
+ * console.assert(result.status === "succeeded");
+ * console.assert(Deno.readTextFileSync(`${dir}/stdout.log`) === "hi\n");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @param program The program, found on `options.env.PATH` (or the kernel's
+ * PATH when the env has none) unless it contains a slash.
+ * @param options Arguments, cwd, env, log files, timeout and cancellation.
+ * @returns How the child ended; a missing program is a `failed` result.
+ * @throws Whatever `onSpawn` throws, and errors writing the log files.
+ */
+export async function runProcessTree(
+  program: string,
+  options: ProcessTreeOptions,
+): Promise<ProcessTreeResult> {
+  const stdout = await openLog(options.stdoutPath);
+  try {
+    const stderr = await openLog(options.stderrPath);
+    try {
+      if (options.signal?.aborted) {
+        return { status: "cancelled", exitCode: null, message: "Cancelled before it started" };
+      }
+      let child: Deno.ChildProcess;
+      try {
+        child = new Deno.Command(program, {
+          args: [...options.args],
+          cwd: options.cwd,
+          env: { ...options.env },
+          clearEnv: true,
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+          detached: true,
+        }).spawn();
+      } catch (err) {
+        const failure = spawnFailure(program, err);
+        if (failure) return failure;
+        throw err;
+      }
+      return await supervise(child, stdout, stderr, options);
+    } finally {
+      stderr.close();
+    }
+  } finally {
+    stdout.close();
+  }
+}
+
+async function supervise(
+  child: Deno.ChildProcess,
+  stdout: Deno.FsFile,
+  stderr: Deno.FsFile,
+  options: ProcessTreeOptions,
+): Promise<ProcessTreeResult> {
+  const pid = child.pid;
+  const drainStop = new AbortController();
+  let pumpError: unknown;
+  const pumps = Promise.all([
+    pump(child.stdout, stdout, drainStop.signal),
+    pump(child.stderr, stderr, drainStop.signal),
+  ]).catch((err) => {
+    pumpError = err;
+  });
+
+  let stopped: "timeout" | "cancelled" | undefined;
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  const stop = (why: "timeout" | "cancelled") => {
+    if (stopped) return;
+    stopped = why;
+    killProcessGroup(pid, "SIGTERM");
+    graceTimer = setTimeout(() => killProcessGroup(pid, "SIGKILL"), options.killGraceMs ?? 1000);
+  };
+  const timeoutTimer = options.timeoutMs === undefined
+    ? undefined
+    : setTimeout(() => stop("timeout"), options.timeoutMs);
+  const onAbort = () => stop("cancelled");
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+
+  let status: Deno.CommandStatus;
+  try {
+    await options.onSpawn?.(pid);
+    status = await child.status;
+  } finally {
+    clearTimeout(timeoutTimer);
+    clearTimeout(graceTimer);
+    options.signal?.removeEventListener("abort", onAbort);
+    // Background children of a finished step die with it.
+    killProcessGroup(pid, "SIGKILL");
+    await child.status;
+    const drainTimer = setTimeout(() => drainStop.abort(), options.drainMs ?? 2000);
+    await pumps;
+    clearTimeout(drainTimer);
+  }
+  if (pumpError !== undefined) throw pumpError;
+
+  if (stopped === "timeout") {
+    return {
+      status: "timeout",
+      exitCode: null,
+      pid,
+      message: `Timed out after ${options.timeoutMs} ms; its process group was killed`,
+    };
+  }
+  if (stopped === "cancelled") {
+    return {
+      status: "cancelled",
+      exitCode: null,
+      pid,
+      message: "Cancelled; its process group was killed",
+    };
+  }
+  if (status.signal !== null) {
+    return { status: "failed", exitCode: null, pid, message: `Killed by signal ${status.signal}` };
+  }
+  if (status.code !== 0) {
+    return {
+      status: "failed",
+      exitCode: status.code,
+      pid,
+      message: `Exited with code ${status.code}`,
+    };
+  }
+  return { status: "succeeded", exitCode: 0, pid };
+}
+
+interface ProcStat {
+  readonly pgrp: number;
+  readonly session: number;
+  readonly startTicks: number;
+}
+
+async function readProcStat(pid: number | string): Promise<ProcStat | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`/proc/${pid}/stat`);
+  } catch {
+    return undefined;
+  }
+  // Field 2 (comm) is parenthesised and may itself contain spaces or ")".
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is field 3 of proc(5), so field N is fields[N - 3].
+  const [pgrp, session, startTicks] = [fields[2], fields[3], fields[19]].map(Number);
+  if (![pgrp, session, startTicks].every(Number.isSafeInteger)) return undefined;
+  return { pgrp, session, startTicks };
+}
+
+/**
+ * Reads when a process started, in clock ticks since boot (field 22 of
+ * `/proc/<pid>/stat`). Together with the pid it identifies a process even
+ * after the pid number has been reused.
+ *
+ * @param pid The process id.
+ * @returns The start time, or `undefined` when the process does not exist or
+ * there is no `/proc`.
+ */
+export async function processStartTicks(pid: number): Promise<number | undefined> {
+  return (await readProcStat(pid))?.startTicks;
+}
+
+async function hasProc(): Promise<boolean> {
+  try {
+    await Deno.stat("/proc/self/stat");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function groupOutlivedLeader(pgid: number, startTicks: number): Promise<boolean> {
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const stat = await readProcStat(entry.name);
+    if (
+      stat && stat.pgrp === pgid && stat.session === pgid && stat.startTicks >= startTicks
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Kills (SIGKILL) the process group an earlier runner recorded, for example
+ * before a crashed run is resumed, without hitting an unrelated process that
+ * reused the pid: the group is killed only when its leader still has the
+ * recorded start time, or when the leader is gone but members of its session
+ * started no earlier than it remain (a group id stays reserved while any
+ * member lives, so those are the leader's). A no-op where `/proc` is missing.
+ *
+ * @param pid The recorded pid of the group leader (= the group id).
+ * @param startTicks Its start time as {@linkcode processStartTicks} read it at spawn.
+ * @returns `true` when a signal was sent.
+ */
+export async function killStaleProcessGroup(pid: number, startTicks: number): Promise<boolean> {
+  if (!Number.isSafeInteger(pid) || pid <= 1 || !(await hasProc())) return false;
+  const leader = await readProcStat(pid);
+  if (leader) {
+    // A live leader with another start time is a new process: the old group is gone.
+    if (leader.startTicks !== startTicks) return false;
+  } else if (!(await groupOutlivedLeader(pid, startTicks))) {
+    return false;
+  }
+  return killProcessGroup(pid, "SIGKILL");
+}

@@ -1,0 +1,637 @@
+import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
+import { join } from "node:path";
+import { withTempDir } from "./_helpers.ts";
+import { UsageError } from "../src/core/errors.ts";
+import type { ExecutionContext, MaterializedInput } from "../src/runtime/executors/executor.ts";
+import type { OutputSpec } from "../src/graph/workflow.ts";
+import { bubblewrapArgv, findBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
+import { CommandExecutor } from "../src/runtime/executors/command_executor.ts";
+import { killStaleProcessGroup, processStartTicks } from "../src/runtime/executors/process_tree.ts";
+import { FnExecutor } from "../src/runtime/executors/fn_executor.ts";
+import { LlmExecutor } from "../src/runtime/executors/llm_executor.ts";
+import { FakeLlmProvider } from "../src/runtime/executors/llm_provider.ts";
+import { defaultExecutors, executorFor } from "../src/runtime/executors/executor_registry.ts";
+
+const PATH = Deno.env.get("PATH") ?? "/usr/bin:/bin";
+
+/** Builds an attempt's context in a workspace the way the runtime lays it out. */
+async function attemptContext(
+  workspace: string,
+  overrides: Partial<ExecutionContext> = {},
+): Promise<ExecutionContext> {
+  const runId = crypto.randomUUID();
+  const run = join(workspace, ".iris", "runs", runId);
+  const staging = join(run, "tmp", "step.1");
+  const ctx: ExecutionContext = {
+    runId,
+    stepId: "step",
+    attempt: 1,
+    workspace,
+    cwd: workspace,
+    outputDir: join(staging, "out"),
+    inputDir: join(staging, "in"),
+    scratchDir: join(staging, "scratch"),
+    inputs: {},
+    outputs: {},
+    env: { PATH },
+    stdoutPath: join(run, "logs", "step.1.stdout.log"),
+    stderrPath: join(run, "logs", "step.1.stderr.log"),
+    signal: new AbortController().signal,
+    readOnlyWorkspace: false,
+    ...overrides,
+  };
+  for (const dir of [ctx.outputDir, ctx.inputDir, ctx.scratchDir]) {
+    await Deno.mkdir(dir, { recursive: true });
+  }
+  return ctx;
+}
+
+function output(path: string, kind: OutputSpec["kind"]): OutputSpec {
+  return { type: `${kind}_output.v1`, path, kind, required: true };
+}
+
+/** A sleep argument no other process on the machine has. */
+function marker(): string {
+  return `1000.${crypto.getRandomValues(new Uint32Array(1))[0]}`;
+}
+
+async function processesWith(text: string): Promise<number[]> {
+  const found: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
+      if (cmdline.split("\0").includes(text)) found.push(Number(entry.name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}
+
+/** Polls until no process carries the marker (SIGKILL is delivered asynchronously). */
+async function assertNoProcessWith(text: string): Promise<void> {
+  const deadline = Date.now() + 3000;
+  let left = await processesWith(text);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    left = await processesWith(text);
+  }
+  assertEquals(left, [], `processes with ${text} survived`);
+}
+
+const command = new CommandExecutor({ bubblewrap: false });
+
+Deno.test("command executor runs argv in cwd and streams stdout and stderr to the log files", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.mkdir(join(ws, "sub"));
+    const ctx = await attemptContext(ws, { cwd: join(ws, "sub") });
+    const result = await command.execute(
+      { kind: "command", argv: ["sh", "-c", "pwd; echo to-stderr >&2"] },
+      ctx,
+    );
+    assertEquals(result.status, "succeeded");
+    assertEquals(result.exitCode, 0);
+    assertEquals(await Deno.readTextFile(ctx.stdoutPath), `${join(ws, "sub")}\n`);
+    assertEquals(await Deno.readTextFile(ctx.stderrPath), "to-stderr\n");
+    assertEquals(result.summary, {
+      executor: "command",
+      argv: ["sh", "-c", "pwd; echo to-stderr >&2"],
+      cwd: join(ws, "sub"),
+      sandbox: "none",
+    });
+  });
+});
+
+Deno.test("command executor reports a non-zero exit code as failed", async () => {
+  await withTempDir(async (ws) => {
+    const ctx = await attemptContext(ws);
+    const result = await command.execute({ kind: "command", argv: ["sh", "-c", "exit 3"] }, ctx);
+    assertEquals(result.status, "failed");
+    assertEquals(result.exitCode, 3);
+    assertMatch(result.message ?? "", /code 3/);
+  });
+});
+
+Deno.test("command executor gives the child only the attempt's env", async () => {
+  const secret = `LILY_TEST_PARENT_${crypto.randomUUID().slice(0, 8).toUpperCase()}`;
+  Deno.env.set(secret, "leaked");
+  try {
+    await withTempDir(async (ws) => {
+      const ctx = await attemptContext(ws, { env: { PATH, MINE: "mine" } });
+      const result = await command.execute(
+        { kind: "command", argv: ["sh", "-c", `echo "\${${secret}:-unset} $MINE"; env | wc -l`] },
+        ctx,
+      );
+      assertEquals(result.status, "succeeded");
+      const [line, count] = (await Deno.readTextFile(ctx.stdoutPath)).trim().split("\n");
+      assertEquals(line, "unset mine");
+      // PATH, MINE, and what sh itself sets (PWD, SHLVL, _ depending on the shell).
+      assert(Number(count) <= 5, `the child saw ${count} variables`);
+    });
+  } finally {
+    Deno.env.delete(secret);
+  }
+});
+
+Deno.test("command executor timeout kills the whole process tree", async () => {
+  await withTempDir(async (ws) => {
+    const mark = marker();
+    const ctx = await attemptContext(ws, { timeoutMs: 300 });
+    const pids: number[] = [];
+    const ticks: (number | undefined)[] = [];
+    const result = await command.execute(
+      { kind: "command", argv: ["sh", "-c", `sleep ${mark} & sleep ${mark}`] },
+      ctx,
+      async (pid) => {
+        pids.push(pid);
+        ticks.push(await processStartTicks(pid));
+      },
+    );
+    assertEquals(result.status, "timeout");
+    assertEquals(result.exitCode, null);
+    assertEquals(result.pid, pids[0]);
+    assertEquals(pids.length, 1);
+    assert(typeof ticks[0] === "number", "the start time of the running child is readable");
+    await assertNoProcessWith(mark);
+  });
+});
+
+Deno.test("command executor kills background children a successful step left behind", async () => {
+  await withTempDir(async (ws) => {
+    const mark = marker();
+    const ctx = await attemptContext(ws);
+    const result = await command.execute(
+      { kind: "command", argv: ["sh", "-c", `sleep ${mark} & echo hi`] },
+      ctx,
+    );
+    assertEquals(result.status, "succeeded");
+    assertEquals(await Deno.readTextFile(ctx.stdoutPath), "hi\n");
+    await assertNoProcessWith(mark);
+  });
+});
+
+Deno.test("command executor abort signal cancels the attempt and kills its group", async () => {
+  await withTempDir(async (ws) => {
+    const mark = marker();
+    const controller = new AbortController();
+    const ctx = await attemptContext(ws, { signal: controller.signal });
+    const result = await command.execute(
+      { kind: "command", argv: ["sh", "-c", `sleep ${mark} & sleep ${mark}`] },
+      ctx,
+      () => controller.abort(),
+    );
+    assertEquals(result.status, "cancelled");
+    assertEquals(result.exitCode, null);
+    await assertNoProcessWith(mark);
+  });
+});
+
+Deno.test("command executor reports a program missing from PATH as failed", async () => {
+  await withTempDir(async (ws) => {
+    const ctx = await attemptContext(ws);
+    const result = await command.execute(
+      { kind: "command", argv: ["lily-no-such-program", "x"] },
+      ctx,
+    );
+    assertEquals(result.status, "failed");
+    assertEquals(result.exitCode, null);
+    assertEquals(result.message, 'Program "lily-no-such-program" not found on PATH');
+    assertEquals(await Deno.readTextFile(ctx.stdoutPath), "");
+  });
+});
+
+Deno.test("killStaleProcessGroup kills a recorded group and spares a pid with another start time", async () => {
+  const mark = marker();
+  // A child of an earlier runner: its own group, still running.
+  const child = new Deno.Command("sh", {
+    args: ["-c", `sleep ${mark} & sleep ${mark}`],
+    detached: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const ticks = await processStartTicks(child.pid);
+    assert(ticks !== undefined);
+    assertEquals(await killStaleProcessGroup(child.pid, ticks + 1), false);
+    assert((await processesWith(mark)).length > 0, "a mismatched start time kills nothing");
+    assertEquals(await killStaleProcessGroup(child.pid, ticks), true);
+    await assertNoProcessWith(mark);
+  } finally {
+    try {
+      Deno.kill(-child.pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+  }
+});
+
+Deno.test("bubblewrapArgv applies the mounts in order over the visible root", () => {
+  assertEquals(
+    bubblewrapArgv(["make", "test"], {
+      bwrap: "/usr/bin/bwrap",
+      mounts: [
+        { mode: "read-only", path: "/ws" },
+        { mode: "hidden", path: "/ws/.iris" },
+        { mode: "writable", path: "/ws/.iris/runs/r/tmp/out" },
+      ],
+      cwd: "/ws/sub",
+    }),
+    [
+      "/usr/bin/bwrap",
+      "--die-with-parent",
+      "--bind",
+      "/",
+      "/",
+      "--dev",
+      "/dev",
+      "--proc",
+      "/proc",
+      "--ro-bind",
+      "/ws",
+      "/ws",
+      "--tmpfs",
+      "/ws/.iris",
+      "--bind",
+      "/ws/.iris/runs/r/tmp/out",
+      "/ws/.iris/runs/r/tmp/out",
+      "--chdir",
+      "/ws/sub",
+      "--",
+      "make",
+      "test",
+    ],
+  );
+});
+
+Deno.test("command executor without bubblewrap runs a read-only attempt unconfined and says so", async () => {
+  await withTempDir(async (ws) => {
+    const ctx = await attemptContext(ws, { readOnlyWorkspace: true });
+    const result = await command.execute({ kind: "command", argv: ["true"] }, ctx);
+    assertEquals(result.status, "succeeded");
+    assertEquals(result.summary.sandbox, "none");
+    assertEquals(result.summary.read_only_workspace, "not enforced: bubblewrap disabled");
+  });
+});
+
+const bwrap = await findBubblewrap();
+const requireBwrap = Deno.env.get("LILY_REQUIRE_BWRAP") === "1";
+if (!bwrap && !requireBwrap) {
+  console.warn(
+    "executors_test: bubblewrap tests ignored: no working bwrap on PATH " +
+      "(set LILY_REQUIRE_BWRAP=1 to make them fail instead)",
+  );
+}
+
+function bwrapTest(name: string, fn: (bwrap: string) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: !bwrap && !requireBwrap,
+    fn: async () => {
+      if (!bwrap) throw new Error("LILY_REQUIRE_BWRAP=1, but no working bwrap was found on PATH");
+      await fn(bwrap);
+    },
+  });
+}
+
+bwrapTest(
+  "command gate with a read-only workspace cannot write the workspace but can write its output dir",
+  async () => {
+    await withTempDir(async (ws) => {
+      await Deno.writeTextFile(join(ws, "source.txt"), "original");
+      const ctx = await attemptContext(ws, { readOnlyWorkspace: true });
+      const gate = new CommandExecutor();
+      const env = { PATH, OUT: ctx.outputDir, SCRATCH: ctx.scratchDir };
+      const write = async (script: string) =>
+        await gate.execute({ kind: "command", argv: ["sh", "-c", script] }, { ...ctx, env });
+
+      const allowed = await write('echo ok > "$OUT/report.txt" && echo tmp > "$SCRATCH/t"');
+      assertEquals(allowed.status, "succeeded");
+      assertEquals(allowed.summary.sandbox, "bubblewrap");
+      assertEquals(allowed.summary.read_only_workspace, "enforced by bubblewrap");
+      assertEquals(await Deno.readTextFile(join(ctx.outputDir, "report.txt")), "ok\n");
+
+      const denied = await write("echo changed > source.txt");
+      assertEquals(denied.status, "failed");
+      assertMatch(await Deno.readTextFile(ctx.stderrPath), /Read-only file system/);
+      assertEquals(await Deno.readTextFile(join(ws, "source.txt")), "original");
+
+      const store = await write("echo x > .iris/index.sqlite");
+      assertEquals(store.status, "failed");
+      const created = await write("touch new.txt");
+      assertEquals(created.status, "failed");
+      await assertEquals(await Deno.lstat(join(ws, "new.txt")).catch(() => "absent"), "absent");
+    });
+  },
+);
+
+bwrapTest("command gate under bubblewrap is killed as a whole tree on timeout", async () => {
+  await withTempDir(async (ws) => {
+    const mark = marker();
+    const ctx = await attemptContext(ws, { readOnlyWorkspace: true, timeoutMs: 300 });
+    const result = await new CommandExecutor().execute(
+      { kind: "command", argv: ["sh", "-c", `sleep ${mark} & sleep ${mark}`] },
+      ctx,
+    );
+    assertEquals(result.status, "timeout");
+    assertEquals(result.summary.sandbox, "bubblewrap");
+    await assertNoProcessWith(mark);
+  });
+});
+
+Deno.test("fn executor passes parsed inputs and writes returned values as declared outputs", async () => {
+  await withTempDir(async (ws) => {
+    const base = await attemptContext(ws);
+    const inputs: Record<string, MaterializedInput> = {};
+    for (
+      const [name, file, content] of [
+        ["order", "order.json", '{"n": 2}'],
+        ["notes", "notes.md", "# notes"],
+        ["blob", "blob.bin", "bytes"],
+      ]
+    ) {
+      const path = join(base.inputDir, file);
+      await Deno.writeTextFile(path, content);
+      inputs[name] = {
+        name,
+        artifactId: crypto.randomUUID(),
+        artifactType: "x.v1",
+        path,
+        sha256: "",
+      };
+    }
+    const ctx = {
+      ...base,
+      inputs,
+      env: { MINE: "1" },
+      outputs: { summary: output("summary.json", "json"), text: output("out/text.txt", "text") },
+    };
+    let seen: unknown;
+    const result = await new FnExecutor().execute({
+      kind: "fn",
+      name: "double",
+      fn: (fctx) => {
+        seen = { inputs: fctx.inputs, env: fctx.env, step: fctx.stepId, outputDir: fctx.outputDir };
+        const order = fctx.inputs.order as { n: number };
+        return { summary: { doubled: order.n * 2 }, text: "done" };
+      },
+    }, ctx);
+    assertEquals(result, {
+      status: "succeeded",
+      exitCode: null,
+      summary: { executor: "fn", name: "double" },
+    });
+    assertEquals(seen, {
+      inputs: { order: { n: 2 }, notes: "# notes", blob: inputs.blob.path },
+      env: { MINE: "1" },
+      step: "step",
+      outputDir: ctx.outputDir,
+    });
+    assertEquals(
+      JSON.parse(await Deno.readTextFile(join(ctx.outputDir, "summary.json"))),
+      { doubled: 4 },
+    );
+    assertEquals(await Deno.readTextFile(join(ctx.outputDir, "out", "text.txt")), "done");
+    assertEquals(await Deno.readTextFile(ctx.stdoutPath), "");
+  });
+});
+
+Deno.test("fn executor resolves a named function from its functions option", async () => {
+  await withTempDir(async (ws) => {
+    const ctx = { ...(await attemptContext(ws)), outputs: { n: output("n.json", "json") } };
+    const fn = new FnExecutor({ functions: { answer: () => ({ n: 42 }) } });
+    const result = await fn.execute({ kind: "fn", name: "answer" }, ctx);
+    assertEquals(result.status, "succeeded");
+    assertEquals(await Deno.readTextFile(join(ctx.outputDir, "n.json")), "42");
+  });
+});
+
+Deno.test("fn executor fails a step whose function is missing, naming the step", async () => {
+  await withTempDir(async (ws) => {
+    const result = await new FnExecutor({ functions: {} }).execute(
+      { kind: "fn", name: "toString" },
+      await attemptContext(ws),
+    );
+    assertEquals(result.status, "failed");
+    assertMatch(
+      result.message ?? "",
+      /fn step "step" has no function; register one named "toString"/,
+    );
+  });
+});
+
+Deno.test("fn executor fails when the function returns an undeclared output", async () => {
+  await withTempDir(async (ws) => {
+    const ctx = { ...(await attemptContext(ws)), outputs: { report: output("r.json", "json") } };
+    const result = await new FnExecutor().execute(
+      { kind: "fn", name: "f", fn: () => ({ report: 1, extra: 2 }) },
+      ctx,
+    );
+    assertEquals(result.status, "failed");
+    assertMatch(result.message ?? "", /no declared output "extra"; declared outputs: "report"/);
+    assertEquals(await Deno.lstat(join(ctx.outputDir, "r.json")).catch(() => "absent"), "absent");
+  });
+});
+
+Deno.test("fn executor turns a thrown error into a failed attempt with its message and stack", async () => {
+  await withTempDir(async (ws) => {
+    const ctx = await attemptContext(ws);
+    const result = await new FnExecutor().execute({
+      kind: "fn",
+      name: "boom",
+      fn: () => {
+        throw new Error("the disk is on fire");
+      },
+    }, ctx);
+    assertEquals(result.status, "failed");
+    assertEquals(result.message, "the disk is on fire");
+    assertMatch(await Deno.readTextFile(ctx.stderrPath), /Error: the disk is on fire\n\s+at /);
+  });
+});
+
+Deno.test("fn executor times out a function that ignores its signal, and aborts the signal", async () => {
+  await withTempDir(async (ws) => {
+    const ctx = { ...(await attemptContext(ws)), timeoutMs: 50 };
+    let signal: AbortSignal | undefined;
+    let release = () => {};
+    const result = await new FnExecutor().execute({
+      kind: "fn",
+      name: "hang",
+      fn: (fctx) => {
+        signal = fctx.signal;
+        return new Promise<void>((resolve) => release = resolve);
+      },
+    }, ctx);
+    release();
+    assertEquals(result.status, "timeout");
+    assertEquals(signal?.aborted, true);
+    assertEquals((signal?.reason as DOMException).name, "TimeoutError");
+  });
+});
+
+Deno.test("fn executor cancels when the run is cancelled", async () => {
+  await withTempDir(async (ws) => {
+    const controller = new AbortController();
+    const ctx = { ...(await attemptContext(ws)), signal: controller.signal };
+    const result = await new FnExecutor().execute({
+      kind: "fn",
+      name: "wait",
+      fn: (fctx) =>
+        new Promise<void>((resolve) => {
+          fctx.signal.addEventListener("abort", () => resolve());
+          controller.abort();
+        }),
+    }, ctx);
+    assertEquals(result.status, "cancelled");
+  });
+});
+
+Deno.test("llm executor with the fake provider is deterministic, fills inputs and reports usage", async () => {
+  await withTempDir(async (ws) => {
+    const base = await attemptContext(ws);
+    const path = join(base.inputDir, "task.txt");
+    await Deno.writeTextFile(path, "add two numbers");
+    const ctx = {
+      ...base,
+      inputs: { task: { name: "task", artifactId: "a", artifactType: "t.v1", path, sha256: "" } },
+      outputs: { answer: output("answer.txt", "text") },
+    };
+    const spec = {
+      kind: "llm" as const,
+      model: "m1",
+      messages: [
+        { role: "system" as const, content: "You write code" },
+        { role: "user" as const, content: "Task: {{inputs.task}}" },
+      ],
+      output: "answer",
+      json: false,
+    };
+    const requests: unknown[] = [];
+    const provider = new FakeLlmProvider({
+      reply: (request) => {
+        requests.push(request.messages);
+        return "first";
+      },
+    });
+    const seenBy = await new LlmExecutor({ provider }).execute(spec, ctx);
+    assertEquals(seenBy.status, "succeeded");
+    assertEquals(requests, [[
+      { role: "system", content: "You write code" },
+      { role: "user", content: "Task: add two numbers" },
+    ]]);
+
+    const llm = new LlmExecutor({ provider: new FakeLlmProvider() });
+    const first = await llm.execute(spec, ctx);
+    const reply = await Deno.readTextFile(join(ctx.outputDir, "answer.txt"));
+    const second = await llm.execute(spec, ctx);
+    assertEquals(await Deno.readTextFile(join(ctx.outputDir, "answer.txt")), reply);
+    assertMatch(reply, /^fake reply [0-9a-f]{12}$/);
+    assertEquals(first, second);
+    assertEquals(first.status, "succeeded");
+    assertEquals(first.usage, { input_tokens: 7, output_tokens: 3 });
+    assertEquals(first.summary, { executor: "llm", provider: "fake", model: "m1" });
+    assertEquals(await Deno.readTextFile(ctx.stdoutPath), reply);
+  });
+});
+
+Deno.test("llm executor asks for JSON and plays scripted replies by model in turn", async () => {
+  await withTempDir(async (ws) => {
+    const ctx = {
+      ...(await attemptContext(ws)),
+      outputs: { verdict: output("verdict.json", "json") },
+    };
+    const spec = {
+      kind: "llm" as const,
+      model: "judge",
+      messages: [{ role: "user" as const, content: "judge it" }],
+      output: "verdict",
+      json: true,
+    };
+    const fake = await new LlmExecutor({ provider: new FakeLlmProvider() }).execute(spec, ctx);
+    assertEquals(fake.status, "succeeded");
+    const parsed = JSON.parse(await Deno.readTextFile(join(ctx.outputDir, "verdict.json")));
+    assertMatch(parsed.reply, /^fake reply /);
+
+    const scripted = new LlmExecutor({
+      provider: new FakeLlmProvider({ replies: { judge: ['{"ok":false}', '{"ok":true}'] } }),
+    });
+    const texts = [];
+    for (let i = 0; i < 3; i++) {
+      assertEquals((await scripted.execute(spec, ctx)).status, "succeeded");
+      texts.push(await Deno.readTextFile(join(ctx.outputDir, "verdict.json")));
+    }
+    assertEquals(texts, ['{"ok":false}', '{"ok":true}', '{"ok":true}']);
+
+    const prose = new LlmExecutor({ provider: new FakeLlmProvider({ replies: { judge: "yes" } }) });
+    const bad = await prose.execute(spec, ctx);
+    assertEquals(bad.status, "failed");
+    assertMatch(bad.message ?? "", /reply of model "judge" is not valid JSON/);
+  });
+});
+
+Deno.test("llm executor fails on an unknown output or input before asking the provider", async () => {
+  await withTempDir(async (ws) => {
+    const ctx = { ...(await attemptContext(ws)), outputs: { answer: output("a.txt", "text") } };
+    let asked = 0;
+    const llm = new LlmExecutor({
+      provider: new FakeLlmProvider({ reply: () => String(++asked) }),
+    });
+    const base = { kind: "llm" as const, model: "m", json: false };
+    const noOutput = await llm.execute({
+      ...base,
+      messages: [{ role: "user", content: "hi" }],
+      output: "reply",
+    }, ctx);
+    assertEquals(noOutput.status, "failed");
+    assertMatch(noOutput.message ?? "", /no declared output "reply"; declared outputs: "answer"/);
+    const noInput = await llm.execute({
+      ...base,
+      messages: [{ role: "user", content: "{{inputs.missing}}" }],
+      output: "answer",
+    }, ctx);
+    assertEquals(noInput.status, "failed");
+    assertMatch(noInput.message ?? "", /no input "missing"/);
+    assertEquals(asked, 0);
+  });
+});
+
+Deno.test("llm executor times out a provider that does not answer", async () => {
+  await withTempDir(async (ws) => {
+    const ctx = {
+      ...(await attemptContext(ws)),
+      outputs: { answer: output("a.txt", "text") },
+      timeoutMs: 50,
+    };
+    let release = (_: string) => {};
+    const llm = new LlmExecutor({
+      provider: new FakeLlmProvider({ reply: () => new Promise((resolve) => release = resolve) }),
+    });
+    const result = await llm.execute({
+      kind: "llm",
+      model: "slow",
+      messages: [{ role: "user", content: "hi" }],
+      output: "answer",
+      json: false,
+    }, ctx);
+    release("late");
+    assertEquals(result.status, "timeout");
+  });
+});
+
+Deno.test("defaultExecutors dispatches by kind and rejects an unknown kind", () => {
+  const executors = defaultExecutors();
+  for (const kind of ["command", "deno", "fn", "llm"]) {
+    assertEquals(executorFor(executors, { kind }).kind, kind);
+  }
+  const extended = { ...executors, custom: { kind: "custom", execute: executors.fn.execute } };
+  assertEquals(executorFor(extended, { kind: "custom" }).kind, "custom");
+  assertThrows(
+    () => executorFor(executors, { kind: "docker" }),
+    (err: unknown) =>
+      err instanceof UsageError &&
+      err.message ===
+        'No executor runs the kind "docker"; known kinds: "command", "deno", "fn", "llm"',
+  );
+});
