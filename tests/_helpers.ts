@@ -141,3 +141,100 @@ export function assertCleanError(result: CliResult, code: number, pattern: RegEx
     throw new Error(`expected one line matching ${pattern}, got: ${result.stderr}`);
   }
 }
+
+/** A `lily` process running in the background. */
+export interface BackgroundLily {
+  /** The child. */
+  readonly child: Deno.ChildProcess;
+  /** Resolves with exit code and output once it ends. */
+  readonly done: Promise<CliResult>;
+}
+
+/**
+ * Starts `lily` in the background.
+ *
+ * @param args CLI arguments.
+ * @param workspace The workspace.
+ * @returns The child and a promise of its result.
+ */
+export function lilyInBackground(args: string[], workspace: string): BackgroundLily {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", CLI, ...args],
+    cwd: workspace,
+    env: { LILY_WORKSPACE: workspace, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const done = child.output().then((out) => ({
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  }));
+  return { child, done };
+}
+
+/**
+ * Waits until `check` returns a value, polling a condition (not a fixed
+ * sleep), failing after `timeoutMs`.
+ *
+ * @param what What is awaited, for the error.
+ * @param check Returns the value once the condition holds.
+ * @param timeoutMs How long to wait.
+ * @returns The value.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Reads a run's journal events (complete lines only).
+ *
+ * @param workspace The workspace.
+ * @param runId The run.
+ * @returns The events.
+ */
+export async function runEvents(
+  workspace: string,
+  runId: string,
+): Promise<{ type: string; step?: string; [key: string]: unknown }[]> {
+  try {
+    const text = await Deno.readTextFile(join(workspace, ".iris", "runs", runId, "events.jsonl"));
+    return text.split("\n").slice(0, -1).map((line) => JSON.parse(line));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+}
+
+/**
+ * Lists the pids of live processes whose command line contains `marker`.
+ *
+ * @param marker A unique string.
+ * @returns Pids (empty where /proc is missing).
+ */
+export async function processesWith(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
+      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      if (cmdline.includes(marker) && state !== "Z") pids.push(Number(entry.name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}

@@ -14,6 +14,7 @@ const LAYERS = [
   "policy",
   "observe",
   "packs",
+  "kernel",
   "cli",
 ];
 

@@ -16,6 +16,8 @@ export interface CliContext {
   readonly output: Output;
   /** Reads an environment variable. */
   readonly env: (name: string) => string | undefined;
+  /** The whole environment, from which steps get their subset. */
+  readonly environment: () => Record<string, string>;
 }
 
 /** The options every command accepts. */

@@ -14,6 +14,7 @@ import { processOutput } from "./output.ts";
 import { registerRunCommands } from "./run_commands.ts";
 import { registerSchemaCommands } from "./schema_commands.ts";
 import { registerVerifyCommand, VerifyFailed } from "./verify_command.ts";
+import { registerWorkflowCommands, RunNotSucceeded } from "./workflow_commands.ts";
 
 /**
  * Builds the `lily` command tree.
@@ -35,7 +36,7 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.output.err(s.trimEnd()),
       outputError: () => {},
     });
-  registerRunCommands(program, ctx);
+  registerWorkflowCommands(program, registerRunCommands(program, ctx), ctx);
   registerArtifactCommands(program, ctx);
   registerVerifyCommand(program, ctx);
   registerSchemaCommands(program, ctx);
@@ -57,10 +58,12 @@ function allCommands(command: Command): Command[] {
  * Maps an error to the exit code the CLI returns for it.
  *
  * @param err Any thrown value.
- * @returns 2 for usage errors, 1 for everything else.
+ * @returns 2 for usage errors, 3 for a run that waits for a person, 1 for
+ * everything else.
  */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  if (err instanceof RunNotSucceeded) return err.exitCode;
   return err instanceof UsageError ? 2 : 1;
 }
 
@@ -73,7 +76,11 @@ export function exitCodeFor(err: unknown): number {
  */
 export async function main(
   args: string[],
-  ctx: CliContext = { output: processOutput, env: (name) => Deno.env.get(name) },
+  ctx: CliContext = {
+    output: processOutput,
+    env: (name) => Deno.env.get(name),
+    environment: () => Deno.env.toObject(),
+  },
 ): Promise<number> {
   const debug = args.includes("--debug");
   try {
@@ -86,7 +93,9 @@ export async function main(
         ctx.output.err(`${err.message.replace(/^error: /, "lily: ")} (see lily --help)`);
       }
     } else if (isLilyError(err)) {
-      if (!(err instanceof VerifyFailed)) ctx.output.err(`lily: ${err.message}`);
+      if (!(err instanceof VerifyFailed) && !(err instanceof RunNotSucceeded)) {
+        for (const line of err.message.split("\n")) ctx.output.err(`lily: ${line}`);
+      }
     } else {
       ctx.output.err(`lily: internal error: ${err instanceof Error ? err.message : String(err)}`);
     }

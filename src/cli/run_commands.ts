@@ -8,14 +8,17 @@ import type { Command } from "@commander-js/extra-typings";
 import type { CliContext } from "./context.ts";
 import { globalOptions, withStore } from "./context.ts";
 import { emit, table } from "./output.ts";
+import type { RunState } from "../runtime/run_events.ts";
+import { readRunState } from "../runtime/run_starter.ts";
 
 /**
  * Adds the `run` commands to the program.
  *
  * @param program The root command.
  * @param ctx The CLI context.
+ * @returns The `run` command group, for further subcommands.
  */
-export function registerRunCommands(program: Command, ctx: CliContext): void {
+export function registerRunCommands(program: Command, ctx: CliContext): Command {
   const run = program.command("run").description("Create and inspect runs");
 
   run.command("new")
@@ -72,38 +75,70 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     });
 
   run.command("show")
-    .description("Show a run's manifest and artifact counts")
+    .description("Show a run: manifest, steps with attempts and gates, artifact counts")
     .argument("<run_id>", "the run")
     .action(async (runId, _opts, cmd) => {
       const g = globalOptions(cmd);
-      const { manifest, counts, path } = await withStore(ctx, g, false, async (store) => ({
+      const { manifest, counts, path, state } = await withStore(ctx, g, false, async (store) => ({
         manifest: await store.runs.get(runId),
         counts: store.index.countByType(runId),
         path: store.runs.paths(runId).root,
+        state: await readRunState(store, runId),
       }));
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      emit(
-        ctx.output,
-        g.json,
-        { manifest, path, artifact_counts: counts, artifact_total: total },
-        () => [
-          `Run ${manifest.run_id}`,
-          `Status: ${manifest.status}`,
-          `Created: ${manifest.created_at}`,
-          `Updated: ${manifest.updated_at}`,
-          `Kernel: ${manifest.kernel_version}`,
-          `Path: ${path}`,
-          `Work order: ${manifest.work_order_ref?.artifact_id ?? "none"}`,
-          ...(manifest.workspace_snapshot
-            ? [
-              `Git: ${manifest.workspace_snapshot.git_commit ?? "(no commit)"}${
-                manifest.workspace_snapshot.dirty ? " (dirty)" : ""
-              }`,
-            ]
-            : []),
-          `Artifacts: ${total}`,
-          ...Object.entries(counts).sort().map(([type, n]) => `  ${type}: ${n}`),
-        ],
-      );
+      const hasWorkflow = state.workflow_ref !== null;
+      emit(ctx.output, g.json, {
+        manifest,
+        path,
+        artifact_counts: counts,
+        artifact_total: total,
+        run_state: hasWorkflow ? state : null,
+      }, () => [
+        `Run ${manifest.run_id}`,
+        `Status: ${manifest.status}${state.reason ? ` (${state.reason})` : ""}`,
+        `Created: ${manifest.created_at}`,
+        `Updated: ${manifest.updated_at}`,
+        `Kernel: ${manifest.kernel_version}`,
+        `Path: ${path}`,
+        `Work order: ${manifest.work_order_ref?.artifact_id ?? "none"}`,
+        ...(manifest.workspace_snapshot
+          ? [
+            `Git: ${manifest.workspace_snapshot.git_commit ?? "(no commit)"}${
+              manifest.workspace_snapshot.dirty ? " (dirty)" : ""
+            }`,
+          ]
+          : []),
+        ...(hasWorkflow ? ["", ...describeSteps(state)] : []),
+        "",
+        `Artifacts: ${total}`,
+        ...Object.entries(counts).sort().map(([type, n]) => `  ${type}: ${n}`),
+      ]);
     });
+  return run;
+}
+
+function describeSteps(state: RunState): string[] {
+  const rows = Object.entries(state.steps).map(([id, step]) => {
+    const last = step.attempts.at(-1);
+    const gates = Object.values(last?.gates ?? {}).map((g) =>
+      `${g.gate_id}:${g.status}${g.required ? "" : "?"}`
+    );
+    if (last?.waiting_on) gates.push(`${last.waiting_on}:waiting`);
+    return [
+      id,
+      step.status,
+      String(step.attempts.length),
+      last?.duration_ms == null ? "-" : `${(last.duration_ms / 1000).toFixed(2)}s`,
+      gates.join(" ") || "-",
+      Object.entries(step.outputs).map(([name, artifact]) => `${name}=${artifact}`).join(" ") ||
+      "-",
+    ];
+  });
+  const lines = table(["STEP", "STATUS", "ATTEMPTS", "LAST", "GATES", "OUTPUTS"], rows);
+  for (const [id, step] of Object.entries(state.steps)) {
+    for (const warning of step.warnings) lines.push(`warning: ${id}: ${warning}`);
+    const last = step.attempts.at(-1);
+    if (step.status === "failed" && last?.message) lines.push(`failed: ${id}: ${last.message}`);
+  }
+  return [`Workflow: ${state.workflow_name}`, ...lines];
 }

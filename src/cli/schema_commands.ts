@@ -9,6 +9,7 @@ import { kernelRegistry } from "../contracts/kernel_schemas.ts";
 import { exportSchemas } from "../contracts/schema_export.ts";
 import { validateJsonFile } from "../contracts/validation.ts";
 import { ValidationError } from "../core/errors.ts";
+import { workflowJsonSchema } from "../graph/workflow_definition.ts";
 import type { CliContext } from "./context.ts";
 import { globalOptions } from "./context.ts";
 import { emit, table } from "./output.ts";
@@ -48,10 +49,12 @@ export function registerSchemaCommands(program: Command, ctx: CliContext): void 
 
   schema.command("show")
     .description("Print a type's JSON Schema")
-    .argument("<id>", "the type id, e.g. gate_result.v1")
+    .argument("<id>", "the type id, e.g. gate_result.v1, or `workflow` for workflow files")
     .action(async (id) => {
-      const { jsonSchema } = (await kernelRegistry()).require(id);
-      ctx.output.out(JSON.stringify(jsonSchema, null, 2));
+      const schema = id === "workflow"
+        ? workflowJsonSchema()
+        : (await kernelRegistry()).require(id).jsonSchema;
+      ctx.output.out(JSON.stringify(schema, null, 2));
     });
 
   schema.command("export")

@@ -15,6 +15,7 @@ import type {
   InputSource,
   OutputKind,
   OutputSpec,
+  RetryOn,
   RetrySpec,
   StepFunction,
   StepSpec,
@@ -100,13 +101,10 @@ function exactlyOneRunner(allowed: readonly string[]) {
 }
 
 /**
- * The zod schema of a workflow definition.
- *
- * @param options `allowFunctions`: accept functions for `fn` (the TS API);
- * workflow files name registered functions instead.
- * @returns The schema.
+ * The zod schema of a workflow definition; with `allowFunctions` (the TS
+ * API) `fn` may be a function, in files it names a registered function.
  */
-export function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
+function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
   const fn = fnField(options.allowFunctions ?? false);
   const runnerFields = {
     command: z.array(z.string()).min(1).describe("argv; no shell").optional(),
@@ -153,8 +151,103 @@ export function workflowDefinitionSchema(options: { allowFunctions?: boolean } =
   });
 }
 
+/** Fields steps and gates share: how they run. Give exactly one runner. */
+export interface RunnerDefinition {
+  /** Run this argv (no shell). */
+  command?: string[];
+  /** Run this command line with `sh -c`. */
+  shell?: string;
+  /** Run this module (workspace-relative) with `deno run` under permission flags. */
+  deno?: string | { module: string; args?: string[] };
+  /** Call this function: a registered name (files) or a function (TS API). */
+  fn?: string | StepFunction;
+  /** Working directory, relative to the workspace. */
+  cwd?: string;
+  /** Time limit: `500ms`, `30s`, `5m`, `1h` or milliseconds. */
+  timeout?: number | string;
+  /** Environment variables to set. */
+  env?: Record<string, string>;
+  /** Inputs: `inputs.NAME`, `steps.STEP.outputs.NAME` or `@ARTIFACT_ID`. */
+  inputs?: Record<string, string>;
+}
+
+/** A declared output as written. */
+export interface OutputDefinition {
+  /** The artifact type it is stored and validated as. */
+  type: string;
+  /** The file name the executor leaves in `LILY_OUTPUT_DIR`. */
+  path: string;
+  /** How it is stored; by default from the file ending. */
+  kind?: OutputKind;
+  /**
+   * Whether the step fails without it.
+   * @default {true}
+   */
+  required?: boolean;
+}
+
+/** A step as written. */
+export interface StepDefinition extends RunnerDefinition {
+  /** Unique id: a letter, then letters, digits, `_` or `-`. */
+  id: string;
+  /** What the step does. */
+  description?: string;
+  /** Ask a language model. */
+  llm?: {
+    model: string;
+    prompt?: string;
+    system?: string;
+    messages?: { role: "system" | "user" | "assistant"; content: string }[];
+    output: string;
+    json?: boolean;
+  };
+  /** Steps that must succeed first. */
+  needs?: string[];
+  /** Declared outputs by name. */
+  outputs?: Record<string, OutputDefinition>;
+  /** Retry settings. */
+  retry?: {
+    max_attempts: number;
+    backoff?: number | string;
+    backoff_factor?: number;
+    on?: RetryOn[];
+  };
+  /** Names of variables passed through from the kernel's environment. */
+  env_pass?: string[];
+}
+
+/** A gate as written. */
+export interface GateDefinition extends RunnerDefinition {
+  /** Unique id among gates. */
+  id: string;
+  /** The step it checks. */
+  step: string;
+  /** What it checks. */
+  description?: string;
+  /** Wait for a person's decision. */
+  human?: { prompt?: string };
+  /**
+   * Whether the step needs it to pass; optional failures are warnings.
+   * @default {true}
+   */
+  required?: boolean;
+}
+
 /** A workflow definition as written (file or TS API), before normalisation. */
-export type WorkflowDefinition = z.input<ReturnType<typeof workflowDefinitionSchema>>;
+export interface WorkflowDefinition {
+  /** The JSON Schema URL, for editors. */
+  $schema?: string;
+  /** The workflow's name. */
+  name: string;
+  /** What it does. */
+  description?: string;
+  /** Run inputs by name. */
+  inputs?: Record<string, { type: string; required?: boolean; description?: string }>;
+  /** The steps; declaration order breaks scheduling ties. */
+  steps: StepDefinition[];
+  /** The gates. */
+  gates?: GateDefinition[];
+}
 
 type ParsedDefinition = z.output<ReturnType<typeof workflowDefinitionSchema>>;
 type ParsedStep = ParsedDefinition["steps"][number];

@@ -46,7 +46,7 @@ function distance(a: string, b: string): number {
 
 function suggest(name: string, known: Iterable<string>): string {
   let best: string | undefined;
-  let bestDistance = 3;
+  let bestDistance = Math.min(3, name.length);
   for (const candidate of known) {
     const d = distance(name, candidate);
     if (d < bestDistance) [best, bestDistance] = [candidate, d];

@@ -13,7 +13,7 @@ import { DenoExecutor, type DenoExecutorOptions } from "./deno_executor.ts";
 import type { Executor } from "./executor.ts";
 import { FnExecutor } from "./fn_executor.ts";
 import { LlmExecutor } from "./llm_executor.ts";
-import { FakeLlmProvider, type LlmProvider } from "./llm_provider.ts";
+import { type LlmProvider, MissingLlmProvider } from "./llm_provider.ts";
 
 /** The settings of an executor of any kind, built in or from a pack. */
 export interface AnyExecutorSpec {
@@ -51,9 +51,9 @@ export interface DefaultExecutorsOptions {
    */
   readonly functions?: Readonly<Record<string, StepFunction>>;
   /**
-   * The provider `llm` steps ask. Lily has no network provider; the default
-   * fake answers deterministically and is named `fake` in every record.
-   * @default {new FakeLlmProvider()}
+   * The provider `llm` steps ask. Lily has no network provider; without one,
+   * `llm` steps fail saying how to configure one (e.g. {@linkcode FakeLlmProvider}).
+   * @default {new MissingLlmProvider()}
    */
   readonly llmProvider?: LlmProvider;
 }
@@ -76,7 +76,7 @@ export function defaultExecutors(options: DefaultExecutorsOptions = {}): Default
     command: new CommandExecutor(options.command),
     deno: new DenoExecutor(options.deno),
     fn: new FnExecutor({ functions: options.functions }),
-    llm: new LlmExecutor({ provider: options.llmProvider ?? new FakeLlmProvider() }),
+    llm: new LlmExecutor({ provider: options.llmProvider ?? new MissingLlmProvider() }),
   };
 }
 

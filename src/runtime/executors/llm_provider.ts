@@ -6,6 +6,7 @@
  * @module
  */
 
+import { UsageError } from "../../core/errors.ts";
 import { canonicalJson, sha256Hex } from "../../core/canonical_json.ts";
 import type { LlmMessage } from "../../graph/workflow.ts";
 import type { LlmUsage } from "./executor.ts";
@@ -131,5 +132,29 @@ export class FakeLlmProvider implements LlmProvider {
     const digest = sha256Hex(canonicalJson({ model: request.model, messages: request.messages }));
     const reply = `fake reply ${digest.slice(0, 12)}`;
     return request.json ? JSON.stringify({ reply }) : reply;
+  }
+}
+
+/**
+ * The provider `llm` steps get when none is configured: every request fails
+ * with a message saying how to configure one. Lily ships no network provider.
+ */
+export class MissingLlmProvider implements LlmProvider {
+  /** The provider's name. */
+  readonly name = "none";
+
+  /**
+   * Fails.
+   *
+   * @returns Never.
+   * @throws {UsageError} Always, saying how to configure a provider.
+   */
+  complete(): Promise<LlmReply> {
+    return Promise.reject(
+      new UsageError(
+        "No LLM provider is configured: pass one to the kernel (library), " +
+          "or set LILY_LLM=fake for the deterministic fake (CLI)",
+      ),
+    );
   }
 }

@@ -1,0 +1,228 @@
+/**
+ * Layer 3: gates. A step's attempt counts as succeeded only when its
+ * required gates pass. Automated gates run first, in declaration order, with
+ * the workspace read-only; once a required gate fails the rest are recorded
+ * as skipped; then human gates pause the run until someone decides.
+ * Every gate run leaves a `gate_result.v1` artifact.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { LilyError } from "../core/errors.ts";
+import type { Store } from "../store/store.ts";
+import type { GateSpec } from "../graph/workflow.ts";
+import {
+  attemptEnv,
+  inputEnvName,
+  materializeInputs,
+  prepareAttemptDirs,
+  removeAttemptDirs,
+  storeLogs,
+} from "../runtime/attempt_workspace.ts";
+import type { ExecutionContext, ExecutionResult } from "../runtime/executors/executor.ts";
+import type { GateStatus } from "../runtime/run_events.ts";
+import { executorFor, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
+import type { GateEvaluator, GateRequest } from "../runtime/run_executor.ts";
+
+/** The artifact type of gate results. */
+export const GATE_RESULT_TYPE = "gate_result.v1";
+
+/** A gate_result.v1 payload as this kernel writes it. */
+export interface GateResultPayload {
+  /** The gate. */
+  readonly gate_id: string;
+  /** The step it judged. */
+  readonly step_id: string;
+  /** The attempt of the step it judged. */
+  readonly attempt: number;
+  /** The verdict. */
+  readonly status: GateStatus;
+  /** Whether the step needs this gate to pass. */
+  readonly required: boolean;
+  /** Why, in words. */
+  readonly reasons: readonly string[];
+  /** The runner's exit code, or null. */
+  readonly exit_code: number | null;
+  /** How long the gate ran. */
+  readonly duration_ms: number;
+  /** The captured stdout artifact. */
+  readonly stdout_artifact_id: string | null;
+  /** The captured stderr artifact. */
+  readonly stderr_artifact_id: string | null;
+  /** How the gate ran (`command`, `deno`, `fn`, `human`). */
+  readonly runner: string;
+  /** Who decided, for human gates. */
+  readonly decided_by?: string;
+}
+
+/** Options of {@linkcode createGateEvaluator}. */
+export interface GateEvaluatorOptions {
+  /** Executors by kind (the same as the steps'). */
+  readonly executors: ExecutorRegistry;
+  /**
+   * The kernel's environment, from which gates get their subset.
+   * @default {Deno.env.toObject()}
+   */
+  readonly kernelEnv?: Readonly<Record<string, string>>;
+}
+
+function verdict(result: ExecutionResult, gate: GateSpec): { status: GateStatus; reason: string } {
+  switch (result.status) {
+    case "succeeded":
+      return { status: "pass", reason: "passed" };
+    case "failed":
+      return result.exitCode === null
+        ? { status: "error", reason: result.message ?? "the gate could not run" }
+        : { status: "fail", reason: result.message ?? `exited with code ${result.exitCode}` };
+    case "timeout":
+      return { status: "error", reason: `timed out after ${gate.timeoutMs} ms` };
+    case "cancelled":
+      return { status: "error", reason: "cancelled" };
+  }
+}
+
+/**
+ * Creates the gate evaluator the run loop calls after each successful attempt.
+ *
+ * @param store The open store.
+ * @param options Executors and environment.
+ * @returns The evaluator.
+ */
+export function createGateEvaluator(store: Store, options: GateEvaluatorOptions): GateEvaluator {
+  const kernelEnv = options.kernelEnv ?? Deno.env.toObject();
+
+  async function recordResult(request: GateRequest, payload: GateResultPayload): Promise<void> {
+    const ref = await store.artifacts.putJson(request.runId, payload, {
+      type: GATE_RESULT_TYPE,
+      name: `${payload.gate_id}.${payload.step_id}.${payload.attempt}`,
+      producer: {
+        id: `gate:${payload.gate_id}`,
+        kind: payload.runner === "human" ? "human" : "tool",
+      },
+      inputs: Object.values(request.outputs),
+    });
+    await request.record({
+      gate_id: payload.gate_id,
+      status: payload.status,
+      required: payload.required,
+      result_id: ref.artifact_id,
+    });
+  }
+
+  async function runAutomated(request: GateRequest, gate: GateSpec): Promise<GateResultPayload> {
+    const run = store.runs.paths(request.runId);
+    const label = `gate.${gate.id}.${request.step.id}.${request.attempt}`;
+    const dirs = await prepareAttemptDirs(run, label);
+    const started = Date.now();
+    const runner = gate.runner;
+    const inputIds: Record<string, string> = Object.keys(gate.inputs).length > 0
+      ? Object.fromEntries(
+        Object.entries(gate.inputs).flatMap(([name, source]) => {
+          const id = request.resolveInput(source);
+          return id === undefined ? [] : [[name, id]];
+        }),
+      )
+      : { ...request.outputs };
+    let result: ExecutionResult;
+    try {
+      const inputs = await materializeInputs(store, dirs.inputDir, inputIds);
+      const ctx: ExecutionContext = {
+        runId: request.runId,
+        stepId: gate.id,
+        attempt: request.attempt,
+        workspace: store.layout.workspace,
+        cwd: resolve(store.layout.workspace, "cwd" in runner ? runner.cwd ?? "." : "."),
+        outputDir: dirs.outputDir,
+        inputDir: dirs.inputDir,
+        scratchDir: dirs.scratchDir,
+        inputs,
+        outputs: {},
+        env: attemptEnv({
+          kernelEnv,
+          pass: [],
+          set: gate.env,
+          lily: {
+            LILY_RUN_ID: request.runId,
+            LILY_GATE_ID: gate.id,
+            LILY_STEP_ID: request.step.id,
+            LILY_ATTEMPT: String(request.attempt),
+            LILY_WORKSPACE: store.layout.workspace,
+            LILY_OUTPUT_DIR: dirs.outputDir,
+            LILY_INPUT_DIR: dirs.inputDir,
+            TMPDIR: dirs.scratchDir,
+            ...Object.fromEntries(Object.values(inputs).map((i) => [inputEnvName(i.name), i.path])),
+          },
+        }),
+        stdoutPath: dirs.stdoutPath,
+        stderrPath: dirs.stderrPath,
+        timeoutMs: gate.timeoutMs,
+        signal: request.signal,
+        readOnlyWorkspace: true,
+      };
+      result = await executorFor(options.executors, runner).execute(runner, ctx);
+    } catch (err) {
+      if (!(err instanceof LilyError)) throw err;
+      result = { status: "failed", exitCode: null, message: err.message, summary: {} };
+    }
+    const logs = await storeLogs(store, {
+      runId: request.runId,
+      label,
+      dirs,
+      producer: { id: `gate:${gate.id}`, kind: "tool" },
+    });
+    await removeAttemptDirs(dirs);
+    const { status, reason } = verdict(result, gate);
+    return {
+      gate_id: gate.id,
+      step_id: request.step.id,
+      attempt: request.attempt,
+      status,
+      required: gate.required,
+      reasons: [reason],
+      exit_code: result.exitCode,
+      duration_ms: Date.now() - started,
+      stdout_artifact_id: logs.stdout ?? null,
+      stderr_artifact_id: logs.stderr ?? null,
+      runner: runner.kind,
+    };
+  }
+
+  return {
+    async evaluate(request) {
+      const automated = request.gates.filter((g) => g.runner.kind !== "human");
+      const human = request.gates.filter((g) => g.runner.kind === "human");
+      let blocker: string | null = null;
+      for (const gate of [...automated, ...human]) {
+        if (request.decided[gate.id]) {
+          const decided = request.decided[gate.id];
+          if (decided.required && decided.status !== "pass") blocker ??= gate.id;
+          continue;
+        }
+        if (blocker !== null || request.signal.aborted) {
+          await recordResult(request, {
+            gate_id: gate.id,
+            step_id: request.step.id,
+            attempt: request.attempt,
+            status: "skipped",
+            required: gate.required,
+            reasons: [
+              blocker !== null ? `required gate ${blocker} did not pass` : "the run was cancelled",
+            ],
+            exit_code: null,
+            duration_ms: 0,
+            stdout_artifact_id: null,
+            stderr_artifact_id: null,
+            runner: gate.runner.kind,
+          });
+          continue;
+        }
+        if (gate.runner.kind === "human") return { waitingOn: gate.id };
+        const payload = await runAutomated(request, gate);
+        await recordResult(request, payload);
+        if (gate.required && payload.status !== "pass") blocker = gate.id;
+      }
+      return { waitingOn: null };
+    },
+  };
+}

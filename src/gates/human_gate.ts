@@ -1,0 +1,131 @@
+/**
+ * Human gates: a person's decision, recorded as the gate's result. The run
+ * waits (status `waiting`, no process needed) until `approveGate` records
+ * the decision; `resumeRun` then continues.
+ *
+ * @module
+ */
+
+import { UsageError } from "../core/errors.ts";
+import type { Store } from "../store/store.ts";
+import { foldEvents } from "../runtime/run_events.ts";
+import { RunJournal } from "../runtime/run_journal.ts";
+import { acquireRunLease } from "../runtime/run_lease.ts";
+import { GATE_RESULT_TYPE, type GateResultPayload } from "./gate_evaluator.ts";
+
+/** Options of {@linkcode approveGate}. */
+export interface ApproveGateOptions {
+  /**
+   * Reject instead of approve.
+   * @default {false}
+   */
+  readonly reject?: boolean;
+  /** Why, in words. */
+  readonly reason?: string;
+  /**
+   * Who decides.
+   * @default {"human"}
+   */
+  readonly by?: string;
+  /**
+   * The clock.
+   * @default {() => new Date()}
+   */
+  readonly now?: () => Date;
+}
+
+/** What {@linkcode approveGate} recorded. */
+export interface GateDecision {
+  /** The step whose gate was decided. */
+  readonly step_id: string;
+  /** The step's attempt. */
+  readonly attempt: number;
+  /** The stored gate_result.v1 artifact. */
+  readonly result_id: string;
+  /** `pass` (approved) or `fail` (rejected). */
+  readonly status: "pass" | "fail";
+}
+
+/**
+ * Records a person's decision on a gate the run waits for.
+ *
+ * @param store The open store.
+ * @param runId The run.
+ * @param gateId The gate.
+ * @param options Reject, reason and who decides.
+ * @returns What was recorded.
+ * @throws {UsageError} When that gate is not waiting in that run.
+ * @throws {ConflictError} When a runner is live on the run.
+ */
+export async function approveGate(
+  store: Store,
+  runId: string,
+  gateId: string,
+  options: ApproveGateOptions = {},
+): Promise<GateDecision> {
+  const run = store.runs.paths(runId);
+  await store.runs.get(runId);
+  const now = options.now ?? (() => new Date());
+  const lease = await acquireRunLease(run, runId, { now });
+  try {
+    const { journal, events } = await RunJournal.open(run.events, { now });
+    try {
+      const state = foldEvents(runId, events);
+      const waiting = Object.entries(state.steps).flatMap(([stepId, step]) => {
+        const attempt = step.attempts.at(-1);
+        return step.status === "waiting" && attempt?.waiting_on === gateId
+          ? [{ stepId, attempt }]
+          : [];
+      });
+      if (waiting.length === 0) {
+        const open = Object.values(state.steps).flatMap((s) => s.attempts.at(-1)?.waiting_on ?? [])
+          .filter((g) => g !== null);
+        throw new UsageError(
+          `Gate ${JSON.stringify(gateId)} of run ${runId} is not waiting for a decision; ` +
+            (open.length
+              ? `waiting: ${open.join(", ")}`
+              : `no gate is waiting (run status ${state.status})`),
+        );
+      }
+      const { stepId, attempt } = waiting[0];
+      const status = options.reject ? "fail" : "pass";
+      const by = options.by ?? "human";
+      const waited = events.findLast((e) =>
+        e.type === "gate_waiting" && e.gate_id === gateId && e.step === stepId
+      );
+      const waitedSince = waited?.at;
+      const required = waited?.type === "gate_waiting" ? waited.required : true;
+      const payload: GateResultPayload = {
+        gate_id: gateId,
+        step_id: stepId,
+        attempt: attempt.attempt,
+        status,
+        required,
+        reasons: [options.reason ?? (options.reject ? "rejected" : "approved")],
+        exit_code: null,
+        duration_ms: waitedSince ? Math.max(0, now().getTime() - Date.parse(waitedSince)) : 0,
+        stdout_artifact_id: null,
+        stderr_artifact_id: null,
+        runner: "human",
+        decided_by: by,
+      };
+      const ref = await store.artifacts.putJson(runId, payload, {
+        type: GATE_RESULT_TYPE,
+        name: `${gateId}.${stepId}.${attempt.attempt}`,
+        producer: { id: by, kind: "human" },
+        inputs: Object.values(attempt.outputs),
+      });
+      await journal.append({
+        type: "gate_finished",
+        step: stepId,
+        attempt: attempt.attempt,
+        gate: { gate_id: gateId, status, required, result_id: ref.artifact_id },
+      });
+      return { step_id: stepId, attempt: attempt.attempt, result_id: ref.artifact_id, status };
+    } finally {
+      journal.close();
+    }
+  } finally {
+    lease.release();
+  }
+}

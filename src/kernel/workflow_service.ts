@@ -1,0 +1,133 @@
+/**
+ * The kernel's services: the layers wired together (contracts validation,
+ * executors, gates, the run loop) behind the calls the CLI and library
+ * users make — start, resume, cancel, approve and inspect a workflow run.
+ *
+ * @module
+ */
+
+import type { ContractStore } from "../contracts/contract_store.ts";
+import type { StepFunction } from "../graph/workflow.ts";
+import type { WorkflowGraph } from "../graph/workflow_graph.ts";
+import { loadWorkflowFile } from "../graph/workflow_loader.ts";
+import { defaultExecutors, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
+import type { LlmProvider } from "../runtime/executors/llm_provider.ts";
+import type { RunEvent, RunState } from "../runtime/run_events.ts";
+import { resumeRun, type RunInputValue, startRun } from "../runtime/run_starter.ts";
+import { createGateEvaluator } from "../gates/gate_evaluator.ts";
+
+/** Options shared by {@linkcode runWorkflow} and {@linkcode resumeWorkflow}. */
+export interface WorkflowRunOptions {
+  /**
+   * How many steps run at once.
+   * @default {navigator.hardwareConcurrency}
+   */
+  readonly jobs?: number;
+  /** Functions for `fn` steps that name one (workflow files). */
+  readonly functions?: Readonly<Record<string, StepFunction>>;
+  /** The provider `llm` steps ask; without one, `llm` steps fail saying so. */
+  readonly llm?: LlmProvider;
+  /** More executors by kind (from packs), beside the built-in ones. */
+  readonly executors?: ExecutorRegistry;
+  /**
+   * The kernel's environment, from which steps get their subset.
+   * @default {Deno.env.toObject()}
+   */
+  readonly kernelEnv?: Readonly<Record<string, string>>;
+  /** Cancels the run when aborted. */
+  readonly signal?: AbortSignal;
+  /** Told about every event once it is durable. */
+  readonly onEvent?: (event: RunEvent, state: RunState) => void;
+  /** Told the run id as soon as the run exists. */
+  readonly onCreated?: (runId: string) => void;
+  /**
+   * The clock.
+   * @default {() => new Date()}
+   */
+  readonly now?: () => Date;
+}
+
+/** Options of {@linkcode runWorkflow}. */
+export interface RunWorkflowOptions extends WorkflowRunOptions {
+  /** Run inputs by name. */
+  readonly inputs?: Readonly<Record<string, RunInputValue>>;
+  /** The file the graph came from (stored with the run). */
+  readonly workflowFile?: string;
+}
+
+function loopOptions(store: ContractStore, options: WorkflowRunOptions) {
+  const executors: ExecutorRegistry = {
+    ...defaultExecutors({ functions: options.functions, llmProvider: options.llm }),
+    ...options.executors,
+  };
+  return {
+    executors,
+    gates: createGateEvaluator(store, { executors, kernelEnv: options.kernelEnv }),
+    jobs: options.jobs,
+    kernelEnv: options.kernelEnv,
+    validate: (type: string, value: unknown) =>
+      store.registry.has(type) ? store.registry.validate(type, value).issues : [],
+    signal: options.signal,
+    onEvent: options.onEvent,
+    now: options.now,
+  };
+}
+
+/**
+ * Starts a run of a workflow and drives it until it succeeds, fails, is
+ * cancelled or waits for a person.
+ *
+ * @param store A store with schema validation.
+ * @param graph The workflow (from {@linkcode loadWorkflowFile} or `defineWorkflow`).
+ * @param options Inputs, jobs, functions, provider and callbacks.
+ * @returns The run id and its state when the runner stopped.
+ */
+export async function runWorkflow(
+  store: ContractStore,
+  graph: WorkflowGraph,
+  options: RunWorkflowOptions = {},
+): Promise<{ runId: string; state: RunState }> {
+  return await startRun(store, graph, {
+    ...loopOptions(store, options),
+    inputs: options.inputs,
+    workflowFile: options.workflowFile,
+    onCreated: options.onCreated,
+  });
+}
+
+/**
+ * Loads a workflow file and runs it.
+ *
+ * @param store A store with schema validation.
+ * @param path The YAML or JSON workflow file.
+ * @param options Inputs, jobs, functions, provider and callbacks.
+ * @returns The run id and its state when the runner stopped.
+ */
+export async function runWorkflowFile(
+  store: ContractStore,
+  path: string,
+  options: Omit<RunWorkflowOptions, "workflowFile"> = {},
+): Promise<{ runId: string; state: RunState }> {
+  const graph = await loadWorkflowFile(path);
+  return await runWorkflow(store, graph, { ...options, workflowFile: path });
+}
+
+/**
+ * Resumes a run from its journal, with the workflow stored in the run.
+ *
+ * @param store A store with schema validation.
+ * @param runId The run.
+ * @param options Jobs, functions, provider, callbacks; for runs started with
+ * the TS API, `workflow` must be the same workflow again.
+ * @returns The run state when the runner stopped.
+ */
+export async function resumeWorkflow(
+  store: ContractStore,
+  runId: string,
+  options: WorkflowRunOptions & { readonly workflow?: WorkflowGraph } = {},
+): Promise<RunState> {
+  return await resumeRun(store, runId, {
+    ...loopOptions(store, options),
+    workflow: options.workflow,
+  });
+}

@@ -1,0 +1,289 @@
+/**
+ * One attempt's workspace: its staging dirs under the run's `tmp/`, its
+ * inputs copied in read-only, its environment subset and log files; and,
+ * when it ends, its declared outputs validated and committed to the store.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { extname, join } from "node:path";
+import { canonicalJson } from "../core/canonical_json.ts";
+import { IntegrityError, type Issue, LilyError } from "../core/errors.ts";
+import type { ArtifactRef } from "../store/artifact_ref.ts";
+import type { Producer } from "../store/artifact_store.ts";
+import type { RunLayout } from "../store/layout.ts";
+import { resolveInside } from "../store/safe_path.ts";
+import type { Store } from "../store/store.ts";
+import type { OutputSpec } from "../graph/workflow.ts";
+import type { MaterializedInput } from "./executors/executor.ts";
+
+/** Environment variables every step gets from the kernel's environment when set. */
+export const BASE_ENV_NAMES: readonly string[] = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TERM"];
+
+/** Checks a JSON value against a registered artifact type; empty when valid. */
+export type OutputValidator = (artifactType: string, value: unknown) => readonly Issue[];
+
+/** The dirs and files of one attempt. */
+export interface AttemptDirs {
+  /** The attempt's root under `tmp/`. */
+  readonly root: string;
+  /** Declared outputs go here. */
+  readonly outputDir: string;
+  /** Read-only input copies. */
+  readonly inputDir: string;
+  /** Scratch space (also `TMPDIR`). */
+  readonly scratchDir: string;
+  /** stdout log in `logs/`. */
+  readonly stdoutPath: string;
+  /** stderr log in `logs/`. */
+  readonly stderrPath: string;
+}
+
+/**
+ * Creates an attempt's staging dirs (removing leftovers of an interrupted
+ * attempt with the same name).
+ *
+ * @param run The run's paths.
+ * @param label A file-name-safe label such as `build.2` or `gate.tests.build.1`.
+ * @returns The dirs.
+ */
+export async function prepareAttemptDirs(run: RunLayout, label: string): Promise<AttemptDirs> {
+  const root = join(run.tmp, label);
+  await Deno.remove(root, { recursive: true }).catch((err) => {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  });
+  const dirs: AttemptDirs = {
+    root,
+    outputDir: join(root, "out"),
+    inputDir: join(root, "in"),
+    scratchDir: join(root, "scratch"),
+    stdoutPath: join(run.logs, `${label}.stdout.log`),
+    stderrPath: join(run.logs, `${label}.stderr.log`),
+  };
+  for (const dir of [dirs.outputDir, dirs.inputDir, dirs.scratchDir]) {
+    await Deno.mkdir(dir, { recursive: true });
+  }
+  await Deno.mkdir(run.logs, { recursive: true });
+  return dirs;
+}
+
+/**
+ * Removes an attempt's staging dirs once its outputs are committed.
+ *
+ * @param dirs The attempt's dirs.
+ */
+export async function removeAttemptDirs(dirs: AttemptDirs): Promise<void> {
+  await Deno.remove(dirs.root, { recursive: true }).catch(() => {});
+}
+
+/**
+ * The environment variable that names an input's path: `LILY_INPUT_<NAME>`.
+ *
+ * @param name The input name.
+ * @returns The variable name.
+ */
+export function inputEnvName(name: string): string {
+  return `LILY_INPUT_${name.toUpperCase().replaceAll("-", "_")}`;
+}
+
+async function hashFile(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  const file = await Deno.open(path, { read: true });
+  try {
+    const buffer = new Uint8Array(1024 * 1024);
+    while (true) {
+      const n = await file.read(buffer);
+      if (n === null) break;
+      hash.update(buffer.subarray(0, n));
+    }
+  } finally {
+    file.close();
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * Copies each input artifact's payload into the input dir, read-only, and
+ * checks the copy against the recorded hash.
+ *
+ * @param store The store.
+ * @param inputDir Where to put the copies.
+ * @param inputs Input name → artifact id.
+ * @returns The materialized inputs by name.
+ * @throws {IntegrityError} When a payload does not match its hash.
+ */
+export async function materializeInputs(
+  store: Store,
+  inputDir: string,
+  inputs: Readonly<Record<string, string>>,
+): Promise<Record<string, MaterializedInput>> {
+  const out: Record<string, MaterializedInput> = {};
+  for (const [name, artifactId] of Object.entries(inputs)) {
+    const { ref, path } = await store.artifacts.payloadPath(artifactId);
+    const target = join(inputDir, name + extname(ref.rel_path));
+    await Deno.copyFile(path, target);
+    await Deno.chmod(target, 0o444);
+    const actual = await hashFile(target);
+    if (actual !== ref.sha256) {
+      throw new IntegrityError(
+        `Input ${name} (artifact ${artifactId}) is corrupt: expected sha256 ${ref.sha256}, got ${actual}`,
+      );
+    }
+    out[name] = {
+      name,
+      artifactId,
+      artifactType: ref.artifact_type,
+      path: target,
+      sha256: ref.sha256,
+    };
+  }
+  return out;
+}
+
+/** What goes into an attempt's environment. */
+export interface AttemptEnvOptions {
+  /** The kernel's environment. */
+  readonly kernelEnv: Readonly<Record<string, string>>;
+  /** Names passed through from the kernel's environment besides the base ones. */
+  readonly pass: readonly string[];
+  /** Values the step sets. */
+  readonly set: Readonly<Record<string, string>>;
+  /** The `LILY_*` values. */
+  readonly lily: Readonly<Record<string, string>>;
+}
+
+/**
+ * Computes an attempt's complete environment: base names and pass-through
+ * names from the kernel's environment, the step's own values, then the
+ * `LILY_*` variables (which nothing can override).
+ *
+ * @param options The parts.
+ * @returns The environment.
+ */
+export function attemptEnv(options: AttemptEnvOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of [...BASE_ENV_NAMES, ...options.pass]) {
+    const value = options.kernelEnv[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return { ...env, ...options.set, ...options.lily };
+}
+
+/** Why collecting outputs failed. */
+export class OutputError extends LilyError {}
+
+/**
+ * Validates every declared output the attempt left, then commits them all
+ * to the store. Nothing is committed when any output is missing or invalid.
+ *
+ * @param store The store.
+ * @param options Run, outputs, output dir, producer, inputs and the validator.
+ * @returns The committed outputs by name.
+ * @throws {OutputError} Naming the output and what is wrong with it.
+ */
+export async function commitOutputs(
+  store: Store,
+  options: {
+    runId: string;
+    stepId: string;
+    outputs: Readonly<Record<string, OutputSpec>>;
+    outputDir: string;
+    producer: Producer;
+    inputs: readonly string[];
+    validate?: OutputValidator;
+  },
+): Promise<Record<string, ArtifactRef>> {
+  const staged: { name: string; spec: OutputSpec; path: string; value?: unknown }[] = [];
+  for (const [name, spec] of Object.entries(options.outputs)) {
+    const where = `output "${name}" of step ${options.stepId} (${spec.path} in LILY_OUTPUT_DIR)`;
+    let path: string;
+    try {
+      path = await resolveInside(options.outputDir, spec.path);
+      const info = await Deno.lstat(path);
+      if (!info.isFile) throw new OutputError(`Declared ${where} is not a regular file`);
+    } catch (err) {
+      if (err instanceof OutputError) throw err;
+      if (err instanceof Deno.errors.NotFound) {
+        if (!spec.required) continue;
+        throw new OutputError(`Step ${options.stepId} did not produce declared ${where}`);
+      }
+      throw new OutputError(`Declared ${where} is unusable: ${(err as Error).message}`);
+    }
+    const entry: (typeof staged)[number] = { name, spec, path };
+    if (spec.kind === "json") {
+      try {
+        entry.value = JSON.parse(await Deno.readTextFile(path));
+        canonicalJson(entry.value);
+      } catch (err) {
+        throw new OutputError(`Declared ${where} is not valid JSON: ${(err as Error).message}`);
+      }
+      const issues = options.validate?.(spec.type, entry.value) ?? [];
+      if (issues.length > 0) {
+        throw new OutputError(
+          `Declared ${where} does not match schema ${spec.type}: ` +
+            issues.map((i) => `${i.path}: ${i.message}`).join("; "),
+        );
+      }
+    } else if (spec.kind === "text") {
+      try {
+        entry.value = new TextDecoder("utf-8", { fatal: true }).decode(await Deno.readFile(path));
+      } catch {
+        throw new OutputError(`Declared ${where} is not UTF-8 text; declare it as kind: file`);
+      }
+    }
+    staged.push(entry);
+  }
+  const committed: Record<string, ArtifactRef> = {};
+  for (const { name, spec, path, value } of staged) {
+    const meta = {
+      type: spec.type,
+      name: `${options.stepId}.${name}`,
+      producer: options.producer,
+      inputs: options.inputs,
+    };
+    committed[name] = spec.kind === "json"
+      ? await store.artifacts.putJson(options.runId, value, meta)
+      : spec.kind === "text"
+      ? await store.artifacts.putText(options.runId, value as string, meta)
+      : await store.artifacts.putFile(options.runId, path, { ...meta, move: true });
+  }
+  return committed;
+}
+
+/**
+ * Stores an attempt's stdout and stderr logs as text artifacts (`log.v1`).
+ * Bytes that are not UTF-8 are replaced in the artifact; the exact bytes stay
+ * in the run's `logs/`.
+ *
+ * @param store The store.
+ * @param options Run, label, log paths and producer.
+ * @returns Artifact ids by stream name (`stdout`, `stderr`).
+ */
+export async function storeLogs(
+  store: Store,
+  options: { runId: string; label: string; dirs: AttemptDirs; producer: Producer },
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (
+    const [stream, path] of [["stdout", options.dirs.stdoutPath], [
+      "stderr",
+      options.dirs.stderrPath,
+    ]] as const
+  ) {
+    let text: string;
+    try {
+      text = new TextDecoder().decode(await Deno.readFile(path));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) continue;
+      throw err;
+    }
+    const ref = await store.artifacts.putText(options.runId, text, {
+      type: "log.v1",
+      name: `${options.label}.${stream}`,
+      producer: options.producer,
+    });
+    out[stream] = ref.artifact_id;
+  }
+  return out;
+}

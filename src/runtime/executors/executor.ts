@@ -1,0 +1,105 @@
+/**
+ * The executor interface: how one attempt of a step (or a gate) is carried
+ * out. The runtime prepares everything an executor needs (staging dir,
+ * materialized inputs, env subset, log paths, timeout, cancellation) and
+ * an executor only runs the work and reports what happened.
+ *
+ * @module
+ */
+
+import type { OutputSpec } from "../../graph/workflow.ts";
+
+/** One input as an executor sees it: a read-only copy of a stored payload. */
+export interface MaterializedInput {
+  /** The input's name in the step. */
+  readonly name: string;
+  /** The artifact it comes from. */
+  readonly artifactId: string;
+  /** The artifact's type. */
+  readonly artifactType: string;
+  /** Absolute path of the read-only copy inside the input dir. */
+  readonly path: string;
+  /** The artifact's sha256. */
+  readonly sha256: string;
+}
+
+/** Everything an executor gets for one attempt. */
+export interface ExecutionContext {
+  /** The run. */
+  readonly runId: string;
+  /** The step (or gate) id. */
+  readonly stepId: string;
+  /** The attempt number, from 1. */
+  readonly attempt: number;
+  /** The workspace root (absolute). */
+  readonly workspace: string;
+  /** Working directory (absolute, inside the workspace). */
+  readonly cwd: string;
+  /** Where the executor leaves declared outputs (absolute, under the run's tmp/). */
+  readonly outputDir: string;
+  /** Where the read-only input copies are (absolute, under the run's tmp/). */
+  readonly inputDir: string;
+  /** A scratch dir for the attempt (absolute, under the run's tmp/). */
+  readonly scratchDir: string;
+  /** The inputs by name. */
+  readonly inputs: Readonly<Record<string, MaterializedInput>>;
+  /** The declared outputs by name; each is expected at `outputDir/<path>`. */
+  readonly outputs: Readonly<Record<string, OutputSpec>>;
+  /** The complete environment of a child process (nothing else is passed). */
+  readonly env: Readonly<Record<string, string>>;
+  /** File that receives the attempt's stdout (absolute, in the run's logs/). */
+  readonly stdoutPath: string;
+  /** File that receives the attempt's stderr (absolute, in the run's logs/). */
+  readonly stderrPath: string;
+  /** Kill the work after this many ms; undefined means no limit. */
+  readonly timeoutMs?: number;
+  /** Aborted when the run is cancelled. */
+  readonly signal: AbortSignal;
+  /** Keep the workspace read-only (gates); honoured where the executor can. */
+  readonly readOnlyWorkspace: boolean;
+}
+
+/** How an attempt ended. */
+export type ExecutionStatus = "succeeded" | "failed" | "timeout" | "cancelled";
+
+/** Token counts an `llm` executor reports. */
+export interface LlmUsage {
+  /** Prompt tokens. */
+  readonly input_tokens: number;
+  /** Completion tokens. */
+  readonly output_tokens: number;
+}
+
+/** What an executor reports. */
+export interface ExecutionResult {
+  /** How the attempt ended. */
+  readonly status: ExecutionStatus;
+  /** The process's exit code, when there was a process that exited. */
+  readonly exitCode: number | null;
+  /** Why it failed, in words, when it did. */
+  readonly message?: string;
+  /** What was run, for the attempt record (argv, module, model…). */
+  readonly summary: Readonly<Record<string, unknown>>;
+  /** Process id of the child, when there was one. */
+  readonly pid?: number;
+  /** Token usage, for `llm` executors. */
+  readonly usage?: LlmUsage;
+}
+
+/** Called once a child process has started, so the runtime can record its pid. */
+export type OnSpawn = (pid: number) => void | Promise<void>;
+
+/** Runs attempts of one executor kind. */
+export interface Executor<Spec> {
+  /** The kind, e.g. `command`. */
+  readonly kind: string;
+  /**
+   * Runs one attempt.
+   *
+   * @param spec The step's executor settings.
+   * @param ctx Everything prepared for the attempt.
+   * @param onSpawn Told the child's pid once it runs.
+   * @returns How it ended.
+   */
+  execute(spec: Spec, ctx: ExecutionContext, onSpawn?: OnSpawn): Promise<ExecutionResult>;
+}

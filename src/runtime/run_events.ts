@@ -1,0 +1,297 @@
+/**
+ * Run events and run state. A run's state is the fold of its append-only
+ * event log; applying one event costs O(1), whatever the graph's size.
+ *
+ * @module
+ */
+
+import type { LlmUsage } from "./executors/executor.ts";
+
+/** How one attempt ended (`interrupted`: its runner died while it ran). */
+export type AttemptStatus = "succeeded" | "failed" | "timeout" | "cancelled" | "interrupted";
+
+/** Where a step is. */
+export type StepStatus = "pending" | "running" | "waiting" | "succeeded" | "failed" | "cancelled";
+
+/** How a gate run ended. */
+export type GateStatus = "pass" | "fail" | "error" | "skipped";
+
+/** The final or paused status of a run. */
+export type RunEndStatus = "succeeded" | "failed" | "cancelled" | "waiting";
+
+/** One gate's outcome for one attempt. */
+export interface GateRecord {
+  /** The gate. */
+  readonly gate_id: string;
+  /** How it ended. */
+  readonly status: GateStatus;
+  /** Whether it was required. */
+  readonly required: boolean;
+  /** The `gate_result.v1` artifact. */
+  readonly result_id: string;
+}
+
+/** Everything a run's log can say. Each event has `seq` and `at` as well. */
+export type RunEventBody =
+  | {
+    readonly type: "run_started";
+    readonly workflow_name: string;
+    readonly workflow_ref: string;
+    readonly workflow_sha256: string;
+    readonly inputs: Readonly<Record<string, string>>;
+    readonly step_ids: readonly string[];
+  }
+  | { readonly type: "runner_started"; readonly pid: number; readonly resumed: boolean }
+  | { readonly type: "attempt_started"; readonly step: string; readonly attempt: number }
+  | {
+    readonly type: "attempt_spawned";
+    readonly step: string;
+    readonly attempt: number;
+    readonly pid: number;
+    readonly start_ticks: number | null;
+  }
+  | {
+    readonly type: "attempt_finished";
+    readonly step: string;
+    readonly attempt: number;
+    readonly status: AttemptStatus;
+    readonly exit_code: number | null;
+    readonly message: string | null;
+    readonly duration_ms: number;
+    readonly outputs: Readonly<Record<string, string>>;
+    readonly logs: Readonly<Record<string, string>>;
+    readonly executor: Readonly<Record<string, unknown>>;
+    readonly usage?: LlmUsage;
+  }
+  | {
+    readonly type: "gate_finished";
+    readonly step: string;
+    readonly attempt: number;
+    readonly gate: GateRecord;
+  }
+  | {
+    readonly type: "gate_waiting";
+    readonly step: string;
+    readonly attempt: number;
+    readonly gate_id: string;
+    readonly required: boolean;
+  }
+  | {
+    readonly type: "step_finished";
+    readonly step: string;
+    readonly attempt: number;
+    readonly status: "succeeded" | "failed" | "waiting" | "cancelled";
+    readonly warnings: readonly string[];
+  }
+  | {
+    readonly type: "run_finished";
+    readonly status: RunEndStatus;
+    readonly reason: string | null;
+  };
+
+/** A run event as stored: its body plus sequence number and time. */
+export type RunEvent = RunEventBody & { readonly seq: number; readonly at: string };
+
+/** One attempt, as the state shows it. */
+export interface AttemptState {
+  /** Attempt number, from 1. */
+  attempt: number;
+  /** How it ended, or `running`. */
+  status: AttemptStatus | "running";
+  /** When it started. */
+  started_at: string;
+  /** When it ended. */
+  ended_at: string | null;
+  /** How long it took. */
+  duration_ms: number | null;
+  /** Exit code of its process. */
+  exit_code: number | null;
+  /** Why it failed. */
+  message: string | null;
+  /** Child process id and start time, while it may be alive. */
+  pid: number | null;
+  /** Kernel ticks of the child's start (guards against pid reuse). */
+  start_ticks: number | null;
+  /** Output artifact ids by name. */
+  outputs: Record<string, string>;
+  /** stdout/stderr artifact ids. */
+  logs: Record<string, string>;
+  /** Gate outcomes by gate id. */
+  gates: Record<string, GateRecord>;
+  /** The gate it waits on, when it waits for a person. */
+  waiting_on: string | null;
+  /** What was run. */
+  executor: Record<string, unknown>;
+  /** Token usage of an `llm` attempt. */
+  usage?: LlmUsage;
+}
+
+/** One step, as the state shows it. */
+export interface StepState {
+  /** Where it is. */
+  status: StepStatus;
+  /** Every attempt, oldest first. */
+  attempts: AttemptState[];
+  /** The outputs of its succeeded attempt. */
+  outputs: Record<string, string>;
+  /** Optional gate failures of its last attempt. */
+  warnings: string[];
+}
+
+/** The run state: what `run_state.json` holds. */
+export interface RunState {
+  /** The run. */
+  run_id: string;
+  /** Running, or how it ended or paused. */
+  status: "created" | "running" | RunEndStatus;
+  /** Why it failed, when it did. */
+  reason: string | null;
+  /** The workflow's name. */
+  workflow_name: string | null;
+  /** The stored workflow artifact. */
+  workflow_ref: string | null;
+  /** Hash of the workflow definition. */
+  workflow_sha256: string | null;
+  /** Run input artifact ids by name. */
+  inputs: Record<string, string>;
+  /** Steps by id, in declaration order. */
+  steps: Record<string, StepState>;
+  /** Counters of bounded routes and loops. */
+  routing_counters: Record<string, number>;
+  /** The last applied event's sequence number. */
+  last_seq: number;
+  /** When the state last changed. */
+  updated_at: string | null;
+}
+
+/**
+ * The state of a run with no events.
+ *
+ * @param runId The run.
+ * @returns The empty state.
+ */
+export function emptyRunState(runId: string): RunState {
+  return {
+    run_id: runId,
+    status: "created",
+    reason: null,
+    workflow_name: null,
+    workflow_ref: null,
+    workflow_sha256: null,
+    inputs: {},
+    steps: {},
+    routing_counters: {},
+    last_seq: 0,
+    updated_at: null,
+  };
+}
+
+function attemptOf(state: RunState, step: string, attempt: number): AttemptState | undefined {
+  return state.steps[step]?.attempts.find((a) => a.attempt === attempt);
+}
+
+/**
+ * Applies one event to a state, in place.
+ *
+ * @param state The state to change.
+ * @param event The next event.
+ */
+export function applyEvent(state: RunState, event: RunEvent): void {
+  state.last_seq = event.seq;
+  state.updated_at = event.at;
+  switch (event.type) {
+    case "run_started":
+      state.workflow_name = event.workflow_name;
+      state.workflow_ref = event.workflow_ref;
+      state.workflow_sha256 = event.workflow_sha256;
+      state.inputs = { ...event.inputs };
+      for (const id of event.step_ids) {
+        state.steps[id] = { status: "pending", attempts: [], outputs: {}, warnings: [] };
+      }
+      state.status = "running";
+      return;
+    case "runner_started":
+      state.status = "running";
+      state.reason = null;
+      return;
+    case "attempt_started": {
+      const step = state.steps[event.step];
+      step.status = "running";
+      step.attempts.push({
+        attempt: event.attempt,
+        status: "running",
+        started_at: event.at,
+        ended_at: null,
+        duration_ms: null,
+        exit_code: null,
+        message: null,
+        pid: null,
+        start_ticks: null,
+        outputs: {},
+        logs: {},
+        gates: {},
+        waiting_on: null,
+        executor: {},
+      });
+      return;
+    }
+    case "attempt_spawned": {
+      const attempt = attemptOf(state, event.step, event.attempt);
+      if (attempt) [attempt.pid, attempt.start_ticks] = [event.pid, event.start_ticks];
+      return;
+    }
+    case "attempt_finished": {
+      const attempt = attemptOf(state, event.step, event.attempt);
+      if (!attempt) return;
+      attempt.status = event.status;
+      attempt.ended_at = event.at;
+      attempt.duration_ms = event.duration_ms;
+      attempt.exit_code = event.exit_code;
+      attempt.message = event.message;
+      attempt.outputs = { ...event.outputs };
+      attempt.logs = { ...event.logs };
+      attempt.executor = { ...event.executor };
+      if (event.usage) attempt.usage = event.usage;
+      if (event.status === "interrupted") state.steps[event.step].status = "pending";
+      return;
+    }
+    case "gate_finished": {
+      const attempt = attemptOf(state, event.step, event.attempt);
+      if (!attempt) return;
+      attempt.gates[event.gate.gate_id] = event.gate;
+      if (attempt.waiting_on === event.gate.gate_id) attempt.waiting_on = null;
+      return;
+    }
+    case "gate_waiting": {
+      const attempt = attemptOf(state, event.step, event.attempt);
+      if (attempt) attempt.waiting_on = event.gate_id;
+      state.steps[event.step].status = "waiting";
+      return;
+    }
+    case "step_finished": {
+      const step = state.steps[event.step];
+      step.status = event.status;
+      step.warnings = [...event.warnings];
+      const attempt = attemptOf(state, event.step, event.attempt);
+      step.outputs = event.status === "succeeded" && attempt ? { ...attempt.outputs } : {};
+      return;
+    }
+    case "run_finished":
+      state.status = event.status;
+      state.reason = event.reason;
+      return;
+  }
+}
+
+/**
+ * Folds events into a state.
+ *
+ * @param runId The run.
+ * @param events Its events, in order.
+ * @returns The state after the last event.
+ */
+export function foldEvents(runId: string, events: Iterable<RunEvent>): RunState {
+  const state = emptyRunState(runId);
+  for (const event of events) applyEvent(state, event);
+  return state;
+}

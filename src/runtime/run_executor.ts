@@ -1,0 +1,526 @@
+/**
+ * The run loop: takes the run's lease, replays its journal, repairs attempts
+ * a dead runner left behind, then starts ready steps (lowest declaration
+ * index first, up to `jobs` at once), records every transition in the
+ * journal before acting on it, and finally exports `run_state.json`.
+ *
+ * @module
+ */
+
+import { writeFileAtomic } from "../store/durable_file.ts";
+import type { Store } from "../store/store.ts";
+import type { RunStatus } from "../store/run_manifest.ts";
+import { Scheduler } from "../graph/scheduler.ts";
+import type { GateSpec, InputSource, StepSpec } from "../graph/workflow.ts";
+import type { WorkflowGraph } from "../graph/workflow_graph.ts";
+import {
+  attemptEnv,
+  commitOutputs,
+  inputEnvName,
+  materializeInputs,
+  OutputError,
+  type OutputValidator,
+  prepareAttemptDirs,
+  removeAttemptDirs,
+  storeLogs,
+} from "./attempt_workspace.ts";
+import type { ExecutionContext, ExecutionResult } from "./executors/executor.ts";
+import { executorFor, type ExecutorRegistry } from "./executors/executor_registry.ts";
+import { killStaleProcessGroup, processStartTicks } from "./executors/process_tree.ts";
+import {
+  applyEvent,
+  type AttemptState,
+  foldEvents,
+  type GateRecord,
+  type RunEndStatus,
+  type RunEvent,
+  type RunEventBody,
+  type RunState,
+} from "./run_events.ts";
+import { RunJournal } from "./run_journal.ts";
+import { acquireRunLease } from "./run_lease.ts";
+import { resolve } from "node:path";
+import { LilyError } from "../core/errors.ts";
+
+/** What a gate evaluator is asked for one attempt of a step. */
+export interface GateRequest {
+  /** The run. */
+  readonly runId: string;
+  /** The step the gates judge. */
+  readonly step: StepSpec;
+  /** The attempt. */
+  readonly attempt: number;
+  /** The step's gates, in declaration order. */
+  readonly gates: readonly GateSpec[];
+  /** The attempt's committed outputs: name → artifact id. */
+  readonly outputs: Readonly<Record<string, string>>;
+  /** Resolves a gate input to an artifact id (the subject's outputs are this attempt's). */
+  readonly resolveInput: (source: InputSource) => string | undefined;
+  /** Gates already decided for this attempt (e.g. by a person). */
+  readonly decided: Readonly<Record<string, GateRecord>>;
+  /** Aborted when the run is cancelled. */
+  readonly signal: AbortSignal;
+  /** Records one gate's outcome durably; call it for every gate decided now. */
+  readonly record: (gate: GateRecord) => Promise<void>;
+}
+
+/** Runs a step's gates (Layer 3 plugs in here). */
+export interface GateEvaluator {
+  /**
+   * Runs the gates not yet decided, recording each.
+   *
+   * @param request The attempt and its gates.
+   * @returns The id of a gate that waits for a person, or null.
+   */
+  evaluate(request: GateRequest): Promise<{ readonly waitingOn: string | null }>;
+}
+
+/** Options of {@linkcode executeRun}. */
+export interface ExecuteRunOptions {
+  /** Executors by kind. */
+  readonly executors: ExecutorRegistry;
+  /** Runs gates; without one, a step with gates fails. */
+  readonly gates?: GateEvaluator;
+  /**
+   * How many steps run at once.
+   * @default {navigator.hardwareConcurrency}
+   */
+  readonly jobs?: number;
+  /**
+   * The kernel's environment, from which steps get their subset.
+   * @default {Deno.env.toObject()}
+   */
+  readonly kernelEnv?: Readonly<Record<string, string>>;
+  /** Validates JSON outputs against their declared types. */
+  readonly validate?: OutputValidator;
+  /**
+   * The clock.
+   * @default {() => new Date()}
+   */
+  readonly now?: () => Date;
+  /** Cancels the run when aborted. */
+  readonly signal?: AbortSignal;
+  /** Told about every event once it is durable, with the state after it. */
+  readonly onEvent?: (event: RunEvent, state: RunState) => void;
+  /**
+   * How often the runner looks for a cancel request, in ms.
+   * @default {200}
+   */
+  readonly cancelPollMs?: number;
+}
+
+type StepOutcome = "succeeded" | "failed" | "waiting" | "cancelled";
+
+const MANIFEST_STATUS: Readonly<Record<RunEndStatus, RunStatus>> = {
+  succeeded: "succeeded",
+  failed: "failed",
+  cancelled: "cancelled",
+  waiting: "waiting",
+};
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done);
+  });
+}
+
+/**
+ * Resolves a step or gate input to an artifact id from the run state.
+ *
+ * @param source Where the input comes from.
+ * @param state The run state.
+ * @returns The artifact id, or `undefined` when the source has none (yet).
+ */
+export function resolveInputSource(
+  source: InputSource,
+  state: RunState,
+): string | undefined {
+  switch (source.from) {
+    case "artifact":
+      return source.artifactId;
+    case "run_input":
+      return state.inputs[source.name];
+    case "step_output":
+      return state.steps[source.step]?.outputs[source.output];
+  }
+}
+
+/**
+ * Executes (or resumes) a run until it succeeds, fails, is cancelled or
+ * waits for a person. Finished steps are never run again; an attempt that
+ * was running when a runner died is recorded as `interrupted` and its
+ * leftover processes are killed before a new attempt starts.
+ *
+ * @param store The open store.
+ * @param graph The run's workflow graph.
+ * @param runId The run, created with its `run_started` event already journaled.
+ * @param options Executors, gates, jobs, environment and callbacks.
+ * @returns The run state when the runner stops.
+ * @throws {ConflictError} When another live runner holds the run's lease.
+ */
+export async function executeRun(
+  store: Store,
+  graph: WorkflowGraph,
+  runId: string,
+  options: ExecuteRunOptions,
+): Promise<RunState> {
+  const run = store.runs.paths(runId);
+  const now = options.now ?? (() => new Date());
+  const lease = await acquireRunLease(run, runId, { now });
+  try {
+    const { journal, events } = await RunJournal.open(run.events, { now });
+    try {
+      const state = foldEvents(runId, events);
+      const loop = new RunLoop(store, graph, state, journal, options);
+      return await loop.run();
+    } finally {
+      journal.close();
+    }
+  } finally {
+    lease.release();
+  }
+}
+
+class RunLoop {
+  #store: Store;
+  #graph: WorkflowGraph;
+  #state: RunState;
+  #journal: RunJournal;
+  #options: ExecuteRunOptions;
+  #controller = new AbortController();
+  #kernelEnv: Readonly<Record<string, string>>;
+
+  constructor(
+    store: Store,
+    graph: WorkflowGraph,
+    state: RunState,
+    journal: RunJournal,
+    options: ExecuteRunOptions,
+  ) {
+    this.#store = store;
+    this.#graph = graph;
+    this.#state = state;
+    this.#journal = journal;
+    this.#options = options;
+    this.#kernelEnv = options.kernelEnv ?? Deno.env.toObject();
+  }
+
+  async #record(body: RunEventBody): Promise<RunEvent> {
+    const event = await this.#journal.append(body);
+    applyEvent(this.#state, event);
+    this.#options.onEvent?.(event, this.#state);
+    return event;
+  }
+
+  get #runId(): string {
+    return this.#state.run_id;
+  }
+
+  async run(): Promise<RunState> {
+    const run = this.#store.runs.paths(this.#runId);
+    if (this.#state.status === "succeeded") return this.#state;
+    await Deno.remove(run.cancelRequest).catch(() => {});
+    const resumed = this.#state.last_seq > 1;
+    await this.#repairInterrupted();
+    await this.#record({ type: "runner_started", pid: Deno.pid, resumed });
+    await this.#store.runs.update(this.#runId, () => ({ status: "running" }));
+
+    const stopWatching = this.#watchForCancel(run.cancelRequest);
+    let end: { status: RunEndStatus; reason: string | null };
+    try {
+      end = await this.#schedule();
+    } finally {
+      stopWatching();
+    }
+    await this.#record({ type: "run_finished", ...end });
+    await this.#store.runs.update(this.#runId, () => ({ status: MANIFEST_STATUS[end.status] }));
+    await Deno.remove(run.cancelRequest).catch(() => {});
+    await writeFileAtomic(
+      run.state,
+      new TextEncoder().encode(JSON.stringify(this.#state, null, 2) + "\n"),
+    );
+    return this.#state;
+  }
+
+  #watchForCancel(path: string): () => void {
+    const signal = this.#options.signal;
+    const abort = () => this.#controller.abort();
+    signal?.addEventListener("abort", abort);
+    if (signal?.aborted) abort();
+    const timer = setInterval(() => {
+      Deno.stat(path).then(abort, () => {});
+    }, this.#options.cancelPollMs ?? 200);
+    return () => {
+      clearInterval(timer);
+      signal?.removeEventListener("abort", abort);
+    };
+  }
+
+  async #repairInterrupted(): Promise<void> {
+    for (const [stepId, step] of Object.entries(this.#state.steps)) {
+      const attempt = step.attempts.at(-1);
+      if (!attempt || attempt.status !== "running") continue;
+      if (attempt.pid !== null && attempt.start_ticks !== null) {
+        await killStaleProcessGroup(attempt.pid, attempt.start_ticks);
+      }
+      await this.#record({
+        type: "attempt_finished",
+        step: stepId,
+        attempt: attempt.attempt,
+        status: "interrupted",
+        exit_code: null,
+        message: "The runner stopped while this attempt ran",
+        duration_ms: Date.now() - Date.parse(attempt.started_at),
+        outputs: {},
+        logs: {},
+        executor: attempt.executor,
+      });
+    }
+  }
+
+  async #schedule(): Promise<{ status: RunEndStatus; reason: string | null }> {
+    const succeeded = new Set(
+      Object.entries(this.#state.steps).filter(([, s]) => s.status === "succeeded").map(([id]) =>
+        id
+      ),
+    );
+    const scheduler = new Scheduler(this.#graph, succeeded);
+    const jobs = Math.max(1, this.#options.jobs ?? navigator.hardwareConcurrency ?? 1);
+    const running = new Map<string, Promise<void>>();
+    let failure: string | null = null;
+    let waiting = 0;
+    const signal = this.#controller.signal;
+    while (true) {
+      if (failure === null && !signal.aborted) {
+        for (const id of scheduler.take(jobs - running.size)) {
+          const task = this.#runStep(id).then((outcome) => {
+            if (outcome === "succeeded") scheduler.succeeded(id);
+            else if (outcome === "failed") failure ??= this.#failureReason(id);
+            else if (outcome === "waiting") waiting++;
+          }).finally(() => running.delete(id));
+          running.set(id, task);
+        }
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+    if (signal.aborted) return { status: "cancelled", reason: "cancelled on request" };
+    if (failure !== null) return { status: "failed", reason: failure };
+    if (waiting > 0) return { status: "waiting", reason: "a gate waits for a person's decision" };
+    return { status: "succeeded", reason: null };
+  }
+
+  #failureReason(stepId: string): string {
+    const last = this.#state.steps[stepId].attempts.at(-1);
+    const gates = Object.values(last?.gates ?? {}).filter((g) =>
+      g.required && g.status !== "pass" && g.status !== "skipped"
+    );
+    const why = last?.message ??
+      (gates.length > 0
+        ? gates.map((g) => `required gate ${g.gate_id}: ${g.status}`).join(", ")
+        : "unknown reason");
+    return `step ${stepId} failed (attempt ${last?.attempt ?? 0}): ${why}`;
+  }
+
+  async #runStep(stepId: string): Promise<StepOutcome> {
+    const step = this.#graph.steps[this.#graph.indexOf.get(stepId)!];
+    const stepState = this.#state.steps[stepId];
+    const last = stepState.attempts.at(-1);
+    if (stepState.status === "waiting" && last) {
+      return await this.#finish(step, last.attempt, await this.#gate(step, last));
+    }
+    let attemptNo = (last?.attempt ?? 0) + 1;
+    let failures = 0;
+    while (true) {
+      const outcome = await this.#attempt(step, attemptNo);
+      if (outcome === "succeeded" || outcome === "waiting" || outcome === "cancelled") {
+        return await this.#finish(step, attemptNo, outcome);
+      }
+      failures++;
+      const retryable = step.retry.on.includes(outcome === "timeout" ? "timeout" : "failure");
+      if (!retryable || failures >= step.retry.maxAttempts || this.#controller.signal.aborted) {
+        return await this.#finish(step, attemptNo, "failed");
+      }
+      const backoff = step.retry.backoffMs * step.retry.backoffFactor ** (failures - 1);
+      await abortableSleep(backoff, this.#controller.signal);
+      attemptNo++;
+    }
+  }
+
+  async #finish(step: StepSpec, attempt: number, outcome: StepOutcome): Promise<StepOutcome> {
+    const gates = this.#state.steps[step.id].attempts.find((a) => a.attempt === attempt)?.gates ??
+      {};
+    const warnings = Object.values(gates).filter((g) => !g.required && g.status !== "pass").map(
+      (g) => `optional gate ${g.gate_id}: ${g.status}`,
+    );
+    await this.#record({
+      type: "step_finished",
+      step: step.id,
+      attempt,
+      status: outcome,
+      warnings,
+    });
+    return outcome;
+  }
+
+  async #attempt(
+    step: StepSpec,
+    attemptNo: number,
+  ): Promise<"succeeded" | "waiting" | "cancelled" | "failed" | "timeout"> {
+    const runId = this.#runId;
+    const run = this.#store.runs.paths(runId);
+    await this.#record({ type: "attempt_started", step: step.id, attempt: attemptNo });
+    const started = Date.now();
+    const label = `${step.id}.${attemptNo}`;
+    const dirs = await prepareAttemptDirs(run, label);
+    const producer = { id: step.id, kind: step.executor.kind === "llm" ? "llm" : "tool" } as const;
+    const inputIds: Record<string, string> = {};
+    for (const [name, source] of Object.entries(step.inputs)) {
+      const id = resolveInputSource(source, this.#state);
+      if (id !== undefined) inputIds[name] = id;
+    }
+    let result: ExecutionResult;
+    let outputs: Record<string, string> = {};
+    try {
+      const inputs = await materializeInputs(this.#store, dirs.inputDir, inputIds);
+      const cwd = resolve(
+        this.#store.layout.workspace,
+        "cwd" in step.executor ? step.executor.cwd ?? "." : ".",
+      );
+      const ctx: ExecutionContext = {
+        runId,
+        stepId: step.id,
+        attempt: attemptNo,
+        workspace: this.#store.layout.workspace,
+        cwd,
+        outputDir: dirs.outputDir,
+        inputDir: dirs.inputDir,
+        scratchDir: dirs.scratchDir,
+        inputs,
+        outputs: step.outputs,
+        env: attemptEnv({
+          kernelEnv: this.#kernelEnv,
+          pass: step.envPass,
+          set: step.env,
+          lily: {
+            LILY_RUN_ID: runId,
+            LILY_STEP_ID: step.id,
+            LILY_ATTEMPT: String(attemptNo),
+            LILY_WORKSPACE: this.#store.layout.workspace,
+            LILY_OUTPUT_DIR: dirs.outputDir,
+            LILY_INPUT_DIR: dirs.inputDir,
+            TMPDIR: dirs.scratchDir,
+            ...Object.fromEntries(
+              Object.values(inputs).map((i) => [inputEnvName(i.name), i.path]),
+            ),
+          },
+        }),
+        stdoutPath: dirs.stdoutPath,
+        stderrPath: dirs.stderrPath,
+        timeoutMs: step.timeoutMs,
+        signal: this.#controller.signal,
+        readOnlyWorkspace: false,
+      };
+      const executor = executorFor(this.#options.executors, step.executor);
+      result = await executor.execute(step.executor, ctx, async (pid) => {
+        await this.#record({
+          type: "attempt_spawned",
+          step: step.id,
+          attempt: attemptNo,
+          pid,
+          start_ticks: (await processStartTicks(pid)) ?? null,
+        });
+      });
+      if (result.status === "succeeded") {
+        const committed = await commitOutputs(this.#store, {
+          runId,
+          stepId: step.id,
+          outputs: step.outputs,
+          outputDir: dirs.outputDir,
+          producer,
+          inputs: Object.values(inputIds),
+          validate: this.#options.validate,
+        });
+        outputs = Object.fromEntries(Object.entries(committed).map(([k, r]) => [k, r.artifact_id]));
+      }
+    } catch (err) {
+      if (!(err instanceof LilyError) && !(err instanceof Deno.errors.NotFound)) throw err;
+      result = {
+        status: "failed",
+        exitCode: null,
+        message: err.message,
+        summary: { executor: step.executor.kind },
+      };
+      if (err instanceof OutputError) result = { ...result, exitCode: 0 };
+    }
+    const logs = await storeLogs(this.#store, { runId, label, dirs, producer });
+    await this.#record({
+      type: "attempt_finished",
+      step: step.id,
+      attempt: attemptNo,
+      status: result.status,
+      exit_code: result.exitCode,
+      message: result.message ?? null,
+      duration_ms: Date.now() - started,
+      outputs,
+      logs,
+      executor: { ...result.summary },
+      ...(result.usage ? { usage: result.usage } : {}),
+    });
+    if (result.status !== "succeeded") return result.status;
+    await removeAttemptDirs(dirs);
+    const attempt = this.#state.steps[step.id].attempts.at(-1)!;
+    return await this.#gate(step, attempt);
+  }
+
+  async #gate(step: StepSpec, attempt: AttemptState): Promise<"succeeded" | "waiting" | "failed"> {
+    const gates = this.#graph.gatesOf.get(step.id) ?? [];
+    if (gates.length === 0) return "succeeded";
+    if (!this.#options.gates) {
+      throw new LilyError(`Step ${step.id} has gates but the runner was given no gate evaluator`);
+    }
+    const { waitingOn } = await this.#options.gates.evaluate({
+      runId: this.#runId,
+      step,
+      attempt: attempt.attempt,
+      gates,
+      outputs: attempt.outputs,
+      resolveInput: (source) =>
+        source.from === "step_output" && source.step === step.id
+          ? attempt.outputs[source.output]
+          : resolveInputSource(source, this.#state),
+      decided: attempt.gates,
+      signal: this.#controller.signal,
+      record: async (gate) => {
+        await this.#record({
+          type: "gate_finished",
+          step: step.id,
+          attempt: attempt.attempt,
+          gate,
+        });
+      },
+    });
+    const results = Object.values(attempt.gates);
+    if (results.some((g) => g.required && g.status !== "pass" && g.status !== "skipped")) {
+      return "failed";
+    }
+    if (waitingOn !== null) {
+      await this.#record({
+        type: "gate_waiting",
+        step: step.id,
+        attempt: attempt.attempt,
+        gate_id: waitingOn,
+        required: gates.find((g) => g.id === waitingOn)?.required ?? true,
+      });
+      return "waiting";
+    }
+    return "succeeded";
+  }
+}

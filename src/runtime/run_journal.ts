@@ -1,0 +1,147 @@
+/**
+ * The run journal: `events.jsonl`, one JSON event per line, appended and
+ * fsynced before the runner acts on it. Appends issued together are written
+ * and fsynced together (group commit). A torn last line — the trace of a
+ * crash mid-append — is ignored by readers and cut off by the next writer.
+ *
+ * @module
+ */
+
+import { IntegrityError } from "../core/errors.ts";
+import { writeAll } from "../store/durable_file.ts";
+import type { RunEvent, RunEventBody } from "./run_events.ts";
+
+/** What {@linkcode readJournal} found. */
+export interface JournalContents {
+  /** The complete events, in order. */
+  readonly events: RunEvent[];
+  /** Bytes of complete lines; anything after is a torn tail. */
+  readonly validBytes: number;
+  /** Whether a torn last line was found (and ignored). */
+  readonly tornTail: boolean;
+}
+
+/**
+ * Reads a journal, tolerating a torn last line.
+ *
+ * @param path The `events.jsonl` file.
+ * @returns The events; empty when the file does not exist.
+ * @throws {IntegrityError} When a line other than the last is not an event.
+ */
+export async function readJournal(path: string): Promise<JournalContents> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return { events: [], validBytes: 0, tornTail: false };
+    throw err;
+  }
+  const lastNewline = bytes.lastIndexOf(10);
+  const validBytes = lastNewline + 1;
+  const text = new TextDecoder().decode(bytes.subarray(0, validBytes));
+  const events: RunEvent[] = [];
+  const lines = text.split("\n");
+  lines.pop();
+  lines.forEach((line, i) => {
+    try {
+      events.push(JSON.parse(line));
+    } catch (err) {
+      throw new IntegrityError(`Run journal ${path} is corrupt at line ${i + 1}: not JSON`, {
+        cause: err,
+      });
+    }
+  });
+  return { events, validBytes, tornTail: validBytes < bytes.length };
+}
+
+interface Pending {
+  bytes: Uint8Array;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** An open journal that one runner appends to. */
+export class RunJournal {
+  #file: Deno.FsFile;
+  #seq: number;
+  #now: () => Date;
+  #queue: Pending[] = [];
+  #flushing = false;
+
+  private constructor(file: Deno.FsFile, seq: number, now: () => Date) {
+    this.#file = file;
+    this.#seq = seq;
+    this.#now = now;
+  }
+
+  /**
+   * Opens a journal for appending, cutting off a torn tail first. Only the
+   * holder of the run's lease may do this.
+   *
+   * @param path The `events.jsonl` file (created when missing).
+   * @param options The clock.
+   * @returns The journal and the events already in it.
+   */
+  static async open(
+    path: string,
+    options: { now?: () => Date } = {},
+  ): Promise<{ journal: RunJournal; events: RunEvent[] }> {
+    const contents = await readJournal(path);
+    const file = await Deno.open(path, { read: true, write: true, create: true });
+    if (contents.tornTail) {
+      await file.truncate(contents.validBytes);
+      await file.sync();
+    }
+    await file.seek(0, Deno.SeekMode.End);
+    const last = contents.events.at(-1)?.seq ?? 0;
+    return {
+      journal: new RunJournal(file, last, options.now ?? (() => new Date())),
+      events: contents.events,
+    };
+  }
+
+  /**
+   * Appends an event; resolves once it is on disk.
+   *
+   * @param body The event without `seq` and `at`.
+   * @returns The stored event.
+   */
+  append(body: RunEventBody): Promise<RunEvent> {
+    const event = { ...body, seq: ++this.#seq, at: this.#now().toISOString() } as RunEvent;
+    const bytes = new TextEncoder().encode(JSON.stringify(event) + "\n");
+    return new Promise<RunEvent>((resolve, reject) => {
+      this.#queue.push({ bytes, resolve: () => resolve(event), reject });
+      if (!this.#flushing) this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0);
+        try {
+          const total = batch.reduce((n, p) => n + p.bytes.length, 0);
+          const joined = new Uint8Array(total);
+          let offset = 0;
+          for (const p of batch) {
+            joined.set(p.bytes, offset);
+            offset += p.bytes.length;
+          }
+          await writeAll(this.#file, joined);
+          await this.#file.sync();
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** Closes the file; pending appends must have resolved. */
+  close(): void {
+    this.#file.close();
+  }
+}

@@ -1,0 +1,124 @@
+import { assert, assertEquals } from "./_assert.ts";
+import { join } from "node:path";
+import { lily, lilyInBackground, lilyJson, runEvents, waitFor, withTempDir } from "./_helpers.ts";
+
+const STEPS = ["fetch", "parse", "lint", "typecheck", "unit", "build", "package", "docs", "sign"];
+const ROUNDS = 12;
+
+function workflow(): string {
+  const needs: Record<string, string[]> = {
+    parse: ["fetch"],
+    lint: ["parse"],
+    typecheck: ["parse"],
+    unit: ["typecheck"],
+    build: ["lint", "unit"],
+    package: ["build"],
+    docs: ["parse"],
+    sign: ["package", "docs"],
+  };
+  const steps = STEPS.map((id) =>
+    [
+      `  - id: ${id}`,
+      `    shell: 'echo ${id} >> counter.log; sleep 0.25; echo ${id} > "$LILY_OUTPUT_DIR/out.txt"'`,
+      `    outputs: { out: { type: note.v1, path: out.txt } }`,
+      ...(needs[id] ? [`    needs: [${needs[id].join(", ")}]`] : []),
+    ].join("\n")
+  );
+  return `name: resumable\nsteps:\n${steps.join("\n")}\n`;
+}
+
+async function counts(ws: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const text = await Deno.readTextFile(join(ws, "counter.log")).catch(() => "");
+  for (const line of text.split("\n").filter(Boolean)) out[line] = (out[line] ?? 0) + 1;
+  return out;
+}
+
+Deno.test("SIGKILL of the runner at random points: resume never re-runs a finished step", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(join(ws, "flow.yaml"), workflow());
+    const seed = Date.now();
+    let rand = seed;
+    const random = () => (rand = (rand * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    let runId: string | undefined;
+    let kills = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const args = runId ? ["run", "resume", runId, "--jobs", "2"] : [
+        "run",
+        "start",
+        "flow.yaml",
+        "--jobs",
+        "2",
+      ];
+      const before = runId ? await runEvents(ws, runId) : [];
+      const runner = lilyInBackground(args, ws);
+      runId ??= await waitFor("the run to exist", async () => {
+        const runs = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
+        return runs[0]?.run_id;
+      });
+      const id = runId;
+      const spawned = await waitFor("a step to be running, or the run to end", async () => {
+        const events = await runEvents(ws, id);
+        if (events.slice(before.length).some((e) => e.type === "attempt_spawned")) return true;
+        if (events.slice(before.length).some((e) => e.type === "run_finished")) return false;
+        return undefined;
+      });
+      if (!spawned) {
+        await runner.done;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, random() * 120));
+      const finishedBefore = new Set(
+        (await runEvents(ws, id)).filter((e) =>
+          e.type === "step_finished" && e.status === "succeeded"
+        )
+          .map((e) => e.step!),
+      );
+      const countsBefore = await counts(ws);
+      try {
+        runner.child.kill("SIGKILL");
+      } catch {
+        // It ended on its own just now.
+      }
+      await runner.done;
+      kills++;
+      const resumedCheck = await lily(["run", "show", id, "--json"], { workspace: ws });
+      assertEquals(resumedCheck.code, 0, `round ${round} (seed ${seed}): run show failed`);
+      for (const step of finishedBefore) {
+        const after = await counts(ws);
+        assertEquals(after[step], countsBefore[step], `seed ${seed}: ${step} re-ran`);
+      }
+    }
+    assert(runId !== undefined);
+    const finishedBeforeFinal = new Set(
+      (await runEvents(ws, runId)).filter((e) =>
+        e.type === "step_finished" && e.status === "succeeded"
+      )
+        .map((e) => e.step!),
+    );
+    const countsBeforeFinal = await counts(ws);
+    const final = await lily(["run", "resume", runId, "--json"], { workspace: ws });
+    const doc = JSON.parse(final.stdout);
+    assertEquals(doc.status, "succeeded", `seed ${seed}: ${final.stderr}`);
+    const after = await counts(ws);
+    for (const step of finishedBeforeFinal) {
+      assertEquals(after[step], countsBeforeFinal[step], `seed ${seed}: ${step} re-ran at the end`);
+    }
+    const events = await runEvents(ws, runId);
+    const interrupted = events.filter((e) =>
+      e.type === "attempt_finished" && e.status === "interrupted"
+    );
+    assert(kills >= 10, `only ${kills} kills landed (seed ${seed})`);
+    assert(interrupted.length >= 1, `no attempt was recorded as interrupted (seed ${seed})`);
+    for (const step of STEPS) {
+      const started = events.filter((e) => e.type === "attempt_started" && e.step === step).length;
+      assert(
+        after[step] >= 1 && after[step] <= started,
+        `${step}: ${after[step]} runs, ${started} attempts`,
+      );
+      assertEquals(doc.run_state.steps[step].status, "succeeded");
+    }
+    const verify = await lily(["verify"], { workspace: ws });
+    assertEquals(verify.code, 0, verify.stdout);
+  });
+});
