@@ -11,7 +11,9 @@ for await (const entry of Deno.readDir("src")) {
   const lines = (await Deno.readTextFile(`src/${entry.name}`)).split("\n");
   lines.forEach((text, i) => {
     if (text.length > 100) findings.push({ file: entry.name, line: i + 1, problem: "too long" });
-    if (/\s+$/.test(text)) findings.push({ file: entry.name, line: i + 1, problem: "trailing space" });
+    if (/\s+$/.test(text)) {
+      findings.push({ file: entry.name, line: i + 1, problem: "trailing space" });
+    }
   });
 }
 await Deno.writeTextFile(`${outputDir}/lint.json`, JSON.stringify({ files, findings }));
