@@ -18,6 +18,7 @@ import { benchContracts } from "./contracts_bench.ts";
 import { benchList } from "./list_bench.ts";
 import { benchPutFile } from "./put_file_bench.ts";
 import { benchPutJson } from "./put_json_bench.ts";
+import { benchWorkflow } from "./workflow_bench.ts";
 
 /** The options of a bench run. */
 export interface BenchOptions {
@@ -58,6 +59,7 @@ const BENCHMARKS: readonly ((ctx: BenchContext) => Promise<Figure[]>)[] = [
   benchList,
   benchCliRunNew,
   benchContracts,
+  benchWorkflow,
 ];
 
 /**

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
 import { join } from "node:path";
 import { withTempDir } from "./_helpers.ts";
 import { UsageError } from "../src/core/errors.ts";
@@ -394,7 +394,7 @@ Deno.test("fn executor passes parsed inputs and writes returned values as declar
       { doubled: 4 },
     );
     assertEquals(await Deno.readTextFile(join(ctx.outputDir, "out", "text.txt")), "done");
-    assertEquals(await Deno.readTextFile(ctx.stdoutPath), "");
+    await assertRejects(() => Deno.stat(ctx.stdoutPath), Deno.errors.NotFound);
   });
 });
 

@@ -41,18 +41,28 @@ export interface AttemptDirs {
 }
 
 /**
- * Creates an attempt's staging dirs (removing leftovers of an interrupted
- * attempt with the same name).
+ * Creates an attempt's staging dirs. Labels are never reused (attempt
+ * numbers only grow), so the attempt dir is created exclusively; leftovers
+ * under the same label are removed first only when they exist.
  *
  * @param run The run's paths.
  * @param label A file-name-safe label such as `build.2` or `gate.tests.build.1`.
+ * @param options `processes`: the attempt runs child processes and needs a
+ * scratch dir (its `TMPDIR`); `inputs`: it has inputs to copy in;
+ * `outputs`: it leaves outputs. An attempt that needs none of them gets its
+ * paths without any dir being created.
  * @returns The dirs.
  */
-export async function prepareAttemptDirs(run: RunLayout, label: string): Promise<AttemptDirs> {
+export async function prepareAttemptDirs(
+  run: RunLayout,
+  label: string,
+  options: { processes: boolean; inputs: boolean; outputs: boolean } = {
+    processes: true,
+    inputs: true,
+    outputs: true,
+  },
+): Promise<AttemptDirs> {
   const root = join(run.tmp, label);
-  await Deno.remove(root, { recursive: true }).catch((err) => {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  });
   const dirs: AttemptDirs = {
     root,
     outputDir: join(root, "out"),
@@ -61,10 +71,17 @@ export async function prepareAttemptDirs(run: RunLayout, label: string): Promise
     stdoutPath: join(run.logs, `${label}.stdout.log`),
     stderrPath: join(run.logs, `${label}.stderr.log`),
   };
-  for (const dir of [dirs.outputDir, dirs.inputDir, dirs.scratchDir]) {
-    await Deno.mkdir(dir, { recursive: true });
+  if (!options.processes && !options.inputs && !options.outputs) return dirs;
+  try {
+    await Deno.mkdir(root);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    await Deno.remove(root, { recursive: true });
+    await Deno.mkdir(root);
   }
-  await Deno.mkdir(run.logs, { recursive: true });
+  await Deno.mkdir(dirs.outputDir);
+  if (options.inputs) await Deno.mkdir(dirs.inputDir);
+  if (options.processes) await Deno.mkdir(dirs.scratchDir);
   return dirs;
 }
 
@@ -254,7 +271,7 @@ export async function commitOutputs(
 /**
  * Stores an attempt's stdout and stderr logs as text artifacts (`log.v1`).
  * Bytes that are not UTF-8 are replaced in the artifact; the exact bytes stay
- * in the run's `logs/`.
+ * in the run's `logs/`. An empty stream stores no artifact.
  *
  * @param store The store.
  * @param options Run, label, log paths and producer.
@@ -271,13 +288,15 @@ export async function storeLogs(
       options.dirs.stderrPath,
     ]] as const
   ) {
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = new TextDecoder().decode(await Deno.readFile(path));
+      bytes = await Deno.readFile(path);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) continue;
       throw err;
     }
+    if (bytes.length === 0) continue;
+    const text = new TextDecoder().decode(bytes);
     const ref = await store.artifacts.putText(options.runId, text, {
       type: "log.v1",
       name: `${options.label}.${stream}`,

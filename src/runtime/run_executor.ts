@@ -195,6 +195,7 @@ class RunLoop {
   #journal: RunJournal;
   #options: ExecuteRunOptions;
   #controller = new AbortController();
+  #unflushed = new Map<string, Promise<void>>();
   #kernelEnv: Readonly<Record<string, string>>;
 
   constructor(
@@ -212,11 +213,15 @@ class RunLoop {
     this.#kernelEnv = options.kernelEnv ?? Deno.env.toObject();
   }
 
-  async #record(body: RunEventBody): Promise<RunEvent> {
-    const event = await this.#journal.append(body);
+  /**
+   * Applies an event to the state at once and resolves when it is durable.
+   * Nothing outside the runner acts on an event before that.
+   */
+  async #record(body: RunEventBody): Promise<void> {
+    const { event, durable } = this.#journal.appendNow(body);
     applyEvent(this.#state, event);
+    await durable;
     this.#options.onEvent?.(event, this.#state);
-    return event;
   }
 
   get #runId(): string {
@@ -360,13 +365,12 @@ class RunLoop {
     const warnings = Object.values(gates).filter((g) => !g.required && g.status !== "pass").map(
       (g) => `optional gate ${g.gate_id}: ${g.status}`,
     );
-    await this.#record({
-      type: "step_finished",
-      step: step.id,
-      attempt,
-      status: outcome,
-      warnings,
-    });
+    const unflushed = this.#unflushed.get(step.id);
+    this.#unflushed.delete(step.id);
+    await Promise.all([
+      unflushed,
+      this.#record({ type: "step_finished", step: step.id, attempt, status: outcome, warnings }),
+    ]);
     return outcome;
   }
 
@@ -379,7 +383,12 @@ class RunLoop {
     await this.#record({ type: "attempt_started", step: step.id, attempt: attemptNo });
     const started = Date.now();
     const label = `${step.id}.${attemptNo}`;
-    const dirs = await prepareAttemptDirs(run, label);
+    const inProcess = step.executor.kind === "fn" || step.executor.kind === "llm";
+    const dirs = await prepareAttemptDirs(run, label, {
+      processes: !inProcess,
+      inputs: Object.keys(step.inputs).length > 0,
+      outputs: Object.keys(step.outputs).length > 0,
+    });
     const producer = { id: step.id, kind: step.executor.kind === "llm" ? "llm" : "tool" } as const;
     const inputIds: Record<string, string> = {};
     for (const [name, source] of Object.entries(step.inputs)) {
@@ -461,7 +470,7 @@ class RunLoop {
       if (err instanceof OutputError) result = { ...result, exitCode: 0 };
     }
     const logs = await storeLogs(this.#store, { runId, label, dirs, producer });
-    await this.#record({
+    const finished = this.#record({
       type: "attempt_finished",
       step: step.id,
       attempt: attemptNo,
@@ -474,10 +483,18 @@ class RunLoop {
       executor: { ...result.summary },
       ...(result.usage ? { usage: result.usage } : {}),
     });
-    if (result.status !== "succeeded") return result.status;
+    if (result.status !== "succeeded") {
+      await finished;
+      return result.status;
+    }
     await removeAttemptDirs(dirs);
-    const attempt = this.#state.steps[step.id].attempts.at(-1)!;
-    return await this.#gate(step, attempt);
+    if (!this.#graph.gatesOf.has(step.id)) {
+      // Written and fsynced together with the step_finished that follows.
+      this.#unflushed.set(step.id, finished);
+      return "succeeded";
+    }
+    await finished;
+    return await this.#gate(step, this.#state.steps[step.id].attempts.at(-1)!);
   }
 
   async #gate(step: StepSpec, attempt: AttemptState): Promise<"succeeded" | "waiting" | "failed"> {

@@ -106,13 +106,27 @@ export class RunJournal {
    * @param body The event without `seq` and `at`.
    * @returns The stored event.
    */
-  append(body: RunEventBody): Promise<RunEvent> {
+  async append(body: RunEventBody): Promise<RunEvent> {
+    const { event, durable } = this.appendNow(body);
+    await durable;
+    return event;
+  }
+
+  /**
+   * Queues an event and gives it back at once, with a promise that resolves
+   * once it is on disk. Events queued together share one write and fsync.
+   *
+   * @param body The event without `seq` and `at`.
+   * @returns The event (with `seq` and `at`) and its durability.
+   */
+  appendNow(body: RunEventBody): { event: RunEvent; durable: Promise<void> } {
     const event = { ...body, seq: ++this.#seq, at: this.#now().toISOString() } as RunEvent;
     const bytes = new TextEncoder().encode(JSON.stringify(event) + "\n");
-    return new Promise<RunEvent>((resolve, reject) => {
-      this.#queue.push({ bytes, resolve: () => resolve(event), reject });
+    const durable = new Promise<void>((resolve, reject) => {
+      this.#queue.push({ bytes, resolve, reject });
       if (!this.#flushing) this.#flush();
     });
+    return { event, durable };
   }
 
   async #flush(): Promise<void> {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { IntegrityError } from "../core/errors.ts";
 import type { ArtifactRef, ProducerKind, StorageKind } from "./artifact_ref.ts";
 
@@ -63,37 +63,40 @@ export interface ArtifactQuery {
   limit?: number;
 }
 
-interface Row {
-  artifact_id: string;
-  run_id: string;
-  artifact_type: string;
-  storage_kind: string;
-  artifact_name: string | null;
-  rel_path: string;
-  sha256: string;
-  created_at: string;
-  producer_id: string;
-  producer_kind: string;
-  inputs_json: string;
-  size_bytes: number;
-}
+type Row = [
+  artifact_id: string,
+  run_id: string,
+  artifact_type: string,
+  storage_kind: string,
+  artifact_name: string | null,
+  rel_path: string,
+  sha256: string,
+  created_at: string,
+  producer_id: string,
+  producer_kind: string,
+  inputs_json: string,
+  size_bytes: number,
+];
 
 function toRef(row: Row): ArtifactRef {
   return {
-    artifact_id: row.artifact_id,
-    run_id: row.run_id,
-    artifact_type: row.artifact_type,
-    storage_kind: row.storage_kind as StorageKind,
-    artifact_name: row.artifact_name,
-    rel_path: row.rel_path,
-    sha256: row.sha256,
-    created_at: row.created_at,
-    producer_id: row.producer_id,
-    producer_kind: row.producer_kind as ProducerKind,
-    input_artifact_refs: JSON.parse(row.inputs_json),
-    size_bytes: row.size_bytes,
+    artifact_id: row[0],
+    run_id: row[1],
+    artifact_type: row[2],
+    storage_kind: row[3] as StorageKind,
+    artifact_name: row[4],
+    rel_path: row[5],
+    sha256: row[6],
+    created_at: row[7],
+    producer_id: row[8],
+    producer_kind: row[9] as ProducerKind,
+    input_artifact_refs: JSON.parse(row[10]),
+    size_bytes: row[11],
   };
 }
+
+/** `node:sqlite` statements return arrays with this (typed in Deno only at run time). */
+type ArrayStatement = StatementSync & { setReturnArrays(enabled: boolean): void };
 
 const COLUMNS = "artifact_id, run_id, artifact_type, storage_kind, artifact_name, rel_path, " +
   "sha256, created_at, producer_id, producer_kind, inputs_json, size_bytes";
@@ -101,8 +104,8 @@ const COLUMNS = "artifact_id, run_id, artifact_type, storage_kind, artifact_name
 /** An open connection to a workspace's artifact index. */
 export class ArtifactIndex {
   #db: DatabaseSync;
-  #insert;
-  #byId;
+  #insert: StatementSync;
+  #statements = new Map<string, StatementSync>();
 
   /**
    * Opens (creating when missing) the index and migrates it forward.
@@ -119,7 +122,17 @@ export class ArtifactIndex {
     this.#insert = this.#db.prepare(
       `INSERT INTO artifacts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.#byId = this.#db.prepare(`SELECT ${COLUMNS} FROM artifacts WHERE artifact_id = ?`);
+  }
+
+  /** Prepares a row-returning statement once per SQL text, returning arrays. */
+  #rows(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      (statement as ArrayStatement).setReturnArrays(true);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   #version(): number {
@@ -181,7 +194,8 @@ export class ArtifactIndex {
    * @returns Its reference, or `undefined` when there is no such row.
    */
   get(artifactId: string): ArtifactRef | undefined {
-    const row = this.#byId.get(artifactId) as Row | undefined;
+    const row = this.#rows(`SELECT ${COLUMNS} FROM artifacts WHERE artifact_id = ?`)
+      .get(artifactId) as unknown as Row | undefined;
     return row ? toRef(row) : undefined;
   }
 
@@ -213,7 +227,7 @@ export class ArtifactIndex {
       sql += " LIMIT ?";
       params.push(query.limit);
     }
-    return (this.#db.prepare(sql).all(...params) as unknown as Row[]).map(toRef);
+    return (this.#rows(sql).all(...params) as unknown as Row[]).map(toRef);
   }
 
   /**

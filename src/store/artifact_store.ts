@@ -214,7 +214,9 @@ export class ArtifactStore {
     const inputs = (options.inputs ?? []).map((id) => this.#requireArtifact(id).artifact_id);
     const artifactId = this.#newId();
     const dirRel = `artifacts/${artifactId}`;
-    const dir = await resolveInside(run.root, dirRel);
+    // The id is fresh and mkdir refuses any existing entry (a planted symlink
+    // included), so confining the existing artifacts/ dir confines the new one.
+    const dir = join(await resolveInside(run.root, "artifacts"), artifactId);
     await Deno.mkdir(dir);
     let written: Written;
     try {

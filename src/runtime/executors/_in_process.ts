@@ -73,20 +73,21 @@ export interface AttemptLogTexts {
 }
 
 /**
- * Leaves the attempt's stdout and stderr log files, as every executor does,
- * so the runtime can store them whatever ran.
+ * Leaves the attempt's stdout and stderr log files when there is something
+ * to log (a missing log means an empty stream, as the runtime reads it).
  *
  * @param ctx The attempt's log paths.
- * @param texts What to write; empty files by default.
+ * @param texts What to write.
  */
 export async function writeAttemptLogs(
   ctx: Pick<ExecutionContext, "stdoutPath" | "stderrPath">,
   texts: AttemptLogTexts = {},
 ): Promise<void> {
-  await Deno.mkdir(dirname(ctx.stdoutPath), { recursive: true });
-  await Deno.mkdir(dirname(ctx.stderrPath), { recursive: true });
-  await Deno.writeTextFile(ctx.stdoutPath, texts.stdout ?? "");
-  await Deno.writeTextFile(ctx.stderrPath, texts.stderr ?? "");
+  for (const [path, text] of [[ctx.stdoutPath, texts.stdout], [ctx.stderrPath, texts.stderr]]) {
+    if (!path || !text) continue;
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await Deno.writeTextFile(path, text);
+  }
 }
 
 /**

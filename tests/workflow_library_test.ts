@@ -1,0 +1,208 @@
+import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
+import { join } from "node:path";
+import {
+  ConflictError,
+  defineWorkflow,
+  FakeLlmProvider,
+  IntegrityError,
+  openContractStore,
+  resumeWorkflow,
+  runWorkflow,
+} from "../mod.ts";
+import { withTempDir } from "./_helpers.ts";
+
+Deno.test("fn steps pass JSON values along and their outputs are validated and stored", async () => {
+  await withTempDir(async (ws) => {
+    const store = await openContractStore(ws);
+    try {
+      const graph = defineWorkflow({
+        name: "numbers",
+        steps: [
+          {
+            id: "produce",
+            fn: () => ({ numbers: { goal: "sum", values: [1, 2, 3] } }),
+            outputs: { numbers: { type: "work_order.v1", path: "numbers.json" } },
+          },
+          {
+            id: "sum",
+            fn: ({ inputs }) => {
+              const { values } = inputs.numbers as { values: number[] };
+              return { total: String(values.reduce((a, b) => a + b, 0)) };
+            },
+            inputs: { numbers: "steps.produce.outputs.numbers" },
+            outputs: { total: { type: "total.v1", path: "total.txt" } },
+          },
+        ],
+      });
+      const { runId, state } = await runWorkflow(store, graph);
+      assertEquals(state.status, "succeeded");
+      const total = await store.artifacts.get(state.steps.sum.outputs.total);
+      assertEquals(total.value, "6");
+      assertEquals(total.ref.input_artifact_refs, [state.steps.produce.outputs.numbers]);
+      assertEquals(store.artifacts.list(runId, { type: "work_order.v1" }).length, 1);
+
+      const bad = defineWorkflow({
+        name: "bad",
+        steps: [{
+          id: "produce",
+          fn: () => ({ wo: { title: "no goal" } }),
+          outputs: { wo: { type: "work_order.v1", path: "wo.json" } },
+        }],
+      });
+      const failed = await runWorkflow(store, bad);
+      assertEquals(failed.state.status, "failed");
+      assertMatch(failed.state.reason!, /does not match schema work_order\.v1: \$\.goal/);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("a TS API run resumes only with the same workflow", async () => {
+  await withTempDir(async (ws) => {
+    const store = await openContractStore(ws);
+    try {
+      let calls = 0;
+      const definition = {
+        name: "once",
+        steps: [{ id: "a", fn: () => void calls++ }, {
+          id: "b",
+          needs: ["a"],
+          fn: () => {
+            throw new Error("b is broken");
+          },
+        }],
+      };
+      const first = await runWorkflow(store, defineWorkflow(definition));
+      assertEquals(first.state.status, "failed");
+      assertMatch(first.state.reason!, /b is broken/);
+      await assertRejects(() => resumeWorkflow(store, first.runId), /started from the TS API/);
+      const changed = defineWorkflow({ ...definition, name: "other" });
+      await assertRejects(
+        () => resumeWorkflow(store, first.runId, { workflow: changed }),
+        IntegrityError,
+      );
+      const fixed = defineWorkflow({
+        ...definition,
+        steps: [definition.steps[0], { id: "b", needs: ["a"], fn: () => {} }],
+      });
+      const resumed = await resumeWorkflow(store, first.runId, { workflow: fixed });
+      assertEquals(resumed.status, "succeeded");
+      assertEquals(calls, 1, "the finished step a did not run again");
+      assertEquals(resumed.steps.b.attempts.length, 2);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("llm steps use the configured provider, record usage, and fail clearly without one", async () => {
+  await withTempDir(async (ws) => {
+    const store = await openContractStore(ws);
+    try {
+      const graph = defineWorkflow({
+        name: "ask",
+        steps: [{
+          id: "ask",
+          llm: { model: "planner", prompt: "Plan the release", output: "plan" },
+          outputs: { plan: { type: "plan.v1", path: "plan.txt" } },
+        }],
+      });
+      const llm = new FakeLlmProvider({ replies: { planner: "1. tag 2. publish" } });
+      const { state } = await runWorkflow(store, graph, { llm });
+      assertEquals(state.status, "succeeded");
+      assertEquals(
+        (await store.artifacts.get(state.steps.ask.outputs.plan)).value,
+        "1. tag 2. publish",
+      );
+      const attempt = state.steps.ask.attempts[0];
+      assertEquals(attempt.usage, { input_tokens: 3, output_tokens: 4 });
+      assertEquals(attempt.executor.provider, "fake");
+      const without = await runWorkflow(store, graph);
+      assertEquals(without.state.status, "failed");
+      assertMatch(without.state.reason!, /No LLM provider is configured/);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("deno steps run confined: they write outputs but cannot reach outside the workspace", async () => {
+  await withTempDir(async (ws) => {
+    const outside = await Deno.makeTempDir({ prefix: "lily_secret_" });
+    try {
+      await Deno.writeTextFile(join(outside, "secret.txt"), "s3cret");
+      await Deno.writeTextFile(
+        join(ws, "step.ts"),
+        `const out = Deno.env.get("LILY_OUTPUT_DIR");
+let leaked = "no";
+try { leaked = await Deno.readTextFile(${
+          JSON.stringify(join(outside, "secret.txt"))
+        }); } catch { /* denied */ }
+let net = "no";
+try { await fetch("http://127.0.0.1:47123"); net = "yes"; } catch (e) { net = e instanceof Deno.errors.NotCapable ? "denied" : "error"; }
+let token = "no";
+try { token = Deno.env.get("SECRET_TOKEN") ?? "unset"; } catch (e) { token = e instanceof Deno.errors.NotCapable ? "denied" : "error"; }
+await Deno.writeTextFile(out + "/result.json", JSON.stringify({ leaked, net, token }));
+`,
+      );
+      const store = await openContractStore(ws);
+      try {
+        const graph = defineWorkflow({
+          name: "confined",
+          steps: [{
+            id: "probe",
+            deno: "step.ts",
+            outputs: { result: { type: "probe.v1", path: "result.json" } },
+          }],
+        });
+        const { state } = await runWorkflow(store, graph, {
+          kernelEnv: { ...Deno.env.toObject(), SECRET_TOKEN: "t0ken" },
+        });
+        const log = state.steps.probe.attempts[0].logs.stderr;
+        const stderr = log ? (await store.artifacts.get(log)).value : "";
+        assertEquals(state.status, "succeeded", `${state.reason}: ${stderr}`);
+        const result = await store.artifacts.get(state.steps.probe.outputs.result);
+        assertEquals(result.value, { leaked: "no", net: "denied", token: "denied" });
+        assert(String(state.steps.probe.attempts[0].executor.flags).includes("--deny-net"));
+      } finally {
+        store.close();
+      }
+    } finally {
+      await Deno.remove(outside, { recursive: true });
+    }
+  });
+});
+
+Deno.test("a second runner on the same run is refused while the first is alive", async () => {
+  await withTempDir(async (ws) => {
+    const store = await openContractStore(ws);
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => release = resolve);
+      let runId = "";
+      let running = false;
+      const graph = defineWorkflow({
+        name: "hold",
+        steps: [{
+          id: "hold",
+          fn: () => {
+            running = true;
+            return gate;
+          },
+        }],
+      });
+      const first = runWorkflow(store, graph, { onCreated: (id) => runId = id });
+      while (!running) await new Promise((r) => setTimeout(r, 5));
+      await assertRejects(
+        () => resumeWorkflow(store, runId, { workflow: graph }),
+        ConflictError,
+        "already being run by process",
+      );
+      release();
+      assertEquals((await first).state.status, "succeeded");
+    } finally {
+      store.close();
+    }
+  });
+});
