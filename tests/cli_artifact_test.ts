@@ -270,3 +270,25 @@ Deno.test("commands that read the store fail clearly when the workspace has none
     assertCleanError(await lily(["verify"], { workspace: ws }), 1, /No Lily store/);
   });
 });
+
+Deno.test("artifact put --file of a registered type validates a JSON file first", async () => {
+  await withTempDir(async (ws) => {
+    const runId = await newRun(ws);
+    await Deno.writeTextFile(join(ws, "bad.json"), JSON.stringify({ title: "no goal" }));
+    await Deno.writeTextFile(join(ws, "good.json"), JSON.stringify({ goal: "ship" }));
+    const before = await fingerprint(join(ws, ".iris"));
+    assertCleanError(
+      await lily(["artifact", "put", runId, "--type", "work_order.v1", "--file", "bad.json"], {
+        workspace: ws,
+      }),
+      1,
+      /does not match schema work_order\.v1.*\$\.goal/,
+    );
+    assertEquals(await fingerprint(join(ws, ".iris")), before);
+    const ok = await lilyJson<Ref>(
+      ["artifact", "put", runId, "--type", "work_order.v1", "--file", "good.json"],
+      ws,
+    );
+    assertEquals(ok.storage_kind, "file");
+  });
+});

@@ -453,3 +453,21 @@ Deno.test("run inputs are checked before anything is created", async () => {
     assertEquals(runs, []);
   });
 });
+
+Deno.test("a step's cwd must stay inside the workspace, symlinks included", async () => {
+  await withTempDir(async (ws) => {
+    const outside = await Deno.makeTempDir({ prefix: "lily_outside_" });
+    try {
+      await Deno.symlink(outside, join(ws, "escape"));
+      const { doc } = await start(
+        ws,
+        `name: cwd\nsteps:\n  - { id: a, shell: "touch pwned", cwd: escape }\n`,
+      );
+      assertEquals(doc.status, "failed");
+      assertMatch(doc.reason!, /resolves outside/);
+      assertEquals([...Deno.readDirSync(outside)], []);
+    } finally {
+      await Deno.remove(outside, { recursive: true });
+    }
+  });
+});

@@ -8,7 +8,6 @@
  * @module
  */
 
-import { resolve } from "node:path";
 import { LilyError } from "../core/errors.ts";
 import type { Store } from "../store/store.ts";
 import type { GateSpec } from "../graph/workflow.ts";
@@ -18,6 +17,7 @@ import {
   materializeInputs,
   prepareAttemptDirs,
   removeAttemptDirs,
+  resolveStepCwd,
   storeLogs,
 } from "../runtime/attempt_workspace.ts";
 import type { ExecutionContext, ExecutionResult } from "../runtime/executors/executor.ts";
@@ -132,7 +132,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
         stepId: gate.id,
         attempt: request.attempt,
         workspace: store.layout.workspace,
-        cwd: resolve(store.layout.workspace, "cwd" in runner ? runner.cwd ?? "." : "."),
+        cwd: await resolveStepCwd(store.layout.workspace, "cwd" in runner ? runner.cwd : undefined),
         outputDir: dirs.outputDir,
         inputDir: dirs.inputDir,
         scratchDir: dirs.scratchDir,

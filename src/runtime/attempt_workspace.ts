@@ -7,7 +7,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { extname, join } from "node:path";
+import { extname, join, posix } from "node:path";
 import { canonicalJson } from "../core/canonical_json.ts";
 import { IntegrityError, type Issue, LilyError } from "../core/errors.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
@@ -185,6 +185,20 @@ export function attemptEnv(options: AttemptEnvOptions): Record<string, string> {
     if (value !== undefined) env[name] = value;
   }
   return { ...env, ...options.set, ...options.lily };
+}
+
+/**
+ * Resolves a step's working directory inside the workspace, symlinks
+ * included.
+ *
+ * @param workspace The workspace root.
+ * @param cwd The step's `cwd`, relative to the workspace, if any.
+ * @returns The absolute working directory.
+ * @throws {PathSecurityError} When it resolves outside the workspace.
+ */
+export async function resolveStepCwd(workspace: string, cwd: string | undefined): Promise<string> {
+  const normalized = cwd === undefined ? "." : posix.normalize(cwd).replace(/\/+$/, "");
+  return normalized === "." ? workspace : await resolveInside(workspace, normalized);
 }
 
 /** Why collecting outputs failed. */

@@ -22,6 +22,7 @@ import {
   type OutputValidator,
   prepareAttemptDirs,
   removeAttemptDirs,
+  resolveStepCwd,
   storeLogs,
 } from "./attempt_workspace.ts";
 import type { ExecutionContext, ExecutionResult } from "./executors/executor.ts";
@@ -39,7 +40,6 @@ import {
 } from "./run_events.ts";
 import { RunJournal } from "./run_journal.ts";
 import { acquireRunLease } from "./run_lease.ts";
-import { resolve } from "node:path";
 import { LilyError } from "../core/errors.ts";
 
 /** What a gate evaluator is asked for one attempt of a step. */
@@ -399,9 +399,9 @@ class RunLoop {
     let outputs: Record<string, string> = {};
     try {
       const inputs = await materializeInputs(this.#store, dirs.inputDir, inputIds);
-      const cwd = resolve(
+      const cwd = await resolveStepCwd(
         this.#store.layout.workspace,
-        "cwd" in step.executor ? step.executor.cwd ?? "." : ".",
+        "cwd" in step.executor ? step.executor.cwd : undefined,
       );
       const ctx: ExecutionContext = {
         runId,

@@ -31,6 +31,8 @@ import { checkFileName, resolveInside } from "./safe_path.ts";
 
 const TYPE_ID = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,199}$/;
 const COPY_CHUNK = 4 * 1024 * 1024;
+/** `.json` files up to this size get the JSON checks too when put as files. */
+const JSON_FILE_CHECK_LIMIT = 64 * 1024 * 1024;
 
 /** Who produced an artifact. */
 export interface Producer {
@@ -183,7 +185,9 @@ export class ArtifactStore {
 
   /**
    * Stores a file by copying it (hashing the bytes as they are written) or,
-   * with `move`, by renaming it into the store and hashing it there.
+   * with `move`, by renaming it into the store and hashing it there. A
+   * `.json` file (up to 64 MiB) that parses as JSON must pass the store's
+   * JSON checks first, as {@linkcode ArtifactStore.putJson} payloads do.
    *
    * @param runId The run to store it in.
    * @param sourcePath The file to store; must be a regular file.
@@ -193,8 +197,19 @@ export class ArtifactStore {
    * @throws {UsageError} When the source is not a regular file.
    */
   async putFile(runId: string, sourcePath: string, options: PutFileOptions): Promise<ArtifactRef> {
-    await checkSourceFile(sourcePath, options.move ?? false);
+    const size = await checkSourceFile(sourcePath, options.move ?? false);
     const fileName = checkFileName(options.fileName ?? basename(sourcePath));
+    checkType(options.type);
+    if (this.#checks.length > 0 && fileName.endsWith(".json") && size <= JSON_FILE_CHECK_LIMIT) {
+      let value: unknown;
+      let parsed = true;
+      try {
+        value = JSON.parse(await Deno.readTextFile(sourcePath));
+      } catch {
+        parsed = false;
+      }
+      if (parsed) for (const check of this.#checks) check(options.type, value);
+    }
     const transfer = options.move ? moveAndHash : copyAndHash;
     return await this.#put(runId, "file", fileName, options, (dest) => transfer(sourcePath, dest));
   }
@@ -447,7 +462,7 @@ async function requireRun(run: RunLayout, runId: string): Promise<void> {
   throw new NotFoundError(`Run ${runId} does not exist (no manifest at ${run.manifest})`);
 }
 
-async function checkSourceFile(path: string, move: boolean): Promise<void> {
+async function checkSourceFile(path: string, move: boolean): Promise<number> {
   let info: Deno.FileInfo;
   try {
     info = move ? await Deno.lstat(path) : await Deno.stat(path);
@@ -464,6 +479,7 @@ async function checkSourceFile(path: string, move: boolean): Promise<void> {
     throw new UsageError(`${path} is a symlink; a move takes regular files only, copy it instead`);
   }
   if (!info.isFile) throw new UsageError(`${path} is not a regular file`);
+  return info.size;
 }
 
 async function copyAndHash(source: string, dest: string): Promise<Written> {
