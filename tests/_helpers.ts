@@ -218,23 +218,49 @@ export async function runEvents(
 }
 
 /**
- * Lists the pids of live processes whose command line contains `marker`.
+ * A sleep argument no other process on the machine has.
  *
- * @param marker A unique string.
- * @returns Pids (empty where /proc is missing).
+ * @returns A string such as `1000.123456789`, valid as `sleep`'s argument.
  */
-export async function processesWith(marker: string): Promise<number[]> {
+export function marker(): string {
+  return `1000.${crypto.getRandomValues(new Uint32Array(1))[0]}`;
+}
+
+/**
+ * Lists the pids of live (not zombie) processes that have `arg` as one of
+ * their arguments.
+ *
+ * @param arg An argument, e.g. a {@linkcode marker}.
+ * @returns Pids.
+ */
+export async function processesWith(arg: string): Promise<number[]> {
   const pids: number[] = [];
   for await (const entry of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
+      if (!cmdline.split("\0").includes(arg)) continue;
       const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-      if (cmdline.includes(marker) && state !== "Z") pids.push(Number(entry.name));
+      if (stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") pids.push(Number(entry.name));
     } catch {
       // The process ended while we looked.
     }
   }
   return pids;
+}
+
+/**
+ * Polls until no process has `arg` as an argument (SIGKILL is delivered
+ * asynchronously), failing after three seconds.
+ *
+ * @param arg The argument, e.g. a {@linkcode marker}.
+ */
+export async function assertNoProcessWith(arg: string): Promise<void> {
+  const deadline = Date.now() + 3000;
+  let left = await processesWith(arg);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    left = await processesWith(arg);
+  }
+  if (left.length > 0) throw new Error(`processes with ${arg} survived: ${left.join(", ")}`);
 }

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
 import { join } from "node:path";
-import { withTempDir } from "./_helpers.ts";
+import { assertNoProcessWith, marker, processesWith, withTempDir } from "./_helpers.ts";
 import { UsageError } from "../src/core/errors.ts";
 import type { ExecutionContext, MaterializedInput } from "../src/runtime/executors/executor.ts";
 import type { OutputSpec } from "../src/graph/workflow.ts";
@@ -48,36 +48,6 @@ async function attemptContext(
 
 function output(path: string, kind: OutputSpec["kind"]): OutputSpec {
   return { type: `${kind}_output.v1`, path, kind, required: true };
-}
-
-/** A sleep argument no other process on the machine has. */
-function marker(): string {
-  return `1000.${crypto.getRandomValues(new Uint32Array(1))[0]}`;
-}
-
-async function processesWith(text: string): Promise<number[]> {
-  const found: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
-      if (cmdline.split("\0").includes(text)) found.push(Number(entry.name));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return found;
-}
-
-/** Polls until no process carries the marker (SIGKILL is delivered asynchronously). */
-async function assertNoProcessWith(text: string): Promise<void> {
-  const deadline = Date.now() + 3000;
-  let left = await processesWith(text);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    left = await processesWith(text);
-  }
-  assertEquals(left, [], `processes with ${text} survived`);
 }
 
 const command = new CommandExecutor({ bubblewrap: false });
@@ -212,6 +182,11 @@ Deno.test("killStaleProcessGroup kills a recorded group and spares a pid with an
     stderr: "null",
   }).spawn();
   try {
+    const deadline = Date.now() + 10_000;
+    while ((await processesWith(mark)).length === 0) {
+      assert(Date.now() < deadline, "the child never started its sleeps");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const ticks = await processStartTicks(child.pid);
     assert(ticks !== undefined);
     assertEquals(await killStaleProcessGroup(child.pid, ticks + 1), false);

@@ -2,10 +2,11 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
 import {
   assertCleanError,
+  assertNoProcessWith,
   lily,
   lilyInBackground,
   lilyJson,
-  processesWith,
+  marker,
   runEvents,
   waitFor,
   withTempDir,
@@ -172,20 +173,20 @@ steps:
 
 Deno.test("a timeout kills the step's whole process tree", async () => {
   await withTempDir(async (ws) => {
-    const marker = `1000.${Math.floor(Math.random() * 1e6)}`;
+    const mark = marker();
     const { doc } = await start(
       ws,
       `
 name: hang
 steps:
   - id: hang
-    shell: "sleep ${marker} & sleep ${marker}; echo never"
+    shell: "sleep ${mark} & sleep ${mark}; echo never"
     timeout: 300ms
 `,
     );
     assertEquals(doc.status, "failed");
     assertEquals(doc.run_state.steps.hang.attempts[0].status, "timeout");
-    assertEquals(await processesWith(`sleep ${marker}`), []);
+    await assertNoProcessWith(mark);
   });
 });
 
@@ -389,10 +390,10 @@ gates:
 
 Deno.test("lily run cancel stops a live run, kills its children and marks it cancelled", async () => {
   await withTempDir(async (ws) => {
-    const marker = `1000.${Math.floor(Math.random() * 1e6)}`;
+    const mark = marker();
     await Deno.writeTextFile(
       join(ws, "flow.yaml"),
-      `name: long\nsteps:\n  - { id: wait, shell: "sleep ${marker}" }\n`,
+      `name: long\nsteps:\n  - { id: wait, command: [sleep, "${mark}"] }\n`,
     );
     const runner = lilyInBackground(["run", "start", "flow.yaml"], ws);
     const runId = await waitFor("the run to start", async () => {
@@ -411,7 +412,7 @@ Deno.test("lily run cancel stops a live run, kills its children and marks it can
     assertEquals(cancel.status, "cancelled");
     const finished = await runner.done;
     assertEquals(finished.code, 1);
-    assertEquals(await processesWith(`sleep ${marker}`), []);
+    await assertNoProcessWith(mark);
     const shown = await lilyJson<{ manifest: { status: string }; run_state: RunDoc["run_state"] }>(
       ["run", "show", runId],
       ws,
