@@ -1,6 +1,16 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { join } from "node:path";
-import { lily, lilyInBackground, lilyJson, runEvents, waitFor, withTempDir } from "./_helpers.ts";
+import {
+  assertNoProcessWith,
+  lily,
+  lilyInBackground,
+  lilyJson,
+  marker,
+  processesWith,
+  runEvents,
+  waitFor,
+  withTempDir,
+} from "./_helpers.ts";
 
 const STEPS = ["fetch", "parse", "lint", "typecheck", "unit", "build", "package", "docs", "sign"];
 const ROUNDS = 12;
@@ -105,6 +115,15 @@ Deno.test("SIGKILL of the runner at random points: resume never re-runs a finish
       assertEquals(after[step], countsBeforeFinal[step], `seed ${seed}: ${step} re-ran at the end`);
     }
     const events = await runEvents(ws, runId);
+    const finishedAt = new Map<string, number>();
+    events.forEach((e, i) => {
+      if (e.type === "step_finished" && e.status === "succeeded" && !finishedAt.has(e.step!)) {
+        finishedAt.set(e.step!, i);
+      }
+      if (e.type === "attempt_started" && finishedAt.has(e.step!)) {
+        throw new Error(`seed ${seed}: ${e.step} started again after it had succeeded`);
+      }
+    });
     const interrupted = events.filter((e) =>
       e.type === "attempt_finished" && e.status === "interrupted"
     );
@@ -120,5 +139,45 @@ Deno.test("SIGKILL of the runner at random points: resume never re-runs a finish
     }
     const verify = await lily(["verify"], { workspace: ws });
     assertEquals(verify.code, 0, verify.stdout);
+  });
+});
+
+Deno.test("a runner killed while gates run: resume kills the gate's processes and re-runs only the gates", async () => {
+  await withTempDir(async (ws) => {
+    const mark = marker();
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      [
+        "name: gated",
+        "steps:",
+        "  - { id: build, shell: 'echo build >> counter.log' }",
+        "gates:",
+        `  - { id: slow, step: build, shell: '[ -f gate_may_pass ] && exit 0; sleep ${mark}' }`,
+      ].join("\n") + "\n",
+    );
+    const runner = lilyInBackground(["run", "start", "flow.yaml"], ws);
+    const runId = await waitFor("the run to exist", async () => {
+      const runs = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
+      return runs[0]?.run_id;
+    });
+    await waitFor(
+      "the gate to spawn",
+      async () => (await runEvents(ws, runId)).some((e) => e.type === "gate_spawned") || undefined,
+    );
+    await waitFor(
+      "the gate's sleep",
+      async () => (await processesWith(mark)).length > 0 || undefined,
+    );
+    runner.child.kill("SIGKILL");
+    await runner.done;
+    assert((await processesWith(mark)).length > 0, "the gate's process outlived its runner");
+    await Deno.writeTextFile(join(ws, "gate_may_pass"), "");
+    const resumed = await lily(["run", "resume", runId, "--json"], { workspace: ws });
+    assertEquals(resumed.code, 0, resumed.stderr);
+    await assertNoProcessWith(mark);
+    assertEquals(await Deno.readTextFile(join(ws, "counter.log")), "build\n", "build ran once");
+    const doc = JSON.parse(resumed.stdout);
+    assertEquals(doc.run_state.steps.build.attempts.length, 1);
+    assertEquals(doc.run_state.steps.build.attempts[0].gates.slow.status, "pass");
   });
 });

@@ -9,7 +9,7 @@ import { NotFoundError, UsageError } from "../core/errors.ts";
 import type { ArtifactRef, ProducerKind } from "../store/artifact_ref.ts";
 import { PRODUCER_KINDS } from "../store/artifact_ref.ts";
 import type { CliContext } from "./context.ts";
-import { globalOptions, withStore } from "./context.ts";
+import { globalOptions, withExistingStore, withStore } from "./context.ts";
 import { emit, table } from "./output.ts";
 
 function collect(value: string, previous: string[]): string[] {
@@ -192,14 +192,15 @@ export function registerArtifactCommands(program: Command, ctx: CliContext): voi
     })
     .action(async (opts, cmd) => {
       const g = globalOptions(cmd);
-      const refs = await withStore(ctx, g, true, (store) =>
+      const since = opts.since === undefined ? undefined : isoTime(opts.since);
+      const refs = await withExistingStore(ctx, g, [], (store) =>
         store.artifacts.query({
           runId: opts.run,
           type: opts.type,
           name: opts.name,
           producer: opts.producer,
           sha256: opts.sha256,
-          since: opts.since === undefined ? undefined : isoTime(opts.since),
+          since,
           limit: opts.limit,
         }));
       emit(ctx.output, g.json, refs, () =>

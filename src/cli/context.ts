@@ -7,6 +7,7 @@
 
 import type { Command } from "@commander-js/extra-typings";
 import { type ContractStore, openContractStore } from "../contracts/contract_store.ts";
+import { storeLayout } from "../store/layout.ts";
 import { resolveWorkspace } from "../store/store.ts";
 import type { Output } from "./output.ts";
 
@@ -68,4 +69,29 @@ export async function withStore<T>(
   } finally {
     store.close();
   }
+}
+
+/**
+ * Like {@linkcode withStore} for commands that only read: when the
+ * workspace has no store, nothing is created and `empty` is the answer.
+ *
+ * @param ctx The CLI context.
+ * @param options The global options.
+ * @param empty The answer for a workspace without a store.
+ * @param fn The work to do with the store.
+ * @returns What `fn` returns, or `empty`.
+ */
+export async function withExistingStore<T>(
+  ctx: CliContext,
+  options: GlobalOptions,
+  empty: T,
+  fn: (store: ContractStore) => Promise<T> | T,
+): Promise<T> {
+  try {
+    await Deno.stat(storeLayout(resolveWorkspace(options.workspace, ctx.env)).indexPath);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return empty;
+    throw err;
+  }
+  return await withStore(ctx, options, false, fn);
 }

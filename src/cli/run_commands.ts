@@ -6,7 +6,7 @@
 
 import type { Command } from "@commander-js/extra-typings";
 import type { CliContext } from "./context.ts";
-import { globalOptions, withStore } from "./context.ts";
+import { globalOptions, withExistingStore, withStore } from "./context.ts";
 import { emit, table } from "./output.ts";
 import type { RunState } from "../runtime/run_events.ts";
 import { readRunState } from "../runtime/run_starter.ts";
@@ -49,7 +49,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
     .description("List the runs of the workspace, oldest first")
     .action(async (_opts, cmd) => {
       const g = globalOptions(cmd);
-      const runs = await withStore(ctx, g, true, (store) => store.runs.list());
+      const runs = await withExistingStore(ctx, g, [], (store) => store.runs.list());
       const data = runs.map((r) =>
         "manifest" in r ? r.manifest : { run_id: r.run_id, status: "invalid", error: r.error }
       );

@@ -7,7 +7,8 @@
 import type { Command } from "@commander-js/extra-typings";
 import { LilyError, UsageError } from "../core/errors.ts";
 import { approveGate } from "../gates/human_gate.ts";
-import { resumeWorkflow, runWorkflowFile } from "../kernel/workflow_service.ts";
+import { resumeWorkflow, runWorkflow } from "../kernel/workflow_service.ts";
+import { loadWorkflowFile } from "../graph/workflow_loader.ts";
 import { FakeLlmProvider } from "../runtime/executors/llm_provider.ts";
 import { cancelRun } from "../runtime/run_cancel.ts";
 import type { RunState } from "../runtime/run_events.ts";
@@ -100,7 +101,7 @@ function report(ctx: CliContext, g: GlobalOptions, state: RunState): void {
 async function withInterrupts<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const abort = () => controller.abort();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const s of signals) Deno.addSignalListener(s, abort);
   try {
     return await fn(controller.signal);
@@ -130,13 +131,18 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
     .action(async (file, opts, cmd) => {
       const g = globalOptions(cmd);
       const inputs = parseInputs(opts.input);
+      const graph = await loadWorkflowFile(file);
       const { state } = await withStore(
         ctx,
         g,
         true,
         (store) =>
           withInterrupts((signal) =>
-            runWorkflowFile(store, file, { ...runOptions(ctx, g, opts.jobs, signal), inputs })
+            runWorkflow(store, graph, {
+              ...runOptions(ctx, g, opts.jobs, signal),
+              inputs,
+              workflowFile: file,
+            })
           ),
       );
       report(ctx, g, state);
@@ -172,7 +178,7 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
     });
 
   program.command("approve")
-    .description("Record a decision on a human gate the run waits for, then resume the run")
+    .description("Record a decision on a human gate the run waits for (then: lily run resume)")
     .argument("<run_id>", "the run")
     .argument("<gate>", "the gate id")
     .option("--reject", "reject instead of approve")

@@ -160,7 +160,11 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
         signal: request.signal,
         readOnlyWorkspace: true,
       };
-      result = await executorFor(options.executors, runner).execute(runner, ctx);
+      result = await executorFor(options.executors, runner).execute(
+        runner,
+        ctx,
+        (pid) => request.onSpawn(gate.id, pid),
+      );
     } catch (err) {
       if (!(err instanceof LilyError)) throw err;
       result = { status: "failed", exitCode: null, message: err.message, summary: {} };

@@ -8,8 +8,8 @@
 
 import { UsageError } from "../core/errors.ts";
 import type { Store } from "../store/store.ts";
-import { foldEvents } from "../runtime/run_events.ts";
-import { RunJournal } from "../runtime/run_journal.ts";
+import { type AttemptState, foldEvents, type RunState } from "../runtime/run_events.ts";
+import { readJournal, RunJournal } from "../runtime/run_journal.ts";
 import { acquireRunLease } from "../runtime/run_lease.ts";
 import { GATE_RESULT_TYPE, type GateResultPayload } from "./gate_evaluator.ts";
 
@@ -46,6 +46,20 @@ export interface GateDecision {
   readonly status: "pass" | "fail";
 }
 
+function findWaiting(state: RunState, gateId: string): { stepId: string; attempt: AttemptState } {
+  for (const [stepId, step] of Object.entries(state.steps)) {
+    const attempt = step.attempts.at(-1);
+    if (step.status === "waiting" && attempt?.waiting_on === gateId) return { stepId, attempt };
+  }
+  const open = Object.values(state.steps).flatMap((s) => s.attempts.at(-1)?.waiting_on ?? []);
+  throw new UsageError(
+    `Gate ${JSON.stringify(gateId)} of run ${state.run_id} is not waiting for a decision; ` +
+      (open.length
+        ? `waiting: ${open.join(", ")}`
+        : `no gate is waiting (run status ${state.status})`),
+  );
+}
+
 /**
  * Records a person's decision on a gate the run waits for.
  *
@@ -66,28 +80,13 @@ export async function approveGate(
   const run = store.runs.paths(runId);
   await store.runs.get(runId);
   const now = options.now ?? (() => new Date());
+  // Check before taking the lease, so a wrong gate id changes nothing on disk.
+  findWaiting(foldEvents(runId, (await readJournal(run.events)).events), gateId);
   const lease = await acquireRunLease(run, runId, { now });
   try {
     const { journal, events } = await RunJournal.open(run.events, { now });
     try {
-      const state = foldEvents(runId, events);
-      const waiting = Object.entries(state.steps).flatMap(([stepId, step]) => {
-        const attempt = step.attempts.at(-1);
-        return step.status === "waiting" && attempt?.waiting_on === gateId
-          ? [{ stepId, attempt }]
-          : [];
-      });
-      if (waiting.length === 0) {
-        const open = Object.values(state.steps).flatMap((s) => s.attempts.at(-1)?.waiting_on ?? [])
-          .filter((g) => g !== null);
-        throw new UsageError(
-          `Gate ${JSON.stringify(gateId)} of run ${runId} is not waiting for a decision; ` +
-            (open.length
-              ? `waiting: ${open.join(", ")}`
-              : `no gate is waiting (run status ${state.status})`),
-        );
-      }
-      const { stepId, attempt } = waiting[0];
+      const { stepId, attempt } = findWaiting(foldEvents(runId, events), gateId);
       const status = options.reject ? "fail" : "pass";
       const by = options.by ?? "human";
       const waited = events.findLast((e) =>

@@ -282,10 +282,14 @@ export async function commitOutputs(
   return committed;
 }
 
+/** Logs up to this size are stored as text artifacts; larger ones as files. */
+export const MAX_TEXT_LOG_BYTES: number = 8 * 1024 * 1024;
+
 /**
- * Stores an attempt's stdout and stderr logs as text artifacts (`log.v1`).
- * Bytes that are not UTF-8 are replaced in the artifact; the exact bytes stay
- * in the run's `logs/`. An empty stream stores no artifact.
+ * Stores an attempt's stdout and stderr logs as `log.v1` artifacts: as text
+ * up to {@linkcode MAX_TEXT_LOG_BYTES} (bytes that are not UTF-8 replaced;
+ * the exact bytes stay in the run's `logs/`), as a file beyond that, so a
+ * step's output never has to fit in memory. An empty stream stores nothing.
  *
  * @param store The store.
  * @param options Run, label, log paths and producer.
@@ -296,26 +300,31 @@ export async function storeLogs(
   options: { runId: string; label: string; dirs: AttemptDirs; producer: Producer },
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (
-    const [stream, path] of [["stdout", options.dirs.stdoutPath], [
-      "stderr",
-      options.dirs.stderrPath,
-    ]] as const
-  ) {
-    let bytes: Uint8Array;
+  const streams = [["stdout", options.dirs.stdoutPath], ["stderr", options.dirs.stderrPath]];
+  for (const [stream, path] of streams) {
+    let info: Deno.FileInfo;
     try {
-      bytes = await Deno.readFile(path);
+      info = await Deno.lstat(path);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) continue;
       throw err;
     }
-    if (bytes.length === 0) continue;
-    const text = new TextDecoder().decode(bytes);
-    const ref = await store.artifacts.putText(options.runId, text, {
+    if (!info.isFile) {
+      throw new IntegrityError(`Log ${path} is not a regular file; something replaced it`);
+    }
+    if (info.size === 0) continue;
+    const meta = {
       type: "log.v1",
       name: `${options.label}.${stream}`,
       producer: options.producer,
-    });
+    };
+    const ref = info.size <= MAX_TEXT_LOG_BYTES
+      ? await store.artifacts.putText(
+        options.runId,
+        new TextDecoder().decode(await Deno.readFile(path)),
+        meta,
+      )
+      : await store.artifacts.putFile(options.runId, path, { ...meta, fileName: `${stream}.log` });
     out[stream] = ref.artifact_id;
   }
   return out;

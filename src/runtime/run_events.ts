@@ -64,6 +64,14 @@ export type RunEventBody =
     readonly usage?: LlmUsage;
   }
   | {
+    readonly type: "gate_spawned";
+    readonly step: string;
+    readonly attempt: number;
+    readonly gate_id: string;
+    readonly pid: number;
+    readonly start_ticks: number | null;
+  }
+  | {
     readonly type: "gate_finished";
     readonly step: string;
     readonly attempt: number;
@@ -118,6 +126,8 @@ export interface AttemptState {
   logs: Record<string, string>;
   /** Gate outcomes by gate id. */
   gates: Record<string, GateRecord>;
+  /** Child processes of gates, by gate id, while they may be alive. */
+  gate_pids: Record<string, { pid: number; start_ticks: number | null }>;
   /** The gate it waits on, when it waits for a person. */
   waiting_on: string | null;
   /** What was run. */
@@ -230,6 +240,7 @@ export function applyEvent(state: RunState, event: RunEvent): void {
         outputs: {},
         logs: {},
         gates: {},
+        gate_pids: {},
         waiting_on: null,
         executor: {},
       });
@@ -253,6 +264,13 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       attempt.executor = { ...event.executor };
       if (event.usage) attempt.usage = event.usage;
       if (event.status === "interrupted") state.steps[event.step].status = "pending";
+      return;
+    }
+    case "gate_spawned": {
+      const attempt = attemptOf(state, event.step, event.attempt);
+      if (attempt) {
+        attempt.gate_pids[event.gate_id] = { pid: event.pid, start_ticks: event.start_ticks };
+      }
       return;
     }
     case "gate_finished": {

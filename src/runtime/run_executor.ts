@@ -60,6 +60,8 @@ export interface GateRequest {
   readonly decided: Readonly<Record<string, GateRecord>>;
   /** Aborted when the run is cancelled. */
   readonly signal: AbortSignal;
+  /** Records a gate's child process, so a resume can kill it if the runner dies. */
+  readonly onSpawn: (gateId: string, pid: number) => Promise<void>;
   /** Records one gate's outcome durably; call it for every gate decided now. */
   readonly record: (gate: GateRecord) => Promise<void>;
 }
@@ -107,6 +109,11 @@ export interface ExecuteRunOptions {
    * @default {200}
    */
   readonly cancelPollMs?: number;
+  /**
+   * The `run_started` event of a new run, journaled once the lease is held
+   * (so nothing can slip in between; {@linkcode startRun} sets it).
+   */
+  readonly start?: Extract<RunEventBody, { type: "run_started" }>;
 }
 
 type StepOutcome = "succeeded" | "failed" | "waiting" | "cancelled";
@@ -129,6 +136,12 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener("abort", done);
   });
+}
+
+/** A failure's message: a Lily error's own, anything else marked as unexpected. */
+function describeError(err: unknown): string {
+  if (err instanceof LilyError) return err.message;
+  return `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }
 
 /**
@@ -177,6 +190,7 @@ export async function executeRun(
   try {
     const { journal, events } = await RunJournal.open(run.events, { now });
     try {
+      if (events.length === 0 && options.start) events.push(await journal.append(options.start));
       const state = foldEvents(runId, events);
       const loop = new RunLoop(store, graph, state, journal, options);
       return await loop.run();
@@ -230,7 +244,14 @@ class RunLoop {
 
   async run(): Promise<RunState> {
     const run = this.#store.runs.paths(this.#runId);
-    if (this.#state.status === "succeeded") return this.#state;
+    if (this.#state.status === "succeeded") {
+      // A runner that died between run_finished and the manifest update.
+      const manifest = await this.#store.runs.get(this.#runId);
+      if (manifest.status !== "succeeded") {
+        await this.#store.runs.update(this.#runId, () => ({ status: "succeeded" }));
+      }
+      return this.#state;
+    }
     await Deno.remove(run.cancelRequest).catch(() => {});
     const resumed = this.#state.last_seq > 1;
     await this.#repairInterrupted();
@@ -271,6 +292,11 @@ class RunLoop {
   async #repairInterrupted(): Promise<void> {
     for (const [stepId, step] of Object.entries(this.#state.steps)) {
       const attempt = step.attempts.at(-1);
+      for (const [gateId, child] of Object.entries(attempt?.gate_pids ?? {})) {
+        if (attempt!.gates[gateId] === undefined && child.start_ticks !== null) {
+          await killStaleProcessGroup(child.pid, child.start_ticks);
+        }
+      }
       if (!attempt || attempt.status !== "running") continue;
       if (attempt.pid !== null && attempt.start_ticks !== null) {
         await killStaleProcessGroup(attempt.pid, attempt.start_ticks);
@@ -300,15 +326,21 @@ class RunLoop {
     const jobs = Math.max(1, this.#options.jobs ?? navigator.hardwareConcurrency ?? 1);
     const running = new Map<string, Promise<void>>();
     let failure: string | null = null;
+    let fatal: { error: unknown } | null = null;
     let waiting = 0;
     const signal = this.#controller.signal;
     while (true) {
-      if (failure === null && !signal.aborted) {
+      if (failure === null && fatal === null && !signal.aborted) {
         for (const id of scheduler.take(jobs - running.size)) {
           const task = this.#runStep(id).then((outcome) => {
             if (outcome === "succeeded") scheduler.succeeded(id);
             else if (outcome === "failed") failure ??= this.#failureReason(id);
             else if (outcome === "waiting") waiting++;
+          }, (error) => {
+            // The runner cannot record what happens (e.g. the disk is full):
+            // stop every other step, then fail like a crash; resume repairs.
+            fatal ??= { error };
+            this.#controller.abort();
           }).finally(() => running.delete(id));
           running.set(id, task);
         }
@@ -316,6 +348,7 @@ class RunLoop {
       if (running.size === 0) break;
       await Promise.race(running.values());
     }
+    if (fatal !== null) throw (fatal as { error: unknown }).error;
     if (signal.aborted) return { status: "cancelled", reason: "cancelled on request" };
     if (failure !== null) return { status: "failed", reason: failure };
     if (waiting > 0) return { status: "waiting", reason: "a gate waits for a person's decision" };
@@ -343,8 +376,16 @@ class RunLoop {
     }
     let attemptNo = (last?.attempt ?? 0) + 1;
     let failures = 0;
+    // An attempt that succeeded before the runner died, while its gates ran or
+    // before its step was recorded finished: finish its gates, do not re-run it.
+    let resumeGatesOf = stepState.status === "running" && last?.status === "succeeded"
+      ? last
+      : undefined;
     while (true) {
-      const outcome = await this.#attempt(step, attemptNo);
+      const outcome = resumeGatesOf
+        ? await this.#gate(step, resumeGatesOf)
+        : await this.#attempt(step, attemptNo);
+      if (resumeGatesOf) [attemptNo, resumeGatesOf] = [resumeGatesOf.attempt, undefined];
       if (outcome === "succeeded" || outcome === "waiting" || outcome === "cancelled") {
         return await this.#finish(step, attemptNo, outcome);
       }
@@ -355,7 +396,7 @@ class RunLoop {
       }
       const backoff = step.retry.backoffMs * step.retry.backoffFactor ** (failures - 1);
       await abortableSleep(backoff, this.#controller.signal);
-      attemptNo++;
+      attemptNo = this.#state.steps[stepId].attempts.at(-1)!.attempt + 1;
     }
   }
 
@@ -460,16 +501,23 @@ class RunLoop {
         outputs = Object.fromEntries(Object.entries(committed).map(([k, r]) => [k, r.artifact_id]));
       }
     } catch (err) {
-      if (!(err instanceof LilyError) && !(err instanceof Deno.errors.NotFound)) throw err;
       result = {
         status: "failed",
-        exitCode: null,
-        message: err.message,
+        exitCode: err instanceof OutputError ? 0 : null,
+        message: describeError(err),
         summary: { executor: step.executor.kind },
       };
-      if (err instanceof OutputError) result = { ...result, exitCode: 0 };
     }
-    const logs = await storeLogs(this.#store, { runId, label, dirs, producer });
+    let logs: Record<string, string> = {};
+    try {
+      logs = await storeLogs(this.#store, { runId, label, dirs, producer });
+    } catch (err) {
+      result = {
+        ...result,
+        status: "failed",
+        message: `${result.message ? `${result.message}; ` : ""}${describeError(err)}`,
+      };
+    }
     const finished = this.#record({
       type: "attempt_finished",
       step: step.id,
@@ -515,6 +563,16 @@ class RunLoop {
           : resolveInputSource(source, this.#state),
       decided: attempt.gates,
       signal: this.#controller.signal,
+      onSpawn: async (gateId, pid) => {
+        await this.#record({
+          type: "gate_spawned",
+          step: step.id,
+          attempt: attempt.attempt,
+          gate_id: gateId,
+          pid,
+          start_ticks: (await processStartTicks(pid)) ?? null,
+        });
+      },
       record: async (gate) => {
         await this.#record({
           type: "gate_finished",

@@ -11,6 +11,7 @@ import { canonicalHash } from "../core/canonical_json.ts";
 import { IntegrityError, NotFoundError, UsageError, ValidationError } from "../core/errors.ts";
 import { assertUuid } from "../core/ids.ts";
 import type { Producer } from "../store/artifact_store.ts";
+import { checkFileName } from "../store/safe_path.ts";
 import { WORK_ORDER_TYPE } from "../store/run_store.ts";
 import type { Store } from "../store/store.ts";
 import type { Workflow } from "../graph/workflow.ts";
@@ -18,8 +19,7 @@ import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import { parseWorkflow } from "../graph/workflow_loader.ts";
 import { foldEvents, type RunState } from "./run_events.ts";
 import { executeRun, type ExecuteRunOptions } from "./run_executor.ts";
-import { readJournal, RunJournal } from "./run_journal.ts";
-import { acquireRunLease } from "./run_lease.ts";
+import { readJournal } from "./run_journal.ts";
 
 /** The artifact type of a stored workflow file. */
 export const WORKFLOW_FILE_TYPE = "workflow.v1";
@@ -114,6 +114,7 @@ async function checkInputs(
     if (!info.isFile) {
       throw new UsageError(`Run input "${name}": ${value.path} is not a regular file`);
     }
+    checkFileName(basename(value.path), `file name of run input "${name}"`);
     if (extname(value.path) === ".json") {
       let parsed: unknown;
       try {
@@ -182,27 +183,16 @@ export async function startRun(
     ref.artifact_type === WORK_ORDER_TYPE
   );
   if (workOrder) await store.runs.update(runId, () => ({ work_order_ref: workOrder }));
-  const run = store.runs.paths(runId);
-  const lease = await acquireRunLease(run, runId);
-  try {
-    const { journal } = await RunJournal.open(run.events, { now: options.now });
-    try {
-      await journal.append({
-        type: "run_started",
-        workflow_name: graph.workflow.name,
-        workflow_ref: workflowRef.artifact_id,
-        workflow_sha256: workflowHash(graph.workflow),
-        inputs: inputIds,
-        step_ids: graph.steps.map((s) => s.id),
-      });
-    } finally {
-      journal.close();
-    }
-  } finally {
-    lease.release();
-  }
   options.onCreated?.(runId);
-  return { runId, state: await executeRun(store, graph, runId, options) };
+  const start = {
+    type: "run_started" as const,
+    workflow_name: graph.workflow.name,
+    workflow_ref: workflowRef.artifact_id,
+    workflow_sha256: workflowHash(graph.workflow),
+    inputs: inputIds,
+    step_ids: graph.steps.map((s) => s.id),
+  };
+  return { runId, state: await executeRun(store, graph, runId, { ...options, start }) };
 }
 
 /**

@@ -27,6 +27,7 @@ import {
 } from "./artifact_ref.ts";
 import { syncDir, writeAll, writeNewFileSynced } from "./durable_file.ts";
 import { type RunLayout, runLayout, type StoreLayout } from "./layout.ts";
+import { readManifest } from "./run_manifest.ts";
 import { checkFileName, resolveInside } from "./safe_path.ts";
 
 const TYPE_ID = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,199}$/;
@@ -208,7 +209,7 @@ export class ArtifactStore {
       } catch {
         parsed = false;
       }
-      if (parsed) for (const check of this.#checks) check(options.type, value);
+      if (parsed) { for (const check of this.#checks) check(options.type, value); }
     }
     const transfer = options.move ? moveAndHash : copyAndHash;
     return await this.#put(runId, "file", fileName, options, (dest) => transfer(sourcePath, dest));
@@ -452,14 +453,16 @@ function checkProducer(producer: Producer): Producer {
   return producer;
 }
 
+/** A put needs the run to exist with a valid manifest: a corrupt run takes no new artifacts. */
 async function requireRun(run: RunLayout, runId: string): Promise<void> {
   try {
     const info = await Deno.lstat(run.manifest);
-    if (info.isFile) return;
+    if (!info.isFile) throw new Deno.errors.NotFound();
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
+    throw new NotFoundError(`Run ${runId} does not exist (no manifest at ${run.manifest})`);
   }
-  throw new NotFoundError(`Run ${runId} does not exist (no manifest at ${run.manifest})`);
+  await readManifest(run.manifest);
 }
 
 async function checkSourceFile(path: string, move: boolean): Promise<number> {

@@ -12,6 +12,8 @@ import type { ArtifactRef } from "./artifact_ref.ts";
 import type { ArtifactStore, Producer } from "./artifact_store.ts";
 import { syncDir, withFileLock } from "./durable_file.ts";
 import { type RunLayout, runLayout, type StoreLayout } from "./layout.ts";
+import { checkFileName } from "./safe_path.ts";
+import { basename } from "node:path";
 import { readManifest, type RunManifest, writeManifest } from "./run_manifest.ts";
 import { readWorkspaceSnapshot } from "./workspace_snapshot.ts";
 
@@ -230,6 +232,10 @@ async function checkReadableFile(path: string): Promise<void> {
     if (info.isDirectory) {
       throw new UsageError(`Work order ${path} is a directory; expected a file`);
     }
+    if (!info.isFile) {
+      throw new UsageError(`Work order ${path} is not a regular file (a device, FIFO or socket)`);
+    }
+    checkFileName(basename(path), "work order file name");
     (await Deno.open(path, { read: true })).close();
   } catch (err) {
     if (err instanceof LilyError) throw err;

@@ -55,6 +55,15 @@ export interface Store {
   close(): void;
 }
 
+/** Keeps the store out of git: `.iris/.gitignore` ignores everything in it. */
+async function writeStoreGitignore(storeDir: string): Promise<void> {
+  try {
+    await Deno.writeTextFile(`${storeDir}/.gitignore`, "*\n", { createNew: true });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+  }
+}
+
 /**
  * Picks the workspace: the explicit one, else `LILY_WORKSPACE`, else the cwd.
  *
@@ -95,21 +104,25 @@ export function resolveWorkspace(
  * @throws {NotFoundError} With `create: false` when there is no store.
  */
 export async function openStore(workspace: string, options: OpenStoreOptions = {}): Promise<Store> {
-  const layout = storeLayout(workspace);
+  const given = storeLayout(workspace);
   if (options.create ?? true) {
-    await Deno.mkdir(layout.runsDir, { recursive: true });
+    await Deno.mkdir(given.runsDir, { recursive: true });
+    await writeStoreGitignore(given.storeDir);
   } else {
     try {
-      await Deno.stat(layout.indexPath);
+      await Deno.stat(given.indexPath);
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
       throw new NotFoundError(
-        `No Lily store in ${layout.workspace} (expected ${layout.storeDir}); ` +
+        `No Lily store in ${given.workspace} (expected ${given.storeDir}); ` +
           "create a run with `lily run new` first",
         { cause: err },
       );
     }
   }
+  // Every stored and confined path is computed from the real workspace path,
+  // so a workspace reached through a symlink behaves like the real one.
+  const layout = storeLayout(await Deno.realPath(given.workspace));
   const index = new ArtifactIndex(layout.indexPath);
   const artifacts = new ArtifactStore(layout, index, {
     now: options.now,
