@@ -203,20 +203,19 @@ Deno.test("killStaleProcessGroup kills a recorded group and spares a pid with an
   }
 });
 
-Deno.test("bubblewrapArgv applies the mounts in order over the visible root", () => {
+Deno.test("bubblewrapArgv unshares the PID namespace, drops capabilities and applies the mounts in order", () => {
+  const mounts = [
+    { mode: "read-only", path: "/ws" },
+    { mode: "hidden", path: "/ws/.iris" },
+    { mode: "writable", path: "/ws/.iris/runs/r/tmp/out" },
+  ] as const;
   assertEquals(
-    bubblewrapArgv(["make", "test"], {
-      bwrap: "/usr/bin/bwrap",
-      mounts: [
-        { mode: "read-only", path: "/ws" },
-        { mode: "hidden", path: "/ws/.iris" },
-        { mode: "writable", path: "/ws/.iris/runs/r/tmp/out" },
-      ],
-      cwd: "/ws/sub",
-    }),
+    bubblewrapArgv(["make", "test"], { bwrap: "/usr/bin/bwrap", mounts, cwd: "/ws/sub" }),
     [
       "/usr/bin/bwrap",
-      "--die-with-parent",
+      "--unshare-pid",
+      "--cap-drop",
+      "ALL",
       "--bind",
       "/",
       "/",
@@ -238,6 +237,19 @@ Deno.test("bubblewrapArgv applies the mounts in order over the visible root", ()
       "make",
       "test",
     ],
+  );
+  assertEquals(
+    bubblewrapArgv(["deno"], {
+      bwrap: "bwrap",
+      mounts: [{ mode: "symlink", path: "/bin", target: "usr/bin" }, ...mounts],
+      cwd: "/ws",
+      root: "empty",
+      unshareNetwork: true,
+      statusFd: 3,
+    }).join(" "),
+    "bwrap --unshare-pid --unshare-net --cap-drop ALL --json-status-fd 3 " +
+      "--dev /dev --proc /proc --symlink usr/bin /bin --ro-bind /ws /ws --tmpfs /ws/.iris " +
+      "--bind /ws/.iris/runs/r/tmp/out /ws/.iris/runs/r/tmp/out --chdir /ws -- deno",
   );
 });
 
@@ -298,6 +310,88 @@ bwrapTest(
       const created = await write("touch new.txt");
       assertEquals(created.status, "failed");
       await assertEquals(await Deno.lstat(join(ws, "new.txt")).catch(() => "absent"), "absent");
+    });
+  },
+);
+
+bwrapTest(
+  "command gate with a read-only workspace cannot remount it writable or reach it through /proc",
+  async () => {
+    await withTempDir(async (ws) => {
+      const victim = join(ws, "victim.txt");
+      await Deno.writeTextFile(victim, "original\n");
+      const ctx = await attemptContext(ws, { readOnlyWorkspace: true });
+      const gate = new CommandExecutor();
+      const attempt = async (script: string) =>
+        await gate.execute(
+          { kind: "command", argv: ["sh", "-c", script] },
+          { ...ctx, env: { PATH, WS: ws } },
+        );
+      // As root, a bind mount made read-only can be remounted writable with CAP_SYS_ADMIN.
+      const remount = await attempt('mount -o remount,rw,bind "$WS" && echo x >> "$WS/victim.txt"');
+      assertEquals(remount.status, "failed");
+      assertEquals(remount.summary.sandbox, "bubblewrap");
+      // bwrap's own parent stays in the host's mount namespace, where the workspace is writable.
+      const viaProc = await attempt(
+        'for pid in $PPID 1 $(ls /proc | grep -E "^[0-9]+$"); do ' +
+          'echo x >> "/proc/$pid/root$WS/victim.txt" && ok=1; done; test -z "$ok"',
+      );
+      assertEquals(viaProc.status, "succeeded", await Deno.readTextFile(ctx.stderrPath));
+      const umount = await attempt('umount "$WS" && echo x >> "$WS/victim.txt"');
+      assertEquals(umount.status, "failed");
+      assertEquals(await Deno.readTextFile(victim), "original\n");
+    });
+  },
+);
+
+bwrapTest(
+  "command gate whose sandbox cannot be set up fails with exitCode null, naming the sandbox",
+  async (bwrap) => {
+    await withTempDir(async (ws) => {
+      // The workspace to mount read-only does not exist: bwrap itself fails.
+      const ctx = await attemptContext(ws, {
+        workspace: join(ws, "missing"),
+        readOnlyWorkspace: true,
+      });
+      const result = await new CommandExecutor({ bubblewrap: bwrap }).execute(
+        { kind: "command", argv: ["true"] },
+        ctx,
+      );
+      assertEquals(result.status, "failed");
+      assertEquals(result.exitCode, null);
+      assertMatch(
+        result.message ?? "",
+        /^The bubblewrap sandbox could not be set up: bwrap: Can't find source path .*missing/,
+      );
+      // A child that fails on its own, even one that prints like bwrap, keeps its exit code.
+      const child = await new CommandExecutor({ bubblewrap: bwrap }).execute(
+        { kind: "command", argv: ["sh", "-c", "echo 'bwrap: fake' >&2; exit 1"] },
+        await attemptContext(ws, { readOnlyWorkspace: true }),
+      );
+      assertEquals(child.status, "failed");
+      assertEquals(child.exitCode, 1);
+      assertEquals(child.message, "Exited with code 1");
+    });
+  },
+);
+
+bwrapTest(
+  "command gate under bubblewrap leaves no process behind, even one in a new session",
+  async () => {
+    await withTempDir(async (ws) => {
+      const mark = marker();
+      const ctx = await attemptContext(ws, { readOnlyWorkspace: true });
+      // setsid leaves the process group a group kill reaches; the PID namespace still ends it.
+      const result = await new CommandExecutor().execute(
+        {
+          kind: "command",
+          argv: ["sh", "-c", `setsid sleep ${mark} > /dev/null 2>&1 & echo started`],
+        },
+        ctx,
+      );
+      assertEquals(result.status, "succeeded");
+      assertEquals(await Deno.readTextFile(ctx.stdoutPath), "started\n");
+      await assertNoProcessWith(mark);
     });
   },
 );

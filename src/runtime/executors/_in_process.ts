@@ -6,10 +6,12 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { UsageError } from "../../core/errors.ts";
+import { writeAll } from "../../store/durable_file.ts";
 import { checkRelativePath } from "../../store/safe_path.ts";
 import type { ExecutionContext } from "./executor.ts";
+import { createLogFile } from "./process_tree.ts";
 
 /** How in-process work ended. */
 export type Settled<T> =
@@ -75,9 +77,13 @@ export interface AttemptLogTexts {
 /**
  * Leaves the attempt's stdout and stderr log files when there is something
  * to log (a missing log means an empty stream, as the runtime reads it).
+ * Each file is created afresh and a symbolic link planted at its path is
+ * refused, never written through (see `createLogFile`).
  *
  * @param ctx The attempt's log paths.
  * @param texts What to write.
+ * @throws {PathSecurityError} When a symbolic link or a non-regular file is
+ * at a log path; the runtime records the attempt as failed with its message.
  */
 export async function writeAttemptLogs(
   ctx: Pick<ExecutionContext, "stdoutPath" | "stderrPath">,
@@ -85,8 +91,12 @@ export async function writeAttemptLogs(
 ): Promise<void> {
   for (const [path, text] of [[ctx.stdoutPath, texts.stdout], [ctx.stderrPath, texts.stderr]]) {
     if (!path || !text) continue;
-    await Deno.mkdir(dirname(path), { recursive: true });
-    await Deno.writeTextFile(path, text);
+    const file = await createLogFile(path);
+    try {
+      await writeAll(file, new TextEncoder().encode(text));
+    } finally {
+      file.close();
+    }
   }
 }
 

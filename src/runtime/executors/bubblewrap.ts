@@ -1,29 +1,50 @@
 /**
- * Bubblewrap (`bwrap`, Linux): a pure builder of the sandbox argv and a
- * probe that tells whether bubblewrap works here.
+ * Bubblewrap (`bwrap`, Linux): a pure builder of the sandbox argv, a runner
+ * that tells a sandbox that could not be set up from a child that failed, and
+ * a probe that tells whether bubblewrap works here.
  *
- * The sandbox keeps the whole filesystem visible (`--bind / /`), then
- * applies the caller's mounts in order; a later mount wins on a nested path,
- * so a staging dir under `<workspace>/.iris/runs/<id>/tmp/` can be writable
- * inside a read-only workspace, or visible inside a hidden store. It confines
- * only what those mounts say: reads elsewhere, the network and writes
- * outside the mounted paths are not confined by this argv.
+ * Every sandbox gets a new PID namespace (`--unshare-pid`: the host's
+ * processes, and so `/proc/<pid>/root` paths into the host's mounts, are out
+ * of sight) and no capabilities (`--cap-drop ALL`: even when the kernel runs
+ * as root, the child cannot `mount -o remount,rw` a read-only bind, or
+ * unmount one). The root is either the host's (`--bind / /`, then the
+ * caller's mounts on top) or empty (only the caller's mounts exist). Mounts
+ * apply in order and a later mount wins on a nested path, so a staging dir
+ * under `<workspace>/.iris/runs/<id>/tmp/` can be writable inside a read-only
+ * workspace, or visible inside a hidden store.
+ *
+ * The child stays in the caller's session and process group (no
+ * `--new-session`; the caller starts it in a session of its own, without a
+ * controlling terminal), so a group kill still reaches everything inside,
+ * and since the child's PID namespace dies with its first process, a
+ * process that left the group inside the sandbox dies with it too.
  *
  * @module
  */
 
+import { basename, dirname, join } from "node:path";
 import { findProgram } from "./find_program.ts";
+import { type ProcessTreeOptions, type ProcessTreeResult, runProcessTree } from "./process_tree.ts";
 
-/** One mount over the visible filesystem, at the same path inside. */
-export interface BubblewrapMount {
-  /**
-   * `read-only` and `writable` bind the path; `hidden` puts an empty,
-   * throwaway tmpfs over it.
-   */
-  readonly mode: "read-only" | "writable" | "hidden";
-  /** The absolute path. */
-  readonly path: string;
-}
+/** One mount in the sandbox, at the same path inside as outside. */
+export type BubblewrapMount =
+  | {
+    /**
+     * `read-only` and `writable` bind the host path; `hidden` puts an empty,
+     * throwaway tmpfs over it.
+     */
+    readonly mode: "read-only" | "writable" | "hidden";
+    /** The absolute path. */
+    readonly path: string;
+  }
+  | {
+    /** A symbolic link (e.g. `/bin` → `usr/bin` in an empty root). */
+    readonly mode: "symlink";
+    /** The absolute path of the link. */
+    readonly path: string;
+    /** What the link points to, as `readlink` shows it. */
+    readonly target: string;
+  };
 
 /** Options of {@linkcode bubblewrapArgv}. */
 export interface BubblewrapArgvOptions {
@@ -33,19 +54,44 @@ export interface BubblewrapArgvOptions {
   readonly mounts: readonly BubblewrapMount[];
   /** Working directory inside the sandbox. */
   readonly cwd: string;
+  /**
+   * `host`: the host's whole filesystem is visible (`--bind / /`) under the
+   * mounts; `empty`: nothing is, but a fresh `/dev`, `/proc` and the mounts.
+   * @default {"host"}
+   */
+  readonly root?: "host" | "empty";
+  /**
+   * Give the sandbox a network namespace of its own with nothing in it
+   * (`--unshare-net`).
+   * @default {false}
+   */
+  readonly unshareNetwork?: boolean;
+  /**
+   * A file descriptor bwrap writes its JSON status to (`--json-status-fd`);
+   * an `exit-code` document there means the child did run.
+   */
+  readonly statusFd?: number;
 }
 
-const MOUNT_FLAGS = {
-  "read-only": (path: string) => ["--ro-bind", path, path],
-  writable: (path: string) => ["--bind", path, path],
-  hidden: (path: string) => ["--tmpfs", path],
-} as const;
+function mountFlags(mount: BubblewrapMount): string[] {
+  switch (mount.mode) {
+    case "read-only":
+      return ["--ro-bind", mount.path, mount.path];
+    case "writable":
+      return ["--bind", mount.path, mount.path];
+    case "hidden":
+      return ["--tmpfs", mount.path];
+    case "symlink":
+      return ["--symlink", mount.target, mount.path];
+  }
+}
 
 /**
- * Builds the argv that runs `argv` under bubblewrap. The child stays in the
- * caller's session and process group (no `--new-session`), so a group kill
- * still reaches everything inside, and `--die-with-parent` ends the sandbox
- * if the kernel dies.
+ * Builds the argv that runs `argv` under bubblewrap: a new PID namespace,
+ * no capabilities, the root, then the mounts in order. There is no
+ * `--die-with-parent`: like any child, a sandbox outlives a crashed kernel
+ * until `killStaleProcessGroup` ends it on resume (its group holds bwrap and
+ * the sandbox's first process, and the rest of the sandbox dies with that).
  *
  * @example
  * ```ts
@@ -58,12 +104,13 @@ const MOUNT_FLAGS = {
  *   ],
  *   cwd: "/ws",
  * });
+ * console.assert(argv.join(" ").includes("--unshare-pid --cap-drop ALL --bind / /"));
  * console.assert(argv.join(" ").includes("--ro-bind /ws /ws --bind /ws/.iris/runs/r/tmp/out"));
  * console.assert(argv.slice(-3).join(" ") === "-- make test");
  * ```
  *
  * @param argv The program and its arguments.
- * @param options The bwrap path, the mounts and the working directory.
+ * @param options The bwrap path, the root, the mounts and the working directory.
  * @returns The full argv, starting with the bwrap executable.
  */
 export function bubblewrapArgv(
@@ -72,20 +119,114 @@ export function bubblewrapArgv(
 ): string[] {
   return [
     options.bwrap,
-    "--die-with-parent",
-    "--bind",
-    "/",
-    "/",
+    "--unshare-pid",
+    ...(options.unshareNetwork ? ["--unshare-net"] : []),
+    "--cap-drop",
+    "ALL",
+    ...(options.statusFd === undefined ? [] : ["--json-status-fd", String(options.statusFd)]),
+    ...((options.root ?? "host") === "host" ? ["--bind", "/", "/"] : []),
     "--dev",
     "/dev",
     "--proc",
     "/proc",
-    ...options.mounts.flatMap((mount) => MOUNT_FLAGS[mount.mode](mount.path)),
+    ...options.mounts.flatMap(mountFlags),
     "--chdir",
     options.cwd,
     "--",
     ...argv,
   ];
+}
+
+/** Options of {@linkcode runInBubblewrap}. */
+export interface RunInBubblewrapOptions
+  extends Omit<BubblewrapArgvOptions, "statusFd">, Omit<ProcessTreeOptions, "args" | "cwd"> {}
+
+// `set -C` makes the shell create the status file exclusively: it never
+// writes through a file or link someone put at that path.
+const STATUS_SCRIPT = 'set -C; exec "$@" 3>"$0"';
+const SHELL = "/bin/sh";
+const STATUS_FD = 3;
+
+async function childRan(statusPath: string): Promise<boolean> {
+  let text = "";
+  try {
+    if ((await Deno.lstat(statusPath)).isFile) text = await Deno.readTextFile(statusPath);
+  } catch {
+    return false;
+  }
+  return text.split("\n").some((line) => {
+    try {
+      return typeof JSON.parse(line)?.["exit-code"] === "number";
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function sandboxComplaint(stderrPath: string): Promise<string> {
+  const text = await Deno.readTextFile(stderrPath).catch(() => "");
+  const lines = text.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  return lines.find((line) => line.startsWith("bwrap:")) ?? lines.at(-1) ?? "no message";
+}
+
+/**
+ * Runs `argv` under bubblewrap as a process tree (`runProcessTree`) and
+ * tells a sandbox that could not be set up (a mount that fails, a program
+ * missing inside the sandbox) from a child that ran and failed: bwrap's
+ * status (`--json-status-fd`, through `/bin/sh`, since a Deno child gets no
+ * extra file descriptors) has an `exit-code` document only when the child
+ * ran. A setup failure is a `failed` result with `exitCode: null` and a
+ * message that names the sandbox.
+ *
+ * The status file is created next to the stderr log (as a dot file, removed
+ * afterwards), where neither sandbox mode lets the child write.
+ *
+ * @param argv The program (an absolute path) and its arguments.
+ * @param options The sandbox (bwrap, root, mounts, cwd) and the process (env, logs, limits).
+ * @returns How it ended.
+ * @throws What `runProcessTree` throws.
+ */
+export async function runInBubblewrap(
+  argv: readonly string[],
+  options: RunInBubblewrapOptions,
+): Promise<ProcessTreeResult> {
+  const { bwrap, mounts, cwd, root, unshareNetwork, ...process } = options;
+  const sandboxed = bubblewrapArgv(argv, {
+    bwrap,
+    mounts,
+    cwd,
+    root,
+    unshareNetwork,
+    statusFd: STATUS_FD,
+  });
+  const statusPath = join(
+    dirname(options.stderrPath),
+    `.${basename(options.stderrPath)}.bwrap-status.json`,
+  );
+  await Deno.remove(statusPath).catch(() => {});
+  try {
+    const result = await runProcessTree(SHELL, {
+      ...process,
+      args: ["-c", STATUS_SCRIPT, statusPath, ...sandboxed],
+      cwd,
+    });
+    if (
+      result.status === "failed" && result.exitCode !== null && result.pid !== undefined &&
+      !(await childRan(statusPath))
+    ) {
+      return {
+        status: "failed",
+        exitCode: null,
+        pid: result.pid,
+        message: `The bubblewrap sandbox could not be set up: ${await sandboxComplaint(
+          options.stderrPath,
+        )}`,
+      };
+    }
+    return result;
+  } finally {
+    await Deno.remove(statusPath).catch(() => {});
+  }
 }
 
 /** Options of {@linkcode findBubblewrap}. */
@@ -99,8 +240,9 @@ export interface FindBubblewrapOptions {
 
 /**
  * Finds a working bubblewrap: `bwrap` must be on the PATH and able to set up
- * the mounts {@linkcode bubblewrapArgv} uses (it is not where user namespaces
- * are disabled and the kernel is not root).
+ * the sandbox {@linkcode bubblewrapArgv} builds (it is not where user
+ * namespaces are disabled and the kernel is not root), and `/bin/sh` must
+ * exist for {@linkcode runInBubblewrap}.
  *
  * @param options Where to look.
  * @returns The path of `bwrap`, or `undefined` when it is missing or does not work.
@@ -112,10 +254,10 @@ export async function findBubblewrap(
   const bwrap = await findProgram("bwrap", { cwd: "/", path });
   const probe = await findProgram("true", { cwd: "/", path });
   if (!bwrap || !probe) return undefined;
-  const argv = bubblewrapArgv([probe], { bwrap, mounts: [], cwd: "/" });
+  const argv = bubblewrapArgv([probe], { bwrap, mounts: [], cwd: "/", unshareNetwork: true });
   try {
-    const { success } = await new Deno.Command(argv[0], {
-      args: argv.slice(1),
+    const { success } = await new Deno.Command(SHELL, {
+      args: ["-c", 'exec "$@" 3>/dev/null', SHELL, ...argv],
       stdin: "null",
       stdout: "null",
       stderr: "null",

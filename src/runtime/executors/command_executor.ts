@@ -5,15 +5,18 @@
  * on cancellation and when it ends.
  *
  * When the attempt asks for a read-only workspace (gates do) and bubblewrap
- * works on this machine, the argv runs inside bubblewrap with the workspace
- * mounted read-only and the output and scratch dirs writable. Without
- * bubblewrap the argv runs unconfined and the result's summary says so.
+ * works on this machine, the argv runs inside bubblewrap (new PID namespace,
+ * no capabilities, the host's root) with the workspace mounted read-only and
+ * the output and scratch dirs writable. Reads, writes outside the workspace
+ * and the network stay unconfined. Without bubblewrap the argv runs
+ * unconfined and the result's summary says so. Other attempts (steps) run
+ * unconfined: see `docs/security.md`.
  *
  * @module
  */
 
 import type { CommandSpec } from "../../graph/workflow.ts";
-import { bubblewrapArgv, bubblewrapFromOption } from "./bubblewrap.ts";
+import { bubblewrapFromOption, runInBubblewrap } from "./bubblewrap.ts";
 import type { ExecutionContext, ExecutionResult, Executor, OnSpawn } from "./executor.ts";
 import { findProgram } from "./find_program.ts";
 import { runProcessTree } from "./process_tree.ts";
@@ -85,31 +88,8 @@ export class CommandExecutor implements Executor<CommandSpec> {
       path: ctx.env.PATH ?? Deno.env.get("PATH") ?? "",
     });
     // Absolute, so the sandbox and a relative cwd cannot change which program runs.
-    let argv = [program ?? name, ...args];
-    if (ctx.readOnlyWorkspace) {
-      const bwrap = await this.#bubblewrap();
-      if (!bwrap) {
-        summary.read_only_workspace = this.#bubblewrapDisabled
-          ? "not enforced: bubblewrap disabled"
-          : "not enforced: bubblewrap not found";
-      } else if (program) {
-        await Deno.mkdir(ctx.outputDir, { recursive: true });
-        await Deno.mkdir(ctx.scratchDir, { recursive: true });
-        argv = bubblewrapArgv(argv, {
-          bwrap,
-          mounts: [
-            { mode: "read-only", path: ctx.workspace },
-            { mode: "writable", path: ctx.outputDir },
-            { mode: "writable", path: ctx.scratchDir },
-          ],
-          cwd: ctx.cwd,
-        });
-        summary.sandbox = "bubblewrap";
-        summary.read_only_workspace = "enforced by bubblewrap";
-      }
-    }
-    const result = await runProcessTree(argv[0], {
-      args: argv.slice(1),
+    const argv = [program ?? name, ...args];
+    const processOptions = {
       cwd: ctx.cwd,
       env: ctx.env,
       stdoutPath: ctx.stdoutPath,
@@ -118,7 +98,34 @@ export class CommandExecutor implements Executor<CommandSpec> {
       signal: ctx.signal,
       onSpawn,
       killGraceMs: this.#killGraceMs,
-    });
+    };
+    let bwrap: string | undefined;
+    if (ctx.readOnlyWorkspace) {
+      bwrap = await this.#bubblewrap();
+      if (!bwrap) {
+        summary.read_only_workspace = this.#bubblewrapDisabled
+          ? "not enforced: bubblewrap disabled"
+          : "not enforced: bubblewrap not found";
+      }
+    }
+    let result;
+    if (bwrap && program) {
+      await Deno.mkdir(ctx.outputDir, { recursive: true });
+      await Deno.mkdir(ctx.scratchDir, { recursive: true });
+      summary.sandbox = "bubblewrap";
+      summary.read_only_workspace = "enforced by bubblewrap";
+      result = await runInBubblewrap(argv, {
+        ...processOptions,
+        bwrap,
+        mounts: [
+          { mode: "read-only", path: ctx.workspace },
+          { mode: "writable", path: ctx.outputDir },
+          { mode: "writable", path: ctx.scratchDir },
+        ],
+      });
+    } else {
+      result = await runProcessTree(argv[0], { ...processOptions, args: argv.slice(1) });
+    }
     return { ...result, summary };
   }
 }

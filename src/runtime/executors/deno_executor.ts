@@ -4,12 +4,20 @@
  * {@linkcode denoPermissionFlags} computes, as a process group like every
  * child (see `process_tree.ts`).
  *
- * Where bubblewrap works (Linux), the `deno` process also runs inside it with
- * the store hidden (an empty tmpfs over `<workspace>/.iris`, the attempt's
- * input dir bound back read-only and its output and scratch dirs writable)
- * and, for a read-only attempt, the workspace mounted read-only. That closes
- * what the flags cannot: static imports, which Deno does not check against
- * `--allow-read`, and files Deno's own CLI writes (lockfile, `node_modules`).
+ * Where bubblewrap works (Linux), the `deno` process also runs inside it, in
+ * an empty root that holds only what the step may see: the system dirs
+ * (`/usr` read-only, `/bin`, `/lib`… as on the host), the `deno` binary's
+ * dir and the module cache read-only, an empty `/tmp` and `$HOME`, the
+ * workspace (read-only for a read-only attempt), the store hidden (an empty
+ * tmpfs over `<workspace>/.iris`) and the attempt's input dir (read-only),
+ * output and scratch dirs (writable) bound back on top; no network, no
+ * capabilities, a PID namespace of its own. That closes what the flags
+ * cannot: static and `text` imports, which Deno does not check against
+ * `--allow-read`; symbolic links in the workspace, which Deno checks as
+ * written, not where they lead; and files Deno's own CLI writes (lockfile,
+ * `node_modules`) in a read-only workspace. The flags stay, as a second
+ * line. A module that imports an `npm:` package not yet in the cache fails,
+ * as the cache is read-only and the network absent.
  *
  * The child gets the attempt's env subset, and may read exactly those
  * variables; besides, so that its module cache is found, it gets `DENO_DIR`,
@@ -20,12 +28,12 @@
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import type { DenoSpec } from "../../graph/workflow.ts";
 import { isLilyError } from "../../core/errors.ts";
 import { STORE_DIR_NAME } from "../../store/layout.ts";
 import { resolveInside } from "../../store/safe_path.ts";
-import { bubblewrapArgv, bubblewrapFromOption, type BubblewrapMount } from "./bubblewrap.ts";
+import { bubblewrapFromOption, type BubblewrapMount, runInBubblewrap } from "./bubblewrap.ts";
 import { denoPermissionFlags } from "./deno_flags.ts";
 import type { ExecutionContext, ExecutionResult, Executor, OnSpawn } from "./executor.ts";
 import { findProgram } from "./find_program.ts";
@@ -78,14 +86,55 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** The mounts that hide the store (and, read-only, the workspace) from a deno step. */
-async function sandboxMounts(ctx: ExecutionContext): Promise<BubblewrapMount[]> {
+/** What a deno binary needs of the host's root, mirrored: real dirs bound read-only, links kept. */
+const SYSTEM_PATHS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+
+async function systemMounts(): Promise<BubblewrapMount[]> {
+  const mounts: BubblewrapMount[] = [];
+  for (const path of SYSTEM_PATHS) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(path);
+    } catch {
+      continue;
+    }
+    if (info.isSymlink) mounts.push({ mode: "symlink", path, target: await Deno.readLink(path) });
+    else if (info.isDirectory) mounts.push({ mode: "read-only", path });
+  }
+  return mounts;
+}
+
+/** Where the child's deno keeps its module cache, as deno finds it from its env. */
+function moduleCache(env: Readonly<Record<string, string>>): string | undefined {
+  const dir = env.DENO_DIR ??
+    (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "deno") : undefined) ??
+    (env.HOME ? join(env.HOME, ".cache", "deno") : undefined);
+  return dir && isAbsolute(dir) ? dir : undefined;
+}
+
+/**
+ * The sandbox of a deno step: an empty root with the system dirs, the deno
+ * binary and the module cache read-only, `/tmp` and `$HOME` empty, the
+ * workspace, the store hidden, and the attempt's own dirs bound back.
+ */
+async function sandboxMounts(
+  ctx: ExecutionContext,
+  deno: string,
+  env: Readonly<Record<string, string>>,
+): Promise<BubblewrapMount[]> {
   for (const dir of [ctx.inputDir, ctx.outputDir, ctx.scratchDir]) {
     await Deno.mkdir(dir, { recursive: true });
   }
+  const home = env.HOME && isAbsolute(env.HOME) && env.HOME !== "/" ? [env.HOME] : [];
+  const cache = moduleCache(env);
   const store = join(ctx.workspace, STORE_DIR_NAME);
   return [
-    ...(ctx.readOnlyWorkspace ? [{ mode: "read-only", path: ctx.workspace } as const] : []),
+    ...(await systemMounts()),
+    { mode: "hidden", path: "/tmp" },
+    ...home.map((path) => ({ mode: "hidden", path }) as const),
+    { mode: "read-only", path: dirname(deno) },
+    ...(cache && await exists(cache) ? [{ mode: "read-only", path: cache } as const] : []),
+    { mode: ctx.readOnlyWorkspace ? "read-only" : "writable", path: ctx.workspace },
     ...(await exists(store) ? [{ mode: "hidden", path: store } as const] : []),
     { mode: "read-only", path: ctx.inputDir },
     { mode: "writable", path: ctx.outputDir },
@@ -115,8 +164,10 @@ export class DenoExecutor implements Executor<DenoSpec> {
   }
 
   async #deno(): Promise<string | undefined> {
-    return this.#denoPath ??
+    const deno = this.#denoPath ??
       await findProgram("deno", { cwd: "/", path: Deno.env.get("PATH") ?? "" });
+    // The binary itself, not a link to it, so binding its dir is enough.
+    return deno && isAbsolute(deno) ? await Deno.realPath(deno).catch(() => deno) : deno;
   }
 
   /**
@@ -164,23 +215,32 @@ export class DenoExecutor implements Executor<DenoSpec> {
         summary,
       );
     }
-    let argv = [deno, "run", "--no-prompt", ...flags, module, ...spec.args];
-    const bwrap = await this.#bubblewrap();
-    if (bwrap) {
-      argv = bubblewrapArgv(argv, { bwrap, mounts: await sandboxMounts(ctx), cwd: ctx.cwd });
-      summary.sandbox = "bubblewrap";
-    }
-    const result = await runProcessTree(argv[0], {
-      args: argv.slice(1),
+    const argv = [deno, "run", "--no-prompt", ...flags, module, ...spec.args];
+    const env = { ...this.#runtimeEnv, ...ctx.env };
+    const processOptions = {
       cwd: ctx.cwd,
-      env: { ...this.#runtimeEnv, ...ctx.env },
+      env,
       stdoutPath: ctx.stdoutPath,
       stderrPath: ctx.stderrPath,
       timeoutMs: ctx.timeoutMs,
       signal: ctx.signal,
       onSpawn,
       killGraceMs: this.#killGraceMs,
-    });
+    };
+    const bwrap = await this.#bubblewrap();
+    let result;
+    if (bwrap) {
+      summary.sandbox = "bubblewrap";
+      result = await runInBubblewrap(argv, {
+        ...processOptions,
+        bwrap,
+        root: "empty",
+        unshareNetwork: true,
+        mounts: await sandboxMounts(ctx, deno, env),
+      });
+    } else {
+      result = await runProcessTree(deno, { ...processOptions, args: argv.slice(1) });
+    }
     return { ...result, summary };
   }
 }

@@ -6,14 +6,20 @@
  * exited, so nothing a step started in the background outlives the attempt.
  *
  * What a group kill cannot reach: a descendant that leaves the group itself
- * (`setsid`, `setpgid`), e.g. a daemon that double-forks into a new session.
+ * (`setsid`, `setpgid`), e.g. a daemon that double-forks into a new session,
+ * unless the child runs under bubblewrap: there the sandbox has a PID
+ * namespace of its own, and everything in it dies with its first process,
+ * which is in the group.
  *
  * Output is streamed to the log files as it arrives, never held in memory.
+ * The log files are created afresh ({@linkcode createLogFile}): a symbolic
+ * link planted at a log path is never written through.
  *
  * @module
  */
 
 import { dirname } from "node:path";
+import { PathSecurityError } from "../../core/errors.ts";
 import { writeAll } from "../../store/durable_file.ts";
 import type { ExecutionStatus, OnSpawn } from "./executor.ts";
 
@@ -25,9 +31,9 @@ export interface ProcessTreeOptions {
   readonly cwd: string;
   /** The child's complete environment; nothing of the kernel's is inherited. */
   readonly env: Readonly<Record<string, string>>;
-  /** File that receives stdout; created or truncated. */
+  /** File that receives stdout; created afresh ({@linkcode createLogFile}). */
   readonly stdoutPath: string;
-  /** File that receives stderr; created or truncated. */
+  /** File that receives stderr; created afresh ({@linkcode createLogFile}). */
   readonly stderrPath: string;
   /** Kill the group after this many ms; undefined means no limit. */
   readonly timeoutMs?: number;
@@ -81,9 +87,52 @@ export function killProcessGroup(pgid: number, signal: Deno.Signal): boolean {
   }
 }
 
-async function openLog(path: string): Promise<Deno.FsFile> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  return await Deno.open(path, { write: true, create: true, truncate: true });
+/**
+ * Creates a file the kernel writes for an attempt (a log) without writing
+ * through anything someone put at its path first. Labels are never reused,
+ * so the path should not exist: the file is created exclusively (`O_EXCL`,
+ * which does not follow a symbolic link). A regular file left there by an
+ * earlier try of the same label is unlinked and created again, so not even
+ * a hard link to another file is written through; a symbolic link, or
+ * anything else that is not a regular file, is refused, as is a directory
+ * that is itself a symbolic link.
+ *
+ * @param path The file's absolute path; its directory is created when missing.
+ * @returns The new file, open for writing.
+ * @throws {PathSecurityError} When a symbolic link or a non-regular file is
+ * at the path, or the directory is a symbolic link.
+ */
+export async function createLogFile(path: string): Promise<Deno.FsFile> {
+  const dir = dirname(path);
+  await Deno.mkdir(dir, { recursive: true });
+  if ((await Deno.lstat(dir)).isSymlink) {
+    throw new PathSecurityError(
+      `Refusing to create ${JSON.stringify(path)}: its directory is a symbolic link; ` +
+        "expected a plain directory",
+    );
+  }
+  for (let tries = 0;; tries++) {
+    try {
+      return await Deno.open(path, { write: true, createNew: true });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists) || tries >= 3) throw err;
+    }
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(path);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) continue;
+      throw err;
+    }
+    if (!info.isFile) {
+      const what = info.isSymlink ? "a symbolic link" : "something other than a regular file";
+      throw new PathSecurityError(
+        `Refusing to write ${JSON.stringify(path)}: ${what} is already there; ` +
+          "expected no file (it may have been planted to redirect the write)",
+      );
+    }
+    await Deno.remove(path);
+  }
 }
 
 async function pump(
@@ -105,6 +154,13 @@ async function pump(
     // Closes the pipe when writing failed, so the child gets EPIPE instead of blocking.
     await reader.cancel().catch(() => {});
   }
+}
+
+function logFailure(err: unknown): ProcessTreeResult {
+  if (err instanceof PathSecurityError) {
+    return { status: "failed", exitCode: null, message: err.message };
+  }
+  throw err;
 }
 
 function spawnFailure(program: string, err: unknown): ProcessTreeResult | undefined {
@@ -145,16 +201,27 @@ function spawnFailure(program: string, err: unknown): ProcessTreeResult | undefi
  * @param program The program, found on `options.env.PATH` (or the kernel's
  * PATH when the env has none) unless it contains a slash.
  * @param options Arguments, cwd, env, log files, timeout and cancellation.
- * @returns How the child ended; a missing program is a `failed` result.
+ * @returns How the child ended; a missing program, or a link planted at a
+ * log path ({@linkcode createLogFile}), is a `failed` result.
  * @throws Whatever `onSpawn` throws, and errors writing the log files.
  */
 export async function runProcessTree(
   program: string,
   options: ProcessTreeOptions,
 ): Promise<ProcessTreeResult> {
-  const stdout = await openLog(options.stdoutPath);
+  let stdout: Deno.FsFile;
   try {
-    const stderr = await openLog(options.stderrPath);
+    stdout = await createLogFile(options.stdoutPath);
+  } catch (err) {
+    return logFailure(err);
+  }
+  try {
+    let stderr: Deno.FsFile;
+    try {
+      stderr = await createLogFile(options.stderrPath);
+    } catch (err) {
+      return logFailure(err);
+    }
     try {
       if (options.signal?.aborted) {
         return { status: "cancelled", exitCode: null, message: "Cancelled before it started" };
