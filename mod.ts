@@ -77,6 +77,7 @@ export * from "./src/runtime/executors/llm_executor.ts";
 export * from "./src/runtime/executors/llm_provider.ts";
 export * from "./src/runtime/executors/process_tree.ts";
 export * from "./src/runtime/run_cancel.ts";
+export * from "./src/runtime/run_event_schema.ts";
 export * from "./src/runtime/run_events.ts";
 export * from "./src/runtime/run_executor.ts";
 export * from "./src/runtime/run_journal.ts";
@@ -84,6 +85,7 @@ export * from "./src/runtime/run_lease.ts";
 export * from "./src/runtime/run_starter.ts";
 export * from "./src/gates/gate_evaluator.ts";
 export * from "./src/gates/human_gate.ts";
+export * from "./src/kernel/verify_workspace.ts";
 export * from "./src/kernel/workflow_service.ts";
 
 if (import.meta.main) {

@@ -28,7 +28,12 @@ function writeSync(target: typeof Deno.stdout, text: string): void {
 
 function writeBytes(target: typeof Deno.stdout, bytes: Uint8Array): void {
   let offset = 0;
-  while (offset < bytes.length) offset += target.writeSync(bytes.subarray(offset));
+  try {
+    while (offset < bytes.length) offset += target.writeSync(bytes.subarray(offset));
+  } catch (err) {
+    // The reader went away (`lily run list | head`): the rest is not wanted.
+    if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { globalOptions, withExistingStore, withStore } from "./context.ts";
 import { emit, table } from "./output.ts";
 import type { RunState } from "../runtime/run_events.ts";
 import { readRunState } from "../runtime/run_starter.ts";
+import { isRunLive } from "../runtime/run_lease.ts";
 
 /**
  * Adds the `run` commands to the program.
@@ -79,12 +80,19 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
     .argument("<run_id>", "the run")
     .action(async (runId, _opts, cmd) => {
       const g = globalOptions(cmd);
-      const { manifest, counts, path, state } = await withStore(ctx, g, false, async (store) => ({
-        manifest: await store.runs.get(runId),
-        counts: store.index.countByType(runId),
-        path: store.runs.paths(runId).root,
-        state: await readRunState(store, runId),
-      }));
+      const { manifest, counts, path, state, live } = await withStore(
+        ctx,
+        g,
+        false,
+        async (store) => ({
+          manifest: await store.runs.get(runId),
+          counts: store.index.countByType(runId),
+          path: store.runs.paths(runId).root,
+          state: await readRunState(store, runId),
+          live: await isRunLive(store.runs.paths(runId)),
+        }),
+      );
+      const orphaned = manifest.status === "running" && !live;
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
       const hasWorkflow = state.workflow_ref !== null;
       emit(ctx.output, g.json, {
@@ -92,10 +100,12 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
         path,
         artifact_counts: counts,
         artifact_total: total,
+        runner_alive: live,
         run_state: hasWorkflow ? state : null,
       }, () => [
         `Run ${manifest.run_id}`,
-        `Status: ${manifest.status}${state.reason ? ` (${state.reason})` : ""}`,
+        `Status: ${manifest.status}${state.reason ? ` (${state.reason})` : ""}` +
+        (orphaned ? ` — no live runner; continue with: lily run resume ${runId}` : ""),
         `Created: ${manifest.created_at}`,
         `Updated: ${manifest.updated_at}`,
         `Kernel: ${manifest.kernel_version}`,

@@ -6,7 +6,7 @@
 
 import type { Command } from "@commander-js/extra-typings";
 import { LilyError } from "../core/errors.ts";
-import { verifyStore } from "../store/verify.ts";
+import { verifyWorkspace } from "../kernel/verify_workspace.ts";
 import type { CliContext } from "./context.ts";
 import { globalOptions, withStore } from "./context.ts";
 import { emit } from "./output.ts";
@@ -22,7 +22,7 @@ export class VerifyFailed extends LilyError {}
  */
 export function registerVerifyCommand(program: Command, ctx: CliContext): void {
   program.command("verify")
-    .description("Recompute every hash and check index, files and manifests agree")
+    .description("Recompute every hash; check index, files, manifests and run journals agree")
     .option("--run <run_id>", "check only this run")
     .action(async (opts, cmd) => {
       const g = globalOptions(cmd);
@@ -30,7 +30,7 @@ export function registerVerifyCommand(program: Command, ctx: CliContext): void {
         ctx,
         g,
         false,
-        (store) => verifyStore(store, { runId: opts.run }),
+        (store) => verifyWorkspace(store, { runId: opts.run }),
       );
       emit(ctx.output, g.json, report, () => [
         ...report.findings.map((f) =>

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { IntegrityError } from "../core/errors.ts";
 import type { LlmUsage } from "./executors/executor.ts";
 
 /** How one attempt ended (`interrupted`: its runner died while it ran). */
@@ -307,9 +308,18 @@ export function applyEvent(state: RunState, event: RunEvent): void {
  * @param runId The run.
  * @param events Its events, in order.
  * @returns The state after the last event.
+ * @throws {IntegrityError} When an event names a step the run does not have.
  */
 export function foldEvents(runId: string, events: Iterable<RunEvent>): RunState {
   const state = emptyRunState(runId);
-  for (const event of events) applyEvent(state, event);
+  for (const event of events) {
+    if ("step" in event && !(event.step in state.steps)) {
+      throw new IntegrityError(
+        `Run ${runId}'s journal names step ${JSON.stringify(event.step)} at event ${event.seq}, ` +
+          "which its run_started event does not declare",
+      );
+    }
+    applyEvent(state, event);
+  }
   return state;
 }

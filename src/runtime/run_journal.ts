@@ -9,6 +9,7 @@
 
 import { IntegrityError } from "../core/errors.ts";
 import { writeAll } from "../store/durable_file.ts";
+import { parseRunEvent } from "./run_event_schema.ts";
 import type { RunEvent, RunEventBody } from "./run_events.ts";
 
 /** What {@linkcode readJournal} found. */
@@ -43,15 +44,51 @@ export async function readJournal(path: string): Promise<JournalContents> {
   const lines = text.split("\n");
   lines.pop();
   lines.forEach((line, i) => {
+    let value: unknown;
     try {
-      events.push(JSON.parse(line));
+      value = JSON.parse(line);
     } catch (err) {
       throw new IntegrityError(`Run journal ${path} is corrupt at line ${i + 1}: not JSON`, {
         cause: err,
       });
     }
+    const checked = parseRunEvent(value);
+    if ("problem" in checked) {
+      throw new IntegrityError(
+        `Run journal ${path} is corrupt at line ${i + 1}: ${checked.problem}`,
+      );
+    }
+    if (checked.event.seq !== i + 1) {
+      throw new IntegrityError(
+        `Run journal ${path} is corrupt at line ${
+          i + 1
+        }: sequence number ${checked.event.seq}, expected ${i + 1}`,
+      );
+    }
+    events.push(checked.event);
   });
   return { events, validBytes, tornTail: validBytes < bytes.length };
+}
+
+/**
+ * Refuses to open a run file that something replaced with a symlink or a
+ * non-file, so the kernel never writes through a link planted in a run dir.
+ *
+ * @param path The file.
+ * @throws {IntegrityError} When it exists and is not a regular file.
+ */
+export async function refuseSymlink(path: string): Promise<void> {
+  try {
+    const info = await Deno.lstat(path);
+    if (!info.isFile) {
+      throw new IntegrityError(
+        `${path} is ${info.isSymlink ? "a symlink" : "not a regular file"}; the run's files ` +
+          "were tampered with, and Lily does not write through it",
+      );
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
 }
 
 interface Pending {
@@ -86,6 +123,7 @@ export class RunJournal {
     path: string,
     options: { now?: () => Date } = {},
   ): Promise<{ journal: RunJournal; events: RunEvent[] }> {
+    await refuseSymlink(path);
     const contents = await readJournal(path);
     const file = await Deno.open(path, { read: true, write: true, create: true });
     if (contents.tornTail) {

@@ -9,6 +9,7 @@
 import { ConflictError } from "../core/errors.ts";
 import { writeFileAtomic } from "../store/durable_file.ts";
 import type { RunLayout } from "../store/layout.ts";
+import { refuseSymlink } from "./run_journal.ts";
 
 /** Who holds a lease, as written to `runner.json`. */
 export interface LeaseHolder {
@@ -74,6 +75,7 @@ export async function acquireRunLease(
   runId: string,
   options: { now?: () => Date } = {},
 ): Promise<RunLease> {
+  await refuseSymlink(run.lease);
   const file = await Deno.open(run.lease, { read: true, write: true, create: true });
   if (!(await file.tryLock(true))) {
     file.close();

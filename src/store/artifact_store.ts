@@ -163,7 +163,7 @@ export class ArtifactStore {
     const bytes = canonicalBytes(value);
     for (const check of this.#checks) check(options.type, value);
     return await this.#put(runId, "json", "payload.json", options, async (dest) => {
-      await writeNewFileSynced(dest, bytes);
+      await writeNewFileSynced(dest, bytes, { mode: 0o444 });
       return { sha256: sha256Hex(bytes), size: bytes.length };
     });
   }
@@ -179,7 +179,7 @@ export class ArtifactStore {
   async putText(runId: string, text: string, options: PutOptions): Promise<ArtifactRef> {
     const bytes = new TextEncoder().encode(text);
     return await this.#put(runId, "text", "payload.txt", options, async (dest) => {
-      await writeNewFileSynced(dest, bytes);
+      await writeNewFileSynced(dest, bytes, { mode: 0o444 });
       return { sha256: sha256Hex(bytes), size: bytes.length };
     });
   }
@@ -198,7 +198,8 @@ export class ArtifactStore {
    * @throws {UsageError} When the source is not a regular file.
    */
   async putFile(runId: string, sourcePath: string, options: PutFileOptions): Promise<ArtifactRef> {
-    const size = await checkSourceFile(sourcePath, options.move ?? false);
+    const source = await checkSourceFile(sourcePath, options.move ?? false);
+    const size = source.size;
     const fileName = checkFileName(options.fileName ?? basename(sourcePath));
     checkType(options.type);
     if (this.#checks.length > 0 && fileName.endsWith(".json") && size <= JSON_FILE_CHECK_LIMIT) {
@@ -211,7 +212,13 @@ export class ArtifactStore {
       }
       if (parsed) { for (const check of this.#checks) check(options.type, value); }
     }
-    const transfer = options.move ? moveAndHash : copyAndHash;
+    // A moved file with other hard links could be changed through them after
+    // commit, so it is copied (and the source name removed) instead.
+    const transfer = !options.move
+      ? copyAndHash
+      : source.nlink !== null && source.nlink > 1
+      ? copyThenRemove
+      : moveAndHash;
     return await this.#put(runId, "file", fileName, options, (dest) => transfer(sourcePath, dest));
   }
 
@@ -465,7 +472,7 @@ async function requireRun(run: RunLayout, runId: string): Promise<void> {
   await readManifest(run.manifest);
 }
 
-async function checkSourceFile(path: string, move: boolean): Promise<number> {
+async function checkSourceFile(path: string, move: boolean): Promise<Deno.FileInfo> {
   let info: Deno.FileInfo;
   try {
     info = move ? await Deno.lstat(path) : await Deno.stat(path);
@@ -482,14 +489,20 @@ async function checkSourceFile(path: string, move: boolean): Promise<number> {
     throw new UsageError(`${path} is a symlink; a move takes regular files only, copy it instead`);
   }
   if (!info.isFile) throw new UsageError(`${path} is not a regular file`);
-  return info.size;
+  return info;
+}
+
+async function copyThenRemove(source: string, dest: string): Promise<Written> {
+  const written = await copyAndHash(source, dest);
+  await Deno.remove(source);
+  return written;
 }
 
 async function copyAndHash(source: string, dest: string): Promise<Written> {
   const hash = createHash("sha256");
   const input = await Deno.open(source, { read: true });
   try {
-    const output = await Deno.open(dest, { write: true, createNew: true, mode: 0o644 });
+    const output = await Deno.open(dest, { write: true, createNew: true, mode: 0o444 });
     try {
       const buffer = new Uint8Array(COPY_CHUNK);
       let size = 0;
@@ -514,6 +527,7 @@ async function copyAndHash(source: string, dest: string): Promise<Written> {
 async function moveAndHash(source: string, dest: string): Promise<Written> {
   try {
     await Deno.rename(source, dest);
+    await Deno.chmod(dest, 0o444);
   } catch (err) {
     if (!(err instanceof Error && /cross-device|EXDEV/i.test(err.message))) throw err;
     const written = await copyAndHash(source, dest);

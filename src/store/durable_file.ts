@@ -41,10 +41,15 @@ export async function syncDir(dir: string): Promise<void> {
  *
  * @param path Where to create the file.
  * @param data The bytes to write.
+ * @param options `mode`: the new file's permission bits (default `0o644`).
  * @throws {Deno.errors.AlreadyExists} When the path exists already.
  */
-export async function writeNewFileSynced(path: string, data: Uint8Array): Promise<void> {
-  const file = await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
+export async function writeNewFileSynced(
+  path: string,
+  data: Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true, mode: options.mode ?? 0o644 });
   try {
     await writeAll(file, data);
     await file.sync();

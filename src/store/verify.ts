@@ -23,7 +23,8 @@ export type FindingKind =
   | "bad_path"
   | "dangling_ref"
   | "orphan_payload"
-  | "stray_entry";
+  | "stray_entry"
+  | "invalid_journal";
 
 /** Whether a finding fails verification. */
 export type FindingSeverity = "error" | "warning";
