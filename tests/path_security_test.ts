@@ -136,3 +136,39 @@ Deno.test("a work order path that is a directory is rejected and nothing is crea
     }
   });
 });
+
+Deno.test("a moved file with another hard link is copied, so the link cannot change the artifact", async () => {
+  await withRun(async (ws, store, runId) => {
+    await Deno.writeTextFile(join(ws, "h1"), "original");
+    await Deno.link(join(ws, "h1"), join(ws, "h2"));
+    const ref = await store.artifacts.putFile(runId, join(ws, "h1"), { type: "f.v1", move: true });
+    await Deno.writeTextFile(join(ws, "h2"), "changed", { append: true });
+    const path = await store.artifacts.openPath(runId, ref.artifact_id);
+    assertEquals(await Deno.readTextFile(path), "original");
+    assertEquals((await Deno.stat(path)).mode! & 0o777, 0o444);
+    await assertRejects(() => Deno.stat(join(ws, "h1")), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("a run journal or lease replaced by a symlink is refused, not written through", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      "name: s\nsteps:\n  - { id: a, shell: 'true' }\n",
+    );
+    const started = await lily(["run", "start", "flow.yaml", "--json"], { workspace: ws });
+    const runId = JSON.parse(started.stdout).run_id;
+    const victim = join(ws, "victim.txt");
+    await Deno.writeTextFile(victim, "keep");
+    const events = join(ws, ".iris", "runs", runId, "events.jsonl");
+    await Deno.rename(events, join(ws, "events.saved"));
+    await Deno.symlink(victim, events);
+    assertCleanError(
+      await lily(["run", "resume", runId], { workspace: ws }),
+      1,
+      /events\.jsonl is a symlink/,
+    );
+    assertCleanError(await lily(["run", "show", runId], { workspace: ws }), 1, /is a symlink/);
+    assertEquals(await Deno.readTextFile(victim), "keep");
+  });
+});

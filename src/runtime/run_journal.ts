@@ -27,9 +27,11 @@ export interface JournalContents {
  *
  * @param path The `events.jsonl` file.
  * @returns The events; empty when the file does not exist.
- * @throws {IntegrityError} When a line other than the last is not an event.
+ * @throws {IntegrityError} When a line other than the last is not an event,
+ * or the journal is a symlink.
  */
 export async function readJournal(path: string): Promise<JournalContents> {
+  await refuseSymlink(path);
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -123,7 +125,6 @@ export class RunJournal {
     path: string,
     options: { now?: () => Date } = {},
   ): Promise<{ journal: RunJournal; events: RunEvent[] }> {
-    await refuseSymlink(path);
     const contents = await readJournal(path);
     const file = await Deno.open(path, { read: true, write: true, create: true });
     if (contents.tornTail) {
