@@ -6,6 +6,7 @@
  * @module
  */
 
+import { UsageError } from "../core/errors.ts";
 import { dirname, join } from "node:path";
 import { KERNEL_VERSION } from "../core/version.ts";
 import type { SchemaRegistry } from "./schema_registry.ts";
@@ -50,11 +51,20 @@ function schemaFile(id: string): string {
  * @param registry The schemas.
  * @param options Where to write.
  * @returns The index as written.
+ * @throws {UsageError} When the directory cannot be created (e.g. it is a file).
  */
 export async function exportSchemas(
   registry: SchemaRegistry,
   options: ExportSchemasOptions,
 ): Promise<SchemaIndex> {
+  try {
+    await Deno.mkdir(options.dir, { recursive: true });
+  } catch (err) {
+    throw new UsageError(
+      `Cannot export schemas to ${options.dir}: ${(err as Error).message}; expected a directory`,
+      { cause: err },
+    );
+  }
   const schemas: ExportedSchema[] = [];
   for (const schema of registry.list()) {
     const file = schemaFile(schema.id);
