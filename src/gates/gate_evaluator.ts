@@ -132,7 +132,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
         stepId: gate.id,
         attempt: request.attempt,
         workspace: store.layout.workspace,
-        cwd: await resolveStepCwd(store.layout.workspace, "cwd" in runner ? runner.cwd : undefined),
+        cwd: resolveStepCwd(store.layout.workspace, "cwd" in runner ? runner.cwd : undefined),
         outputDir: dirs.outputDir,
         inputDir: dirs.inputDir,
         scratchDir: dirs.scratchDir,

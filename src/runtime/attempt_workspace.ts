@@ -196,9 +196,9 @@ export function attemptEnv(options: AttemptEnvOptions): Record<string, string> {
  * @returns The absolute working directory.
  * @throws {PathSecurityError} When it resolves outside the workspace.
  */
-export async function resolveStepCwd(workspace: string, cwd: string | undefined): Promise<string> {
+export function resolveStepCwd(workspace: string, cwd: string | undefined): string {
   const normalized = cwd === undefined ? "." : posix.normalize(cwd).replace(/\/+$/, "");
-  return normalized === "." ? workspace : await resolveInside(workspace, normalized);
+  return normalized === "." ? workspace : resolveInside(workspace, normalized);
 }
 
 /** Why collecting outputs failed. */
@@ -230,7 +230,7 @@ export async function commitOutputs(
     const where = `output "${name}" of step ${options.stepId} (${spec.path} in LILY_OUTPUT_DIR)`;
     let path: string;
     try {
-      path = await resolveInside(options.outputDir, spec.path);
+      path = resolveInside(options.outputDir, spec.path);
       const info = await Deno.lstat(path);
       if (!info.isFile) throw new OutputError(`Declared ${where} is not a regular file`);
     } catch (err) {

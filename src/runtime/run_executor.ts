@@ -440,7 +440,7 @@ class RunLoop {
     let outputs: Record<string, string> = {};
     try {
       const inputs = await materializeInputs(this.#store, dirs.inputDir, inputIds);
-      const cwd = await resolveStepCwd(
+      const cwd = resolveStepCwd(
         this.#store.layout.workspace,
         "cwd" in step.executor ? step.executor.cwd : undefined,
       );

@@ -123,6 +123,8 @@ export class ArtifactStore {
   #newId: IdSource;
   #defaultProducer: Producer;
   #checks: PayloadCheck[];
+  /** Runs whose manifest this store has read and found valid (checked once per run). */
+  #validRuns = new Set<string>();
 
   /**
    * Creates a store over an open index.
@@ -231,7 +233,10 @@ export class ArtifactStore {
   ): Promise<ArtifactRef> {
     checkType(options.type);
     const run = runLayout(this.#layout, runId);
-    await requireRun(run, runId);
+    if (!this.#validRuns.has(runId)) {
+      await requireRun(run, runId);
+      this.#validRuns.add(runId);
+    }
     const name = options.name === undefined ? null : checkArtifactName(options.name);
     const producer = checkProducer(options.producer ?? this.#defaultProducer);
     const inputs = (options.inputs ?? []).map((id) => this.#requireArtifact(id).artifact_id);
@@ -239,7 +244,7 @@ export class ArtifactStore {
     const dirRel = `artifacts/${artifactId}`;
     // The id is fresh and mkdir refuses any existing entry (a planted symlink
     // included), so confining the existing artifacts/ dir confines the new one.
-    const dir = join(await resolveInside(run.root, "artifacts"), artifactId);
+    const dir = join(resolveInside(run.root, "artifacts"), artifactId);
     await Deno.mkdir(dir);
     let written: Written;
     try {
@@ -296,7 +301,7 @@ export class ArtifactStore {
    */
   async readBytes(ref: ArtifactRef | string): Promise<{ ref: ArtifactRef; bytes: Uint8Array }> {
     const stored = this.#matchIndex(ref);
-    const path = await this.#payloadPath(stored);
+    const path = this.#payloadPath(stored);
     let bytes: Uint8Array;
     try {
       bytes = await Deno.readFile(path);
@@ -346,6 +351,7 @@ export class ArtifactStore {
    * @throws {NotFoundError} When the artifact is not in that run.
    * @throws {UsageError} When it is not a file artifact.
    */
+  // deno-lint-ignore require-await -- promise-based API; path checks are sync today
   async openPath(runId: string, artifactId: string): Promise<string> {
     assertUuid(runId, "run id");
     const ref = this.#requireArtifact(artifactId);
@@ -357,7 +363,7 @@ export class ArtifactStore {
         `Artifact ${artifactId} is a ${ref.storage_kind} artifact; openPath serves file artifacts only, use get`,
       );
     }
-    return await this.#payloadPath(ref);
+    return this.#payloadPath(ref);
   }
 
   /**
@@ -368,9 +374,10 @@ export class ArtifactStore {
    * @throws {NotFoundError} When there is no such artifact.
    * @throws {IntegrityError} When the stored path escapes the run root.
    */
+  // deno-lint-ignore require-await -- promise-based API; path checks are sync today
   async payloadPath(artifactId: string): Promise<{ ref: ArtifactRef; path: string }> {
     const ref = this.#requireArtifact(artifactId);
-    return { ref, path: await this.#payloadPath(ref) };
+    return { ref, path: this.#payloadPath(ref) };
   }
 
   /**
@@ -411,10 +418,10 @@ export class ArtifactStore {
     return stored;
   }
 
-  async #payloadPath(ref: ArtifactRef): Promise<string> {
+  #payloadPath(ref: ArtifactRef): string {
     const run = runLayout(this.#layout, ref.run_id);
     try {
-      return await resolveInside(run.root, ref.rel_path);
+      return resolveInside(run.root, ref.rel_path);
     } catch (err) {
       if (err instanceof PathSecurityError) {
         throw new IntegrityError(`Artifact ${ref.artifact_id}: ${err.message}`, { cause: err });

@@ -149,7 +149,7 @@ export async function verifyStore(
       const path = join(run.root, ref.rel_path);
       let resolved: string;
       try {
-        resolved = await resolveInside(run.root, ref.rel_path);
+        resolved = resolveInside(run.root, ref.rel_path);
       } catch (err) {
         if (!(err instanceof LilyError) && !(err instanceof Deno.errors.NotFound)) throw err;
         const detail = err instanceof LilyError ? err.message : "run directory is missing";

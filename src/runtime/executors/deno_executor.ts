@@ -193,7 +193,7 @@ export class DenoExecutor implements Executor<DenoSpec> {
     let module: string;
     let flags: string[];
     try {
-      module = await resolveInside(ctx.workspace, spec.module);
+      module = resolveInside(ctx.workspace, spec.module);
       flags = denoPermissionFlags({
         workspace: ctx.workspace,
         outputDir: ctx.outputDir,
