@@ -264,3 +264,18 @@ export async function assertNoProcessWith(arg: string): Promise<void> {
   }
   if (left.length > 0) throw new Error(`processes with ${arg} survived: ${left.join(", ")}`);
 }
+
+/**
+ * Reads an attempt's log file; a missing log is an empty stream.
+ *
+ * @param path The log file.
+ * @returns Its text, or "" when it does not exist.
+ */
+export async function readLog(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "";
+    throw err;
+  }
+}

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import { join } from "node:path";
-import { withTempDir } from "./_helpers.ts";
+import { readLog, withTempDir } from "./_helpers.ts";
 import { UsageError } from "../src/core/errors.ts";
 import type { ExecutionContext, ExecutionResult } from "../src/runtime/executors/executor.ts";
 import { DenoExecutor } from "../src/runtime/executors/deno_executor.ts";
@@ -84,8 +84,8 @@ async function probe(
   );
   return {
     result,
-    stdout: await Deno.readTextFile(ctx.stdoutPath),
-    stderr: await Deno.readTextFile(ctx.stderrPath),
+    stdout: await readLog(ctx.stdoutPath),
+    stderr: await readLog(ctx.stderrPath),
   };
 }
 
@@ -316,8 +316,8 @@ bwrapTest(
       const ctx = await attemptContext(ws);
       const result = await sandboxed.execute({ kind: "deno", module: "steal.ts", args: [] }, ctx);
       assertEquals(result.status, "failed");
-      assertEquals(await Deno.readTextFile(ctx.stdoutPath), "");
-      assertMatch(await Deno.readTextFile(ctx.stderrPath), /Module not found/);
+      assertEquals(await readLog(ctx.stdoutPath), "");
+      assertMatch(await readLog(ctx.stderrPath), /Module not found/);
     });
   },
 );

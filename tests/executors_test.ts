@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
 import { join } from "node:path";
-import { assertNoProcessWith, marker, processesWith, withTempDir } from "./_helpers.ts";
+import { assertNoProcessWith, marker, processesWith, readLog, withTempDir } from "./_helpers.ts";
 import { UsageError } from "../src/core/errors.ts";
 import type { ExecutionContext, MaterializedInput } from "../src/runtime/executors/executor.ts";
 import type { OutputSpec } from "../src/graph/workflow.ts";
@@ -62,8 +62,8 @@ Deno.test("command executor runs argv in cwd and streams stdout and stderr to th
     );
     assertEquals(result.status, "succeeded");
     assertEquals(result.exitCode, 0);
-    assertEquals(await Deno.readTextFile(ctx.stdoutPath), `${join(ws, "sub")}\n`);
-    assertEquals(await Deno.readTextFile(ctx.stderrPath), "to-stderr\n");
+    assertEquals(await readLog(ctx.stdoutPath), `${join(ws, "sub")}\n`);
+    assertEquals(await readLog(ctx.stderrPath), "to-stderr\n");
     assertEquals(result.summary, {
       executor: "command",
       argv: ["sh", "-c", "pwd; echo to-stderr >&2"],
@@ -94,7 +94,7 @@ Deno.test("command executor gives the child only the attempt's env", async () =>
         ctx,
       );
       assertEquals(result.status, "succeeded");
-      const [line, count] = (await Deno.readTextFile(ctx.stdoutPath)).trim().split("\n");
+      const [line, count] = (await readLog(ctx.stdoutPath)).trim().split("\n");
       assertEquals(line, "unset mine");
       // PATH, MINE, and what sh itself sets (PWD, SHLVL, _ depending on the shell).
       assert(Number(count) <= 5, `the child saw ${count} variables`);
@@ -136,7 +136,7 @@ Deno.test("command executor kills background children a successful step left beh
       ctx,
     );
     assertEquals(result.status, "succeeded");
-    assertEquals(await Deno.readTextFile(ctx.stdoutPath), "hi\n");
+    assertEquals(await readLog(ctx.stdoutPath), "hi\n");
     await assertNoProcessWith(mark);
   });
 });
@@ -167,7 +167,7 @@ Deno.test("command executor reports a program missing from PATH as failed", asyn
     assertEquals(result.status, "failed");
     assertEquals(result.exitCode, null);
     assertEquals(result.message, 'Program "lily-no-such-program" not found on PATH');
-    assertEquals(await Deno.readTextFile(ctx.stdoutPath), "");
+    assertEquals(await readLog(ctx.stdoutPath), "");
   });
 });
 
@@ -302,7 +302,7 @@ bwrapTest(
 
       const denied = await write("echo changed > source.txt");
       assertEquals(denied.status, "failed");
-      assertMatch(await Deno.readTextFile(ctx.stderrPath), /Read-only file system/);
+      assertMatch(await readLog(ctx.stderrPath), /Read-only file system/);
       assertEquals(await Deno.readTextFile(join(ws, "source.txt")), "original");
 
       const store = await write("echo x > .iris/index.sqlite");
@@ -336,7 +336,7 @@ bwrapTest(
         'for pid in $PPID 1 $(ls /proc | grep -E "^[0-9]+$"); do ' +
           'echo x >> "/proc/$pid/root$WS/victim.txt" && ok=1; done; test -z "$ok"',
       );
-      assertEquals(viaProc.status, "succeeded", await Deno.readTextFile(ctx.stderrPath));
+      assertEquals(viaProc.status, "succeeded", await readLog(ctx.stderrPath));
       const umount = await attempt('umount "$WS" && echo x >> "$WS/victim.txt"');
       assertEquals(umount.status, "failed");
       assertEquals(await Deno.readTextFile(victim), "original\n");
@@ -390,7 +390,7 @@ bwrapTest(
         ctx,
       );
       assertEquals(result.status, "succeeded");
-      assertEquals(await Deno.readTextFile(ctx.stdoutPath), "started\n");
+      assertEquals(await readLog(ctx.stdoutPath), "started\n");
       await assertNoProcessWith(mark);
     });
   },
@@ -516,7 +516,7 @@ Deno.test("fn executor turns a thrown error into a failed attempt with its messa
     }, ctx);
     assertEquals(result.status, "failed");
     assertEquals(result.message, "the disk is on fire");
-    assertMatch(await Deno.readTextFile(ctx.stderrPath), /Error: the disk is on fire\n\s+at /);
+    assertMatch(await readLog(ctx.stderrPath), /Error: the disk is on fire\n\s+at /);
   });
 });
 
@@ -601,7 +601,7 @@ Deno.test("llm executor with the fake provider is deterministic, fills inputs an
     assertEquals(first.status, "succeeded");
     assertEquals(first.usage, { input_tokens: 7, output_tokens: 3 });
     assertEquals(first.summary, { executor: "llm", provider: "fake", model: "m1" });
-    assertEquals(await Deno.readTextFile(ctx.stdoutPath), reply);
+    assertEquals(await readLog(ctx.stdoutPath), reply);
   });
 });
 

@@ -6,7 +6,7 @@
 
 import { assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { join } from "node:path";
-import { withTempDir } from "./_helpers.ts";
+import { readLog, withTempDir } from "./_helpers.ts";
 import { PathSecurityError } from "../src/core/errors.ts";
 import type { ExecutionContext } from "../src/runtime/executors/executor.ts";
 import { CommandExecutor } from "../src/runtime/executors/command_executor.ts";
@@ -105,7 +105,7 @@ Deno.test("command executor replaces a hard link planted at its log path instead
       ctx,
     );
     assertEquals(result.status, "succeeded");
-    assertEquals(await Deno.readTextFile(ctx.stdoutPath), "hi\n");
+    assertEquals(await readLog(ctx.stdoutPath), "hi\n");
   });
 });
 
@@ -243,7 +243,7 @@ bwrapTest(
         assertEquals(result.exitCode, null);
         assertMatch(result.message ?? "", /^The bubblewrap sandbox could not be set up: bwrap: /);
         assertEquals(result.summary.sandbox, "bubblewrap");
-        assertEquals(await Deno.readTextFile(ctx.stdoutPath), "");
+        assertEquals(await readLog(ctx.stdoutPath), "");
       });
     });
   },

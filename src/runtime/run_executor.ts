@@ -210,6 +210,8 @@ class RunLoop {
   #options: ExecuteRunOptions;
   #controller = new AbortController();
   #unflushed = new Map<string, Promise<void>>();
+  /** Staging dirs being removed off the critical path; awaited before the runner stops. */
+  #cleanups: Promise<void>[] = [];
   #kernelEnv: Readonly<Record<string, string>>;
 
   constructor(
@@ -264,6 +266,7 @@ class RunLoop {
       end = await this.#schedule();
     } finally {
       stopWatching();
+      await Promise.all(this.#cleanups);
     }
     await this.#record({ type: "run_finished", ...end });
     await this.#store.runs.update(this.#runId, () => ({ status: MANIFEST_STATUS[end.status] }));
@@ -437,6 +440,7 @@ class RunLoop {
       if (id !== undefined) inputIds[name] = id;
     }
     let result: ExecutionResult;
+    let spawned: Promise<void> | undefined;
     let outputs: Record<string, string> = {};
     try {
       const inputs = await materializeInputs(this.#store, dirs.inputDir, inputIds);
@@ -479,15 +483,22 @@ class RunLoop {
         readOnlyWorkspace: false,
       };
       const executor = executorFor(this.#options.executors, step.executor);
-      result = await executor.execute(step.executor, ctx, async (pid) => {
-        await this.#record({
-          type: "attempt_spawned",
-          step: step.id,
-          attempt: attemptNo,
-          pid,
-          start_ticks: (await processStartTicks(pid)) ?? null,
-        });
+      // The child already runs; its record is made durable while it does,
+      // and before the attempt's end is recorded.
+      result = await executor.execute(step.executor, ctx, (pid) => {
+        spawned = processStartTicks(pid).then((ticks) =>
+          this.#record({
+            type: "attempt_spawned",
+            step: step.id,
+            attempt: attemptNo,
+            pid,
+            start_ticks: ticks ?? null,
+          })
+        );
+        // Awaited below (or surfaced by the attempt's end record if execute throws).
+        spawned.catch(() => {});
       });
+      await spawned;
       if (result.status === "succeeded") {
         const committed = await commitOutputs(this.#store, {
           runId,
@@ -535,7 +546,7 @@ class RunLoop {
       await finished;
       return result.status;
     }
-    await removeAttemptDirs(dirs);
+    this.#cleanups.push(removeAttemptDirs(dirs));
     if (!this.#graph.gatesOf.has(step.id)) {
       // Written and fsynced together with the step_finished that follows.
       this.#unflushed.set(step.id, finished);

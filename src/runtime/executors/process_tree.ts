@@ -12,8 +12,9 @@
  * which is in the group.
  *
  * Output is streamed to the log files as it arrives, never held in memory.
- * The log files are created afresh ({@linkcode createLogFile}): a symbolic
- * link planted at a log path is never written through.
+ * A log file is created afresh ({@linkcode createLogFile}) when its first
+ * byte arrives, so a quiet stream leaves no file; a symbolic link planted at
+ * a log path is refused before the child starts and never written through.
  *
  * @module
  */
@@ -31,9 +32,9 @@ export interface ProcessTreeOptions {
   readonly cwd: string;
   /** The child's complete environment; nothing of the kernel's is inherited. */
   readonly env: Readonly<Record<string, string>>;
-  /** File that receives stdout; created afresh ({@linkcode createLogFile}). */
+  /** File that receives stdout; created afresh on its first byte ({@linkcode createLogFile}). */
   readonly stdoutPath: string;
-  /** File that receives stderr; created afresh ({@linkcode createLogFile}). */
+  /** File that receives stderr; created afresh on its first byte ({@linkcode createLogFile}). */
   readonly stderrPath: string;
   /** Kill the group after this many ms; undefined means no limit. */
   readonly timeoutMs?: number;
@@ -135,9 +136,58 @@ export async function createLogFile(path: string): Promise<Deno.FsFile> {
   }
 }
 
+/**
+ * Checks a log path before a child starts, with the same rules as
+ * {@linkcode createLogFile}, without creating anything: a quiet step then
+ * costs no file at all (a missing log is an empty stream).
+ */
+function checkLogPath(path: string): void {
+  const dir = dirname(path);
+  Deno.mkdirSync(dir, { recursive: true });
+  if (Deno.lstatSync(dir).isSymlink) {
+    throw new PathSecurityError(
+      `Refusing to create ${JSON.stringify(path)}: its directory is a symbolic link; ` +
+        "expected a plain directory",
+    );
+  }
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw err;
+  }
+  if (!info.isFile) {
+    const what = info.isSymlink ? "a symbolic link" : "something other than a regular file";
+    throw new PathSecurityError(
+      `Refusing to write ${JSON.stringify(path)}: ${what} is already there; ` +
+        "expected no file (it may have been planted to redirect the write)",
+    );
+  }
+}
+
+/** A log file created on the first byte written to it. */
+class LazyLog {
+  readonly #path: string;
+  #file: Deno.FsFile | undefined;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    this.#file ??= await createLogFile(this.#path);
+    await writeAll(this.#file, bytes);
+  }
+
+  close(): void {
+    this.#file?.close();
+  }
+}
+
 async function pump(
   stream: ReadableStream<Uint8Array>,
-  file: Deno.FsFile,
+  file: LazyLog,
   stop: AbortSignal,
 ): Promise<void> {
   const reader = stream.getReader();
@@ -147,7 +197,7 @@ async function pump(
     while (true) {
       const { done, value } = await reader.read();
       if (done) return;
-      await writeAll(file, value);
+      await file.write(value);
     }
   } finally {
     stop.removeEventListener("abort", cancel);
@@ -209,19 +259,15 @@ export async function runProcessTree(
   program: string,
   options: ProcessTreeOptions,
 ): Promise<ProcessTreeResult> {
-  let stdout: Deno.FsFile;
   try {
-    stdout = await createLogFile(options.stdoutPath);
+    checkLogPath(options.stdoutPath);
+    checkLogPath(options.stderrPath);
   } catch (err) {
     return logFailure(err);
   }
+  const stdout = new LazyLog(options.stdoutPath);
   try {
-    let stderr: Deno.FsFile;
-    try {
-      stderr = await createLogFile(options.stderrPath);
-    } catch (err) {
-      return logFailure(err);
-    }
+    const stderr = new LazyLog(options.stderrPath);
     try {
       if (options.signal?.aborted) {
         return { status: "cancelled", exitCode: null, message: "Cancelled before it started" };
@@ -254,8 +300,8 @@ export async function runProcessTree(
 
 async function supervise(
   child: Deno.ChildProcess,
-  stdout: Deno.FsFile,
-  stderr: Deno.FsFile,
+  stdout: LazyLog,
+  stderr: LazyLog,
   options: ProcessTreeOptions,
 ): Promise<ProcessTreeResult> {
   const pid = child.pid;
