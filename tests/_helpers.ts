@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { openStore, type Store } from "../mod.ts";
 
 /** The repository root. */
 export const REPO: string = fileURLToPath(new URL("..", import.meta.url));
@@ -278,4 +279,23 @@ export async function readLog(path: string): Promise<string> {
     if (err instanceof Deno.errors.NotFound) return "";
     throw err;
   }
+}
+
+/**
+ * Runs `fn` with a temp workspace, an open store and one fresh run in it.
+ *
+ * @param fn The test body: workspace, store and run id.
+ */
+export async function withRunStore(
+  fn: (ws: string, store: Store, runId: string) => Promise<void>,
+): Promise<void> {
+  await withTempDir(async (ws) => {
+    const store = await openStore(ws);
+    try {
+      const { manifest } = await store.runs.create();
+      await fn(ws, store, manifest.run_id);
+    } finally {
+      store.close();
+    }
+  });
 }

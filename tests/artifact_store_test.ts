@@ -1,29 +1,10 @@
 import { assert, assertEquals, assertNotEquals, assertRejects } from "./_assert.ts";
 import { join } from "node:path";
-import {
-  canonicalHash,
-  IntegrityError,
-  NotFoundError,
-  openStore,
-  type Store,
-  UsageError,
-} from "../mod.ts";
-import { withTempDir } from "./_helpers.ts";
-
-async function withStore(fn: (ws: string, store: Store, runId: string) => Promise<void>) {
-  await withTempDir(async (ws) => {
-    const store = await openStore(ws);
-    try {
-      const { manifest } = await store.runs.create();
-      await fn(ws, store, manifest.run_id);
-    } finally {
-      store.close();
-    }
-  });
-}
+import { canonicalHash, IntegrityError, NotFoundError, openStore, UsageError } from "../mod.ts";
+import { withRunStore, withTempDir } from "./_helpers.ts";
 
 Deno.test("a second put of the same content gets a new id and keeps the first", async () => {
-  await withStore(async (_ws, store, runId) => {
+  await withRunStore(async (_ws, store, runId) => {
     const a = await store.artifacts.putJson(runId, { v: 1 }, { type: "x.v1" });
     const b = await store.artifacts.putJson(runId, { v: 1 }, { type: "x.v1" });
     assertNotEquals(a.artifact_id, b.artifact_id);
@@ -53,7 +34,7 @@ Deno.test("an artifact directory is created exclusively, so a reused id cannot o
 });
 
 Deno.test("putJson stores canonical bytes whose file hash is the canonical hash", async () => {
-  await withStore(async (ws, store, runId) => {
+  await withRunStore(async (ws, store, runId) => {
     const value = { z: [3, 1e21, 0.1], a: "é", m: { y: null, b: true } };
     const ref = await store.artifacts.putJson(runId, value, { type: "x.v1" });
     assertEquals(ref.sha256, canonicalHash(value));
@@ -64,7 +45,7 @@ Deno.test("putJson stores canonical bytes whose file hash is the canonical hash"
 });
 
 Deno.test("putJson rejects values JSON cannot represent and writes nothing", async () => {
-  await withStore(async (_ws, store, runId) => {
+  await withRunStore(async (_ws, store, runId) => {
     for (const bad of [{ a: NaN }, { a: undefined }, { a: 1n }, [() => 1]]) {
       await assertRejects(() => store.artifacts.putJson(runId, bad, { type: "x.v1" }));
     }
@@ -74,7 +55,7 @@ Deno.test("putJson rejects values JSON cannot represent and writes nothing", asy
 });
 
 Deno.test("get checks that a reference belongs to its run and matches the index", async () => {
-  await withStore(async (_ws, store, runId) => {
+  await withRunStore(async (_ws, store, runId) => {
     const ref = await store.artifacts.putText(runId, "hi", { type: "x.v1" });
     const other = (await store.runs.create()).manifest.run_id;
     await assertRejects(() => store.artifacts.get({ ...ref, run_id: other }), IntegrityError);
@@ -89,7 +70,7 @@ Deno.test("get checks that a reference belongs to its run and matches the index"
 });
 
 Deno.test("every put records its producer and inputs", async () => {
-  await withStore(async (ws, store, runId) => {
+  await withRunStore(async (ws, store, runId) => {
     const a = await store.artifacts.putText(runId, "a", { type: "x.v1" });
     assertEquals([a.producer_id, a.producer_kind], ["lily", "system"]);
     await Deno.writeTextFile(join(ws, "f.txt"), "f");
@@ -146,7 +127,7 @@ Deno.test("cross-run queries filter by type, name, producer, sha256 and time win
 });
 
 Deno.test("manifest updates are atomic rewrites that keep identity fields", async () => {
-  await withStore(async (_ws, store, runId) => {
+  await withRunStore(async (_ws, store, runId) => {
     const before = await store.runs.get(runId);
     const after = await store.runs.update(runId, () => ({ status: "running" }));
     assertEquals(after.status, "running");

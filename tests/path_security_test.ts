@@ -6,22 +6,9 @@ import {
   openStore,
   PathSecurityError,
   resolveInside,
-  type Store,
   UsageError,
 } from "../mod.ts";
-import { assertCleanError, fingerprint, lily, withTempDir } from "./_helpers.ts";
-
-async function withRun(fn: (ws: string, store: Store, runId: string) => Promise<void>) {
-  await withTempDir(async (ws) => {
-    const store = await openStore(ws);
-    try {
-      const { manifest } = await store.runs.create();
-      await fn(ws, store, manifest.run_id);
-    } finally {
-      store.close();
-    }
-  });
-}
+import { assertCleanError, fingerprint, lily, withRunStore, withTempDir } from "./_helpers.ts";
 
 Deno.test("traversal and non-UUID ids are rejected by every CLI command before touching a path", async () => {
   await withTempDir(async (ws) => {
@@ -48,7 +35,7 @@ Deno.test("traversal and non-UUID ids are rejected by every CLI command before t
 });
 
 Deno.test("file names that are absolute, relative, NUL-bearing or over-long are rejected", async () => {
-  await withRun(async (ws, store, runId) => {
+  await withRunStore(async (ws, store, runId) => {
     await Deno.writeTextFile(join(ws, "a.txt"), "a");
     const before = await fingerprint(join(ws, ".iris"));
     for (
@@ -83,7 +70,7 @@ Deno.test("stored relative paths may not be absolute or contain '..'", async () 
 });
 
 Deno.test("a symlinked artifacts dir pointing outside the run makes puts fail and writes nothing outside", async () => {
-  await withRun(async (ws, store, runId) => {
+  await withRunStore(async (ws, store, runId) => {
     const outside = join(ws, "outside");
     await Deno.mkdir(outside);
     const artifacts = store.runs.paths(runId).artifacts;
@@ -105,7 +92,7 @@ Deno.test("a symlinked artifacts dir pointing outside the run makes puts fail an
 });
 
 Deno.test("a payload swapped for a symlink to a file outside cannot be read or opened", async () => {
-  await withRun(async (ws, store, runId) => {
+  await withRunStore(async (ws, store, runId) => {
     await Deno.writeTextFile(join(ws, "a.txt"), "a");
     const file = await store.artifacts.putFile(runId, join(ws, "a.txt"), { type: "f.v1" });
     const json = await store.artifacts.putJson(runId, { a: 1 }, { type: "j.v1" });
@@ -139,7 +126,7 @@ Deno.test("a work order path that is a directory is rejected and nothing is crea
 });
 
 Deno.test("a moved file with another hard link is copied, so the link cannot change the artifact", async () => {
-  await withRun(async (ws, store, runId) => {
+  await withRunStore(async (ws, store, runId) => {
     await Deno.writeTextFile(join(ws, "h1"), "original");
     await Deno.link(join(ws, "h1"), join(ws, "h2"));
     const ref = await store.artifacts.putFile(runId, join(ws, "h1"), { type: "f.v1", move: true });

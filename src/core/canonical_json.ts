@@ -193,3 +193,25 @@ export function sha256Hex(bytes: Uint8Array | string): string {
 export function canonicalHash(value: unknown): string {
   return sha256Hex(canonicalBytes(value));
 }
+
+/**
+ * Hashes a file's bytes with sha256, streaming it in chunks.
+ *
+ * @param path The file.
+ * @returns The lower-case hex digest.
+ */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  const file = await Deno.open(path, { read: true });
+  try {
+    const buffer = new Uint8Array(4 * 1024 * 1024);
+    while (true) {
+      const n = await file.read(buffer);
+      if (n === null) break;
+      hash.update(buffer.subarray(0, n));
+    }
+  } finally {
+    file.close();
+  }
+  return hash.digest("hex");
+}

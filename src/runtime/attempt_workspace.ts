@@ -6,9 +6,8 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { extname, join, posix } from "node:path";
-import { canonicalJson } from "../core/canonical_json.ts";
+import { canonicalJson, sha256File } from "../core/canonical_json.ts";
 import { IntegrityError, type Issue, LilyError } from "../core/errors.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { Producer } from "../store/artifact_store.ts";
@@ -104,22 +103,6 @@ export function inputEnvName(name: string): string {
   return `LILY_INPUT_${name.toUpperCase().replaceAll("-", "_")}`;
 }
 
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  const file = await Deno.open(path, { read: true });
-  try {
-    const buffer = new Uint8Array(1024 * 1024);
-    while (true) {
-      const n = await file.read(buffer);
-      if (n === null) break;
-      hash.update(buffer.subarray(0, n));
-    }
-  } finally {
-    file.close();
-  }
-  return hash.digest("hex");
-}
-
 /**
  * Copies each input artifact's payload into the input dir, read-only, and
  * checks the copy against the recorded hash.
@@ -141,7 +124,7 @@ export async function materializeInputs(
     const target = join(inputDir, name + extname(ref.rel_path));
     await Deno.copyFile(path, target);
     await Deno.chmod(target, 0o444);
-    const actual = await hashFile(target);
+    const actual = await sha256File(target);
     if (actual !== ref.sha256) {
       throw new IntegrityError(
         `Input ${name} (artifact ${artifactId}) is corrupt: expected sha256 ${ref.sha256}, got ${actual}`,

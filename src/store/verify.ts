@@ -5,8 +5,8 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { sha256File } from "../core/canonical_json.ts";
 import { LilyError, NotFoundError } from "../core/errors.ts";
 import { isUuid } from "../core/ids.ts";
 import type { ArtifactRef } from "./artifact_ref.ts";
@@ -64,22 +64,6 @@ export interface VerifyOptions {
 }
 
 const WARNINGS: readonly FindingKind[] = ["orphan_payload", "stray_entry"];
-
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  const file = await Deno.open(path, { read: true });
-  try {
-    const buffer = new Uint8Array(4 * 1024 * 1024);
-    while (true) {
-      const n = await file.read(buffer);
-      if (n === null) break;
-      hash.update(buffer.subarray(0, n));
-    }
-  } finally {
-    file.close();
-  }
-  return hash.digest("hex");
-}
 
 async function listDir(path: string): Promise<Deno.DirEntry[]> {
   const out: Deno.DirEntry[] = [];
@@ -159,7 +143,7 @@ export async function verifyStore(
       }
       let actual: string;
       try {
-        actual = await hashFile(resolved);
+        actual = await sha256File(resolved);
       } catch (err) {
         add({
           kind: "missing_payload",
