@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
 import {
   assertNoProcessWith,
@@ -171,6 +171,12 @@ Deno.test("a runner killed while gates run: resume kills the gate's processes an
     runner.child.kill("SIGKILL");
     await runner.done;
     assert((await processesWith(mark)).length > 0, "the gate's process outlived its runner");
+    const listed = await lilyJson<{ run_id: string; runner_alive?: boolean }[]>(
+      ["run", "list"],
+      ws,
+    );
+    assertEquals(listed[0].runner_alive, false);
+    assertMatch((await lily(["run", "list"], { workspace: ws })).stdout, /running \(runner gone/);
     await Deno.writeTextFile(join(ws, "gate_may_pass"), "");
     const resumed = await lily(["run", "resume", runId, "--json"], { workspace: ws });
     assertEquals(resumed.code, 0, resumed.stderr);

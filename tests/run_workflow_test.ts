@@ -472,3 +472,27 @@ Deno.test("a step's cwd must stay inside the workspace, symlinks included", asyn
     }
   });
 });
+
+Deno.test("cancelling while a gate runs records the step as cancelled, not failed", async () => {
+  await withTempDir(async (ws) => {
+    const mark = marker();
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      `name: g\nsteps:\n  - { id: a, shell: "true" }\ngates:\n  - { id: slow, step: a, command: [sleep, "${mark}"] }\n`,
+    );
+    const runner = lilyInBackground(["run", "start", "flow.yaml"], ws);
+    const runId = await waitFor("the run to start", async () => {
+      const runs = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
+      return runs[0]?.run_id;
+    });
+    await waitFor(
+      "the gate to spawn",
+      async () => (await runEvents(ws, runId)).some((e) => e.type === "gate_spawned") || undefined,
+    );
+    await lilyJson(["run", "cancel", runId], ws);
+    assertEquals((await runner.done).code, 1);
+    await assertNoProcessWith(mark);
+    const shown = await lilyJson<{ run_state: RunDoc["run_state"] }>(["run", "show", runId], ws);
+    assertEquals(shown.run_state.steps.a.status, "cancelled");
+  });
+});

@@ -9,6 +9,8 @@ import type { CliContext } from "./context.ts";
 import { globalOptions, withExistingStore, withStore } from "./context.ts";
 import { emit, table } from "./output.ts";
 import type { RunState } from "../runtime/run_events.ts";
+import type { RunListing } from "../store/run_store.ts";
+import type { RunManifest } from "../store/run_manifest.ts";
 import { readRunState } from "../runtime/run_starter.ts";
 import { isRunLive } from "../runtime/run_lease.ts";
 
@@ -50,10 +52,28 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
     .description("List the runs of the workspace, oldest first")
     .action(async (_opts, cmd) => {
       const g = globalOptions(cmd);
-      const runs = await withExistingStore(ctx, g, [], (store) => store.runs.list());
-      const data = runs.map((r) =>
-        "manifest" in r ? r.manifest : { run_id: r.run_id, status: "invalid", error: r.error }
+      const { runs, gone } = await withExistingStore(
+        ctx,
+        g,
+        { runs: [], gone: new Set<string>() },
+        async (store) => {
+          const runs = await store.runs.list();
+          const gone = new Set<string>();
+          for (const r of runs) {
+            if ("manifest" in r && r.manifest.status === "running") {
+              if (!(await isRunLive(store.runs.paths(r.run_id)))) gone.add(r.run_id);
+            }
+          }
+          return { runs, gone };
+        },
       );
+      const data = runs.map((r) =>
+        "manifest" in r
+          ? { ...r.manifest, ...(gone.has(r.run_id) ? { runner_alive: false } : {}) }
+          : { run_id: r.run_id, status: "invalid", error: r.error }
+      );
+      const status = (r: RunListing & { manifest: RunManifest }) =>
+        gone.has(r.run_id) ? "running (runner gone: lily run resume)" : r.manifest.status;
       emit(
         ctx.output,
         g.json,
@@ -65,7 +85,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
               "manifest" in r
                 ? [
                   r.run_id,
-                  r.manifest.status,
+                  status(r),
                   r.manifest.created_at,
                   r.manifest.work_order_ref?.artifact_id ?? "-",
                 ]

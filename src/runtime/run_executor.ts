@@ -394,7 +394,9 @@ class RunLoop {
       }
       failures++;
       const retryable = step.retry.on.includes(outcome === "timeout" ? "timeout" : "failure");
-      if (!retryable || failures >= step.retry.maxAttempts || this.#controller.signal.aborted) {
+      // A failure caused by the cancel itself (e.g. a gate stopped midway) is a cancel.
+      if (this.#controller.signal.aborted) return await this.#finish(step, attemptNo, "cancelled");
+      if (!retryable || failures >= step.retry.maxAttempts) {
         return await this.#finish(step, attemptNo, "failed");
       }
       const backoff = step.retry.backoffMs * step.retry.backoffFactor ** (failures - 1);
