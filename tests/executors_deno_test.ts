@@ -6,7 +6,11 @@ import type { ExecutionContext, ExecutionResult } from "../src/runtime/executors
 import { DenoExecutor } from "../src/runtime/executors/deno_executor.ts";
 import { denoPermissionFlags } from "../src/runtime/executors/deno_flags.ts";
 import { findProgram } from "../src/runtime/executors/find_program.ts";
-import { findBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
+import { attemptContext, bwrapTest } from "./_executor_fixtures.ts";
+
+function bwrapDenoTest(name: string, fn: (sandboxed: DenoExecutor) => Promise<void>): void {
+  bwrapTest(name, (bwrap) => fn(new DenoExecutor({ bubblewrap: bwrap })));
+}
 
 /** One escape attempt (or allowed action) per run; an uncaught error exits 1. */
 const PROBE = `
@@ -23,37 +27,6 @@ switch (action) {
   default: throw new Error("unknown action " + action);
 }
 `;
-
-async function attemptContext(
-  workspace: string,
-  overrides: Partial<ExecutionContext> = {},
-): Promise<ExecutionContext> {
-  const runId = crypto.randomUUID();
-  const run = join(workspace, ".iris", "runs", runId);
-  const staging = join(run, "tmp", "step.1");
-  const ctx: ExecutionContext = {
-    runId,
-    stepId: "step",
-    attempt: 1,
-    workspace,
-    cwd: workspace,
-    outputDir: join(staging, "out"),
-    inputDir: join(staging, "in"),
-    scratchDir: join(staging, "scratch"),
-    inputs: {},
-    outputs: {},
-    env: {},
-    stdoutPath: join(run, "logs", "step.1.stdout.log"),
-    stderrPath: join(run, "logs", "step.1.stderr.log"),
-    signal: new AbortController().signal,
-    readOnlyWorkspace: false,
-    ...overrides,
-  };
-  for (const dir of [ctx.outputDir, ctx.inputDir, ctx.scratchDir]) {
-    await Deno.mkdir(dir, { recursive: true });
-  }
-  return ctx;
-}
 
 /** A workspace with the probe module and a store that has an index and another run. */
 async function withWorkspace(fn: (ws: string, otherRun: string) => Promise<void>): Promise<void> {
@@ -261,27 +234,7 @@ Deno.test("deno step with a module outside the workspace fails without running",
   });
 });
 
-const bwrap = await findBubblewrap();
-const requireBwrap = Deno.env.get("LILY_REQUIRE_BWRAP") === "1";
-if (!bwrap && !requireBwrap) {
-  console.warn(
-    "executors_deno_test: bubblewrap tests ignored: no working bwrap on PATH " +
-      "(set LILY_REQUIRE_BWRAP=1 to make them fail instead)",
-  );
-}
-
-function bwrapTest(name: string, fn: (sandboxed: DenoExecutor) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: !bwrap && !requireBwrap,
-    fn: async () => {
-      if (!bwrap) throw new Error("LILY_REQUIRE_BWRAP=1, but no working bwrap was found on PATH");
-      await fn(new DenoExecutor({ bubblewrap: bwrap }));
-    },
-  });
-}
-
-bwrapTest(
+bwrapDenoTest(
   "deno step under bubblewrap still reads its inputs and writes its output and scratch dirs",
   async (sandboxed) => {
     await withWorkspace(async (ws) => {
@@ -301,7 +254,7 @@ bwrapTest(
   },
 );
 
-bwrapTest(
+bwrapDenoTest(
   "deno step under bubblewrap cannot import a store file, which the flags alone cannot stop",
   async (sandboxed) => {
     await withWorkspace(async (ws, otherRun) => {

@@ -2,50 +2,18 @@ import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "
 import { join } from "node:path";
 import { assertNoProcessWith, marker, processesWith, readLog, withTempDir } from "./_helpers.ts";
 import { UsageError } from "../src/core/errors.ts";
-import type { ExecutionContext, MaterializedInput } from "../src/runtime/executors/executor.ts";
+import type { MaterializedInput } from "../src/runtime/executors/executor.ts";
 import type { OutputSpec } from "../src/graph/workflow.ts";
-import { bubblewrapArgv, findBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
+import { bubblewrapArgv } from "../src/runtime/executors/bubblewrap.ts";
 import { CommandExecutor } from "../src/runtime/executors/command_executor.ts";
 import { killStaleProcessGroup, processStartTicks } from "../src/runtime/executors/process_tree.ts";
 import { FnExecutor } from "../src/runtime/executors/fn_executor.ts";
 import { LlmExecutor } from "../src/runtime/executors/llm_executor.ts";
 import { FakeLlmProvider } from "../src/runtime/executors/llm_provider.ts";
 import { defaultExecutors, executorFor } from "../src/runtime/executors/executor_registry.ts";
-
-const PATH = Deno.env.get("PATH") ?? "/usr/bin:/bin";
+import { attemptContext, bwrapTest, PATH } from "./_executor_fixtures.ts";
 
 /** Builds an attempt's context in a workspace the way the runtime lays it out. */
-async function attemptContext(
-  workspace: string,
-  overrides: Partial<ExecutionContext> = {},
-): Promise<ExecutionContext> {
-  const runId = crypto.randomUUID();
-  const run = join(workspace, ".iris", "runs", runId);
-  const staging = join(run, "tmp", "step.1");
-  const ctx: ExecutionContext = {
-    runId,
-    stepId: "step",
-    attempt: 1,
-    workspace,
-    cwd: workspace,
-    outputDir: join(staging, "out"),
-    inputDir: join(staging, "in"),
-    scratchDir: join(staging, "scratch"),
-    inputs: {},
-    outputs: {},
-    env: { PATH },
-    stdoutPath: join(run, "logs", "step.1.stdout.log"),
-    stderrPath: join(run, "logs", "step.1.stderr.log"),
-    signal: new AbortController().signal,
-    readOnlyWorkspace: false,
-    ...overrides,
-  };
-  for (const dir of [ctx.outputDir, ctx.inputDir, ctx.scratchDir]) {
-    await Deno.mkdir(dir, { recursive: true });
-  }
-  return ctx;
-}
-
 function output(path: string, kind: OutputSpec["kind"]): OutputSpec {
   return { type: `${kind}_output.v1`, path, kind, required: true };
 }
@@ -262,26 +230,6 @@ Deno.test("command executor without bubblewrap runs a read-only attempt unconfin
     assertEquals(result.summary.read_only_workspace, "not enforced: bubblewrap disabled");
   });
 });
-
-const bwrap = await findBubblewrap();
-const requireBwrap = Deno.env.get("LILY_REQUIRE_BWRAP") === "1";
-if (!bwrap && !requireBwrap) {
-  console.warn(
-    "executors_test: bubblewrap tests ignored: no working bwrap on PATH " +
-      "(set LILY_REQUIRE_BWRAP=1 to make them fail instead)",
-  );
-}
-
-function bwrapTest(name: string, fn: (bwrap: string) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: !bwrap && !requireBwrap,
-    fn: async () => {
-      if (!bwrap) throw new Error("LILY_REQUIRE_BWRAP=1, but no working bwrap was found on PATH");
-      await fn(bwrap);
-    },
-  });
-}
 
 bwrapTest(
   "command gate with a read-only workspace cannot write the workspace but can write its output dir",

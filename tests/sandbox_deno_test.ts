@@ -10,63 +10,13 @@ import { join } from "node:path";
 import { withTempDir } from "./_helpers.ts";
 import type { ExecutionContext, ExecutionResult } from "../src/runtime/executors/executor.ts";
 import { DenoExecutor } from "../src/runtime/executors/deno_executor.ts";
-import { findBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
+import { attemptContext, bwrapTest } from "./_executor_fixtures.ts";
 
-const bwrap = await findBubblewrap();
-const requireBwrap = Deno.env.get("LILY_REQUIRE_BWRAP") === "1";
-if (!bwrap && !requireBwrap) {
-  console.warn(
-    "sandbox_deno_test: bubblewrap tests ignored: no working bwrap on PATH " +
-      "(set LILY_REQUIRE_BWRAP=1 to make them fail instead)",
-  );
-}
-
-function bwrapTest(name: string, fn: (sandboxed: DenoExecutor) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: !bwrap && !requireBwrap,
-    fn: async () => {
-      if (!bwrap) throw new Error("LILY_REQUIRE_BWRAP=1, but no working bwrap was found on PATH");
-      await fn(new DenoExecutor({ bubblewrap: bwrap }));
-    },
-  });
+function bwrapDenoTest(name: string, fn: (sandboxed: DenoExecutor) => Promise<void>): void {
+  bwrapTest(name, (bwrap) => fn(new DenoExecutor({ bubblewrap: bwrap })));
 }
 
 const flagsOnly = new DenoExecutor({ bubblewrap: false });
-
-let attempts = 0;
-
-/** A fresh attempt (new label, new staging dirs) in a workspace laid out like the runtime's. */
-async function attemptContext(
-  workspace: string,
-  overrides: Partial<ExecutionContext> = {},
-): Promise<ExecutionContext> {
-  const run = join(workspace, ".iris", "runs", "run-1");
-  const label = `step.${++attempts}`;
-  const staging = join(run, "tmp", label);
-  const ctx: ExecutionContext = {
-    runId: "run-1",
-    stepId: "step",
-    attempt: attempts,
-    workspace,
-    cwd: workspace,
-    outputDir: join(staging, "out"),
-    inputDir: join(staging, "in"),
-    scratchDir: join(staging, "scratch"),
-    inputs: {},
-    outputs: {},
-    env: {},
-    stdoutPath: join(run, "logs", `${label}.stdout.log`),
-    stderrPath: join(run, "logs", `${label}.stderr.log`),
-    signal: new AbortController().signal,
-    readOnlyWorkspace: false,
-    ...overrides,
-  };
-  for (const dir of [ctx.outputDir, ctx.inputDir, ctx.scratchDir]) {
-    await Deno.mkdir(dir, { recursive: true });
-  }
-  return ctx;
-}
 
 interface Outcome {
   result: ExecutionResult;
@@ -111,7 +61,7 @@ async function withSetup(
   });
 }
 
-bwrapTest(
+bwrapDenoTest(
   "deno step under bubblewrap cannot text-import a file outside the workspace",
   async (sandboxed) => {
     await withSetup(async (ws, secretDir) => {
@@ -130,7 +80,7 @@ bwrapTest(
   },
 );
 
-bwrapTest(
+bwrapDenoTest(
   "deno step under bubblewrap cannot see files under $HOME, such as ~/.ssh",
   async (sandboxed) => {
     const home = Deno.env.get("HOME");
@@ -149,7 +99,7 @@ bwrapTest(
   },
 );
 
-bwrapTest(
+bwrapDenoTest(
   "deno step under bubblewrap cannot text-import the store's index",
   async (sandboxed) => {
     await withSetup(async (ws) => {
@@ -163,7 +113,7 @@ bwrapTest(
   },
 );
 
-bwrapTest(
+bwrapDenoTest(
   "deno step under bubblewrap cannot read or write through a workspace symlink to a dir outside",
   async (sandboxed) => {
     await withSetup(async (ws, secretDir) => {
@@ -192,7 +142,7 @@ bwrapTest(
   },
 );
 
-bwrapTest(
+bwrapDenoTest(
   "deno step under bubblewrap cannot write the module cache through a workspace symlink",
   async (sandboxed) => {
     const home = Deno.env.get("HOME") ?? "/";
@@ -217,7 +167,7 @@ bwrapTest(
   },
 );
 
-bwrapTest(
+bwrapDenoTest(
   "deno step under bubblewrap still imports npm packages already in the module cache",
   async (sandboxed) => {
     await withSetup(async (ws) => {

@@ -5,46 +5,14 @@
  */
 
 import { assertEquals, assertMatch, assertRejects } from "./_assert.ts";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { readLog, withTempDir } from "./_helpers.ts";
 import { PathSecurityError } from "../src/core/errors.ts";
-import type { ExecutionContext } from "../src/runtime/executors/executor.ts";
 import { CommandExecutor } from "../src/runtime/executors/command_executor.ts";
 import { DenoExecutor } from "../src/runtime/executors/deno_executor.ts";
 import { FnExecutor } from "../src/runtime/executors/fn_executor.ts";
-import { findBubblewrap, runInBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
-
-const PATH = Deno.env.get("PATH") ?? "/usr/bin:/bin";
-
-async function attemptContext(
-  workspace: string,
-  overrides: Partial<ExecutionContext> = {},
-): Promise<ExecutionContext> {
-  const run = join(workspace, ".iris", "runs", "run-1");
-  const staging = join(run, "tmp", "step.1");
-  const ctx: ExecutionContext = {
-    runId: "run-1",
-    stepId: "step",
-    attempt: 1,
-    workspace,
-    cwd: workspace,
-    outputDir: join(staging, "out"),
-    inputDir: join(staging, "in"),
-    scratchDir: join(staging, "scratch"),
-    inputs: {},
-    outputs: {},
-    env: { PATH },
-    stdoutPath: join(run, "logs", "step.1.stdout.log"),
-    stderrPath: join(run, "logs", "step.1.stderr.log"),
-    signal: new AbortController().signal,
-    readOnlyWorkspace: false,
-    ...overrides,
-  };
-  for (const dir of [ctx.outputDir, ctx.inputDir, ctx.scratchDir, join(run, "logs")]) {
-    await Deno.mkdir(dir, { recursive: true });
-  }
-  return ctx;
-}
+import { runInBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
+import { attemptContext, bwrapTest } from "./_executor_fixtures.ts";
 
 /** A workspace, and a file outside it that a planted link points to. */
 async function withVictim(fn: (ws: string, victim: string) => Promise<void>): Promise<void> {
@@ -112,7 +80,7 @@ Deno.test("command executor replaces a hard link planted at its log path instead
 Deno.test("command executor refuses a log dir that is a symlink", async () => {
   await withVictim(async (ws, victim) => {
     const ctx = await attemptContext(ws);
-    const logs = join(ws, ".iris", "runs", "run-1", "logs");
+    const logs = dirname(ctx.stdoutPath);
     await Deno.remove(logs, { recursive: true });
     await Deno.symlink(join(victim, ".."), logs);
     const result = await new CommandExecutor({ bubblewrap: false }).execute(
@@ -162,26 +130,6 @@ Deno.test("fn executor refuses a symlink planted at its stderr log", async () =>
   });
 });
 
-const bwrap = await findBubblewrap();
-const requireBwrap = Deno.env.get("LILY_REQUIRE_BWRAP") === "1";
-if (!bwrap && !requireBwrap) {
-  console.warn(
-    "sandbox_files_test: bubblewrap tests ignored: no working bwrap on PATH " +
-      "(set LILY_REQUIRE_BWRAP=1 to make them fail instead)",
-  );
-}
-
-function bwrapTest(name: string, fn: (bwrap: string) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: !bwrap && !requireBwrap,
-    fn: async () => {
-      if (!bwrap) throw new Error("LILY_REQUIRE_BWRAP=1, but no working bwrap was found on PATH");
-      await fn(bwrap);
-    },
-  });
-}
-
 bwrapTest(
   "command gate under bubblewrap refuses a symlink planted at its log path",
   async (bwrap) => {
@@ -204,14 +152,7 @@ bwrapTest(
   async (bwrap) => {
     await withVictim(async (ws, victim) => {
       const ctx = await attemptContext(ws);
-      const status = join(
-        ws,
-        ".iris",
-        "runs",
-        "run-1",
-        "logs",
-        ".step.1.stderr.log.bwrap-status.json",
-      );
+      const status = join(dirname(ctx.stderrPath), ".step.1.stderr.log.bwrap-status.json");
       await Deno.symlink(victim, status);
       const result = await runInBubblewrap(["/bin/sh", "-c", "exit 4"], {
         bwrap,
