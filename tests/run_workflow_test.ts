@@ -496,3 +496,22 @@ Deno.test("cancelling while a gate runs records the step as cancelled, not faile
     assertEquals(shown.run_state.steps.a.status, "cancelled");
   });
 });
+
+Deno.test("LILY_USER is recorded as who started the run", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      "name: u\nsteps:\n  - { id: a, shell: 'true' }\n",
+    );
+    const result = await lily(["run", "start", "flow.yaml", "--json"], {
+      workspace: ws,
+      env: { LILY_USER: "alice" },
+    });
+    const doc = JSON.parse(result.stdout) as RunDoc & { run_state: { workflow_ref: string } };
+    const ref = await lilyJson<{ producer_id: string; producer_kind: string }>(
+      ["artifact", "show", doc.run_state.workflow_ref],
+      ws,
+    );
+    assertEquals([ref.producer_id, ref.producer_kind], ["alice", "human"]);
+  });
+});

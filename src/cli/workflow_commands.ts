@@ -142,6 +142,10 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
               ...runOptions(ctx, g, opts.jobs, signal),
               inputs,
               workflowFile: file,
+              producer: {
+                id: ctx.env("LILY_USER") ?? ctx.env("USER") ?? "human",
+                kind: "human",
+              },
             })
           ),
       );

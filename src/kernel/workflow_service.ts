@@ -7,6 +7,7 @@
  */
 
 import type { ContractStore } from "../contracts/contract_store.ts";
+import type { Producer } from "../store/artifact_store.ts";
 import type { StepFunction } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import { loadWorkflowFile } from "../graph/workflow_loader.ts";
@@ -53,6 +54,11 @@ export interface RunWorkflowOptions extends WorkflowRunOptions {
   readonly inputs?: Readonly<Record<string, RunInputValue>>;
   /** The file the graph came from (stored with the run). */
   readonly workflowFile?: string;
+  /**
+   * Who starts the run (recorded on the stored workflow and inputs).
+   * @default {{ id: "human", kind: "human" }}
+   */
+  readonly producer?: Producer;
 }
 
 function loopOptions(store: ContractStore, options: WorkflowRunOptions) {
@@ -91,6 +97,7 @@ export async function runWorkflow(
     ...loopOptions(store, options),
     inputs: options.inputs,
     workflowFile: options.workflowFile,
+    producer: options.producer,
     onCreated: options.onCreated,
   });
 }
