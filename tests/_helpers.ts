@@ -299,3 +299,17 @@ export async function withRunStore(
     }
   });
 }
+
+/**
+ * Waits until the workspace has a run (started by a background `lily`) and
+ * returns the id of the first one.
+ *
+ * @param workspace The workspace.
+ * @returns The run id.
+ */
+export async function firstRunId(workspace: string): Promise<string> {
+  return await waitFor("a run to exist", async () => {
+    const runs = await lilyJson<{ run_id: string }[]>(["run", "list"], workspace);
+    return runs[0]?.run_id;
+  });
+}

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
 import {
   assertNoProcessWith,
+  firstRunId,
   lily,
   lilyInBackground,
   lilyJson,
@@ -62,10 +63,7 @@ Deno.test("SIGKILL of the runner at random points: resume never re-runs a finish
       ];
       const before = runId ? await runEvents(ws, runId) : [];
       const runner = lilyInBackground(args, ws);
-      runId ??= await waitFor("the run to exist", async () => {
-        const runs = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
-        return runs[0]?.run_id;
-      });
+      runId ??= await firstRunId(ws);
       const id = runId;
       const spawned = await waitFor("a step to be running, or the run to end", async () => {
         const events = await runEvents(ws, id);
@@ -156,10 +154,7 @@ Deno.test("a runner killed while gates run: resume kills the gate's processes an
       ].join("\n") + "\n",
     );
     const runner = lilyInBackground(["run", "start", "flow.yaml"], ws);
-    const runId = await waitFor("the run to exist", async () => {
-      const runs = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
-      return runs[0]?.run_id;
-    });
+    const runId = await firstRunId(ws);
     await waitFor(
       "the gate to spawn",
       async () => (await runEvents(ws, runId)).some((e) => e.type === "gate_spawned") || undefined,

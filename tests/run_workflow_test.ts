@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   assertCleanError,
   assertNoProcessWith,
+  firstRunId,
   lily,
   lilyInBackground,
   lilyJson,
@@ -396,10 +397,7 @@ Deno.test("lily run cancel stops a live run, kills its children and marks it can
       `name: long\nsteps:\n  - { id: wait, command: [sleep, "${mark}"] }\n`,
     );
     const runner = lilyInBackground(["run", "start", "flow.yaml"], ws);
-    const runId = await waitFor("the run to start", async () => {
-      const runs = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
-      return runs[0]?.run_id;
-    });
+    const runId = await firstRunId(ws);
     await waitFor(
       "the step to spawn",
       async () =>
@@ -481,10 +479,7 @@ Deno.test("cancelling while a gate runs records the step as cancelled, not faile
       `name: g\nsteps:\n  - { id: a, shell: "true" }\ngates:\n  - { id: slow, step: a, command: [sleep, "${mark}"] }\n`,
     );
     const runner = lilyInBackground(["run", "start", "flow.yaml"], ws);
-    const runId = await waitFor("the run to start", async () => {
-      const runs = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
-      return runs[0]?.run_id;
-    });
+    const runId = await firstRunId(ws);
     await waitFor(
       "the gate to spawn",
       async () => (await runEvents(ws, runId)).some((e) => e.type === "gate_spawned") || undefined,

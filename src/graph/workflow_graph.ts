@@ -54,6 +54,28 @@ function suggest(name: string, known: Iterable<string>): string {
   return best ? ` (did you mean "${best}"?)` : "";
 }
 
+/** Maps each id to its first index, reporting every later duplicate. */
+function indexIds(
+  list: "steps" | "gates",
+  items: readonly { readonly id: string }[],
+  issues: PathIssue[],
+): Map<string, number> {
+  const indexOf = new Map<string, number>();
+  items.forEach((item, i) => {
+    const first = indexOf.get(item.id);
+    if (first === undefined) indexOf.set(item.id, i);
+    else {
+      issues.push({
+        code: "duplicate_id",
+        path: [list, i, "id"],
+        message: `duplicate ${list === "steps" ? "step" : "gate"} id "${item.id}" ` +
+          `(first declared as ${list}[${first}])`,
+      });
+    }
+  });
+  return indexOf;
+}
+
 /**
  * Checks a workflow's references and builds its graph.
  *
@@ -62,17 +84,7 @@ function suggest(name: string, known: Iterable<string>): string {
  */
 export function buildGraph(workflow: Workflow): BuildGraphResult {
   const issues: PathIssue[] = [];
-  const indexOf = new Map<string, number>();
-  workflow.steps.forEach((step, i) => {
-    const first = indexOf.get(step.id);
-    if (first !== undefined) {
-      issues.push({
-        code: "duplicate_id",
-        path: ["steps", i, "id"],
-        message: `duplicate step id "${step.id}" (first declared as steps[${first}])`,
-      });
-    } else indexOf.set(step.id, i);
-  });
+  const indexOf = indexIds("steps", workflow.steps, issues);
   const runInputs = Object.keys(workflow.inputs);
   const upstream: Set<number>[] = workflow.steps.map(() => new Set());
 
@@ -144,17 +156,9 @@ export function buildGraph(workflow: Workflow): BuildGraphResult {
     }
   });
 
-  const gateIds = new Map<string, number>();
+  indexIds("gates", workflow.gates, issues);
   const gatesOf = new Map<string, GateSpec[]>();
   workflow.gates.forEach((gate, g) => {
-    const first = gateIds.get(gate.id);
-    if (first !== undefined) {
-      issues.push({
-        code: "duplicate_id",
-        path: ["gates", g, "id"],
-        message: `duplicate gate id "${gate.id}" (first declared as gates[${first}])`,
-      });
-    } else gateIds.set(gate.id, g);
     if (!indexOf.has(gate.step)) {
       issues.push({
         code: "unknown_step",

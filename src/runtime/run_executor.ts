@@ -9,7 +9,6 @@
 
 import { writeFileAtomic } from "../store/durable_file.ts";
 import type { Store } from "../store/store.ts";
-import type { RunStatus } from "../store/run_manifest.ts";
 import { Scheduler } from "../graph/scheduler.ts";
 import type { GateSpec, InputSource, StepSpec } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
@@ -117,13 +116,6 @@ export interface ExecuteRunOptions {
 }
 
 type StepOutcome = "succeeded" | "failed" | "waiting" | "cancelled";
-
-const MANIFEST_STATUS: Readonly<Record<RunEndStatus, RunStatus>> = {
-  succeeded: "succeeded",
-  failed: "failed",
-  cancelled: "cancelled",
-  waiting: "waiting",
-};
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -269,7 +261,7 @@ class RunLoop {
       await Promise.all(this.#cleanups);
     }
     await this.#record({ type: "run_finished", ...end });
-    await this.#store.runs.update(this.#runId, () => ({ status: MANIFEST_STATUS[end.status] }));
+    await this.#store.runs.update(this.#runId, () => ({ status: end.status }));
     await Deno.remove(run.cancelRequest).catch(() => {});
     await writeFileAtomic(
       run.state,
