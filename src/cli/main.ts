@@ -6,10 +6,19 @@
  */
 
 import { Command, CommanderError } from "@commander-js/extra-typings";
-import { isLilyError, UsageError } from "../core/errors.ts";
+import {
+  ConflictError,
+  IntegrityError,
+  isLilyError,
+  NotFoundError,
+  UsageError,
+  ValidationError,
+} from "../core/errors.ts";
+import { resolveWorkspace } from "../store/store.ts";
 import { KERNEL_VERSION } from "../core/version.ts";
 import { registerArtifactCommands } from "./artifact_commands.ts";
-import type { CliContext } from "./context.ts";
+import { type CliContext, globalOptions } from "./context.ts";
+import { completeHints } from "./hints.ts";
 import { processOutput } from "./output.ts";
 import { registerRunCommands } from "./run_commands.ts";
 import { registerSchemaCommands } from "./schema_commands.ts";
@@ -31,6 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option("--json", "print exactly one JSON document on stdout")
     .option("--debug", "show stack traces on errors")
     .exitOverride()
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (s) => ctx.output.out(s.trimEnd()),
       writeErr: (s) => ctx.output.err(s.trimEnd()),
@@ -68,6 +78,50 @@ export function exitCodeFor(err: unknown): number {
 }
 
 /**
+ * The machine-readable code of an error, as `--json` prints it in
+ * `{"error": {"code", …}}`.
+ *
+ * @param err Any thrown value.
+ * @returns `usage`, `not_found`, `integrity`, `validation`, `conflict`,
+ * `failed` or `internal` (a bug in Lily).
+ */
+export function errorCode(err: unknown): string {
+  if (err instanceof CommanderError || err instanceof UsageError) return "usage";
+  if (err instanceof NotFoundError) return "not_found";
+  if (err instanceof IntegrityError) return "integrity";
+  if (err instanceof ValidationError) return "validation";
+  if (err instanceof ConflictError) return "conflict";
+  return isLilyError(err) ? "failed" : "internal";
+}
+
+/**
+ * Turns a message into one line: newlines (from a parser quoting its input,
+ * or commander's "Did you mean …") become spaces.
+ *
+ * @param message The message.
+ * @returns One line.
+ */
+export function oneLine(message: string): string {
+  return message.replace(/\s*[\r\n]+\s*/g, " ").trim();
+}
+
+/** The lines an error prints on stderr, each without the `lily: ` prefix. */
+function errorLines(err: unknown, workspace: string | undefined): string[] {
+  if (err instanceof CommanderError) {
+    // A command group given without its subcommand: its usage was printed.
+    if (err.code === "commander.help") return ["Missing a subcommand; see the usage above"];
+    return [`${oneLine(err.message.replace(/^error: /, ""))} (see lily --help)`];
+  }
+  if (!isLilyError(err)) {
+    return [`internal error: ${oneLine(err instanceof Error ? err.message : String(err))}`];
+  }
+  // An error that collects issues prints one line per issue (its message is
+  // built that way); every other error is one line.
+  const lines = err.issues.length > 0 ? err.message.split("\n") : [oneLine(err.message)];
+  return workspace === undefined ? lines : lines.map((line) => completeHints(line, workspace));
+}
+
+/**
  * Runs the CLI on the given arguments.
  *
  * @param args The arguments after the program name.
@@ -83,21 +137,34 @@ export async function main(
   },
 ): Promise<number> {
   const debug = args.includes("--debug");
+  const json = args.includes("--json");
+  let workspace: string | undefined;
+  const program = buildProgram(ctx).hook("preAction", (_root, action) => {
+    workspace = resolveWorkspace(globalOptions(action).workspace, ctx.env);
+  });
+  if (args.length === 0) {
+    program.outputHelp({ error: true });
+    return 2;
+  }
   try {
-    await buildProgram(ctx).parseAsync(args, { from: "user" });
+    await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
     const code = exitCodeFor(err);
-    if (err instanceof CommanderError) {
-      if (code !== 0) {
-        ctx.output.err(`${err.message.replace(/^error: /, "lily: ")} (see lily --help)`);
-      }
-    } else if (isLilyError(err)) {
-      if (!(err instanceof VerifyFailed) && !(err instanceof RunNotSucceeded)) {
-        for (const line of err.message.split("\n")) ctx.output.err(`lily: ${line}`);
-      }
-    } else {
-      ctx.output.err(`lily: internal error: ${err instanceof Error ? err.message : String(err)}`);
+    if (code === 0) return 0;
+    // Already reported in full (on stdout, in JSON with --json).
+    const reported = err instanceof VerifyFailed || err instanceof RunNotSucceeded;
+    const lines = errorLines(err, workspace);
+    if (!reported) for (const line of lines) ctx.output.err(`lily: ${line}`);
+    if (json && !reported) {
+      ctx.output.out(JSON.stringify({
+        error: {
+          code: errorCode(err),
+          message: lines.join("\n"),
+          exit_code: code,
+          ...(isLilyError(err) && err.issues.length > 0 ? { issues: err.issues } : {}),
+        },
+      }, null, 2));
     }
     if (debug && err instanceof Error && err.stack) ctx.output.err(err.stack);
     return code;
