@@ -4,7 +4,10 @@
  * temporary workspace (or `--workspace DIR`), runs the workflow — a fake-LLM
  * plan, a permission-confined deno step and the tests in parallel, a required
  * and a failing optional gate, a package step — then shows the run, its
- * artifacts and a store verification.
+ * artifacts and a store verification. The temporary workspace is removed at
+ * the end unless `--keep` is given.
+ *
+ * Usage: deno task demo [--workspace DIR] [--keep]
  *
  * @module
  */
@@ -12,12 +15,49 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+const USAGE = "Usage: deno task demo [--workspace DIR] [--keep]";
+
+/** What the demo was asked to do. */
+interface DemoArgs {
+  readonly workspace?: string;
+  readonly keep: boolean;
+}
+
+function usageError(message: string): never {
+  console.error(`demo: ${message}; ${USAGE}`);
+  Deno.exit(2);
+}
+
+function parseArgs(args: readonly string[]): DemoArgs {
+  let workspace: string | undefined;
+  let keep = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--help" || arg === "-h") {
+      console.log(USAGE);
+      console.log("  --workspace DIR  run in DIR (created when missing) and keep it");
+      console.log("  --keep           keep the temporary workspace");
+      Deno.exit(0);
+    } else if (arg === "--keep") {
+      keep = true;
+    } else if (arg === "--workspace" || arg.startsWith("--workspace=")) {
+      const value = arg === "--workspace" ? args[++i] : arg.slice("--workspace=".length);
+      if (value === undefined || value === "" || value.startsWith("-")) {
+        usageError("--workspace needs a directory");
+      }
+      workspace = resolve(value);
+    } else {
+      usageError(`unknown argument ${JSON.stringify(arg)}`);
+    }
+  }
+  return { workspace, keep };
+}
+
+const options = parseArgs(Deno.args);
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(repo, "cli.ts");
-const flag = Deno.args.indexOf("--workspace");
-const workspace = flag >= 0
-  ? resolve(Deno.args[flag + 1])
-  : await Deno.makeTempDir({ prefix: "lily_demo_" });
+const workspace = options.workspace ?? await Deno.makeTempDir({ prefix: "lily_demo_" });
+const removeAtEnd = options.workspace === undefined && !options.keep;
 
 async function copyTree(from: string, to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
@@ -43,25 +83,43 @@ async function quietly(...args: string[]): Promise<string> {
     stderr: "inherit",
   }).output();
   if (!out.success) {
-    console.error(`lily ${args[0]} ${args[1] ?? ""} failed with exit code ${out.code}`);
-    Deno.exit(out.code);
+    throw new Error(`lily ${args[0]} ${args[1] ?? ""} failed with exit code ${out.code}`);
   }
   return new TextDecoder().decode(out.stdout);
 }
 
-console.log(`Workspace: ${workspace}`);
-await copyTree(join(repo, "examples", "project"), workspace);
-await Deno.copyFile(join(repo, "examples", "work_order.json"), join(workspace, "work_order.json"));
-await Deno.copyFile(join(repo, "examples", "demo.yaml"), join(workspace, "demo.yaml"));
+async function demo(): Promise<void> {
+  console.log(`Workspace: ${workspace}`);
+  await copyTree(join(repo, "examples", "project"), workspace);
+  await Deno.copyFile(
+    join(repo, "examples", "work_order.json"),
+    join(workspace, "work_order.json"),
+  );
+  await Deno.copyFile(join(repo, "examples", "demo.yaml"), join(workspace, "demo.yaml"));
 
-const started = await lily("run", "start", "demo.yaml", "--input", "work_order=work_order.json");
-const runId = started.match(/^Run (\S+) /)![1];
-await lily("run", "show", runId);
-await lily("artifact", "list", "--run", runId, "--type", "gate_result.v1");
-const shown = JSON.parse(await quietly("run", "show", runId, "--json"));
-await lily("artifact", "get", shown.run_state.steps.plan.outputs.plan);
-await lily("verify");
-console.log(`\nEverything is under ${join(workspace, ".iris", "runs", runId)}`);
-console.log("  events.jsonl       every transition, fsynced before it is acted on");
-console.log("  run_state.json     the state those events fold into");
-console.log("  artifacts/<id>/    outputs, logs, gate results, inputs and the workflow itself");
+  const started = await lily("run", "start", "demo.yaml", "--input", "work_order=work_order.json");
+  const runId = started.match(/^Run (\S+) /)![1];
+  await lily("run", "show", runId);
+  await lily("artifact", "list", "--run", runId, "--type", "gate_result.v1");
+  const shown = JSON.parse(await quietly("run", "show", runId, "--json"));
+  await lily("artifact", "get", shown.run_state.steps.plan.outputs.plan);
+  await lily("verify");
+  if (removeAtEnd) {
+    console.log(`\nThe run was under ${join(workspace, ".iris", "runs", runId)} (removed now;`);
+    console.log("keep it with --keep or --workspace DIR):");
+  } else {
+    console.log(`\nEverything is under ${join(workspace, ".iris", "runs", runId)}`);
+  }
+  console.log("  events.jsonl       every transition, fsynced before it is acted on");
+  console.log("  run_state.json     the state those events fold into");
+  console.log("  artifacts/<id>/    outputs, logs, gate results, inputs and the workflow itself");
+}
+
+try {
+  await demo();
+} catch (err) {
+  console.error(`demo: ${err instanceof Error ? err.message : String(err)}`);
+  Deno.exitCode = 1;
+} finally {
+  if (removeAtEnd) await Deno.remove(workspace, { recursive: true });
+}

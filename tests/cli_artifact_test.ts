@@ -245,7 +245,7 @@ Deno.test("artifact get, show and path reject wrong kinds and unknown ids clearl
     assertCleanError(
       await lily(["artifact", "path", text.artifact_id], { workspace: ws }),
       2,
-      /openPath serves file artifacts only/,
+      /is a text artifact, not a file; print it with `lily artifact get /,
     );
     assertCleanError(
       await lily(["artifact", "show", crypto.randomUUID()], { workspace: ws }),

@@ -9,7 +9,7 @@ import { NotFoundError, UsageError } from "../core/errors.ts";
 import type { ArtifactRef, ProducerKind } from "../store/artifact_ref.ts";
 import { PRODUCER_KINDS } from "../store/artifact_ref.ts";
 import type { CliContext } from "./context.ts";
-import { globalOptions, withExistingStore, withStore } from "./context.ts";
+import { globalOptions, hint, withExistingStore, withStore } from "./context.ts";
 import { emit, table } from "./output.ts";
 
 function collect(value: string, previous: string[]): string[] {
@@ -139,16 +139,18 @@ export function registerArtifactCommands(program: Command, ctx: CliContext): voi
     .action(async (artifactId, _opts, cmd) => {
       const g = globalOptions(cmd);
       await withStore(ctx, g, false, async (store) => {
-        if (g.json) {
-          const { ref, value } = await store.artifacts.get(artifactId);
-          emit(ctx.output, true, { ref, value }, () => []);
-          return;
-        }
         const ref = store.artifacts.ref(artifactId);
         if (ref.storage_kind === "file") {
           throw new UsageError(
-            `Artifact ${artifactId} is a file artifact; use \`lily artifact path ${artifactId}\``,
+            `Artifact ${artifactId} is a file artifact; use \`${
+              hint(ctx, g, ["artifact", "path", artifactId])
+            }\` for its path`,
           );
+        }
+        if (g.json) {
+          const { value } = await store.artifacts.get(ref);
+          emit(ctx.output, true, { ref, value }, () => []);
+          return;
         }
         ctx.output.raw((await store.artifacts.readBytes(ref)).bytes);
       });
@@ -170,6 +172,12 @@ export function registerArtifactCommands(program: Command, ctx: CliContext): voi
       const g = globalOptions(cmd);
       const path = await withStore(ctx, g, false, async (store) => {
         const ref = store.artifacts.ref(artifactId);
+        if (ref.storage_kind !== "file") {
+          throw new UsageError(
+            `Artifact ${artifactId} is a ${ref.storage_kind} artifact, not a file; print it with ` +
+              `\`${hint(ctx, g, ["artifact", "get", artifactId])}\``,
+          );
+        }
         return await store.artifacts.openPath(ref.run_id, artifactId);
       });
       emit(ctx.output, g.json, { artifact_id: artifactId, path }, () => [path]);

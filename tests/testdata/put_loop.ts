@@ -11,7 +11,9 @@ import { join } from "node:path";
 const [workspace, runId, countArg, tag] = Deno.args;
 const count = countArg === "forever" ? Infinity : Number(countArg);
 const store = await openStore(workspace);
-const scratch = await Deno.makeTempDir({ prefix: "lily_put_loop_" });
+// Inside the test's workspace, which the test removes: a killed loop leaves
+// nothing in the system temp dir.
+const scratch = await Deno.makeTempDir({ dir: workspace, prefix: "put_loop_" });
 const encoder = new TextEncoder();
 const say = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"));
 say("ready");
