@@ -48,7 +48,11 @@ export function commandLine(
  * @param cwd The directory the user types in.
  * @returns The message with its hints completed.
  */
-export function completeHints(message: string, workspace: string, cwd: string = Deno.cwd()): string {
+export function completeHints(
+  message: string,
+  workspace: string,
+  cwd: string = Deno.cwd(),
+): string {
   if (resolve(workspace) === resolve(cwd)) return message;
   return message.replace(
     /`lily ([^`]*)`/g,

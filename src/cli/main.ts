@@ -155,16 +155,20 @@ export async function main(
     // Already reported in full (on stdout, in JSON with --json).
     const reported = err instanceof VerifyFailed || err instanceof RunNotSucceeded;
     const lines = errorLines(err, workspace);
-    if (!reported) for (const line of lines) ctx.output.err(`lily: ${line}`);
+    if (!reported) { for (const line of lines) ctx.output.err(`lily: ${line}`); }
     if (json && !reported) {
-      ctx.output.out(JSON.stringify({
-        error: {
-          code: errorCode(err),
-          message: lines.join("\n"),
-          exit_code: code,
-          ...(isLilyError(err) && err.issues.length > 0 ? { issues: err.issues } : {}),
+      ctx.output.out(JSON.stringify(
+        {
+          error: {
+            code: errorCode(err),
+            message: lines.join("\n"),
+            exit_code: code,
+            ...(isLilyError(err) && err.issues.length > 0 ? { issues: err.issues } : {}),
+          },
         },
-      }, null, 2));
+        null,
+        2,
+      ));
     }
     if (debug && err instanceof Error && err.stack) ctx.output.err(err.stack);
     return code;

@@ -1,53 +1,85 @@
 /**
- * Progress of a live run on stderr: one line per transition.
+ * Progress of a live run on stderr: one line per transition, and under a
+ * failed attempt or gate the last lines of its log and the command that
+ * prints all of it.
  *
  * @module
  */
 
 import type { RunEvent, RunState } from "../runtime/run_events.ts";
+import type { Store } from "../store/store.ts";
+import { type CommandHint, gateFailureDetails, logDetails } from "./run_details.ts";
 
 function seconds(ms: number | null): string {
   return ms === null ? "" : ` in ${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
 }
 
+/** What {@linkcode progressLines} reads details from. */
+export interface ProgressContext {
+  /** The open store, for logs and gate results. */
+  readonly store: Store;
+  /** Spells a `lily` command so that it works as typed. */
+  readonly hint: CommandHint;
+}
+
 /**
- * Describes one event as a progress line, or `undefined` for events not
- * worth a line.
+ * Describes one event as progress lines (none for events not worth a line).
+ * The run's end is not among them: the command's report says it once.
  *
  * @param event The event.
  * @param state The run state after it.
- * @returns The line.
+ * @param ctx Where details come from.
+ * @returns The lines.
  */
-export function progressLine(event: RunEvent, state: RunState): string | undefined {
+export async function progressLines(
+  event: RunEvent,
+  state: RunState,
+  ctx: ProgressContext,
+): Promise<string[]> {
   const time = event.at.slice(11, 23);
   const line = (text: string) => `[${time}] ${text}`;
+  const indent = " ".repeat(time.length + 5);
   switch (event.type) {
     case "runner_started":
-      return line(`${event.resumed ? "resumed" : "started"} run ${state.run_id}`);
+      return [line(`${event.resumed ? "resumed" : "started"} run ${state.run_id}`)];
     case "attempt_started":
-      return line(`${event.step}#${event.attempt} started`);
-    case "attempt_finished":
-      return line(
-        `${event.step}#${event.attempt} ${event.status}${seconds(event.duration_ms)}` +
-          (event.message ? `: ${event.message}` : ""),
-      );
-    case "gate_finished":
-      return line(
-        `  gate ${event.gate.gate_id} on ${event.step}#${event.attempt}: ${event.gate.status}` +
-          (event.gate.required ? "" : " (optional)"),
-      );
+      return [line(`${event.step}#${event.attempt} started`)];
+    case "attempt_finished": {
+      const failed = event.status === "failed" || event.status === "timeout";
+      return [
+        line(
+          `${event.step}#${event.attempt} ${event.status}${seconds(event.duration_ms)}` +
+            (event.message ? `: ${event.message}` : ""),
+        ),
+        ...(failed ? await logDetails(ctx.store, event.logs, ctx.hint, indent) : []),
+      ];
+    }
+    case "gate_finished": {
+      const failed = event.gate.status === "fail" || event.gate.status === "error";
+      return [
+        line(
+          `  gate ${event.gate.gate_id} on ${event.step}#${event.attempt}: ${event.gate.status}` +
+            (event.gate.required ? "" : " (optional)"),
+        ),
+        ...(failed
+          ? await gateFailureDetails(ctx.store, event.gate.result_id, ctx.hint, `${indent}  `)
+          : []),
+      ];
+    }
     case "gate_waiting":
-      return line(
-        `${event.step}#${event.attempt} waits for gate ${event.gate_id}: ` +
-          `lily approve ${state.run_id} ${event.gate_id} [--reject]`,
-      );
+      return [
+        line(
+          `${event.step}#${event.attempt} waits for gate ${event.gate_id}` +
+            (event.prompt ? `: ${JSON.stringify(event.prompt)}` : ""),
+        ),
+        `${indent}decide with: ${ctx.hint(["approve", state.run_id, event.gate_id])} ` +
+        `(or add --reject --reason TEXT)`,
+      ];
     case "step_finished":
       return event.warnings.length > 0
-        ? line(`${event.step} ${event.status} with warnings: ${event.warnings.join("; ")}`)
-        : undefined;
-    case "run_finished":
-      return line(`run ${state.run_id} ${event.status}${event.reason ? `: ${event.reason}` : ""}`);
+        ? [line(`${event.step} ${event.status} with warnings: ${event.warnings.join("; ")}`)]
+        : [];
     default:
-      return undefined;
+      return [];
   }
 }

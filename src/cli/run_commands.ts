@@ -6,7 +6,17 @@
 
 import type { Command } from "@commander-js/extra-typings";
 import type { CliContext } from "./context.ts";
-import { globalOptions, withExistingStore, withStore } from "./context.ts";
+import { globalOptions, hint, withExistingStore, withStore } from "./context.ts";
+import type { ContractStore } from "../contracts/contract_store.ts";
+import { readJournal } from "../runtime/run_journal.ts";
+import {
+  type CommandHint,
+  endReason,
+  gateResult,
+  humanGates,
+  type HumanGateView,
+  logDetails,
+} from "./run_details.ts";
 import { emit, table } from "./output.ts";
 import type { RunState } from "../runtime/run_events.ts";
 import type { RunListing } from "../store/run_store.ts";
@@ -73,48 +83,64 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
           : { run_id: r.run_id, status: "invalid", error: r.error }
       );
       const status = (r: RunListing & { manifest: RunManifest }) =>
-        gone.has(r.run_id) ? "running (runner gone: lily run resume)" : r.manifest.status;
+        gone.has(r.run_id)
+          ? `running (runner gone: ${hint(ctx, g, ["run", "resume", r.run_id])})`
+          : r.manifest.status;
       emit(
         ctx.output,
         g.json,
         data,
         () =>
-          runs.length === 0 ? ["No runs yet; create one with `lily run new`"] : table(
-            ["RUN", "STATUS", "CREATED", "WORK ORDER"],
-            runs.map((r) =>
-              "manifest" in r
-                ? [
-                  r.run_id,
-                  status(r),
-                  r.manifest.created_at,
-                  r.manifest.work_order_ref?.artifact_id ?? "-",
-                ]
-                : [r.run_id, "invalid", "-", r.error]
+          runs.length === 0
+            ? [`No runs yet; create one with \`${hint(ctx, g, ["run", "new"])}\``]
+            : table(
+              ["RUN", "STATUS", "CREATED", "WORK ORDER"],
+              runs.map((r) =>
+                "manifest" in r
+                  ? [
+                    r.run_id,
+                    status(r),
+                    r.manifest.created_at,
+                    r.manifest.work_order_ref?.artifact_id ?? "-",
+                  ]
+                  : [r.run_id, "invalid", "-", r.error]
+              ),
             ),
-          ),
       );
     });
 
   run.command("show")
-    .description("Show a run: manifest, steps with attempts and gates, artifact counts")
+    .description(
+      "Show a run: manifest, steps with attempts and gates, failures with their logs, " +
+        "human gates with prompts and decisions, artifact counts",
+    )
     .argument("<run_id>", "the run")
     .action(async (runId, _opts, cmd) => {
       const g = globalOptions(cmd);
-      const { manifest, counts, path, state, live } = await withStore(
+      const command = (args: readonly string[]) => hint(ctx, g, args);
+      const { manifest, counts, path, state, live, gates, failures } = await withStore(
         ctx,
         g,
         false,
-        async (store) => ({
-          manifest: await store.runs.get(runId),
-          counts: store.index.countByType(runId),
-          path: store.runs.paths(runId).root,
-          state: await readRunState(store, runId),
-          live: await isRunLive(store.runs.paths(runId)),
-        }),
+        async (store) => {
+          const manifest = await store.runs.get(runId);
+          const state = await readRunState(store, runId);
+          const events = (await readJournal(store.runs.paths(runId).events)).events;
+          return {
+            manifest,
+            counts: store.index.countByType(runId),
+            path: store.runs.paths(runId).root,
+            state,
+            live: await isRunLive(store.runs.paths(runId)),
+            gates: await humanGates(store, state, events),
+            failures: await describeFailures(store, state, command),
+          };
+        },
       );
       const orphaned = manifest.status === "running" && !live;
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
       const hasWorkflow = state.workflow_ref !== null;
+      const reason = endReason(state);
       emit(ctx.output, g.json, {
         manifest,
         path,
@@ -122,10 +148,12 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
         artifact_total: total,
         runner_alive: live,
         run_state: hasWorkflow ? state : null,
+        human_gates: gates,
+        failures: failures.map(({ lines: _, ...failure }) => failure),
       }, () => [
         `Run ${manifest.run_id}`,
-        `Status: ${manifest.status}${state.reason ? ` (${state.reason})` : ""}` +
-        (orphaned ? ` — no live runner; continue with: lily run resume ${runId}` : ""),
+        `Status: ${manifest.status}${reason ? ` (${reason})` : ""}` +
+        (orphaned ? ` — no live runner; continue with: ${command(["run", "resume", runId])}` : ""),
         `Created: ${manifest.created_at}`,
         `Updated: ${manifest.updated_at}`,
         `Kernel: ${manifest.kernel_version}`,
@@ -139,12 +167,88 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
           ]
           : []),
         ...(hasWorkflow ? ["", ...describeSteps(state)] : []),
+        ...failures.flatMap((f) => f.lines),
+        ...gates.flatMap((gate) => describeHumanGate(gate, runId, command)),
         "",
         `Artifacts: ${total}`,
         ...Object.entries(counts).sort().map(([type, n]) => `  ${type}: ${n}`),
       ]);
     });
   return run;
+}
+
+/** A failed attempt or gate as `run show` reports it. */
+interface FailureView {
+  readonly step: string;
+  readonly attempt: number;
+  readonly gate_id: string | null;
+  readonly message: string;
+  readonly lines: string[];
+}
+
+/** Failed steps' last attempts and their failed required gates, with log tails. */
+async function describeFailures(
+  store: ContractStore,
+  state: RunState,
+  command: CommandHint,
+): Promise<FailureView[]> {
+  const out: FailureView[] = [];
+  for (const [id, step] of Object.entries(state.steps)) {
+    const last = step.attempts.at(-1);
+    if (step.status !== "failed" || !last) continue;
+    const where = `${id}#${last.attempt}`;
+    if (last.status !== "succeeded") {
+      const message = last.message ?? `attempt ${last.status}`;
+      out.push({
+        step: id,
+        attempt: last.attempt,
+        gate_id: null,
+        message,
+        lines: [
+          `failed: ${where}: ${message}`,
+          ...await logDetails(store, last.logs, command, "  "),
+        ],
+      });
+    }
+    for (const gate of Object.values(last.gates)) {
+      if (!gate.required || (gate.status !== "fail" && gate.status !== "error")) continue;
+      const result = await gateResult(store, gate.result_id);
+      const message = `required gate ${gate.gate_id}: ${gate.status}`;
+      out.push({
+        step: id,
+        attempt: last.attempt,
+        gate_id: gate.gate_id,
+        message,
+        lines: [
+          `failed: ${where}: ${message}${
+            result.reasons.length ? ` (${result.reasons.join("; ")})` : ""
+          }`,
+          ...await logDetails(
+            store,
+            {
+              stderr: result.stderr_artifact_id,
+              stdout: result.stdout_artifact_id,
+            },
+            command,
+            "  ",
+          ),
+        ],
+      });
+    }
+  }
+  return out;
+}
+
+function describeHumanGate(gate: HumanGateView, runId: string, command: CommandHint): string[] {
+  const head = `human gate ${gate.gate_id} on ${gate.step}#${gate.attempt}` +
+    (gate.prompt === null ? "" : ` asks ${JSON.stringify(gate.prompt)}`);
+  if (gate.status === "waiting") {
+    return [`${head}: waiting; decide with: ${command(["approve", runId, gate.gate_id])}`];
+  }
+  return [
+    `${head}: ${gate.status} by ${gate.decided_by} at ${gate.decided_at}` +
+    (gate.reason ? `: ${gate.reason}` : ""),
+  ];
 }
 
 function describeSteps(state: RunState): string[] {
@@ -167,8 +271,6 @@ function describeSteps(state: RunState): string[] {
   const lines = table(["STEP", "STATUS", "ATTEMPTS", "LAST", "GATES", "OUTPUTS"], rows);
   for (const [id, step] of Object.entries(state.steps)) {
     for (const warning of step.warnings) lines.push(`warning: ${id}: ${warning}`);
-    const last = step.attempts.at(-1);
-    if (step.status === "failed" && last?.message) lines.push(`failed: ${id}: ${last.message}`);
   }
   return [`Workflow: ${state.workflow_name}`, ...lines];
 }

@@ -11,12 +11,14 @@ import { resumeWorkflow, runWorkflow } from "../kernel/workflow_service.ts";
 import { loadWorkflowFile } from "../graph/workflow_loader.ts";
 import { FakeLlmProvider } from "../runtime/executors/llm_provider.ts";
 import { cancelRun } from "../runtime/run_cancel.ts";
-import type { RunState } from "../runtime/run_events.ts";
+import type { RunEvent, RunState } from "../runtime/run_events.ts";
+import type { ContractStore } from "../contracts/contract_store.ts";
 import type { RunInputValue } from "../runtime/run_starter.ts";
 import type { CliContext, GlobalOptions } from "./context.ts";
-import { globalOptions, withStore } from "./context.ts";
+import { globalOptions, hint, withStore } from "./context.ts";
 import { emit } from "./output.ts";
-import { progressLine } from "./progress.ts";
+import { progressLines } from "./progress.ts";
+import { endReason } from "./run_details.ts";
 
 /** Thrown after a run that did not succeed was reported; carries the exit code. */
 export class RunNotSucceeded extends LilyError {
@@ -63,24 +65,35 @@ function parseJobs(value: string): number {
   return n;
 }
 
+/**
+ * The run options a command passes to the kernel, with progress printed in
+ * event order (details are read from the store before the next event's
+ * line); `printed` settles once every line so far is out.
+ */
 function runOptions(
   ctx: CliContext,
   g: GlobalOptions,
+  store: ContractStore,
   jobs: number | undefined,
   signal: AbortSignal,
 ) {
+  const progress = { store, hint: (args: readonly string[]) => hint(ctx, g, args) };
+  let printed: Promise<void> = Promise.resolve();
   return {
     jobs,
     signal,
     kernelEnv: ctx.environment(),
     llm: ctx.env("LILY_LLM") === "fake" ? new FakeLlmProvider() : undefined,
-    onEvent: (event: Parameters<typeof progressLine>[0], state: RunState) => {
-      const line = progressLine(event, state);
-      if (line !== undefined) ctx.output.err(line);
+    onEvent: (event: RunEvent, state: RunState) => {
+      const snapshot = structuredClone(state);
+      printed = printed.then(async () => {
+        for (const line of await progressLines(event, snapshot, progress)) ctx.output.err(line);
+      });
     },
     onCreated: (runId: string) => {
       if (!g.json) ctx.output.err(`Started run ${runId}`);
     },
+    printed: () => printed,
   };
 }
 
@@ -91,8 +104,8 @@ function report(ctx: CliContext, g: GlobalOptions, state: RunState): void {
     reason: state.reason,
     run_state: state,
   }, () => [
-    `Run ${state.run_id} ${state.status}${state.reason ? `: ${state.reason}` : ""}`,
-    `Details: lily run show ${state.run_id}`,
+    `Run ${state.run_id} ${state.status}${endReason(state) ? `: ${endReason(state)}` : ""}`,
+    `Details: ${hint(ctx, g, ["run", "show", state.run_id])}`,
   ]);
   if (state.status !== "succeeded") throw new RunNotSucceeded(state);
 }
@@ -137,17 +150,22 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
         g,
         true,
         (store) =>
-          withInterrupts((signal) =>
-            runWorkflow(store, graph, {
-              ...runOptions(ctx, g, opts.jobs, signal),
-              inputs,
-              workflowFile: file,
-              producer: {
-                id: ctx.env("LILY_USER") ?? ctx.env("USER") ?? "human",
-                kind: "human",
-              },
-            })
-          ),
+          withInterrupts(async (signal) => {
+            const options = runOptions(ctx, g, store, opts.jobs, signal);
+            try {
+              return await runWorkflow(store, graph, {
+                ...options,
+                inputs,
+                workflowFile: file,
+                producer: {
+                  id: ctx.env("LILY_USER") ?? ctx.env("USER") ?? "human",
+                  kind: "human",
+                },
+              });
+            } finally {
+              await options.printed();
+            }
+          }),
       );
       report(ctx, g, state);
     });
@@ -163,9 +181,14 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
         g,
         false,
         (store) =>
-          withInterrupts((signal) =>
-            resumeWorkflow(store, runId, runOptions(ctx, g, opts.jobs, signal))
-          ),
+          withInterrupts(async (signal) => {
+            const options = runOptions(ctx, g, store, opts.jobs, signal);
+            try {
+              return await resumeWorkflow(store, runId, options);
+            } finally {
+              await options.printed();
+            }
+          }),
       );
       report(ctx, g, state);
     });
@@ -196,9 +219,11 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
           by: ctx.env("LILY_USER") ?? ctx.env("USER") ?? "human",
         }));
       emit(ctx.output, g.json, { run_id: runId, gate_id: gateId, ...decision }, () => [
-        `Gate ${gateId} on ${decision.step_id}#${decision.attempt}: ${decision.status} ` +
-        `(result ${decision.result_id})`,
-        `Continue with: lily run resume ${runId}`,
+        `Gate ${gateId} on ${decision.step_id}#${decision.attempt}` +
+        (decision.prompt === null ? "" : ` (${JSON.stringify(decision.prompt)})`) +
+        `: ${decision.status === "pass" ? "approved" : "rejected"}` +
+        (opts.reason ? `: ${opts.reason}` : "") + ` (result ${decision.result_id})`,
+        `Continue with: ${hint(ctx, g, ["run", "resume", runId])}`,
       ]);
     });
 }

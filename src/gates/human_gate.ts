@@ -8,7 +8,12 @@
 
 import { UsageError } from "../core/errors.ts";
 import type { Store } from "../store/store.ts";
-import { type AttemptState, foldEvents, type RunState } from "../runtime/run_events.ts";
+import {
+  type AttemptState,
+  foldEvents,
+  type RunEvent,
+  type RunState,
+} from "../runtime/run_events.ts";
 import { readJournal, RunJournal } from "../runtime/run_journal.ts";
 import { acquireRunLease } from "../runtime/run_lease.ts";
 import { GATE_RESULT_TYPE, type GateResultPayload } from "./gate_evaluator.ts";
@@ -44,6 +49,30 @@ export interface GateDecision {
   readonly result_id: string;
   /** `pass` (approved) or `fail` (rejected). */
   readonly status: "pass" | "fail";
+  /** What the person was asked, when the run journaled it. */
+  readonly prompt: string | null;
+}
+
+/**
+ * Throws when the gate was already decided by a person in that run, saying
+ * who decided what and when.
+ */
+function assertUndecided(store: Store, state: RunState, events: RunEvent[], gateId: string): void {
+  for (const [stepId, step] of Object.entries(state.steps)) {
+    const attempt = step.attempts.at(-1);
+    const record = attempt?.gates[gateId];
+    const wasHuman = events.some((e) =>
+      e.type === "gate_waiting" && e.step === stepId && e.gate_id === gateId &&
+      e.attempt === attempt?.attempt
+    );
+    if (record === undefined || !wasHuman) continue;
+    const ref = store.artifacts.ref(record.result_id);
+    throw new UsageError(
+      `Gate ${JSON.stringify(gateId)} of run ${state.run_id} was already ` +
+        `${record.status === "pass" ? "approved" : "rejected"} by ${ref.producer_id} at ` +
+        `${ref.created_at}; nothing to decide`,
+    );
+  }
 }
 
 function findWaiting(state: RunState, gateId: string): { stepId: string; attempt: AttemptState } {
@@ -81,12 +110,17 @@ export async function approveGate(
   await store.runs.get(runId);
   const now = options.now ?? (() => new Date());
   // Check before taking the lease, so a wrong gate id changes nothing on disk.
-  findWaiting(foldEvents(runId, (await readJournal(run.events)).events), gateId);
+  const before = (await readJournal(run.events)).events;
+  const state = foldEvents(runId, before);
+  assertUndecided(store, state, before, gateId);
+  findWaiting(state, gateId);
   const lease = await acquireRunLease(run, runId, { now });
   try {
     const { journal, events } = await RunJournal.open(run.events, { now });
     try {
-      const { stepId, attempt } = findWaiting(foldEvents(runId, events), gateId);
+      const current = foldEvents(runId, events);
+      assertUndecided(store, current, events, gateId);
+      const { stepId, attempt } = findWaiting(current, gateId);
       const status = options.reject ? "fail" : "pass";
       const by = options.by ?? "human";
       const waited = events.findLast((e) =>
@@ -120,7 +154,13 @@ export async function approveGate(
         attempt: attempt.attempt,
         gate: { gate_id: gateId, status, required, result_id: ref.artifact_id },
       });
-      return { step_id: stepId, attempt: attempt.attempt, result_id: ref.artifact_id, status };
+      return {
+        step_id: stepId,
+        attempt: attempt.attempt,
+        result_id: ref.artifact_id,
+        status,
+        prompt: waited?.type === "gate_waiting" ? waited.prompt ?? null : null,
+      };
     } finally {
       journal.close();
     }

@@ -73,6 +73,7 @@ const eventSchema = z.discriminatedUnion("type", [
     type: z.literal("gate_waiting"),
     gate_id: id,
     required: z.boolean(),
+    prompt: z.string().optional(),
   }),
   z.object({
     ...base,

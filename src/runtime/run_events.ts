@@ -84,6 +84,8 @@ export type RunEventBody =
     readonly attempt: number;
     readonly gate_id: string;
     readonly required: boolean;
+    /** What the person is asked (journals written before it was recorded lack it). */
+    readonly prompt?: string;
   }
   | {
     readonly type: "step_finished";

@@ -592,12 +592,14 @@ class RunLoop {
       return "failed";
     }
     if (waitingOn !== null) {
+      const gate = gates.find((g) => g.id === waitingOn);
       await this.#record({
         type: "gate_waiting",
         step: step.id,
         attempt: attempt.attempt,
         gate_id: waitingOn,
-        required: gates.find((g) => g.id === waitingOn)?.required ?? true,
+        required: gate?.required ?? true,
+        ...(gate?.runner.kind === "human" ? { prompt: gate.runner.prompt } : {}),
       });
       return "waiting";
     }
