@@ -89,8 +89,11 @@ async function copyCheckout(to: string): Promise<void> {
 }
 
 Deno.test("every shell example in README.md and docs/ runs as shown", async () => {
-  const files = ["README.md", ...[...Deno.readDirSync(join(REPO, "docs"))]
-    .filter((e) => e.name.endsWith(".md")).map((e) => `docs/${e.name}`).sort()];
+  const files = [
+    "README.md",
+    ...[...Deno.readDirSync(join(REPO, "docs"))]
+      .filter((e) => e.name.endsWith(".md")).map((e) => `docs/${e.name}`).sort(),
+  ];
   await withTempDir(async (tmp) => {
     const checkout = join(tmp, "lily");
     const home = join(tmp, "home");
