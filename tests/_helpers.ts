@@ -313,3 +313,32 @@ export async function firstRunId(workspace: string): Promise<string> {
     return runs[0]?.run_id;
   });
 }
+
+/**
+ * Runs a command line the CLI printed as a hint (`lily run show <id>
+ * --workspace <dir>`), exactly as a user would paste it into a shell where
+ * `lily` is this checkout's CLI.
+ *
+ * @param command The command line, starting with `lily`.
+ * @param cwd The directory it is typed in.
+ * @param env More environment variables.
+ * @returns Exit code and output.
+ */
+export async function runHint(
+  command: string,
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  if (!command.startsWith("lily ")) throw new Error(`not a lily command: ${command}`);
+  const lilyFn = `lily() { "${Deno.execPath()}" run -A --quiet "${CLI}" "$@"; }`;
+  const out = await new Deno.Command("bash", {
+    args: ["-c", `${lilyFn}\n${command}`],
+    cwd,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}

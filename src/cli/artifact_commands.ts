@@ -5,7 +5,7 @@
  */
 
 import { type Command, Option } from "@commander-js/extra-typings";
-import { NotFoundError, UsageError } from "../core/errors.ts";
+import { causeMessage, NotFoundError, UsageError } from "../core/errors.ts";
 import type { ArtifactRef, ProducerKind } from "../store/artifact_ref.ts";
 import { PRODUCER_KINDS } from "../store/artifact_ref.ts";
 import type { CliContext } from "./context.ts";
@@ -45,7 +45,7 @@ async function readJsonFile(path: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`File ${path} is not valid JSON: ${(err as Error).message}`, {
+    throw new UsageError(`File ${path} is not valid JSON: ${causeMessage(err)}`, {
       cause: err,
     });
   }

@@ -7,6 +7,7 @@
 
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import {
+  causeMessage,
   ConflictError,
   IntegrityError,
   isLilyError,
@@ -94,30 +95,19 @@ export function errorCode(err: unknown): string {
   return isLilyError(err) ? "failed" : "internal";
 }
 
-/**
- * Turns a message into one line: newlines (from a parser quoting its input,
- * or commander's "Did you mean …") become spaces.
- *
- * @param message The message.
- * @returns One line.
- */
-export function oneLine(message: string): string {
-  return message.replace(/\s*[\r\n]+\s*/g, " ").trim();
-}
-
 /** The lines an error prints on stderr, each without the `lily: ` prefix. */
 function errorLines(err: unknown, workspace: string | undefined): string[] {
   if (err instanceof CommanderError) {
     // A command group given without its subcommand: its usage was printed.
     if (err.code === "commander.help") return ["Missing a subcommand; see the usage above"];
-    return [`${oneLine(err.message.replace(/^error: /, ""))} (see lily --help)`];
+    return [`${causeMessage(err).replace(/^error: /, "")} (see lily --help)`];
   }
   if (!isLilyError(err)) {
-    return [`internal error: ${oneLine(err instanceof Error ? err.message : String(err))}`];
+    return [`internal error: ${causeMessage(err)}`];
   }
   // An error that collects issues prints one line per issue (its message is
   // built that way); every other error is one line.
-  const lines = err.issues.length > 0 ? err.message.split("\n") : [oneLine(err.message)];
+  const lines = err.issues.length > 0 ? err.message.split("\n") : [causeMessage(err)];
   return workspace === undefined ? lines : lines.map((line) => completeHints(line, workspace));
 }
 

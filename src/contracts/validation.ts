@@ -12,7 +12,13 @@
  * @module
  */
 
-import { type Issue, NotFoundError, UsageError, ValidationError } from "../core/errors.ts";
+import {
+  causeMessage,
+  type Issue,
+  NotFoundError,
+  UsageError,
+  ValidationError,
+} from "../core/errors.ts";
 import { WORK_ORDER_TYPE, type WorkOrderCheck } from "../store/run_store.ts";
 import type { SchemaRegistry } from "./schema_registry.ts";
 
@@ -109,7 +115,7 @@ export function validateJsonText(registry: SchemaRegistry, input: JsonTextInput)
       issues: [{
         code: "invalid_json",
         path: "$",
-        message: `not valid JSON: ${(err as Error).message}`,
+        message: `not valid JSON: ${causeMessage(err)}`,
         expected: "JSON text",
       }],
     };

@@ -68,3 +68,16 @@ export class ConflictError extends LilyError {}
 export function isLilyError(err: unknown): err is LilyError {
   return err instanceof LilyError;
 }
+
+/**
+ * The message of an error caught from elsewhere (a parser, the OS), on one
+ * line: JSON and YAML parsers quote the offending input, newlines included,
+ * and a Lily error is one line.
+ *
+ * @param err Any thrown value.
+ * @returns Its message with every line break (and the spaces around it)
+ * replaced by one space.
+ */
+export function causeMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\s*[\r\n]+\s*/g, " ").trim();
+}

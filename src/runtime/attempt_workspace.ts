@@ -8,7 +8,7 @@
 
 import { extname, join, posix } from "node:path";
 import { canonicalJson, sha256File } from "../core/canonical_json.ts";
-import { IntegrityError, type Issue, LilyError } from "../core/errors.ts";
+import { causeMessage, IntegrityError, type Issue, LilyError } from "../core/errors.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { Producer } from "../store/artifact_store.ts";
 import type { RunLayout } from "../store/layout.ts";
@@ -230,7 +230,7 @@ export async function commitOutputs(
         entry.value = JSON.parse(await Deno.readTextFile(path));
         canonicalJson(entry.value);
       } catch (err) {
-        throw new OutputError(`Declared ${where} is not valid JSON: ${(err as Error).message}`);
+        throw new OutputError(`Declared ${where} is not valid JSON: ${causeMessage(err)}`);
       }
       const issues = options.validate?.(spec.type, entry.value) ?? [];
       if (issues.length > 0) {

@@ -8,7 +8,13 @@
 
 import { basename, extname } from "node:path";
 import { canonicalHash } from "../core/canonical_json.ts";
-import { IntegrityError, NotFoundError, UsageError, ValidationError } from "../core/errors.ts";
+import {
+  causeMessage,
+  IntegrityError,
+  NotFoundError,
+  UsageError,
+  ValidationError,
+} from "../core/errors.ts";
 import { assertUuid } from "../core/ids.ts";
 import type { Producer } from "../store/artifact_store.ts";
 import { checkFileName } from "../store/safe_path.ts";
@@ -121,7 +127,7 @@ async function checkInputs(
         parsed = JSON.parse(await Deno.readTextFile(value.path));
       } catch (err) {
         throw new UsageError(
-          `Run input "${name}": ${value.path} is not valid JSON: ${(err as Error).message}`,
+          `Run input "${name}": ${value.path} is not valid JSON: ${causeMessage(err)}`,
         );
       }
       const issues = validate?.(spec.type, parsed) ?? [];

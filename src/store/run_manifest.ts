@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import { IntegrityError, NotFoundError } from "../core/errors.ts";
+import { causeMessage, IntegrityError, NotFoundError } from "../core/errors.ts";
 import type { ArtifactRef } from "./artifact_ref.ts";
 import { writeFileAtomic } from "./durable_file.ts";
 
@@ -101,7 +101,7 @@ export function parseManifest(text: string, path: string): RunManifest {
     data = JSON.parse(text);
   } catch (err) {
     throw new IntegrityError(
-      `Unreadable run manifest ${path}: not valid JSON (${(err as Error).message})`,
+      `Unreadable run manifest ${path}: not valid JSON (${causeMessage(err)})`,
       { cause: err },
     );
   }

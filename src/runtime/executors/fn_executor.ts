@@ -15,7 +15,7 @@
 
 import { dirname, extname } from "node:path";
 import type { JsonValue } from "../../core/canonical_json.ts";
-import { isLilyError, UsageError, ValidationError } from "../../core/errors.ts";
+import { causeMessage, isLilyError, UsageError, ValidationError } from "../../core/errors.ts";
 import type { FnContext, FnSpec, StepFunction } from "../../graph/workflow.ts";
 import { declaredOutputPath, settleWithin, writeAttemptLogs } from "./_in_process.ts";
 import type { ExecutionContext, ExecutionResult, Executor, MaterializedInput } from "./executor.ts";
@@ -40,7 +40,7 @@ async function loadInput(input: MaterializedInput): Promise<unknown> {
       return JSON.parse(text);
     } catch (err) {
       throw new ValidationError(
-        `Input "${input.name}" (${input.path}) is not valid JSON: ${(err as Error).message}`,
+        `Input "${input.name}" (${input.path}) is not valid JSON: ${causeMessage(err)}`,
         { cause: err },
       );
     }

@@ -7,7 +7,7 @@
  */
 
 import { dirname } from "node:path";
-import { isLilyError, UsageError } from "../../core/errors.ts";
+import { causeMessage, isLilyError, UsageError } from "../../core/errors.ts";
 import type { LlmMessage, LlmSpec } from "../../graph/workflow.ts";
 import { declaredOutputPath, settleWithin, writeAttemptLogs } from "./_in_process.ts";
 import type { ExecutionContext, ExecutionResult, Executor } from "./executor.ts";
@@ -50,7 +50,7 @@ function jsonProblem(text: string): string | undefined {
     JSON.parse(text);
     return undefined;
   } catch (err) {
-    return (err as Error).message;
+    return causeMessage(err);
   }
 }
 
