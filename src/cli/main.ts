@@ -11,6 +11,7 @@ import {
   ConflictError,
   IntegrityError,
   isLilyError,
+  type LilyError,
   NotFoundError,
   UsageError,
   ValidationError,
@@ -20,11 +21,11 @@ import { KERNEL_VERSION } from "../core/version.ts";
 import { registerArtifactCommands } from "./artifact_commands.ts";
 import { type CliContext, globalOptions } from "./context.ts";
 import { completeHints } from "./hints.ts";
-import { processOutput } from "./output.ts";
+import { processOutput, ReportedFailure } from "./output.ts";
 import { registerRunCommands } from "./run_commands.ts";
 import { registerSchemaCommands } from "./schema_commands.ts";
-import { registerVerifyCommand, VerifyFailed } from "./verify_command.ts";
-import { registerWorkflowCommands, RunNotSucceeded } from "./workflow_commands.ts";
+import { registerVerifyCommand } from "./verify_command.ts";
+import { registerWorkflowCommands } from "./workflow_commands.ts";
 
 /**
  * Builds the `lily` command tree.
@@ -69,12 +70,12 @@ function allCommands(command: Command): Command[] {
  * Maps an error to the exit code the CLI returns for it.
  *
  * @param err Any thrown value.
- * @returns 2 for usage errors, 3 for a run that waits for a person, 1 for
- * everything else.
+ * @returns 2 for usage errors, a reported failure's own code (3 for a run
+ * that waits for a person), 1 for everything else.
  */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-  if (err instanceof RunNotSucceeded) return err.exitCode;
+  if (err instanceof ReportedFailure) return err.exitCode;
   return err instanceof UsageError ? 2 : 1;
 }
 
@@ -84,9 +85,10 @@ export function exitCodeFor(err: unknown): number {
  *
  * @param err Any thrown value.
  * @returns `usage`, `not_found`, `integrity`, `validation`, `conflict`,
- * `failed` or `internal` (a bug in Lily).
+ * `run_failed`, `waiting`, `failed` or `internal` (a bug in Lily).
  */
 export function errorCode(err: unknown): string {
+  if (err instanceof ReportedFailure) return err.code;
   if (err instanceof CommanderError || err instanceof UsageError) return "usage";
   if (err instanceof NotFoundError) return "not_found";
   if (err instanceof IntegrityError) return "integrity";
@@ -142,20 +144,15 @@ export async function main(
   } catch (err) {
     const code = exitCodeFor(err);
     if (code === 0) return 0;
-    // Already reported in full (on stdout, in JSON with --json).
-    const reported = err instanceof VerifyFailed || err instanceof RunNotSucceeded;
     const lines = errorLines(err, workspace);
-    if (!reported) { for (const line of lines) ctx.output.err(`lily: ${line}`); }
-    if (json && !reported) {
+    const said = err instanceof ReportedFailure && err.said && !json;
+    if (!said) { for (const line of lines) ctx.output.err(`lily: ${line}`); }
+    if (json) {
+      const data = err instanceof ReportedFailure ? err.data : {};
+      const issues = isLilyError(err) && err.issues.length > 0 && !("issues" in data);
+      const error = { code: errorCode(err), message: lines.join("\n"), exit_code: code };
       ctx.output.out(JSON.stringify(
-        {
-          error: {
-            code: errorCode(err),
-            message: lines.join("\n"),
-            exit_code: code,
-            ...(isLilyError(err) && err.issues.length > 0 ? { issues: err.issues } : {}),
-          },
-        },
+        { ...data, error: issues ? { ...error, issues: (err as LilyError).issues } : error },
         null,
         2,
       ));

@@ -8,11 +8,10 @@ import type { Command } from "@commander-js/extra-typings";
 import { kernelRegistry } from "../contracts/kernel_schemas.ts";
 import { exportSchemas } from "../contracts/schema_export.ts";
 import { validateJsonFile } from "../contracts/validation.ts";
-import { ValidationError } from "../core/errors.ts";
 import { workflowJsonSchema } from "../graph/workflow_definition.ts";
 import type { CliContext } from "./context.ts";
 import { globalOptions } from "./context.ts";
-import { emit, table } from "./output.ts";
+import { emit, emitResult, table } from "./output.ts";
 
 /**
  * Adds the `schema` commands to the program.
@@ -81,21 +80,20 @@ export function registerSchemaCommands(program: Command, ctx: CliContext): void 
     .action(async (id, file, _opts, cmd) => {
       const g = globalOptions(cmd);
       const result = await validateJsonFile(await kernelRegistry(), { schemaId: id, path: file });
-      emit(
+      const n = result.issues.length;
+      emitResult(
         ctx.output,
         g.json,
-        result,
+        { ...result },
         () =>
           result.valid
             ? [`${file} is a valid ${id}`]
             : result.issues.map((i) => `${i.path}: ${i.message}`),
+        result.valid ? undefined : {
+          message: `${file} does not match schema ${id}: ${n} ${n === 1 ? "issue" : "issues"}`,
+          code: "validation",
+          issues: result.issues,
+        },
       );
-      if (!result.valid) {
-        const n = result.issues.length;
-        throw new ValidationError(
-          `${file} does not match schema ${id}: ${n} ${n === 1 ? "issue" : "issues"}`,
-          { issues: result.issues },
-        );
-      }
     });
 }

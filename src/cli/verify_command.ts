@@ -5,14 +5,10 @@
  */
 
 import type { Command } from "@commander-js/extra-typings";
-import { LilyError } from "../core/errors.ts";
 import { verifyWorkspace } from "../kernel/verify_workspace.ts";
 import type { CliContext } from "./context.ts";
 import { globalOptions, withStore } from "./context.ts";
-import { emit } from "./output.ts";
-
-/** Thrown after a verification report with errors was printed. */
-export class VerifyFailed extends LilyError {}
+import { emitResult } from "./output.ts";
 
 /**
  * Adds `verify` to the program.
@@ -32,16 +28,22 @@ export function registerVerifyCommand(program: Command, ctx: CliContext): void {
         false,
         (store) => verifyWorkspace(store, { runId: opts.run }),
       );
-      emit(ctx.output, g.json, report, () => [
-        ...report.findings.map((f) =>
-          `${f.severity} ${f.kind}: run ${f.run_id}` +
-          (f.artifact_id ? ` artifact ${f.artifact_id}` : "") + ` ${f.path}: ${f.detail}`
-        ),
-        `${report.ok ? "OK" : "FAILED"}: ${report.runs_checked} runs, ` +
-        `${report.artifacts_checked} artifacts checked, ` +
-        `${report.findings.filter((f) => f.severity === "error").length} errors, ` +
-        `${report.findings.filter((f) => f.severity === "warning").length} warnings`,
-      ]);
-      if (!report.ok) throw new VerifyFailed("");
+      const errors = report.findings.filter((f) => f.severity === "error").length;
+      const warnings = report.findings.length - errors;
+      const summary = `${report.ok ? "OK" : "FAILED"}: ${report.runs_checked} runs, ` +
+        `${report.artifacts_checked} artifacts checked, ${errors} errors, ${warnings} warnings`;
+      emitResult(
+        ctx.output,
+        g.json,
+        { ...report },
+        () => [
+          ...report.findings.map((f) =>
+            `${f.severity} ${f.kind}: run ${f.run_id}` +
+            (f.artifact_id ? ` artifact ${f.artifact_id}` : "") + ` ${f.path}: ${f.detail}`
+          ),
+          summary,
+        ],
+        report.ok ? undefined : { message: summary, code: "integrity", said: true },
+      );
     });
 }

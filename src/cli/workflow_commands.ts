@@ -5,7 +5,7 @@
  */
 
 import type { Command } from "@commander-js/extra-typings";
-import { LilyError, UsageError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { approveGate } from "../gates/human_gate.ts";
 import { resumeWorkflow, runWorkflow } from "../kernel/workflow_service.ts";
 import { loadWorkflowFile } from "../graph/workflow_loader.ts";
@@ -16,25 +16,9 @@ import type { ContractStore } from "../contracts/contract_store.ts";
 import type { RunInputValue } from "../runtime/run_starter.ts";
 import type { CliContext, GlobalOptions } from "./context.ts";
 import { globalOptions, hint, withStore } from "./context.ts";
-import { emit } from "./output.ts";
+import { emit, emitResult } from "./output.ts";
 import { progressLines } from "./progress.ts";
 import { endReason } from "./run_details.ts";
-
-/** Thrown after a run that did not succeed was reported; carries the exit code. */
-export class RunNotSucceeded extends LilyError {
-  /** 1 for failed or cancelled runs, 3 for runs waiting on a person. */
-  readonly exitCode: number;
-
-  /**
-   * Creates the error.
-   *
-   * @param state The run's state.
-   */
-  constructor(state: RunState) {
-    super(`Run ${state.run_id} ${state.status}${state.reason ? `: ${state.reason}` : ""}`);
-    this.exitCode = state.status === "waiting" ? 3 : 1;
-  }
-}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -98,16 +82,22 @@ function runOptions(
 }
 
 function report(ctx: CliContext, g: GlobalOptions, state: RunState): void {
-  emit(ctx.output, g.json, {
-    run_id: state.run_id,
-    status: state.status,
-    reason: state.reason,
-    run_state: state,
-  }, () => [
-    `Run ${state.run_id} ${state.status}${endReason(state) ? `: ${endReason(state)}` : ""}`,
-    `Details: ${hint(ctx, g, ["run", "show", state.run_id])}`,
-  ]);
-  if (state.status !== "succeeded") throw new RunNotSucceeded(state);
+  const summary = `Run ${state.run_id} ${state.status}${
+    endReason(state) ? `: ${endReason(state)}` : ""
+  }`;
+  emitResult(
+    ctx.output,
+    g.json,
+    { run_id: state.run_id, status: state.status, reason: state.reason, run_state: state },
+    () => [summary, `Details: ${hint(ctx, g, ["run", "show", state.run_id])}`],
+    state.status === "succeeded" ? undefined : {
+      message: summary,
+      // 3: the run waits for a person; 1: it failed or was cancelled.
+      exitCode: state.status === "waiting" ? 3 : 1,
+      code: state.status === "waiting" ? "waiting" : "run_failed",
+      said: true,
+    },
+  );
 }
 
 /** Stops the run on Ctrl-C or SIGTERM while `fn` runs. */
