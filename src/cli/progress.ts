@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { RunEvent, RunState } from "../runtime/run_events.ts";
+import type { RunEvent } from "../runtime/run_events.ts";
 import type { Store } from "../store/store.ts";
 import { type CommandHint, gateFailureDetails, logDetails } from "./run_details.ts";
 
@@ -27,13 +27,13 @@ export interface ProgressContext {
  * The run's end is not among them: the command's report says it once.
  *
  * @param event The event.
- * @param state The run state after it.
+ * @param runId The run.
  * @param ctx Where details come from.
  * @returns The lines.
  */
 export async function progressLines(
   event: RunEvent,
-  state: RunState,
+  runId: string,
   ctx: ProgressContext,
 ): Promise<string[]> {
   const time = event.at.slice(11, 23);
@@ -41,7 +41,7 @@ export async function progressLines(
   const indent = " ".repeat(time.length + 5);
   switch (event.type) {
     case "runner_started":
-      return [line(`${event.resumed ? "resumed" : "started"} run ${state.run_id}`)];
+      return [line(`${event.resumed ? "resumed" : "started"} run ${runId}`)];
     case "attempt_started":
       return [line(`${event.step}#${event.attempt} started`)];
     case "attempt_finished": {
@@ -72,7 +72,7 @@ export async function progressLines(
           `${event.step}#${event.attempt} waits for gate ${event.gate_id}` +
             (event.prompt ? `: ${JSON.stringify(event.prompt)}` : ""),
         ),
-        `${indent}decide with: ${ctx.hint(["approve", state.run_id, event.gate_id])} ` +
+        `${indent}decide with: ${ctx.hint(["approve", runId, event.gate_id])} ` +
         `(or add --reject --reason TEXT)`,
       ];
     case "step_finished":

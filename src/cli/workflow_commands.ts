@@ -5,7 +5,7 @@
  */
 
 import type { Command } from "@commander-js/extra-typings";
-import { UsageError } from "../core/errors.ts";
+import { causeMessage, UsageError } from "../core/errors.ts";
 import { approveGate } from "../gates/human_gate.ts";
 import { resumeWorkflow, runWorkflow } from "../kernel/workflow_service.ts";
 import { loadWorkflowFile } from "../graph/workflow_loader.ts";
@@ -69,10 +69,10 @@ function runOptions(
     kernelEnv: ctx.environment(),
     llm: ctx.env("LILY_LLM") === "fake" ? new FakeLlmProvider() : undefined,
     onEvent: (event: RunEvent, state: RunState) => {
-      const snapshot = structuredClone(state);
+      const runId = state.run_id;
       printed = printed.then(async () => {
-        for (const line of await progressLines(event, snapshot, progress)) ctx.output.err(line);
-      });
+        for (const line of await progressLines(event, runId, progress)) ctx.output.err(line);
+      }).catch((err) => ctx.output.err(`(details of event ${event.seq}: ${causeMessage(err)})`));
     },
     onCreated: (runId: string) => {
       if (!g.json) ctx.output.err(`Started run ${runId}`);
@@ -141,7 +141,7 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
         true,
         (store) =>
           withInterrupts(async (signal) => {
-            const options = runOptions(ctx, g, store, opts.jobs, signal);
+            const { printed, ...options } = runOptions(ctx, g, store, opts.jobs, signal);
             try {
               return await runWorkflow(store, graph, {
                 ...options,
@@ -153,7 +153,7 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
                 },
               });
             } finally {
-              await options.printed();
+              await printed();
             }
           }),
       );
@@ -172,11 +172,11 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
         false,
         (store) =>
           withInterrupts(async (signal) => {
-            const options = runOptions(ctx, g, store, opts.jobs, signal);
+            const { printed, ...options } = runOptions(ctx, g, store, opts.jobs, signal);
             try {
               return await resumeWorkflow(store, runId, options);
             } finally {
-              await options.printed();
+              await printed();
             }
           }),
       );
