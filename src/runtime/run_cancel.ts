@@ -6,6 +6,7 @@
  * @module
  */
 
+import { sleep } from "../core/delay.ts";
 import { ConflictError } from "../core/errors.ts";
 import { writeFileAtomic } from "../store/durable_file.ts";
 import type { Store } from "../store/store.ts";
@@ -25,10 +26,6 @@ export interface CancelRunOptions {
    * @default {() => new Date()}
    */
   readonly now?: () => Date;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -61,7 +58,7 @@ export async function cancelRun(
             "it will cancel when it next checks",
         );
       }
-      await delay(50);
+      await sleep(50);
     }
     return foldEvents(runId, (await readJournal(run.events)).events);
   }

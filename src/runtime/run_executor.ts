@@ -40,6 +40,7 @@ import {
 import { RunJournal } from "./run_journal.ts";
 import { acquireRunLease } from "./run_lease.ts";
 import { LilyError } from "../core/errors.ts";
+import { MAX_TIMER_MS, sleep } from "../core/delay.ts";
 
 /** What a gate evaluator is asked for one attempt of a step. */
 export interface GateRequest {
@@ -116,19 +117,6 @@ export interface ExecuteRunOptions {
 }
 
 type StepOutcome = "succeeded" | "failed" | "waiting" | "cancelled";
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
-  });
-}
 
 /** A failure's message: a Lily error's own, anything else marked as unexpected. */
 function describeError(err: unknown): string {
@@ -277,7 +265,7 @@ class RunLoop {
     if (signal?.aborted) abort();
     const timer = setInterval(() => {
       Deno.stat(path).then(abort, () => {});
-    }, this.#options.cancelPollMs ?? 200);
+    }, Math.min(this.#options.cancelPollMs ?? 200, MAX_TIMER_MS));
     return () => {
       clearInterval(timer);
       signal?.removeEventListener("abort", abort);
@@ -392,7 +380,7 @@ class RunLoop {
         return await this.#finish(step, attemptNo, "failed");
       }
       const backoff = step.retry.backoffMs * step.retry.backoffFactor ** (failures - 1);
-      await abortableSleep(backoff, this.#controller.signal);
+      await sleep(backoff, this.#controller.signal);
       attemptNo = this.#state.steps[stepId].attempts.at(-1)!.attempt + 1;
     }
   }

@@ -7,6 +7,7 @@
  */
 
 import { join } from "node:path";
+import { startTimer, type Timer } from "../../core/delay.ts";
 import { UsageError } from "../../core/errors.ts";
 import { writeAll } from "../../store/durable_file.ts";
 import { checkRelativePath } from "../../store/safe_path.ts";
@@ -36,12 +37,12 @@ export async function settleWithin<T>(
 ): Promise<Settled<T>> {
   if (ctx.signal.aborted) return { kind: "cancelled", message: "Cancelled before it started" };
   const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Timer | undefined;
   let onAbort: (() => void) | undefined;
   const stopped = new Promise<Settled<T>>((resolve) => {
     if (ctx.timeoutMs !== undefined) {
       const ms = ctx.timeoutMs;
-      timer = setTimeout(() => {
+      timer = startTimer(() => {
         controller.abort(new DOMException(`Timed out after ${ms} ms`, "TimeoutError"));
         resolve({ kind: "timeout", message: `Timed out after ${ms} ms` });
       }, ms);
@@ -61,7 +62,7 @@ export async function settleWithin<T>(
   try {
     return await Promise.race([running, stopped]);
   } finally {
-    clearTimeout(timer);
+    timer?.clear();
     if (onAbort) ctx.signal.removeEventListener("abort", onAbort);
   }
 }

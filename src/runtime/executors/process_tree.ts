@@ -20,6 +20,7 @@
  */
 
 import { dirname } from "node:path";
+import { startTimer, type Timer } from "../../core/delay.ts";
 import { PathSecurityError } from "../../core/errors.ts";
 import { writeAll } from "../../store/durable_file.ts";
 import type { ExecutionStatus, OnSpawn } from "./executor.ts";
@@ -297,16 +298,16 @@ async function supervise(
   });
 
   let stopped: "timeout" | "cancelled" | undefined;
-  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  let graceTimer: Timer | undefined;
   const stop = (why: "timeout" | "cancelled") => {
     if (stopped) return;
     stopped = why;
     killProcessGroup(pid, "SIGTERM");
-    graceTimer = setTimeout(() => killProcessGroup(pid, "SIGKILL"), options.killGraceMs ?? 1000);
+    graceTimer = startTimer(() => killProcessGroup(pid, "SIGKILL"), options.killGraceMs ?? 1000);
   };
   const timeoutTimer = options.timeoutMs === undefined
     ? undefined
-    : setTimeout(() => stop("timeout"), options.timeoutMs);
+    : startTimer(() => stop("timeout"), options.timeoutMs);
   const onAbort = () => stop("cancelled");
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
@@ -316,15 +317,15 @@ async function supervise(
     await options.onSpawn?.(pid);
     status = await child.status;
   } finally {
-    clearTimeout(timeoutTimer);
-    clearTimeout(graceTimer);
+    timeoutTimer?.clear();
+    graceTimer?.clear();
     options.signal?.removeEventListener("abort", onAbort);
     // Background children of a finished step die with it.
     killProcessGroup(pid, "SIGKILL");
     await child.status;
-    const drainTimer = setTimeout(() => drainStop.abort(), options.drainMs ?? 2000);
+    const drainTimer = startTimer(() => drainStop.abort(), options.drainMs ?? 2000);
     await pumps;
-    clearTimeout(drainTimer);
+    drainTimer.clear();
   }
   if (pumpError !== undefined) throw pumpError;
 
