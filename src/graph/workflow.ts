@@ -53,8 +53,10 @@ export interface RetrySpec {
   readonly maxAttempts: number;
   /** Wait before the second attempt, in ms. */
   readonly backoffMs: number;
-  /** Each further wait is multiplied by this. */
+  /** Each further wait is multiplied by this (from 1 to 10). */
   readonly backoffFactor: number;
+  /** No wait is longer than this, in ms. */
+  readonly maxBackoffMs: number;
   /** Which failures retry. */
   readonly on: readonly RetryOn[];
 }

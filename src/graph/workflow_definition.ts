@@ -7,7 +7,7 @@
 
 import { z } from "zod";
 import type { Issue } from "../core/errors.ts";
-import { parseDuration } from "./duration.ts";
+import { DURATION_HINT, parseDuration } from "./duration.ts";
 import type {
   ExecutorSpec,
   GateRunnerSpec,
@@ -28,9 +28,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const id = z.string().regex(ID, "expected a letter, then letters, digits, _ or - (at most 64)");
 const typeId = z.string().regex(TYPE_ID, "expected an artifact type such as report.v1");
-const duration = z.union([z.number(), z.string()]).refine(
+const duration = z.union([z.number(), z.string()], { error: DURATION_HINT }).refine(
   (v) => parseDuration(v) !== undefined,
-  "expected a duration such as 500ms, 30s, 5m or 1h, or a number of milliseconds",
+  DURATION_HINT,
 );
 const inputRef = z.string().describe(
   'where the input comes from: "inputs.NAME", "steps.STEP.outputs.NAME" or "@ARTIFACT_ID"',
@@ -51,10 +51,14 @@ const outputDecl = z.strictObject({
   required: z.boolean().optional(),
 });
 
+const FACTOR_HINT = "expected a number from 1 to 10";
+
 const retry = z.strictObject({
   max_attempts: z.number().int().min(1).max(100),
   backoff: duration.optional(),
-  backoff_factor: z.number().min(1).max(10).optional(),
+  backoff_factor: z.number({ error: FACTOR_HINT }).min(1, FACTOR_HINT).max(10, FACTOR_HINT)
+    .optional(),
+  max_backoff: duration.describe("the longest wait between attempts; default 1h").optional(),
   on: z.array(z.enum(["failure", "timeout"])).min(1).optional(),
 });
 
@@ -210,6 +214,8 @@ export interface StepDefinition extends RunnerDefinition {
     max_attempts: number;
     backoff?: number | string;
     backoff_factor?: number;
+    /** The longest wait between attempts (default `1h`). */
+    max_backoff?: number | string;
     on?: RetryOn[];
   };
   /** Names of variables passed through from the kernel's environment. */
@@ -261,6 +267,7 @@ type ParsedGate = NonNullable<ParsedDefinition["gates"]>[number];
 export function workflowJsonSchema(): Record<string, unknown> {
   return {
     ...z.toJSONSchema(workflowDefinitionSchema(), { io: "input", unrepresentable: "any" }),
+    patternProperties: { "^x-": { description: "ignored; a place for YAML anchors" } },
     $id: "https://jsr.io/@lily/cli/workflow.schema.json",
     title: "Lily workflow",
   };
@@ -341,7 +348,16 @@ function runner(raw: ParsedStep | ParsedGate): ExecutorSpec | GateRunnerSpec {
   return { kind: "human", prompt: human?.prompt ?? `Approve ${raw.id}?` };
 }
 
-const NO_RETRY: RetrySpec = { maxAttempts: 1, backoffMs: 0, backoffFactor: 1, on: ["failure"] };
+/** The default `max_backoff`: one hour, in ms. */
+export const DEFAULT_MAX_BACKOFF_MS = 3_600_000;
+
+const NO_RETRY: RetrySpec = {
+  maxAttempts: 1,
+  backoffMs: 0,
+  backoffFactor: 1,
+  maxBackoffMs: DEFAULT_MAX_BACKOFF_MS,
+  on: ["failure"],
+};
 
 function step(raw: ParsedStep, index: number, issues: PathIssue[]): StepSpec {
   const base = ["steps", index];
@@ -365,6 +381,9 @@ function step(raw: ParsedStep, index: number, issues: PathIssue[]): StepSpec {
         maxAttempts: raw.retry.max_attempts,
         backoffMs: raw.retry.backoff === undefined ? 0 : parseDuration(raw.retry.backoff)!,
         backoffFactor: raw.retry.backoff_factor ?? 2,
+        maxBackoffMs: raw.retry.max_backoff === undefined
+          ? DEFAULT_MAX_BACKOFF_MS
+          : parseDuration(raw.retry.max_backoff)!,
         on: raw.retry.on ?? ["failure", "timeout"],
       }
       : NO_RETRY,
@@ -396,13 +415,22 @@ export interface PathIssue {
   readonly message: string;
 }
 
+/** Drops top-level `x-*` keys: a place for YAML anchors, as in Docker Compose files. */
+function withoutExtensions(definition: unknown): unknown {
+  if (typeof definition !== "object" || definition === null || Array.isArray(definition)) {
+    return definition;
+  }
+  return Object.fromEntries(Object.entries(definition).filter(([key]) => !key.startsWith("x-")));
+}
+
 /** The result of {@linkcode normalizeDefinition}. */
 export type NormalizeResult =
   | { readonly ok: true; readonly workflow: Workflow }
   | { readonly ok: false; readonly issues: readonly PathIssue[] };
 
 /**
- * Validates a definition against the schema and normalises it.
+ * Validates a definition against the schema and normalises it. Top-level
+ * keys starting with `x-` are ignored.
  *
  * @param definition The parsed file, or a TS API object.
  * @param options `allowFunctions` for the TS API.
@@ -412,7 +440,7 @@ export function normalizeDefinition(
   definition: unknown,
   options: { allowFunctions?: boolean } = {},
 ): NormalizeResult {
-  const parsed = workflowDefinitionSchema(options).safeParse(definition);
+  const parsed = workflowDefinitionSchema(options).safeParse(withoutExtensions(definition));
   if (!parsed.success) {
     return {
       ok: false,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { checkDerivedNames } from "./derived_names.ts";
 import type { PathIssue } from "./workflow_definition.ts";
 import type { GateSpec, InputSource, StepSpec, Workflow } from "./workflow.ts";
 
@@ -174,6 +175,7 @@ export function buildGraph(workflow: Workflow): BuildGraphResult {
     }
   });
 
+  issues.push(...checkDerivedNames(workflow));
   const upstreamLists = upstream.map((s) => [...s].sort((a, b) => a - b));
   for (const cycle of findCycles(upstreamLists)) {
     const names = cycle.map((i) => workflow.steps[i].id);

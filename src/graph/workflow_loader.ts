@@ -5,8 +5,17 @@
  * @module
  */
 
-import { basename } from "node:path";
-import { isMap, LineCounter, parseDocument } from "yaml";
+import { basename, extname } from "node:path";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+} from "yaml";
 import { type Issue, NotFoundError, UsageError } from "../core/errors.ts";
 import {
   formatPath,
@@ -14,7 +23,13 @@ import {
   type PathIssue,
   type WorkflowDefinition,
 } from "./workflow_definition.ts";
+import { findJsonSyntaxError } from "./_json_syntax.ts";
 import { buildGraph, type WorkflowGraph } from "./workflow_graph.ts";
+
+/** Joins a message's lines (parsers write several) into one. */
+function oneLine(message: string): string {
+  return message.trim().replace(/\s*\n\s*/g, " ");
+}
 
 /** A workflow problem, with the line it is on when it came from a file. */
 export interface WorkflowIssue extends Issue {
@@ -35,26 +50,55 @@ export class WorkflowError extends UsageError {
    */
   constructor(source: string, issues: readonly WorkflowIssue[]) {
     super(
-      issues.map((i) => `${source}${i.line ? `:${i.line}` : ""} ${i.path}: ${i.message}`).join(
-        "\n",
-      ),
+      issues.map((i) => `${source}${i.line ? `:${i.line}` : ""} ${i.path}: ${oneLine(i.message)}`)
+        .join("\n"),
       { issues },
     );
     this.issues = issues;
   }
 }
 
+type YamlNode = Node | null | undefined;
+
+/** Follows one key or index, through aliases and `<<` merge keys. */
+function child(doc: Document, node: YamlNode, key: string | number): YamlNode {
+  const seen = new Set<unknown>();
+  const search = (n: YamlNode): YamlNode => {
+    while (isAlias(n) && !seen.has(n)) {
+      seen.add(n);
+      n = n.resolve(doc) as YamlNode;
+    }
+    if (isSeq(n) && typeof key === "number") return n.items[key] as YamlNode;
+    if (!isMap(n)) return undefined;
+    const own = n.items.find((p) => isScalar(p.key) && p.key.value === key);
+    if (own) return own.value as YamlNode;
+    // A key not written here may come from a merged map; later sources lose.
+    for (const pair of n.items) {
+      if (!isScalar(pair.key) || typeof pair.key.value !== "symbol") continue;
+      const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+      for (const source of sources) {
+        const found = search(source as YamlNode);
+        if (found !== undefined) return found;
+      }
+    }
+    return undefined;
+  };
+  return search(node);
+}
+
 function lineOf(
-  doc: ReturnType<typeof parseDocument>,
+  doc: Document,
   lines: LineCounter,
   path: readonly (string | number)[],
 ): number | undefined {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] };
-    if (node && node.range) return lines.linePos(node.range[0]).line;
-    if (depth === 0 && doc.contents?.range) return lines.linePos(doc.contents.range[0]).line;
+  let node = doc.contents as YamlNode;
+  let line = node?.range ? lines.linePos(node.range[0]).line : undefined;
+  for (const key of path) {
+    node = child(doc, node, key);
+    if (!node?.range) break;
+    line = lines.linePos(node.range[0]).line;
   }
-  return undefined;
+  return line;
 }
 
 function fail(
@@ -72,29 +116,70 @@ function fail(
   throw new WorkflowError(source, located.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
 }
 
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text[i] === "\n") line++;
+  return line;
+}
+
 /**
- * Parses and checks a workflow from YAML or JSON text.
+ * Whether a workflow file is read as JSON: its name ends in `.json`
+ * (any case); every other name is read as YAML.
+ *
+ * @param name The file name.
+ * @returns `true` for JSON.
+ */
+export function isJsonWorkflowName(name: string): boolean {
+  return extname(name).toLowerCase() === ".json";
+}
+
+/**
+ * Parses and checks a workflow from YAML or JSON text. A source named
+ * `*.json` is parsed as JSON (RFC 8259: a trailing comma or a comment is an
+ * error); any other as YAML 1.2, with `<<` merge keys. Top-level keys
+ * starting with `x-` are ignored (a place for anchors, as in Docker
+ * Compose); every other unknown key is an error.
  *
  * @param text The file's contents.
- * @param source The file name used in error messages.
+ * @param source The file name used in error messages; its ending picks the parser.
  * @returns The checked graph.
  * @throws {WorkflowError} With every problem, as `file:line path: message`.
  */
 export function parseWorkflow(text: string, source = "workflow.yaml"): WorkflowGraph {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new WorkflowError(
-      source,
-      doc.errors.map((e) => ({
+  const json = isJsonWorkflowName(source);
+  if (json) {
+    const bad = findJsonSyntaxError(text);
+    if (bad) {
+      throw new WorkflowError(source, [{
         code: "syntax",
         path: "(root)",
-        message: e.message.split("\n")[0],
-        line: lines.linePos(e.pos[0]).line,
-      })),
-    );
+        message: `invalid JSON: ${bad.message}`,
+        line: lineAt(text, bad.offset),
+      }]);
+    }
   }
-  const raw = doc.toJS({ maxAliasCount: 100 });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    prettyErrors: false,
+    merge: !json,
+  });
+  const syntax = (message: string, offset: number | undefined) => ({
+    code: "syntax",
+    path: "(root)",
+    message: oneLine(message),
+    line: offset === undefined ? undefined : lines.linePos(offset).line,
+  });
+  if (doc.errors.length > 0) {
+    throw new WorkflowError(source, doc.errors.map((e) => syntax(e.message, e.pos[0])));
+  }
+  let raw: unknown;
+  try {
+    raw = json ? JSON.parse(text) : doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new WorkflowError(source, [syntax((err as Error).message, undefined)]);
+  }
   const line = (path: readonly (string | number)[]) => lineOf(doc, lines, path);
   if (!isMap(doc.contents)) {
     fail(source, [{ code: "invalid_type", path: [], message: "expected a mapping" }], raw, line);
@@ -106,18 +191,39 @@ export function parseWorkflow(text: string, source = "workflow.yaml"): WorkflowG
   return built.graph;
 }
 
+/** A workflow file read once: its bytes, the name to store them under, and its graph. */
+export interface WorkflowFile {
+  /** The checked graph parsed from `bytes`. */
+  readonly graph: WorkflowGraph;
+  /** Exactly the bytes that were parsed. */
+  readonly bytes: Uint8Array;
+  /**
+   * A file name for storing the bytes that keeps how they were parsed: the
+   * file's own name when it ends in `.json`, `.yaml` or `.yml`, else
+   * `workflow.yaml` (stdin, pipes, other names).
+   */
+  readonly name: string;
+}
+
+async function readAll(path: string): Promise<Uint8Array> {
+  if (path === "-") return new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
+  return await Deno.readFile(path);
+}
+
 /**
- * Reads, parses and checks a workflow file.
+ * Reads a workflow file once and parses those bytes. `-` reads standard
+ * input; pipes, FIFOs and `/dev/stdin` (e.g. `<(cat flow.yaml)`) work too.
  *
- * @param path The YAML or JSON file.
- * @returns The checked graph.
+ * @param path The YAML or JSON file, or `-`.
+ * @returns The graph, the bytes read and the name to store them under.
  * @throws {NotFoundError} When the file does not exist.
+ * @throws {UsageError} When it cannot be read (a directory, permissions, not UTF-8).
  * @throws {WorkflowError} When it is invalid.
  */
-export async function loadWorkflowFile(path: string): Promise<WorkflowGraph> {
-  let text: string;
+export async function readWorkflowFile(path: string): Promise<WorkflowFile> {
+  let bytes: Uint8Array;
   try {
-    text = await Deno.readTextFile(path);
+    bytes = await readAll(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new NotFoundError(`Workflow file ${path} does not exist`, { cause: err });
@@ -125,11 +231,32 @@ export async function loadWorkflowFile(path: string): Promise<WorkflowGraph> {
     if (err instanceof Deno.errors.IsADirectory) {
       throw new UsageError(`Workflow ${path} is a directory; expected a YAML or JSON file`);
     }
-    throw new UsageError(`Cannot read workflow ${path}: ${(err as Error).message}`, {
+    throw new UsageError(`Cannot read workflow ${path}: ${oneLine((err as Error).message)}`, {
       cause: err,
     });
   }
-  return parseWorkflow(text, basename(path));
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new UsageError(`Workflow ${path} is not UTF-8 text; expected a YAML or JSON file`);
+  }
+  const base = path === "-" ? "stdin" : basename(path);
+  const named = /\.(json|ya?ml)$/i.test(base);
+  const graph = parseWorkflow(text, named ? base : path === "-" ? "stdin" : path);
+  return { graph, bytes, name: named ? base : "workflow.yaml" };
+}
+
+/**
+ * Reads, parses and checks a workflow file (see {@linkcode readWorkflowFile}).
+ *
+ * @param path The YAML or JSON file, or `-` for standard input.
+ * @returns The checked graph.
+ * @throws {NotFoundError} When the file does not exist.
+ * @throws {WorkflowError} When it is invalid.
+ */
+export async function loadWorkflowFile(path: string): Promise<WorkflowGraph> {
+  return (await readWorkflowFile(path)).graph;
 }
 
 /**

@@ -15,6 +15,7 @@ import type { RunLayout } from "../store/layout.ts";
 import { resolveInside } from "../store/safe_path.ts";
 import type { Store } from "../store/store.ts";
 import type { OutputSpec } from "../graph/workflow.ts";
+export { inputEnvName } from "../graph/derived_names.ts";
 import type { MaterializedInput } from "./executors/executor.ts";
 
 /** Environment variables every step gets from the kernel's environment when set. */
@@ -91,16 +92,6 @@ export async function prepareAttemptDirs(
  */
 export async function removeAttemptDirs(dirs: AttemptDirs): Promise<void> {
   await Deno.remove(dirs.root, { recursive: true }).catch(() => {});
-}
-
-/**
- * The environment variable that names an input's path: `LILY_INPUT_<NAME>`.
- *
- * @param name The input name.
- * @returns The variable name.
- */
-export function inputEnvName(name: string): string {
-  return `LILY_INPUT_${name.toUpperCase().replaceAll("-", "_")}`;
 }
 
 /**

@@ -9,6 +9,7 @@
 
 import { writeFileAtomic } from "../store/durable_file.ts";
 import type { Store } from "../store/store.ts";
+import { retryDelayMs } from "../graph/retry_delay.ts";
 import { Scheduler } from "../graph/scheduler.ts";
 import type { GateSpec, InputSource, StepSpec } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
@@ -379,8 +380,7 @@ class RunLoop {
       if (!retryable || failures >= step.retry.maxAttempts) {
         return await this.#finish(step, attemptNo, "failed");
       }
-      const backoff = step.retry.backoffMs * step.retry.backoffFactor ** (failures - 1);
-      await sleep(backoff, this.#controller.signal);
+      await sleep(retryDelayMs(step.retry, failures), this.#controller.signal);
       attemptNo = this.#state.steps[stepId].attempts.at(-1)!.attempt + 1;
     }
   }
