@@ -88,6 +88,7 @@ export * from "./src/runtime/run_lease.ts";
 export * from "./src/runtime/run_starter.ts";
 export * from "./src/gates/gate_evaluator.ts";
 export * from "./src/gates/human_gate.ts";
+export * from "./src/kernel/runnable_check.ts";
 export * from "./src/kernel/verify_workspace.ts";
 export * from "./src/kernel/workflow_service.ts";
 

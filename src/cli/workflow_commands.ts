@@ -1,21 +1,31 @@
 /**
- * `lily run start|resume|cancel` and `lily approve`.
+ * `lily check`, `lily run start|resume|cancel` and `lily approve`.
  *
  * @module
  */
 
 import type { Command } from "@commander-js/extra-typings";
-import { causeMessage, UsageError } from "../core/errors.ts";
+import { kernelRegistry } from "../contracts/kernel_schemas.ts";
+import { causeMessage, isLilyError, UsageError } from "../core/errors.ts";
 import { approveGate } from "../gates/human_gate.ts";
+import { assertRunnable } from "../kernel/runnable_check.ts";
 import { resumeWorkflow, runWorkflow } from "../kernel/workflow_service.ts";
-import { loadWorkflowFile } from "../graph/workflow_loader.ts";
+import { Scheduler } from "../graph/scheduler.ts";
+import type { ExecutorSpec, GateRunnerSpec } from "../graph/workflow.ts";
+import type { WorkflowGraph } from "../graph/workflow_graph.ts";
+import { readWorkflowFile } from "../graph/workflow_loader.ts";
 import { FakeLlmProvider } from "../runtime/executors/llm_provider.ts";
 import { cancelRun } from "../runtime/run_cancel.ts";
 import type { RunEvent, RunState } from "../runtime/run_events.ts";
 import type { ContractStore } from "../contracts/contract_store.ts";
-import type { RunInputValue } from "../runtime/run_starter.ts";
+import {
+  type PreparedInput,
+  preparedInputValues,
+  prepareRunInputs,
+  type RunInputValue,
+} from "../runtime/run_starter.ts";
 import type { CliContext, GlobalOptions } from "./context.ts";
-import { globalOptions, hint, withStore } from "./context.ts";
+import { globalOptions, hint, withExistingStore, withStore } from "./context.ts";
 import { emit, emitResult } from "./output.ts";
 import { progressLines } from "./progress.ts";
 import { endReason } from "./run_details.ts";
@@ -39,6 +49,131 @@ function parseInputs(values: readonly string[]): Record<string, RunInputValue> {
     out[name] = source.startsWith("@") ? { artifactId: source.slice(1) } : { path: source };
   }
   return out;
+}
+
+/**
+ * Checks run inputs before any store is opened or created: JSON files are
+ * read once and validated against the kernel's schemas; `@ID` inputs are
+ * looked up in the workspace's store only when it exists.
+ */
+async function prepareInputs(
+  ctx: CliContext,
+  g: GlobalOptions,
+  graph: WorkflowGraph,
+  inputs: Readonly<Record<string, RunInputValue>>,
+): Promise<Record<string, PreparedInput>> {
+  const registry = await kernelRegistry();
+  const validate = (type: string, value: unknown) =>
+    registry.has(type) ? registry.validate(type, value).issues : [];
+  if (Object.values(inputs).some((v) => "artifactId" in v)) {
+    const found = await withExistingStore(
+      ctx,
+      g,
+      undefined,
+      (store) =>
+        prepareRunInputs(graph, inputs, { ref: (id) => store.artifacts.ref(id), validate }),
+    );
+    if (found) return found;
+  }
+  return await prepareRunInputs(graph, inputs, { validate });
+}
+
+function llmProvider(ctx: CliContext): FakeLlmProvider | undefined {
+  return ctx.env("LILY_LLM") === "fake" ? new FakeLlmProvider() : undefined;
+}
+
+function describeRunner(spec: ExecutorSpec | GateRunnerSpec): string {
+  switch (spec.kind) {
+    case "command":
+      return spec.argv.length === 3 && spec.argv[0] === "sh" && spec.argv[1] === "-c"
+        ? `shell: ${spec.argv[2]}`
+        : `command: ${spec.argv.join(" ")}`;
+    case "deno":
+      return `deno: ${[spec.module, ...spec.args].join(" ")}`;
+    case "fn":
+      return `fn: ${spec.name}`;
+    case "llm":
+      return `llm: ${spec.model}`;
+    case "human":
+      return "human";
+  }
+}
+
+/** The steps in the order one job runs them when every step succeeds. */
+function schedulingOrder(graph: WorkflowGraph): string[] {
+  const scheduler = new Scheduler(graph);
+  const order: string[] = [];
+  while (scheduler.readyCount > 0) {
+    const [id] = scheduler.take(1);
+    order.push(id);
+    scheduler.succeeded(id);
+  }
+  return order;
+}
+
+function givenAs(value: RunInputValue | undefined): string | null {
+  if (value === undefined) return null;
+  if ("path" in value) return value.path;
+  return "artifactId" in value ? `@${value.artifactId}` : "a JSON value";
+}
+
+/** What `lily check` reports for a valid workflow. */
+function plan(
+  file: string,
+  graph: WorkflowGraph,
+  inputs: Readonly<Record<string, RunInputValue>>,
+) {
+  return {
+    valid: true,
+    file,
+    workflow: graph.workflow.name,
+    inputs: Object.entries(graph.workflow.inputs).map(([name, spec]) => ({
+      name,
+      type: spec.type,
+      required: spec.required,
+      given: givenAs(inputs[name]),
+    })),
+    steps: schedulingOrder(graph).map((id) => {
+      const index = graph.indexOf.get(id)!;
+      const step = graph.steps[index];
+      return {
+        id,
+        executor: step.executor.kind,
+        runs: describeRunner(step.executor),
+        needs: graph.upstream[index].map((u) => graph.steps[u].id),
+        timeout_ms: step.timeoutMs ?? null,
+        max_attempts: step.retry.maxAttempts,
+        gates: (graph.gatesOf.get(id) ?? []).map((gate) => ({
+          id: gate.id,
+          runner: gate.runner.kind,
+          runs: describeRunner(gate.runner),
+          required: gate.required,
+        })),
+      };
+    }),
+  };
+}
+
+function planLines(p: ReturnType<typeof plan>): string[] {
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+  const gates = p.steps.reduce((n, s) => n + s.gates.length, 0);
+  return [
+    `${p.file} is valid: workflow "${p.workflow}", ${count(p.steps.length, "step")}, ` +
+    `${count(gates, "gate")}, ${count(p.inputs.length, "input")}`,
+    ...(p.inputs.length > 0 ? ["Inputs:"] : []),
+    ...p.inputs.map((i) =>
+      `  ${i.name} (${i.type}, ${i.required ? "required" : "optional"}): ` +
+      (i.given ?? "not given")
+    ),
+    "Steps, in scheduling order:",
+    ...p.steps.flatMap((s, k) => [
+      `  ${k + 1}. ${s.id}  ${s.runs}` +
+      (s.needs.length > 0 ? `  (after ${s.needs.join(", ")})` : ""),
+      ...s.gates.map((gate) =>
+        `     gate ${gate.id} (${gate.required ? "required" : "optional"})  ${gate.runs}`
+      ),
+    ]),
+  ];
 }
 
 function parseJobs(value: string): number {
@@ -67,7 +202,7 @@ function runOptions(
     jobs,
     signal,
     kernelEnv: ctx.environment(),
-    llm: ctx.env("LILY_LLM") === "fake" ? new FakeLlmProvider() : undefined,
+    llm: llmProvider(ctx),
     onEvent: (event: RunEvent, state: RunState) => {
       const runId = state.run_id;
       printed = printed.then(async () => {
@@ -121,9 +256,38 @@ async function withInterrupts<T>(fn: (signal: AbortSignal) => Promise<T>): Promi
  * @param ctx The CLI context.
  */
 export function registerWorkflowCommands(program: Command, run: Command, ctx: CliContext): void {
+  program.command("check")
+    .description(
+      "Validate a workflow file and its inputs and print the plan; creates nothing (exit 0 or 2)",
+    )
+    .argument("<file>", "the workflow file (YAML, or JSON when it ends in .json; - for stdin)")
+    .option(
+      "--input <name=value>",
+      "a run input to check: NAME=PATH or NAME=@ARTIFACT_ID (repeatable)",
+      collect,
+      [],
+    )
+    .action(async (file, opts, cmd) => {
+      const g = globalOptions(cmd);
+      try {
+        const inputs = parseInputs(opts.input);
+        const { graph } = await readWorkflowFile(file);
+        assertRunnable(graph, { llm: llmProvider(ctx) });
+        await prepareInputs(ctx, g, graph, inputs);
+        const result = plan(file === "-" ? "stdin" : file, graph, inputs);
+        emit(ctx.output, g.json, result, () => planLines(result));
+      } catch (err) {
+        // Whatever makes the workflow or an input unusable is a usage error here.
+        if (isLilyError(err) && !(err instanceof UsageError)) {
+          throw new UsageError(err.message, { issues: err.issues, cause: err });
+        }
+        throw err;
+      }
+    });
+
   run.command("start")
     .description("Run a workflow file (YAML or JSON) until it succeeds, fails or waits")
-    .argument("<file>", "the workflow file")
+    .argument("<file>", "the workflow file (YAML, or JSON when it ends in .json; - for stdin)")
     .option(
       "--input <name=value>",
       "a run input: NAME=PATH or NAME=@ARTIFACT_ID (repeatable)",
@@ -134,7 +298,10 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
     .action(async (file, opts, cmd) => {
       const g = globalOptions(cmd);
       const inputs = parseInputs(opts.input);
-      const graph = await loadWorkflowFile(file);
+      // Everything is read once and checked before the store or the run exists.
+      const { graph, name, bytes } = await readWorkflowFile(file);
+      assertRunnable(graph, { llm: llmProvider(ctx) });
+      const prepared = preparedInputValues(await prepareInputs(ctx, g, graph, inputs));
       const { state } = await withStore(
         ctx,
         g,
@@ -145,8 +312,8 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
             try {
               return await runWorkflow(store, graph, {
                 ...options,
-                inputs,
-                workflowFile: file,
+                inputs: prepared,
+                workflowFile: { name, bytes },
                 producer: {
                   id: ctx.env("LILY_USER") ?? ctx.env("USER") ?? "human",
                   kind: "human",

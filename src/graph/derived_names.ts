@@ -90,7 +90,7 @@ function caseCollisions(
 /** Reports inputs whose `LILY_INPUT_*` names collide with each other or with Lily's own. */
 function inputCollisions(
   names: readonly string[],
-  path: Path,
+  path: (name: string) => Path,
   owner: string,
   issues: PathIssue[],
 ): void {
@@ -101,14 +101,14 @@ function inputCollisions(
     if (first !== undefined) {
       issues.push({
         code: "name_collision",
-        path,
+        path: path(name),
         message: `inputs "${first}" and "${name}" of ${owner} both become ${env} ` +
-          "(and the same input file on a case-insensitive file system); rename one",
+          "rename one",
       });
     } else if (LILY_ENV_NAMES.includes(env)) {
       issues.push({
         code: "name_collision",
-        path,
+        path: path(name),
         message: `input "${name}" of ${owner} becomes ${env}, which Lily sets itself; rename it`,
       });
     }
@@ -121,8 +121,8 @@ function reservedEnv(name: string, path: Path, issues: PathIssue[]): void {
     issues.push({
       code: "reserved_name",
       path,
-      message: `${name} is reserved: Lily sets ${LILY_ENV_NAMES.join(", ")} and ` +
-        "LILY_INPUT_<NAME> itself, and names starting with LILY_ are kept for it; choose another name",
+      message: `${name} is reserved: Lily sets TMPDIR and the names starting with LILY_ ` +
+        "itself; choose another name",
     });
   }
 }
@@ -138,7 +138,12 @@ export function checkDerivedNames(workflow: Workflow): PathIssue[] {
   caseCollisions("steps", workflow.steps.map((s) => s.id), issues);
   caseCollisions("gates", workflow.gates.map((g) => g.id), issues);
   workflow.steps.forEach((step, i) => {
-    inputCollisions(Object.keys(step.inputs), ["steps", i, "inputs"], `step ${step.id}`, issues);
+    inputCollisions(
+      Object.keys(step.inputs),
+      (name) => ["steps", i, "inputs", name],
+      `step ${step.id}`,
+      issues,
+    );
     const files = new Map<string, string>();
     for (const [name, output] of Object.entries(step.outputs)) {
       const first = files.get(output.path.toLowerCase());
@@ -158,11 +163,11 @@ export function checkDerivedNames(workflow: Workflow): PathIssue[] {
     const explicit = Object.keys(gate.inputs);
     const subject = workflow.steps.find((s) => s.id === gate.step);
     if (explicit.length > 0) {
-      inputCollisions(explicit, ["gates", g, "inputs"], `gate ${gate.id}`, issues);
+      inputCollisions(explicit, (name) => ["gates", g, "inputs", name], `gate ${gate.id}`, issues);
     } else if (subject) {
       inputCollisions(
         Object.keys(subject.outputs),
-        ["gates", g],
+        () => ["gates", g],
         `gate ${gate.id} (the outputs of step ${subject.id})`,
         issues,
       );

@@ -10,11 +10,17 @@ import type { ContractStore } from "../contracts/contract_store.ts";
 import type { Producer } from "../store/artifact_store.ts";
 import type { StepFunction } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
-import { loadWorkflowFile } from "../graph/workflow_loader.ts";
+import { readWorkflowFile } from "../graph/workflow_loader.ts";
 import { defaultExecutors, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
 import type { LlmProvider } from "../runtime/executors/llm_provider.ts";
 import type { RunEvent, RunState } from "../runtime/run_events.ts";
-import { resumeRun, type RunInputValue, startRun } from "../runtime/run_starter.ts";
+import {
+  resumeRun,
+  type RunInputValue,
+  startRun,
+  type WorkflowFileBytes,
+} from "../runtime/run_starter.ts";
+import { assertRunnable } from "./runnable_check.ts";
 import { createGateEvaluator } from "../gates/gate_evaluator.ts";
 
 /** Options shared by {@linkcode runWorkflow} and {@linkcode resumeWorkflow}. */
@@ -52,8 +58,8 @@ export interface WorkflowRunOptions {
 export interface RunWorkflowOptions extends WorkflowRunOptions {
   /** Run inputs by name. */
   readonly inputs?: Readonly<Record<string, RunInputValue>>;
-  /** The file the graph came from (stored with the run). */
-  readonly workflowFile?: string;
+  /** The file the graph was parsed from, as read once (its bytes are stored with the run). */
+  readonly workflowFile?: WorkflowFileBytes;
   /**
    * Who starts the run (recorded on the stored workflow and inputs).
    * @default {{ id: "human", kind: "human" }}
@@ -81,10 +87,12 @@ function loopOptions(store: ContractStore, options: WorkflowRunOptions) {
 
 /**
  * Starts a run of a workflow and drives it until it succeeds, fails, is
- * cancelled or waits for a person.
+ * cancelled or waits for a person. Nothing is created when the workflow
+ * needs what it is not given (an LLM provider, a function) or an input is
+ * wrong.
  *
  * @param store A store with schema validation.
- * @param graph The workflow (from {@linkcode loadWorkflowFile} or `defineWorkflow`).
+ * @param graph The workflow (from `readWorkflowFile` or `defineWorkflow`).
  * @param options Inputs, jobs, functions, provider and callbacks.
  * @returns The run id and its state when the runner stopped.
  */
@@ -93,6 +101,7 @@ export async function runWorkflow(
   graph: WorkflowGraph,
   options: RunWorkflowOptions = {},
 ): Promise<{ runId: string; state: RunState }> {
+  assertRunnable(graph, options);
   return await startRun(store, graph, {
     ...loopOptions(store, options),
     inputs: options.inputs,
@@ -103,7 +112,7 @@ export async function runWorkflow(
 }
 
 /**
- * Loads a workflow file and runs it.
+ * Reads a workflow file once and runs it; the bytes read are the ones stored.
  *
  * @param store A store with schema validation.
  * @param path The YAML or JSON workflow file.
@@ -115,8 +124,8 @@ export async function runWorkflowFile(
   path: string,
   options: Omit<RunWorkflowOptions, "workflowFile"> = {},
 ): Promise<{ runId: string; state: RunState }> {
-  const graph = await loadWorkflowFile(path);
-  return await runWorkflow(store, graph, { ...options, workflowFile: path });
+  const { graph, name, bytes } = await readWorkflowFile(path);
+  return await runWorkflow(store, graph, { ...options, workflowFile: { name, bytes } });
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   ValidationError,
 } from "../core/errors.ts";
 import { assertUuid } from "../core/ids.ts";
+import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { Producer } from "../store/artifact_store.ts";
 import { checkFileName } from "../store/safe_path.ts";
 import { WORK_ORDER_TYPE } from "../store/run_store.ts";
@@ -33,15 +34,32 @@ export const WORKFLOW_FILE_TYPE = "workflow.v1";
 /** The artifact type of a workflow defined with the TS API (its JSON description). */
 export const WORKFLOW_DEFINITION_TYPE = "workflow_definition.v1";
 
-/** A run input: a file to store, or an artifact that exists already. */
-export type RunInputValue = { readonly path: string } | { readonly artifactId: string };
+/** A workflow file's bytes exactly as parsed, and the name to store them under. */
+export interface WorkflowFileBytes {
+  /** A file name ending in `.json`, `.yaml` or `.yml` (it picks the parser on resume). */
+  readonly name: string;
+  /** The bytes. */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * A run input: a file to store, an artifact that exists already, or a JSON
+ * value already read (stored as a JSON artifact).
+ */
+export type RunInputValue =
+  | { readonly path: string }
+  | { readonly artifactId: string }
+  | { readonly json: unknown };
 
 /** Options of {@linkcode startRun}. */
 export interface StartRunOptions extends ExecuteRunOptions {
   /** Run inputs by name. */
   readonly inputs?: Readonly<Record<string, RunInputValue>>;
-  /** The workflow file the graph was loaded from; stored in the run for resume and audit. */
-  readonly workflowFile?: string;
+  /**
+   * The workflow file the graph was parsed from, as read once (see
+   * `readWorkflowFile`); its bytes are stored in the run for resume and audit.
+   */
+  readonly workflowFile?: WorkflowFileBytes;
   /**
    * Who starts the run (recorded on the stored workflow and inputs).
    * @default {{ id: "human", kind: "human" }}
@@ -72,12 +90,43 @@ export function workflowHash(workflow: Workflow): string {
   return canonicalHash(describeWorkflow(workflow));
 }
 
-async function checkInputs(
-  store: Store,
+/** A run input checked (and, for JSON, read and validated) before the run exists. */
+export type PreparedInput =
+  | { readonly kind: "artifact"; readonly artifactId: string }
+  | { readonly kind: "json"; readonly value: unknown }
+  | { readonly kind: "file"; readonly path: string };
+
+/** Options of {@linkcode prepareRunInputs}. */
+export interface PrepareRunInputsOptions {
+  /**
+   * Looks up an existing artifact for `@ID` inputs; throws when there is
+   * none. Without it, `@ID` inputs are rejected as unknown.
+   */
+  readonly ref?: (artifactId: string) => ArtifactRef;
+  /** Checks a JSON input against its declared type; empty when valid. */
+  readonly validate?: ExecuteRunOptions["validate"];
+}
+
+/**
+ * Checks run inputs against the workflow's declarations without storing
+ * anything: every name is declared, every required input is given, `@ID`
+ * artifacts exist with the declared type, files are regular files with a
+ * storable name, and `.json` files are read once, parsed and validated (the
+ * value read is the value later stored).
+ *
+ * @param graph The workflow graph.
+ * @param inputs Run inputs by name.
+ * @param options The artifact lookup and the JSON validator.
+ * @returns The inputs ready to store, by name.
+ * @throws {UsageError} For unknown, missing or unreadable inputs.
+ * @throws {NotFoundError} For missing files or artifacts.
+ * @throws {ValidationError} When a JSON input does not match its type.
+ */
+export async function prepareRunInputs(
   graph: WorkflowGraph,
   inputs: Readonly<Record<string, RunInputValue>>,
-  validate: ExecuteRunOptions["validate"],
-): Promise<void> {
+  options: PrepareRunInputsOptions = {},
+): Promise<Record<string, PreparedInput>> {
   const declared = graph.workflow.inputs;
   for (const name of Object.keys(inputs)) {
     if (!(name in declared)) {
@@ -89,6 +138,7 @@ async function checkInputs(
       );
     }
   }
+  const prepared: Record<string, PreparedInput> = {};
   for (const [name, spec] of Object.entries(declared)) {
     const value = inputs[name];
     if (value === undefined) {
@@ -101,51 +151,100 @@ async function checkInputs(
       continue;
     }
     if ("artifactId" in value) {
-      const ref = store.artifacts.ref(assertUuid(value.artifactId, `artifact id of input ${name}`));
+      const id = assertUuid(value.artifactId, `artifact id of input ${name}`);
+      if (options.ref === undefined) {
+        throw new NotFoundError(`Run input "${name}": artifact ${id} does not exist (no store)`);
+      }
+      const ref = options.ref(id);
       if (ref.artifact_type !== spec.type) {
         throw new UsageError(
           `Run input "${name}" expects type ${spec.type}, but artifact ${ref.artifact_id} is ${ref.artifact_type}`,
         );
       }
-      continue;
-    }
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(value.path);
-    } catch (err) {
-      throw new NotFoundError(`Run input "${name}": file ${value.path} does not exist`, {
-        cause: err,
-      });
-    }
-    if (!info.isFile) {
-      throw new UsageError(`Run input "${name}": ${value.path} is not a regular file`);
-    }
-    checkFileName(basename(value.path), `file name of run input "${name}"`);
-    if (extname(value.path) === ".json") {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(await Deno.readTextFile(value.path));
-      } catch (err) {
-        throw new UsageError(
-          `Run input "${name}": ${value.path} is not valid JSON: ${causeMessage(err)}`,
-        );
-      }
-      const issues = validate?.(spec.type, parsed) ?? [];
-      if (issues.length > 0) {
-        throw new ValidationError(
-          `Run input "${name}": ${value.path} does not match schema ${spec.type}: ` +
-            issues.map((i) => `${i.path}: ${i.message}`).join("; "),
-          { issues },
-        );
-      }
-    }
+      prepared[name] = { kind: "artifact", artifactId: ref.artifact_id };
+    } else if ("json" in value) {
+      checkJson(name, "the value", spec.type, value.json, options.validate);
+      prepared[name] = { kind: "json", value: value.json };
+    } else prepared[name] = await prepareFile(name, spec.type, value.path, options.validate);
   }
+  return prepared;
+}
+
+async function prepareFile(
+  name: string,
+  type: string,
+  path: string,
+  validate: ExecuteRunOptions["validate"],
+): Promise<PreparedInput> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (err) {
+    throw new NotFoundError(`Run input "${name}": file ${path} does not exist`, { cause: err });
+  }
+  if (!info.isFile) {
+    throw new UsageError(
+      `Run input "${name}": ${path} is not a regular file; save it to a file and give that path`,
+    );
+  }
+  checkFileName(basename(path), `file name of run input "${name}"`);
+  if (extname(path) !== ".json") return { kind: "file", path };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await Deno.readTextFile(path));
+  } catch (err) {
+    throw new UsageError(
+      `Run input "${name}": ${path} is not valid JSON: ${causeMessage(err)}`,
+    );
+  }
+  checkJson(name, path, type, parsed, validate);
+  return { kind: "json", value: parsed };
+}
+
+function checkJson(
+  name: string,
+  where: string,
+  type: string,
+  value: unknown,
+  validate: ExecuteRunOptions["validate"],
+): void {
+  const issues = validate?.(type, value) ?? [];
+  if (issues.length > 0) {
+    throw new ValidationError(
+      `Run input "${name}": ${where} does not match schema ${type}: ` +
+        issues.map((i) => `${i.path}: ${i.message}`).join("; "),
+      { issues },
+    );
+  }
+}
+
+/**
+ * Turns prepared inputs back into run input values that need no second
+ * read: JSON files become their values.
+ *
+ * @param prepared Inputs from {@linkcode prepareRunInputs}.
+ * @returns Run input values by name.
+ */
+export function preparedInputValues(
+  prepared: Readonly<Record<string, PreparedInput>>,
+): Record<string, RunInputValue> {
+  return Object.fromEntries(
+    Object.entries(prepared).map(([name, input]) => [
+      name,
+      input.kind === "artifact"
+        ? { artifactId: input.artifactId }
+        : input.kind === "json"
+        ? { json: input.value }
+        : { path: input.path },
+    ]),
+  );
 }
 
 /**
  * Creates a run of a workflow and executes it. Inputs are checked before
  * anything is created; JSON input files are stored (and validated) as JSON
- * artifacts, other files as file artifacts.
+ * artifacts, other files as file artifacts. The workflow file's bytes are
+ * stored exactly as they were parsed.
  *
  * @param store The open store.
  * @param graph The workflow graph.
@@ -157,15 +256,18 @@ export async function startRun(
   graph: WorkflowGraph,
   options: StartRunOptions,
 ): Promise<{ runId: string; state: RunState }> {
-  const inputs = options.inputs ?? {};
-  await checkInputs(store, graph, inputs, options.validate);
+  const inputs = await prepareRunInputs(graph, options.inputs ?? {}, {
+    ref: (id) => store.artifacts.ref(id),
+    validate: options.validate,
+  });
   const producer = options.producer ?? { id: "human", kind: "human" };
   const { manifest } = await store.runs.create();
   const runId = manifest.run_id;
   const workflowRef = options.workflowFile !== undefined
-    ? await store.artifacts.putFile(runId, options.workflowFile, {
+    ? await store.artifacts.putBytes(runId, options.workflowFile.bytes, {
       type: WORKFLOW_FILE_TYPE,
       name: graph.workflow.name,
+      fileName: options.workflowFile.name,
       producer,
     })
     : await store.artifacts.putJson(runId, describeWorkflow(graph.workflow), {
@@ -174,15 +276,15 @@ export async function startRun(
       producer,
     });
   const inputIds: Record<string, string> = {};
-  for (const [name, value] of Object.entries(inputs)) {
-    if ("artifactId" in value) {
-      inputIds[name] = value.artifactId;
+  for (const [name, input] of Object.entries(inputs)) {
+    if (input.kind === "artifact") {
+      inputIds[name] = input.artifactId;
       continue;
     }
     const meta = { type: graph.workflow.inputs[name].type, name, producer };
-    const ref = extname(value.path) === ".json"
-      ? await store.artifacts.putJson(runId, JSON.parse(await Deno.readTextFile(value.path)), meta)
-      : await store.artifacts.putFile(runId, value.path, meta);
+    const ref = input.kind === "json"
+      ? await store.artifacts.putJson(runId, input.value, meta)
+      : await store.artifacts.putFile(runId, input.path, meta);
     inputIds[name] = ref.artifact_id;
   }
   const workOrder = Object.values(inputIds).map((id) => store.artifacts.ref(id)).find((ref) =>

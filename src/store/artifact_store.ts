@@ -187,10 +187,45 @@ export class ArtifactStore {
   }
 
   /**
+   * Stores bytes as a file artifact named `fileName`, exactly as given (for
+   * data read once from a user's file or a pipe). A `.json` name that parses
+   * as JSON must pass the store's JSON checks first, as with
+   * {@linkcode ArtifactStore.putFile}.
+   *
+   * @param runId The run to store it in.
+   * @param bytes The payload.
+   * @param options Type, name, producer, inputs and the stored `fileName`.
+   * @returns The new artifact's reference.
+   */
+  async putBytes(
+    runId: string,
+    bytes: Uint8Array,
+    options: PutOptions & { fileName: string },
+  ): Promise<ArtifactRef> {
+    const fileName = checkFileName(options.fileName);
+    checkType(options.type);
+    if (this.#checks.length > 0 && fileName.endsWith(".json")) {
+      let value: unknown;
+      let parsed = true;
+      try {
+        value = JSON.parse(new TextDecoder().decode(bytes));
+      } catch {
+        parsed = false;
+      }
+      if (parsed) { for (const check of this.#checks) check(options.type, value); }
+    }
+    return await this.#put(runId, "file", fileName, options, async (dest) => {
+      await writeNewFileSynced(dest, bytes, { mode: 0o444 });
+      return { sha256: sha256Hex(bytes), size: bytes.length };
+    });
+  }
+
+  /**
    * Stores a file by copying it (hashing the bytes as they are written) or,
    * with `move`, by renaming it into the store and hashing it there. A
    * `.json` file (up to 64 MiB) that parses as JSON must pass the store's
-   * JSON checks first, as {@linkcode ArtifactStore.putJson} payloads do.
+   * JSON checks first, as {@linkcode ArtifactStore.putJson} payloads do; it
+   * is read once and the bytes checked are the bytes stored.
    *
    * @param runId The run to store it in.
    * @param sourcePath The file to store; must be a regular file.
@@ -205,14 +240,13 @@ export class ArtifactStore {
     const fileName = checkFileName(options.fileName ?? basename(sourcePath));
     checkType(options.type);
     if (this.#checks.length > 0 && fileName.endsWith(".json") && size <= JSON_FILE_CHECK_LIMIT) {
-      let value: unknown;
-      let parsed = true;
-      try {
-        value = JSON.parse(await Deno.readTextFile(sourcePath));
-      } catch {
-        parsed = false;
-      }
-      if (parsed) { for (const check of this.#checks) check(options.type, value); }
+      // Read once, so the bytes checked are the bytes stored.
+      const ref = await this.putBytes(runId, await Deno.readFile(sourcePath), {
+        ...options,
+        fileName,
+      });
+      if (options.move) await Deno.remove(sourcePath);
+      return ref;
     }
     // A moved file with other hard links could be changed through them after
     // commit, so it is copied (and the source name removed) instead.

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { IntegrityError, LilyError, NotFoundError, UsageError } from "../core/errors.ts";
+import { IntegrityError, LilyError, NotFoundError } from "../core/errors.ts";
 import { type IdSource, isUuid, newRunId } from "../core/ids.ts";
 import { KERNEL_VERSION } from "../core/version.ts";
 import type { ArtifactRef } from "./artifact_ref.ts";
@@ -15,6 +15,7 @@ import { type RunLayout, runLayout, type StoreLayout } from "./layout.ts";
 import { checkFileName } from "./safe_path.ts";
 import { basename } from "node:path";
 import { readManifest, type RunManifest, writeManifest } from "./run_manifest.ts";
+import { readUserFile } from "./user_file.ts";
 import { readWorkspaceSnapshot } from "./workspace_snapshot.ts";
 
 /** The artifact type of work orders. */
@@ -112,10 +113,11 @@ export class RunStore {
    * @returns The manifest, run root and work order reference.
    */
   async create(options: CreateRunOptions = {}): Promise<CreatedRun> {
-    if (options.workOrderPath !== undefined) {
-      await checkReadableFile(options.workOrderPath);
-      this.#checkWorkOrder?.(await Deno.readFile(options.workOrderPath), options.workOrderPath);
-    }
+    // Read once: the bytes checked are the bytes stored (a pipe can be read only once).
+    const workOrder = options.workOrderPath === undefined
+      ? undefined
+      : await readWorkOrder(options.workOrderPath);
+    if (workOrder) this.#checkWorkOrder?.(workOrder.bytes, workOrder.path);
     const runId = this.#newId();
     const run = runLayout(this.#layout, runId);
     await Deno.mkdir(this.#layout.runsDir, { recursive: true });
@@ -136,8 +138,9 @@ export class RunStore {
     };
     await withFileLock(run.lock, () => writeManifest(run.manifest, manifest));
     let workOrderRef: ArtifactRef | null = null;
-    if (options.workOrderPath !== undefined) {
-      workOrderRef = await this.#artifacts.putFile(runId, options.workOrderPath, {
+    if (workOrder) {
+      workOrderRef = await this.#artifacts.putBytes(runId, workOrder.bytes, {
+        fileName: workOrder.fileName,
         type: WORK_ORDER_TYPE,
         producer: options.workOrderProducer ?? { id: "human", kind: "human" },
       });
@@ -226,24 +229,9 @@ export class RunStore {
   }
 }
 
-async function checkReadableFile(path: string): Promise<void> {
-  try {
-    const info = await Deno.stat(path);
-    if (info.isDirectory) {
-      throw new UsageError(`Work order ${path} is a directory; expected a file`);
-    }
-    if (!info.isFile) {
-      throw new UsageError(`Work order ${path} is not a regular file (a device, FIFO or socket)`);
-    }
-    checkFileName(basename(path), "work order file name");
-    (await Deno.open(path, { read: true })).close();
-  } catch (err) {
-    if (err instanceof LilyError) throw err;
-    if (err instanceof Deno.errors.NotFound) {
-      throw new NotFoundError(`Work order ${path} does not exist`, { cause: err });
-    }
-    throw new NotFoundError(`Work order ${path} is unreadable: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+async function readWorkOrder(
+  path: string,
+): Promise<{ path: string; fileName: string; bytes: Uint8Array }> {
+  const fileName = checkFileName(basename(path), "work order file name");
+  return { path, fileName, bytes: await readUserFile(path, "Work order") };
 }
