@@ -5,9 +5,11 @@
  */
 
 import { type Command, Option } from "@commander-js/extra-typings";
+import { basename } from "node:path";
 import { causeMessage, NotFoundError, UsageError } from "../core/errors.ts";
 import type { ArtifactRef, ProducerKind } from "../store/artifact_ref.ts";
 import { PRODUCER_KINDS } from "../store/artifact_ref.ts";
+import { readUserFile } from "../store/user_file.ts";
 import type { CliContext } from "./context.ts";
 import { globalOptions, hint, withExistingStore, withStore } from "./context.ts";
 import { emit, table } from "./output.ts";
@@ -59,6 +61,16 @@ async function readTextInput(path: string): Promise<string> {
       throw new NotFoundError(`File ${path} does not exist`, { cause: err });
     }
     throw new UsageError(`Cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Whether a path is a pipe, FIFO or character device (anything readable but not seekable). */
+async function isPipe(path: string): Promise<boolean> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isFifo === true || info.isCharDevice === true;
+  } catch {
+    return false;
   }
 }
 
@@ -123,7 +135,15 @@ export function registerArtifactCommands(program: Command, ctx: CliContext): voi
         if (opts.textFile !== undefined) {
           return await store.artifacts.putText(runId, await readTextInput(opts.textFile), meta);
         }
-        return await store.artifacts.putFile(runId, opts.file!, { ...meta, move: opts.move });
+        const file = opts.file!;
+        if (!opts.move && await isPipe(file)) {
+          // A pipe (e.g. /dev/stdin or <(…)) can be read once: store exactly what was read.
+          return await store.artifacts.putBytes(runId, await readUserFile(file, "File"), {
+            ...meta,
+            fileName: basename(file),
+          });
+        }
+        return await store.artifacts.putFile(runId, file, { ...meta, move: opts.move });
       });
       emit(
         ctx.output,

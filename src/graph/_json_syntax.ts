@@ -17,6 +17,7 @@ export interface JsonSyntaxError {
 const WS = new Set([" ", "\t", "\n", "\r"]);
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const LITERAL = /true|false|null/y;
+// deno-lint-ignore no-control-regex -- RFC 8259 forbids unescaped U+0000..U+001F in strings
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 
 class Fail extends Error {

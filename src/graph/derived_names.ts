@@ -102,7 +102,7 @@ function inputCollisions(
       issues.push({
         code: "name_collision",
         path: path(name),
-        message: `inputs "${first}" and "${name}" of ${owner} both become ${env} ` +
+        message: `inputs "${first}" and "${name}" of ${owner} both become ${env}; ` +
           "rename one",
       });
     } else if (LILY_ENV_NAMES.includes(env)) {
