@@ -8,6 +8,7 @@ import {
   openContractStore,
   resumeWorkflow,
   runWorkflow,
+  UsageError,
 } from "../mod.ts";
 import { withTempDir } from "./_helpers.ts";
 
@@ -96,7 +97,7 @@ Deno.test("a TS API run resumes only with the same workflow", async () => {
   });
 });
 
-Deno.test("llm steps use the configured provider, record usage, and fail clearly without one", async () => {
+Deno.test("llm steps use the configured provider, record usage, and without one nothing is created", async () => {
   await withTempDir(async (ws) => {
     const store = await openContractStore(ws);
     try {
@@ -118,9 +119,13 @@ Deno.test("llm steps use the configured provider, record usage, and fail clearly
       const attempt = state.steps.ask.attempts[0];
       assertEquals(attempt.usage, { input_tokens: 3, output_tokens: 4 });
       assertEquals(attempt.executor.provider, "fake");
-      const without = await runWorkflow(store, graph);
-      assertEquals(without.state.status, "failed");
-      assertMatch(without.state.reason!, /No LLM provider is configured/);
+      const runs = (await store.runs.list()).length;
+      await assertRejects(
+        () => runWorkflow(store, graph),
+        UsageError,
+        "Step ask is an llm step, and no LLM provider is configured",
+      );
+      assertEquals((await store.runs.list()).length, runs);
     } finally {
       store.close();
     }
