@@ -171,8 +171,11 @@ export function parseWorkflow(text: string, source = "workflow.yaml"): WorkflowG
     message: oneLine(message),
     line: offset === undefined ? undefined : lines.linePos(offset).line,
   });
-  if (doc.errors.length > 0) {
-    throw new WorkflowError(source, doc.errors.map((e) => syntax(e.message, e.pos[0])));
+  // Valid JSON is read by JSON.parse; the YAML reading of it only finds lines, and its
+  // duplicate keys (which JSON.parse would silently drop).
+  const errors = json ? doc.errors.filter((e) => e.code === "DUPLICATE_KEY") : doc.errors;
+  if (errors.length > 0) {
+    throw new WorkflowError(source, errors.map((e) => syntax(e.message, e.pos[0])));
   }
   let raw: unknown;
   try {
@@ -181,7 +184,7 @@ export function parseWorkflow(text: string, source = "workflow.yaml"): WorkflowG
     throw new WorkflowError(source, [syntax((err as Error).message, undefined)]);
   }
   const line = (path: readonly (string | number)[]) => lineOf(doc, lines, path);
-  if (!isMap(doc.contents)) {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     fail(source, [{ code: "invalid_type", path: [], message: "expected a mapping" }], raw, line);
   }
   const normalized = normalizeDefinition(raw);
