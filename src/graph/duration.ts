@@ -9,10 +9,10 @@ const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 
 /** The longest duration a workflow may give: 8760h (365 days), in ms. */
-export const MAX_DURATION_MS = 8760 * 3_600_000;
+export const MAX_DURATION_MS: number = 8760 * 3_600_000;
 
 /** What a valid duration looks like, for error messages. */
-export const DURATION_HINT =
+export const DURATION_HINT: string =
   "expected a duration from 1ms to 8760h (365 days) such as 500ms, 30s, 5m or 1h, " +
   "or a number of milliseconds";
 
