@@ -96,6 +96,15 @@ Deno.test("retry backoff grows by its factor up to max_backoff (1h by default)",
   const byDefault = parseWorkflow(`${STEP}    retry: { max_attempts: 100, backoff: 1s }\n`);
   assertEquals(byDefault.steps[0].retry.maxBackoffMs, 3_600_000);
   assertEquals(retryDelayMs(byDefault.steps[0].retry, 99), 3_600_000);
+  const longBackoff = parseWorkflow(`${STEP}    retry: { max_attempts: 3, backoff: 2h }\n`);
+  assertEquals(longBackoff.steps[0].retry.maxBackoffMs, 7_200_000);
+  assertEquals(
+    errorLines(`${STEP}    retry: { max_attempts: 3, backoff: 2h, max_backoff: 1h }\n`),
+    [
+      "flow.yaml:5 steps.a.retry.backoff: backoff (2h) is longer than max_backoff (1h); " +
+      "expected backoff at most max_backoff",
+    ],
+  );
 
   await withTempDir(async (ws) => {
     const store = await openContractStore(ws);

@@ -58,7 +58,9 @@ const retry = z.strictObject({
   backoff: duration.optional(),
   backoff_factor: z.number({ error: FACTOR_HINT }).min(1, FACTOR_HINT).max(10, FACTOR_HINT)
     .optional(),
-  max_backoff: duration.describe("the longest wait between attempts; default 1h").optional(),
+  max_backoff: duration.describe(
+    "the longest wait between attempts; default 1h, or backoff when longer",
+  ).optional(),
   on: z.array(z.enum(["failure", "timeout"])).min(1).optional(),
 });
 
@@ -214,7 +216,7 @@ export interface StepDefinition extends RunnerDefinition {
     max_attempts: number;
     backoff?: number | string;
     backoff_factor?: number;
-    /** The longest wait between attempts (default `1h`). */
+    /** The longest wait between attempts (default `1h`, or `backoff` when that is longer). */
     max_backoff?: number | string;
     on?: RetryOn[];
   };
@@ -359,6 +361,36 @@ const NO_RETRY: RetrySpec = {
   on: ["failure"],
 };
 
+/**
+ * Normalises `retry`. Without `max_backoff` the cap is 1h, or `backoff`
+ * when that is longer; a `backoff` longer than a given `max_backoff` is an error.
+ */
+function retrySpec(
+  raw: NonNullable<ParsedStep["retry"]>,
+  path: (string | number)[],
+  issues: PathIssue[],
+): RetrySpec {
+  const backoffMs = raw.backoff === undefined ? 0 : parseDuration(raw.backoff)!;
+  const maxBackoffMs = raw.max_backoff === undefined
+    ? Math.max(DEFAULT_MAX_BACKOFF_MS, backoffMs)
+    : parseDuration(raw.max_backoff)!;
+  if (backoffMs > maxBackoffMs) {
+    issues.push({
+      code: "invalid_retry",
+      path: [...path, "backoff"],
+      message: `backoff (${raw.backoff}) is longer than max_backoff (${raw.max_backoff}); ` +
+        "expected backoff at most max_backoff",
+    });
+  }
+  return {
+    maxAttempts: raw.max_attempts,
+    backoffMs,
+    backoffFactor: raw.backoff_factor ?? 2,
+    maxBackoffMs,
+    on: raw.on ?? ["failure", "timeout"],
+  };
+}
+
 function step(raw: ParsedStep, index: number, issues: PathIssue[]): StepSpec {
   const base = ["steps", index];
   const outputs: Record<string, OutputSpec> = {};
@@ -376,17 +408,7 @@ function step(raw: ParsedStep, index: number, issues: PathIssue[]): StepSpec {
     needs: raw.needs ?? [],
     inputs: inputs(raw.inputs, base, issues),
     outputs,
-    retry: raw.retry
-      ? {
-        maxAttempts: raw.retry.max_attempts,
-        backoffMs: raw.retry.backoff === undefined ? 0 : parseDuration(raw.retry.backoff)!,
-        backoffFactor: raw.retry.backoff_factor ?? 2,
-        maxBackoffMs: raw.retry.max_backoff === undefined
-          ? DEFAULT_MAX_BACKOFF_MS
-          : parseDuration(raw.retry.max_backoff)!,
-        on: raw.retry.on ?? ["failure", "timeout"],
-      }
-      : NO_RETRY,
+    retry: raw.retry ? retrySpec(raw.retry, [...base, "retry"], issues) : NO_RETRY,
     timeoutMs: raw.timeout === undefined ? undefined : parseDuration(raw.timeout),
     env: raw.env ?? {},
     envPass: raw.env_pass ?? [],
