@@ -175,7 +175,7 @@ Deno.test("run start reads a workflow from a pipe, /dev/stdin or -, stores those
   });
 });
 
-Deno.test("run start checks inputs and llm providers before the store or any run exists", async () => {
+Deno.test("run start checks inputs, llm providers and functions before the store or any run exists", async () => {
   await withTempDir(async (ws) => {
     await Deno.writeTextFile(join(ws, "flow.yaml"), FLOW);
     await Deno.writeTextFile(
@@ -192,6 +192,15 @@ Deno.test("run start checks inputs and llm providers before the store or any run
       await lily(["run", "start", "flow.yaml"], { workspace: ws }),
       2,
       /Missing run input "wo"/,
+    );
+    await Deno.writeTextFile(
+      join(ws, "fn.yaml"),
+      "name: fn\nsteps:\n  - id: a\n    fn: compute\n",
+    );
+    assertCleanError(
+      await lily(["run", "start", "fn.yaml"], { workspace: ws }),
+      2,
+      /^lily: Step a calls the function "compute", which is not registered/,
     );
     assertEquals(await exists(join(ws, ".iris")), false);
     const fake = await lily(["run", "start", "ask.yaml"], {
