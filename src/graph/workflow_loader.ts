@@ -122,14 +122,8 @@ function lineAt(text: string, offset: number): number {
   return line;
 }
 
-/**
- * Whether a workflow file is read as JSON: its name ends in `.json`
- * (any case); every other name is read as YAML.
- *
- * @param name The file name.
- * @returns `true` for JSON.
- */
-export function isJsonWorkflowName(name: string): boolean {
+/** Whether a workflow file is read as JSON: its name ends in `.json` (any case). */
+function isJsonWorkflowName(name: string): boolean {
   return extname(name).toLowerCase() === ".json";
 }
 
