@@ -134,7 +134,10 @@ Deno.test("command executor reports a program missing from PATH as failed", asyn
     );
     assertEquals(result.status, "failed");
     assertEquals(result.exitCode, null);
-    assertEquals(result.message, 'Program "lily-no-such-program" not found on PATH');
+    assertEquals(
+      result.message,
+      'Program "lily-no-such-program" not found on PATH; install it or give its path',
+    );
     assertEquals(await readLog(ctx.stdoutPath), "");
   });
 });
@@ -182,6 +185,8 @@ Deno.test("bubblewrapArgv unshares the PID namespace, drops capabilities and app
     [
       "/usr/bin/bwrap",
       "--unshare-pid",
+      "--die-with-parent",
+      "--new-session",
       "--cap-drop",
       "ALL",
       "--bind",
@@ -215,7 +220,8 @@ Deno.test("bubblewrapArgv unshares the PID namespace, drops capabilities and app
       unshareNetwork: true,
       statusFd: 3,
     }).join(" "),
-    "bwrap --unshare-pid --unshare-net --cap-drop ALL --json-status-fd 3 " +
+    "bwrap --unshare-pid --unshare-net --die-with-parent --new-session --cap-drop ALL " +
+      "--json-status-fd 3 " +
       "--dev /dev --proc /proc --symlink usr/bin /bin --ro-bind /ws /ws --tmpfs /ws/.iris " +
       "--bind /ws/.iris/runs/r/tmp/out /ws/.iris/runs/r/tmp/out --chdir /ws -- deno",
   );

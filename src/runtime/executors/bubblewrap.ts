@@ -3,27 +3,32 @@
  * that tells a sandbox that could not be set up from a child that failed, and
  * a probe that tells whether bubblewrap works here.
  *
- * Every sandbox gets a new PID namespace (`--unshare-pid`: the host's
- * processes, and so `/proc/<pid>/root` paths into the host's mounts, are out
- * of sight) and no capabilities (`--cap-drop ALL`: even when the kernel runs
- * as root, the child cannot `mount -o remount,rw` a read-only bind, or
- * unmount one). The root is either the host's (`--bind / /`, then the
- * caller's mounts on top) or empty (only the caller's mounts exist). Mounts
- * apply in order and a later mount wins on a nested path, so a staging dir
- * under `<workspace>/.iris/runs/<id>/tmp/` can be writable inside a read-only
- * workspace, or visible inside a hidden store.
+ * Every sandbox's processes live and die with it: a new PID namespace
+ * (`--unshare-pid`: every process in it dies with its first one, even one
+ * that left its session or double-forked, and the host's processes, and so
+ * `/proc/<pid>/root` paths into the host's mounts, are out of sight), tied to
+ * the process that started bwrap (`--die-with-parent`: when the kernel dies,
+ * even by SIGKILL, the sandbox dies at once), in a session of its own
+ * (`--new-session`). Optionally no capabilities (`--cap-drop ALL`: even when
+ * the kernel runs as root, the child cannot `mount -o remount,rw` a
+ * read-only bind, or unmount one). The root is either the host's
+ * (`--bind / /`, then the caller's mounts on top) or empty (only the
+ * caller's mounts exist). Mounts apply in order and a later mount wins on a
+ * nested path, so a staging dir under `<workspace>/.iris/runs/<id>/tmp/` can
+ * be writable inside a read-only workspace, or visible inside a hidden store.
  *
- * The child stays in the caller's session and process group (no
- * `--new-session`; the caller starts it in a session of its own, without a
- * controlling terminal), so a group kill still reaches everything inside,
- * and since the child's PID namespace dies with its first process, a
- * process that left the group inside the sandbox dies with it too.
+ * Since the sandbox has a session of its own, a signal to bwrap's process
+ * group reaches only bwrap, whose death ends the sandbox at once. A stop's
+ * SIGTERM therefore goes to the sandbox's own process group
+ * (`runProcessTree`'s `terminate: "child-groups"`), so the child gets its
+ * grace period; the SIGKILL after it goes to bwrap.
  *
  * @module
  */
 
 import { basename, dirname, join } from "node:path";
 import { findProgram } from "./find_program.ts";
+import { describeSandboxExecFailure } from "./spawn_failure.ts";
 import { type ProcessTreeOptions, type ProcessTreeResult, runProcessTree } from "./process_tree.ts";
 
 /** One mount in the sandbox, at the same path inside as outside. */
@@ -67,6 +72,18 @@ export interface BubblewrapArgvOptions {
    */
   readonly unshareNetwork?: boolean;
   /**
+   * Drop every capability (`--cap-drop ALL`). It matters only where the
+   * kernel runs as root: bwrap gives an unprivileged caller's child none.
+   * @default {true}
+   */
+  readonly dropCapabilities?: boolean;
+  /**
+   * `private`: a fresh `/dev` with only the basic devices (`--dev /dev`);
+   * `host`: the host's `/dev` (`--dev-bind /dev /dev`).
+   * @default {"private"}
+   */
+  readonly devices?: "private" | "host";
+  /**
    * A file descriptor bwrap writes its JSON status to (`--json-status-fd`);
    * an `exit-code` document there means the child did run.
    */
@@ -87,11 +104,9 @@ function mountFlags(mount: BubblewrapMount): string[] {
 }
 
 /**
- * Builds the argv that runs `argv` under bubblewrap: a new PID namespace,
- * no capabilities, the root, then the mounts in order. There is no
- * `--die-with-parent`: like any child, a sandbox outlives a crashed kernel
- * until `killStaleProcessGroup` ends it on resume (its group holds bwrap and
- * the sandbox's first process, and the rest of the sandbox dies with that).
+ * Builds the argv that runs `argv` under bubblewrap: a new PID namespace
+ * that dies with its parent, a new session, no capabilities (unless told
+ * otherwise), the root, `/dev` and `/proc`, then the mounts in order.
  *
  * @example
  * ```ts
@@ -104,7 +119,9 @@ function mountFlags(mount: BubblewrapMount): string[] {
  *   ],
  *   cwd: "/ws",
  * });
- * console.assert(argv.join(" ").includes("--unshare-pid --cap-drop ALL --bind / /"));
+ * console.assert(
+ *   argv.join(" ").includes("--unshare-pid --die-with-parent --new-session --cap-drop ALL --bind / /"),
+ * );
  * console.assert(argv.join(" ").includes("--ro-bind /ws /ws --bind /ws/.iris/runs/r/tmp/out"));
  * console.assert(argv.slice(-3).join(" ") === "-- make test");
  * ```
@@ -121,12 +138,12 @@ export function bubblewrapArgv(
     options.bwrap,
     "--unshare-pid",
     ...(options.unshareNetwork ? ["--unshare-net"] : []),
-    "--cap-drop",
-    "ALL",
+    "--die-with-parent",
+    "--new-session",
+    ...(options.dropCapabilities ?? true ? ["--cap-drop", "ALL"] : []),
     ...(options.statusFd === undefined ? [] : ["--json-status-fd", String(options.statusFd)]),
     ...((options.root ?? "host") === "host" ? ["--bind", "/", "/"] : []),
-    "--dev",
-    "/dev",
+    ...(options.devices === "host" ? ["--dev-bind", "/dev", "/dev"] : ["--dev", "/dev"]),
     "--proc",
     "/proc",
     ...options.mounts.flatMap(mountFlags),
@@ -176,10 +193,15 @@ async function sandboxComplaint(stderrPath: string): Promise<string> {
  * status (`--json-status-fd`, through `/bin/sh`, since a Deno child gets no
  * extra file descriptors) has an `exit-code` document only when the child
  * ran. A setup failure is a `failed` result with `exitCode: null` and a
- * message that names the sandbox.
+ * message: bwrap's own message about the working directory or the program
+ * (`bwrap: execvp …`, `bwrap: Can't chdir to …`) translated
+ * ({@linkcode describeSandboxExecFailure}), any other one as "The bubblewrap
+ * sandbox could not be set up: …".
  *
  * The status file is created next to the stderr log (as a dot file, removed
- * afterwards), where neither sandbox mode lets the child write.
+ * afterwards). A child that may write there (a step with the host's root
+ * writable) gains nothing by changing it: it only tells a setup failure from
+ * the child's own exit.
  *
  * @param argv The program (an absolute path) and its arguments.
  * @param options The sandbox (bwrap, root, mounts, cwd) and the process (env, logs, limits).
@@ -190,13 +212,16 @@ export async function runInBubblewrap(
   argv: readonly string[],
   options: RunInBubblewrapOptions,
 ): Promise<ProcessTreeResult> {
-  const { bwrap, mounts, cwd, root, unshareNetwork, ...process } = options;
+  const { bwrap, mounts, cwd, root, unshareNetwork, dropCapabilities, devices, ...process } =
+    options;
   const sandboxed = bubblewrapArgv(argv, {
     bwrap,
     mounts,
     cwd,
     root,
     unshareNetwork,
+    dropCapabilities,
+    devices,
     statusFd: STATUS_FD,
   });
   const statusPath = join(
@@ -209,18 +234,19 @@ export async function runInBubblewrap(
       ...process,
       args: ["-c", STATUS_SCRIPT, statusPath, ...sandboxed],
       cwd,
+      terminate: "child-groups",
     });
     if (
       result.status === "failed" && result.exitCode !== null && result.pid !== undefined &&
       !(await childRan(statusPath))
     ) {
+      const complaint = await sandboxComplaint(options.stderrPath);
       return {
         status: "failed",
         exitCode: null,
         pid: result.pid,
-        message: `The bubblewrap sandbox could not be set up: ${await sandboxComplaint(
-          options.stderrPath,
-        )}`,
+        message: describeSandboxExecFailure(complaint) ??
+          `The bubblewrap sandbox could not be set up: ${complaint}`,
       };
     }
     return result;

@@ -1,25 +1,31 @@
 /**
  * The `command` executor: an argv run as a child process in the attempt's
  * working directory, with exactly the attempt's environment, its output
- * streamed to the log files and its whole process group killed on timeout,
+ * streamed to the log files and its whole process tree killed on timeout,
  * on cancellation and when it ends.
  *
- * When the attempt asks for a read-only workspace (gates do) and bubblewrap
- * works on this machine, the argv runs inside bubblewrap (new PID namespace,
- * no capabilities, the host's root) with the workspace mounted read-only and
- * the output and scratch dirs writable. Reads, writes outside the workspace
- * and the network stay unconfined. Without bubblewrap the argv runs
- * unconfined and the result's summary says so. Other attempts (steps) run
- * unconfined: see `docs/security.md`.
+ * Before anything is spawned, the working directory and the program are
+ * checked (`checkSpawn`), so a failure to start names its real cause.
+ *
+ * Where bubblewrap works on this machine, every attempt runs inside it
+ * (`commandSandbox` decides how): a PID namespace of its own that dies with
+ * the attempt and with the kernel, so nothing the step starts, even in a new
+ * session, outlives it. A step keeps the access it would have without
+ * bubblewrap; a read-only attempt (a gate) gets the workspace read-only and
+ * the output and scratch dirs writable, and no capabilities. Without
+ * bubblewrap the argv runs as a process group (`process_tree.ts`), and the
+ * summary of a read-only attempt says the workspace was not kept read-only.
+ * See `docs/security.md`.
  *
  * @module
  */
 
 import type { CommandSpec } from "../../graph/workflow.ts";
 import { bubblewrapFromOption, runInBubblewrap } from "./bubblewrap.ts";
+import { commandSandbox } from "./command_sandbox.ts";
 import type { ExecutionContext, ExecutionResult, Executor, OnSpawn } from "./executor.ts";
-import { findProgram } from "./find_program.ts";
 import { runProcessTree } from "./process_tree.ts";
+import { checkSpawn } from "./spawn_failure.ts";
 
 /** Options of {@linkcode CommandExecutor}. */
 export interface CommandExecutorOptions {
@@ -83,12 +89,13 @@ export class CommandExecutor implements Executor<CommandSpec> {
       };
     }
     const [name, ...args] = spec.argv;
-    const program = await findProgram(name, {
+    const checked = await checkSpawn(name, {
       cwd: ctx.cwd,
       path: ctx.env.PATH ?? Deno.env.get("PATH") ?? "",
     });
+    if (!checked.ok) return { status: "failed", exitCode: null, message: checked.message, summary };
     // Absolute, so the sandbox and a relative cwd cannot change which program runs.
-    const argv = [program ?? name, ...args];
+    const argv = [checked.program, ...args];
     const processOptions = {
       cwd: ctx.cwd,
       env: ctx.env,
@@ -99,33 +106,27 @@ export class CommandExecutor implements Executor<CommandSpec> {
       onSpawn,
       killGraceMs: this.#killGraceMs,
     };
-    let bwrap: string | undefined;
-    if (ctx.readOnlyWorkspace) {
-      bwrap = await this.#bubblewrap();
-      if (!bwrap) {
+    const bwrap = await this.#bubblewrap();
+    if (!bwrap) {
+      if (ctx.readOnlyWorkspace) {
         summary.read_only_workspace = this.#bubblewrapDisabled
           ? "not enforced: bubblewrap disabled"
           : "not enforced: bubblewrap not found";
       }
+      const result = await runProcessTree(argv[0], { ...processOptions, args });
+      return { ...result, summary };
     }
-    let result;
-    if (bwrap && program) {
+    summary.sandbox = "bubblewrap";
+    if (ctx.readOnlyWorkspace) {
       await Deno.mkdir(ctx.outputDir, { recursive: true });
       await Deno.mkdir(ctx.scratchDir, { recursive: true });
-      summary.sandbox = "bubblewrap";
       summary.read_only_workspace = "enforced by bubblewrap";
-      result = await runInBubblewrap(argv, {
-        ...processOptions,
-        bwrap,
-        mounts: [
-          { mode: "read-only", path: ctx.workspace },
-          { mode: "writable", path: ctx.outputDir },
-          { mode: "writable", path: ctx.scratchDir },
-        ],
-      });
-    } else {
-      result = await runProcessTree(argv[0], { ...processOptions, args: argv.slice(1) });
     }
+    const result = await runInBubblewrap(argv, {
+      ...processOptions,
+      bwrap,
+      ...commandSandbox(ctx),
+    });
     return { ...result, summary };
   }
 }

@@ -38,6 +38,7 @@ import { denoPermissionFlags } from "./deno_flags.ts";
 import type { ExecutionContext, ExecutionResult, Executor, OnSpawn } from "./executor.ts";
 import { findProgram } from "./find_program.ts";
 import { runProcessTree } from "./process_tree.ts";
+import { checkSpawn } from "./spawn_failure.ts";
 
 /** Options of {@linkcode DenoExecutor}. */
 export interface DenoExecutorOptions {
@@ -215,6 +216,11 @@ export class DenoExecutor implements Executor<DenoSpec> {
         summary,
       );
     }
+    const checked = await checkSpawn(deno, {
+      cwd: ctx.cwd,
+      path: Deno.env.get("PATH") ?? "",
+    });
+    if (!checked.ok) return failed(checked.message, summary);
     const argv = [deno, "run", "--no-prompt", ...flags, module, ...spec.args];
     const env = { ...this.#runtimeEnv, ...ctx.env };
     const processOptions = {

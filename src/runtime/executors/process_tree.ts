@@ -6,10 +6,12 @@
  * exited, so nothing a step started in the background outlives the attempt.
  *
  * What a group kill cannot reach: a descendant that leaves the group itself
- * (`setsid`, `setpgid`), e.g. a daemon that double-forks into a new session,
- * unless the child runs under bubblewrap: there the sandbox has a PID
- * namespace of its own, and everything in it dies with its first process,
- * which is in the group.
+ * (`setsid`, `setpgid`), e.g. a daemon that double-forks into a new session;
+ * nor does anything here end the tree when the kernel itself dies (a
+ * SIGKILL, a crash): the tree runs on until `killStaleProcessGroup` finds it.
+ * Under bubblewrap (`bubblewrap.ts`) both are closed: the sandbox has a PID
+ * namespace of its own, everything in it dies with its first process, and
+ * the sandbox dies with the kernel (`--die-with-parent`).
  *
  * Output is streamed to the log files as it arrives, never held in memory.
  * A log file is created afresh ({@linkcode createLogFile}) when its first
@@ -24,6 +26,7 @@ import { startTimer, type Timer } from "../../core/delay.ts";
 import { PathSecurityError } from "../../core/errors.ts";
 import { writeAll } from "../../store/durable_file.ts";
 import type { ExecutionStatus, OnSpawn } from "./executor.ts";
+import { describeSpawnError } from "./spawn_failure.ts";
 
 /** Options of {@linkcode runProcessTree}. */
 export interface ProcessTreeOptions {
@@ -51,6 +54,17 @@ export interface ProcessTreeOptions {
    * @default {1000}
    */
   readonly killGraceMs?: number;
+  /**
+   * Where a stop's SIGTERM goes. `group`: the child's process group.
+   * `child-groups`: the process groups that the child's own children lead,
+   * for a child that only supervises them and takes them down when it dies
+   * (`bwrap --new-session --die-with-parent`): a SIGTERM to the supervisor
+   * would end everything at once, with no grace. When the child has no such
+   * children yet, the SIGTERM goes to its group. The SIGKILL after the grace
+   * always goes to the child's group.
+   * @default {"group"}
+   */
+  readonly terminate?: "group" | "child-groups";
   /**
    * How long to keep reading output after the group was killed, for pipes a
    * process outside the group still holds open.
@@ -87,6 +101,13 @@ export function killProcessGroup(pgid: number, signal: Deno.Signal): boolean {
     if (err instanceof Deno.errors.NotFound) return false;
     throw err;
   }
+}
+
+/** Sends the SIGTERM of a stop (see {@linkcode ProcessTreeOptions.terminate}). */
+async function terminate(pid: number, where: "group" | "child-groups"): Promise<void> {
+  const leaders = where === "child-groups" ? await childGroupLeaders(pid) : [];
+  if (leaders.length === 0) killProcessGroup(pid, "SIGTERM");
+  for (const leader of leaders) killProcessGroup(leader, "SIGTERM");
 }
 
 /**
@@ -196,21 +217,6 @@ function logFailure(err: unknown): ProcessTreeResult {
   throw err;
 }
 
-function spawnFailure(program: string, err: unknown): ProcessTreeResult | undefined {
-  if (err instanceof Deno.errors.NotFound) {
-    const where = program.includes("/") ? "" : " on PATH";
-    return { status: "failed", exitCode: null, message: `Program "${program}" not found${where}` };
-  }
-  if (err instanceof Deno.errors.PermissionDenied) {
-    return {
-      status: "failed",
-      exitCode: null,
-      message: `Program "${program}" cannot be executed: permission denied`,
-    };
-  }
-  return undefined;
-}
-
 /**
  * Runs a program as its own process group, streams its output to files, and
  * leaves no process of the group behind when it returns.
@@ -267,10 +273,12 @@ export async function runProcessTree(
           stderr: "piped",
           detached: true,
         }).spawn();
-      } catch (err) {
-        const failure = spawnFailure(program, err);
-        if (failure) return failure;
-        throw err;
+      } catch (error) {
+        return {
+          status: "failed",
+          exitCode: null,
+          message: describeSpawnError(program, { cwd: options.cwd, error }),
+        };
       }
       return await supervise(child, stdout, stderr, options);
     } finally {
@@ -302,7 +310,8 @@ async function supervise(
   const stop = (why: "timeout" | "cancelled") => {
     if (stopped) return;
     stopped = why;
-    killProcessGroup(pid, "SIGTERM");
+    // A signal that cannot be sent now is followed by the group's SIGKILL after the grace.
+    terminate(pid, options.terminate ?? "group").catch(() => {});
     graceTimer = startTimer(() => killProcessGroup(pid, "SIGKILL"), options.killGraceMs ?? 1000);
   };
   const timeoutTimer = options.timeoutMs === undefined
@@ -360,6 +369,7 @@ async function supervise(
 }
 
 interface ProcStat {
+  readonly ppid: number;
   readonly pgrp: number;
   readonly session: number;
   readonly startTicks: number;
@@ -375,9 +385,23 @@ async function readProcStat(pid: number | string): Promise<ProcStat | undefined>
   // Field 2 (comm) is parenthesised and may itself contain spaces or ")".
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   // fields[0] is field 3 of proc(5), so field N is fields[N - 3].
-  const [pgrp, session, startTicks] = [fields[2], fields[3], fields[19]].map(Number);
-  if (![pgrp, session, startTicks].every(Number.isSafeInteger)) return undefined;
-  return { pgrp, session, startTicks };
+  const [ppid, pgrp, session, startTicks] = [fields[1], fields[2], fields[3], fields[19]].map(
+    Number,
+  );
+  if (![ppid, pgrp, session, startTicks].every(Number.isSafeInteger)) return undefined;
+  return { ppid, pgrp, session, startTicks };
+}
+
+/** The children of `pid` that lead a process group of their own (none where `/proc` is missing). */
+async function childGroupLeaders(pid: number): Promise<number[]> {
+  if (!(await hasProc())) return [];
+  const leaders: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const stat = await readProcStat(entry.name);
+    if (stat?.ppid === pid && stat.pgrp === Number(entry.name)) leaders.push(stat.pgrp);
+  }
+  return leaders;
 }
 
 /**
