@@ -182,7 +182,11 @@ bwrapTest(
         );
         assertEquals(result.status, "failed");
         assertEquals(result.exitCode, null);
-        assertMatch(result.message ?? "", /^The bubblewrap sandbox could not be set up: bwrap: /);
+        assertEquals(
+          result.message,
+          `Working directory "${outside}" does not exist inside the bubblewrap sandbox; ` +
+            "expected a directory the sandbox mounts",
+        );
         assertEquals(result.summary.sandbox, "bubblewrap");
         assertEquals(await readLog(ctx.stdoutPath), "");
       });

@@ -238,16 +238,15 @@ export async function checkSpawn(
   }
 }
 
-function describeErrno(program: string, text: string): string {
+/** Why `execve` failed, from its `strerror` text. */
+function execFailure(text: string): string {
   if (/^No such file or directory/i.test(text)) {
-    return notExecutable(program, "it, or the interpreter or loader it names, does not exist");
+    return "it, or the interpreter or loader it names, does not exist";
   }
-  if (/^Permission denied/i.test(text)) return notExecutable(program, "permission denied");
-  if (/^Exec format error/i.test(text)) return notExecutable(program, "exec format error");
-  if (/^Not a directory/i.test(text)) {
-    return notExecutable(program, "a part of its path is not a directory");
-  }
-  return `Program ${quote(program)} could not be started: ${text}`;
+  if (/^Permission denied/i.test(text)) return "permission denied";
+  if (/^Exec format error/i.test(text)) return "exec format error";
+  if (/^Not a directory/i.test(text)) return "a part of its path is not a directory";
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 /**
@@ -273,11 +272,10 @@ export function describeSpawnError(
   const message = spawn.error instanceof Error ? spawn.error.message : String(spawn.error);
   if (/No such cwd/.test(message)) return cwdMissing(spawn.cwd);
   if (/cwd is not a directory/.test(message)) return cwdNotDirectory(spawn.cwd);
-  if (spawn.error instanceof Deno.errors.NotFound) {
-    return notExecutable(program, "it, or the interpreter or loader it names, does not exist");
-  }
-  const text = message.replace(/^Failed to spawn '.*?': /s, "").replace(/ \(os error \d+\)$/, "");
-  return describeErrno(program, text);
+  const text = spawn.error instanceof Deno.errors.NotFound
+    ? "No such file or directory"
+    : message.replace(/^Failed to spawn '.*?': /s, "").replace(/ \(os error \d+\)$/, "");
+  return notExecutable(program, execFailure(text));
 }
 
 /**
@@ -289,20 +287,29 @@ export function describeSpawnError(
  * ```ts
  * import { describeSandboxExecFailure } from "./spawn_failure.ts";
  * const message = describeSandboxExecFailure("bwrap: execvp /x/tool: Permission denied");
- * console.assert(message === 'Program "/x/tool" cannot be executed: permission denied (inside the bubblewrap sandbox)');
+ * console.assert(
+ *   message === 'Program "/x/tool" cannot be executed inside the bubblewrap sandbox: permission denied',
+ * );
  * ```
  *
  * @param line One line bwrap printed on stderr.
  * @returns A one-line message, or `undefined` when the line is about something else.
  */
 export function describeSandboxExecFailure(line: string): string | undefined {
-  const inside = " (inside the bubblewrap sandbox)";
+  const inside = "inside the bubblewrap sandbox";
   const exec = /^bwrap: execvp (.+): ([^:]+)$/.exec(line);
-  if (exec) return describeErrno(exec[1], exec[2]) + inside;
+  if (exec) {
+    return `Program ${quote(exec[1])} cannot be executed ${inside}: ${execFailure(exec[2])}`;
+  }
   const chdir = /^bwrap: Can't chdir to (.+): ([^:]+)$/.exec(line);
   if (!chdir) return undefined;
   const [, cwd, text] = chdir;
-  if (/^No such file or directory/i.test(text)) return cwdMissing(cwd) + inside;
-  if (/^Not a directory/i.test(text)) return cwdNotDirectory(cwd) + inside;
-  return cwdUnusable(cwd, text.toLowerCase()) + inside;
+  if (/^No such file or directory/i.test(text)) {
+    return `Working directory ${quote(cwd)} does not exist ${inside}; ` +
+      "expected a directory the sandbox mounts";
+  }
+  if (/^Not a directory/i.test(text)) {
+    return `Working directory ${quote(cwd)} is not a directory ${inside}`;
+  }
+  return `Working directory ${quote(cwd)} cannot be entered ${inside}: ${execFailure(text)}`;
 }
