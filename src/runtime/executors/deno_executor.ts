@@ -11,13 +11,13 @@
  * workspace (read-only for a read-only attempt), the store hidden (an empty
  * tmpfs over `<workspace>/.iris`) and the attempt's input dir (read-only),
  * output and scratch dirs (writable) bound back on top; no network, no
- * capabilities, a PID namespace of its own. That closes what the flags
- * cannot: static and `text` imports, which Deno does not check against
- * `--allow-read`; symbolic links in the workspace, which Deno checks as
- * written, not where they lead; and files Deno's own CLI writes (lockfile,
- * `node_modules`) in a read-only workspace. The flags stay, as a second
- * line. A module that imports an `npm:` package not yet in the cache fails,
- * as the cache is read-only and the network absent.
+ * capabilities, a PID namespace of its own that dies with the kernel. That
+ * closes what the flags cannot: static and `text` imports, which Deno does
+ * not check against `--allow-read`; symbolic links in the workspace, which
+ * Deno checks as written, not where they lead; and files Deno's own CLI
+ * writes (lockfile, `node_modules`) in a read-only workspace. The flags
+ * stay, as a second line. A module that imports an `npm:` package not yet in
+ * the cache fails, as the cache is read-only and the network absent.
  *
  * The child gets the attempt's env subset, and may read exactly those
  * variables; besides, so that its module cache is found, it gets `DENO_DIR`,

@@ -240,8 +240,9 @@ function logFailure(err: unknown): ProcessTreeResult {
  * @param program The program, found on `options.env.PATH` (or the kernel's
  * PATH when the env has none) unless it contains a slash.
  * @param options Arguments, cwd, env, log files, timeout and cancellation.
- * @returns How the child ended; a missing program, or a link planted at a
- * log path ({@linkcode createLogFile}), is a `failed` result.
+ * @returns How the child ended; a spawn that fails (with a message naming
+ * the cause, as `describeSpawnError` words it), or a link planted at a log
+ * path ({@linkcode createLogFile}), is a `failed` result.
  * @throws Whatever `onSpawn` throws, and errors writing the log files.
  */
 export async function runProcessTree(
