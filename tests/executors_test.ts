@@ -339,7 +339,8 @@ bwrapTest(
       const result = await new CommandExecutor().execute(
         {
           kind: "command",
-          argv: ["sh", "-c", `setsid sleep ${mark} > /dev/null 2>&1 & echo started`],
+          // The pause lets the daemon reach its own session before the gate ends.
+          argv: ["sh", "-c", `setsid sleep ${mark} > /dev/null 2>&1 & sleep 0.3; echo started`],
         },
         ctx,
       );
