@@ -9,8 +9,8 @@
  * ({@linkcode describeSpawnError}) or from bwrap's message
  * ({@linkcode describeSandboxExecFailure}).
  *
- * The causes named: a working directory that does not exist or is not a
- * directory; a program that does not exist (not on `PATH`, or not at the
+ * The causes named: a working directory that does not exist, is not a
+ * directory or cannot be entered (no search permission); a program that does not exist (not on `PATH`, or not at the
  * path given), is a directory, is not executable, names a `#!` interpreter
  * that does not exist or is not executable, or has a format this machine
  * cannot execute (an ELF file for another machine, or a binary file that is
@@ -91,7 +91,15 @@ async function checkWorkingDirectory(cwd: string): Promise<string | undefined> {
     if (err instanceof Deno.errors.PermissionDenied) return cwdUnusable(cwd, "permission denied");
     throw err;
   }
-  return info.isDirectory ? undefined : cwdNotDirectory(cwd);
+  if (!info.isDirectory) return cwdNotDirectory(cwd);
+  try {
+    // Resolving a name inside it needs the search permission that chdir needs.
+    await Deno.stat(`${cwd}/.`);
+  } catch (err) {
+    if (err instanceof Deno.errors.PermissionDenied) return cwdUnusable(cwd, "permission denied");
+    throw err;
+  }
+  return undefined;
 }
 
 /** Reads the first bytes of a file, or `undefined` when it cannot be read (execute-only). */
