@@ -10,11 +10,11 @@
  * ({@linkcode describeSandboxExecFailure}).
  *
  * The causes named: a working directory that does not exist, is not a
- * directory or cannot be entered (no search permission); a program that does not exist (not on `PATH`, or not at the
- * path given), is a directory, is not executable, names a `#!` interpreter
- * that does not exist or is not executable, or has a format this machine
- * cannot execute (an ELF file for another machine, or a binary file that is
- * neither ELF nor a `#!` script). A text file without a `#!` line is not an
+ * directory or cannot be entered (no search permission); a program that
+ * does not exist (not on `PATH`, or not at the path given), is a directory,
+ * is not executable, names a `#!` interpreter that does not exist or is not
+ * executable, or has a format this machine cannot execute (an ELF file for
+ * another machine, or a binary file that is neither ELF nor a `#!` script). A text file without a `#!` line is not an
  * error: like a shell, the spawn runs it with `/bin/sh` (glibc's `execvp`).
  *
  * @module
