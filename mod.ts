@@ -40,6 +40,9 @@
 export * from "./src/core/errors.ts";
 export * from "./src/core/ids.ts";
 export * from "./src/core/canonical_json.ts";
+export * from "./src/core/clock.ts";
+export * from "./src/core/delay.ts";
+export * from "./src/core/disk_full.ts";
 export * from "./src/core/version.ts";
 export * from "./src/core/delay.ts";
 export * from "./src/store/artifact_ref.ts";
@@ -85,6 +88,7 @@ export * from "./src/runtime/run_events.ts";
 export * from "./src/runtime/run_executor.ts";
 export * from "./src/runtime/run_journal.ts";
 export * from "./src/runtime/run_lease.ts";
+export * from "./src/runtime/run_session.ts";
 export * from "./src/runtime/run_starter.ts";
 export * from "./src/gates/gate_evaluator.ts";
 export * from "./src/gates/human_gate.ts";

@@ -27,7 +27,7 @@ Deno.test("lily schema show prints a type's JSON Schema", async () => {
     const schema = JSON.parse(result.stdout);
     assertEquals(schema.$schema, "https://json-schema.org/draft/2020-12/schema");
     assertEquals(schema.title, "gate_result.v1");
-    assertEquals(schema.properties.status.enum, ["pass", "fail", "error", "skipped"]);
+    assertEquals(schema.properties.status.enum, ["pass", "fail", "error", "skipped", "cancelled"]);
     assert(schema.required.includes("gate_id"));
   });
 });
@@ -109,7 +109,7 @@ Deno.test("lily schema validate exits 1 listing every issue as path: message", a
       /^lily: gate\.json does not match schema gate_result\.v1: 3 issues$/,
     );
     assertEquals(result.stdout.trim().split("\n"), [
-      '$.status: expected "pass" | "fail" | "error" | "skipped", got string "ok"',
+      '$.status: expected "pass" | "fail" | "error" | "skipped" | "cancelled", got string "ok"',
       "$.reasons[0]: expected string, got number 1",
       "$.duration_ms: expected number >= 0, got number -5",
     ]);

@@ -326,7 +326,7 @@ Deno.test("assertValid() throws a ValidationError naming subject, schema, origin
       assertEquals(
         err.message,
         "Gate output does not match schema gate_result.v1 (origin kernel): " +
-          '$.status: expected "pass" | "fail" | "error" | "skipped", got string "passed"; ' +
+          '$.status: expected "pass" | "fail" | "error" | "skipped" | "cancelled", got string "passed"; ' +
           "2 more issues at $.reasons, $.duration_ms",
       );
       assertEquals(err.issues.length, 3);

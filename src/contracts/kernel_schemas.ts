@@ -214,8 +214,8 @@ export interface GateResultV1 {
   readonly gate_id: string;
   /** The step the gate judged. */
   readonly step_id: string;
-  /** The verdict. */
-  readonly status: "pass" | "fail" | "error" | "skipped";
+  /** The verdict (`cancelled`: the run was cancelled while the gate ran). */
+  readonly status: "pass" | "fail" | "error" | "skipped" | "cancelled";
   /** Whether the step needs this gate to pass (`false`: a warning only). */
   readonly required?: boolean;
   /** Why, in words; empty when there is nothing to say. */
@@ -234,7 +234,7 @@ export interface GateResultV1 {
 const GateResultV1Schema: z.ZodType<GateResultV1> = z.looseObject({
   gate_id: text().describe("The gate id"),
   step_id: text().describe("The step the gate judged"),
-  status: z.enum(["pass", "fail", "error", "skipped"]).describe("The verdict"),
+  status: z.enum(["pass", "fail", "error", "skipped", "cancelled"]).describe("The verdict"),
   required: z.boolean().optional().describe("Whether the step needs this gate to pass"),
   reasons: z.array(z.string()).describe("Why, in words"),
   exit_code: z.int().nullable().describe("The runner's exit code"),

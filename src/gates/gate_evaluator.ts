@@ -3,11 +3,15 @@
  * required gates pass. Automated gates run first, in declaration order, with
  * the workspace read-only; once a required gate fails the rest are recorded
  * as skipped; then human gates pause the run until someone decides.
- * Every gate run leaves a `gate_result.v1` artifact.
+ * Every gate run leaves a `gate_result.v1` artifact. A gate stopped by a
+ * cancel is recorded `cancelled` and the gates after it are left undecided,
+ * as a crash would leave them, so a resume runs exactly those again.
+ * Durations are measured on the injected clock's monotonic reading.
  *
  * @module
  */
 
+import { type Clock, elapsedMs, systemClock } from "../core/clock.ts";
 import { LilyError } from "../core/errors.ts";
 import type { Store } from "../store/store.ts";
 import type { GateSpec } from "../graph/workflow.ts";
@@ -65,6 +69,11 @@ export interface GateEvaluatorOptions {
    * @default {Deno.env.toObject()}
    */
   readonly kernelEnv?: Readonly<Record<string, string>>;
+  /**
+   * The clock whose monotonic reading times the gates.
+   * @default {systemClock}
+   */
+  readonly clock?: Clock;
 }
 
 function verdict(result: ExecutionResult, gate: GateSpec): { status: GateStatus; reason: string } {
@@ -78,7 +87,7 @@ function verdict(result: ExecutionResult, gate: GateSpec): { status: GateStatus;
     case "timeout":
       return { status: "error", reason: `timed out after ${gate.timeoutMs} ms` };
     case "cancelled":
-      return { status: "error", reason: "cancelled" };
+      return { status: "cancelled", reason: "the run was cancelled while the gate ran" };
   }
 }
 
@@ -91,6 +100,7 @@ function verdict(result: ExecutionResult, gate: GateSpec): { status: GateStatus;
  */
 export function createGateEvaluator(store: Store, options: GateEvaluatorOptions): GateEvaluator {
   const kernelEnv = options.kernelEnv ?? Deno.env.toObject();
+  const clock = options.clock ?? systemClock;
 
   async function recordResult(request: GateRequest, payload: GateResultPayload): Promise<void> {
     const ref = await store.artifacts.putJson(request.runId, payload, {
@@ -114,7 +124,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
     const run = store.runs.paths(request.runId);
     const label = `gate.${gate.id}.${request.step.id}.${request.attempt}`;
     const dirs = await prepareAttemptDirs(run, label);
-    const started = Date.now();
+    const started = clock.monotonicMs();
     const runner = gate.runner;
     const inputIds: Record<string, string> = Object.keys(gate.inputs).length > 0
       ? Object.fromEntries(
@@ -185,7 +195,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
       required: gate.required,
       reasons: [reason],
       exit_code: result.exitCode,
-      duration_ms: Date.now() - started,
+      duration_ms: elapsedMs(clock, started),
       stdout_artifact_id: logs.stdout ?? null,
       stderr_artifact_id: logs.stderr ?? null,
       runner: runner.kind,
@@ -203,16 +213,16 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
           if (decided.required && decided.status !== "pass") blocker ??= gate.id;
           continue;
         }
-        if (blocker !== null || request.signal.aborted) {
+        // Left undecided, as a crash would leave it: a resume runs it.
+        if (request.signal.aborted) return { waitingOn: null };
+        if (blocker !== null) {
           await recordResult(request, {
             gate_id: gate.id,
             step_id: request.step.id,
             attempt: request.attempt,
             status: "skipped",
             required: gate.required,
-            reasons: [
-              blocker !== null ? `required gate ${blocker} did not pass` : "the run was cancelled",
-            ],
+            reasons: [`required gate ${blocker} did not pass`],
             exit_code: null,
             duration_ms: 0,
             stdout_artifact_id: null,

@@ -14,8 +14,9 @@ import {
   type RunEvent,
   type RunState,
 } from "../runtime/run_events.ts";
-import { readJournal, RunJournal } from "../runtime/run_journal.ts";
-import { acquireRunLease } from "../runtime/run_lease.ts";
+import { readJournal } from "../runtime/run_journal.ts";
+import { withRunSession } from "../runtime/run_session.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
 import { GATE_RESULT_TYPE, type GateResultPayload } from "./gate_evaluator.ts";
 
 /** Options of {@linkcode approveGate}. */
@@ -33,10 +34,12 @@ export interface ApproveGateOptions {
    */
   readonly by?: string;
   /**
-   * The clock.
-   * @default {() => new Date()}
+   * The clock. A person's wait may span runners and reboots, so the gate's
+   * duration is the wall-clock time from `gate_waiting` to the decision,
+   * never negative.
+   * @default {systemClock}
    */
-  readonly now?: () => Date;
+  readonly clock?: Clock;
 }
 
 /** What {@linkcode approveGate} recorded. */
@@ -108,63 +111,55 @@ export async function approveGate(
 ): Promise<GateDecision> {
   const run = store.runs.paths(runId);
   await store.runs.get(runId);
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   // Check before taking the lease, so a wrong gate id changes nothing on disk.
   const before = (await readJournal(run.events)).events;
   const state = foldEvents(runId, before);
   assertUndecided(store, state, before, gateId);
   findWaiting(state, gateId);
-  const lease = await acquireRunLease(run, runId, { now });
-  try {
-    const { journal, events } = await RunJournal.open(run.events, { now });
-    try {
-      const current = foldEvents(runId, events);
-      assertUndecided(store, current, events, gateId);
-      const { stepId, attempt } = findWaiting(current, gateId);
-      const status = options.reject ? "fail" : "pass";
-      const by = options.by ?? "human";
-      const waited = events.findLast((e) =>
-        e.type === "gate_waiting" && e.gate_id === gateId && e.step === stepId
-      );
-      const waitedSince = waited?.at;
-      const required = waited?.type === "gate_waiting" ? waited.required : true;
-      const payload: GateResultPayload = {
-        gate_id: gateId,
-        step_id: stepId,
-        attempt: attempt.attempt,
-        status,
-        required,
-        reasons: [options.reason ?? (options.reject ? "rejected" : "approved")],
-        exit_code: null,
-        duration_ms: waitedSince ? Math.max(0, now().getTime() - Date.parse(waitedSince)) : 0,
-        stdout_artifact_id: null,
-        stderr_artifact_id: null,
-        runner: "human",
-        decided_by: by,
-      };
-      const ref = await store.artifacts.putJson(runId, payload, {
-        type: GATE_RESULT_TYPE,
-        name: `${gateId}.${stepId}.${attempt.attempt}`,
-        producer: { id: by, kind: "human" },
-        inputs: Object.values(attempt.outputs),
-      });
-      await journal.append({
-        type: "gate_finished",
-        step: stepId,
-        attempt: attempt.attempt,
-        gate: { gate_id: gateId, status, required, result_id: ref.artifact_id },
-      });
-      return {
-        step_id: stepId,
-        attempt: attempt.attempt,
-        result_id: ref.artifact_id,
-        status,
-        prompt: waited?.type === "gate_waiting" ? waited.prompt ?? null : null,
-      };
-    } finally {
-      journal.close();
-    }
-  } finally {
-    lease.release();
-  }
+  return await withRunSession(store, runId, async ({ journal, events }) => {
+    const current = foldEvents(runId, events);
+    assertUndecided(store, current, events, gateId);
+    const { stepId, attempt } = findWaiting(current, gateId);
+    const status = options.reject ? "fail" : "pass";
+    const by = options.by ?? "human";
+    const waited = events.findLast((e) =>
+      e.type === "gate_waiting" && e.gate_id === gateId && e.step === stepId
+    );
+    const waitedSince = waited?.at;
+    const required = waited?.type === "gate_waiting" ? waited.required : true;
+    const payload: GateResultPayload = {
+      gate_id: gateId,
+      step_id: stepId,
+      attempt: attempt.attempt,
+      status,
+      required,
+      reasons: [options.reason ?? (options.reject ? "rejected" : "approved")],
+      exit_code: null,
+      duration_ms: waitedSince ? Math.max(0, clock.now().getTime() - Date.parse(waitedSince)) : 0,
+      stdout_artifact_id: null,
+      stderr_artifact_id: null,
+      runner: "human",
+      decided_by: by,
+    };
+    const ref = await store.artifacts.putJson(runId, payload, {
+      type: GATE_RESULT_TYPE,
+      name: `${gateId}.${stepId}.${attempt.attempt}`,
+      producer: { id: by, kind: "human" },
+      inputs: Object.values(attempt.outputs),
+    });
+    await journal.append({
+      type: "gate_finished",
+      step: stepId,
+      attempt: attempt.attempt,
+      gate: { gate_id: gateId, status, required, result_id: ref.artifact_id },
+    });
+    return {
+      step_id: stepId,
+      attempt: attempt.attempt,
+      result_id: ref.artifact_id,
+      status,
+      prompt: waited?.type === "gate_waiting" ? waited.prompt ?? null : null,
+    };
+  }, { clock });
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Clock } from "../core/clock.ts";
 import type { ContractStore } from "../contracts/contract_store.ts";
 import type { Producer } from "../store/artifact_store.ts";
 import type { StepFunction } from "../graph/workflow.ts";
@@ -45,13 +46,13 @@ export interface WorkflowRunOptions {
   readonly signal?: AbortSignal;
   /** Told about every event once it is durable. */
   readonly onEvent?: (event: RunEvent, state: RunState) => void;
-  /** Told the run id as soon as the run exists. */
+  /** Told the run id once the run is journaled as started (so it can be resumed). */
   readonly onCreated?: (runId: string) => void;
   /**
-   * The clock.
-   * @default {() => new Date()}
+   * The clock: wall time stamps events, its monotonic reading times attempts and gates.
+   * @default {systemClock}
    */
-  readonly now?: () => Date;
+  readonly clock?: Clock;
 }
 
 /** Options of {@linkcode runWorkflow}. */
@@ -74,14 +75,18 @@ function loopOptions(store: ContractStore, options: WorkflowRunOptions) {
   };
   return {
     executors,
-    gates: createGateEvaluator(store, { executors, kernelEnv: options.kernelEnv }),
+    gates: createGateEvaluator(store, {
+      executors,
+      kernelEnv: options.kernelEnv,
+      clock: options.clock,
+    }),
     jobs: options.jobs,
     kernelEnv: options.kernelEnv,
     validate: (type: string, value: unknown) =>
       store.registry.has(type) ? store.registry.validate(type, value).issues : [],
     signal: options.signal,
     onEvent: options.onEvent,
-    now: options.now,
+    clock: options.clock,
   };
 }
 

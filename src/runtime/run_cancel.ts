@@ -6,13 +6,15 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../core/clock.ts";
 import { sleep } from "../core/delay.ts";
 import { ConflictError } from "../core/errors.ts";
 import { writeFileAtomic } from "../store/durable_file.ts";
 import type { Store } from "../store/store.ts";
 import { foldEvents, type RunState } from "./run_events.ts";
-import { readJournal, RunJournal } from "./run_journal.ts";
-import { acquireRunLease, isRunLive } from "./run_lease.ts";
+import { readJournal } from "./run_journal.ts";
+import { isRunLive } from "./run_lease.ts";
+import { withRunSession } from "./run_session.ts";
 
 /** Options of {@linkcode cancelRun}. */
 export interface CancelRunOptions {
@@ -22,10 +24,10 @@ export interface CancelRunOptions {
    */
   readonly waitMs?: number;
   /**
-   * The clock.
-   * @default {() => new Date()}
+   * The clock: the wait is measured on its monotonic reading.
+   * @default {systemClock}
    */
-  readonly now?: () => Date;
+  readonly clock?: Clock;
 }
 
 /**
@@ -44,15 +46,16 @@ export async function cancelRun(
   options: CancelRunOptions = {},
 ): Promise<RunState> {
   const run = store.runs.paths(runId);
+  const clock = options.clock ?? systemClock;
   const manifest = await store.runs.get(runId);
   if (manifest.status === "succeeded" || manifest.status === "cancelled") {
     throw new ConflictError(`Run ${runId} is already ${manifest.status}; nothing to cancel`);
   }
   if (await isRunLive(run)) {
     await writeFileAtomic(run.cancelRequest, new TextEncoder().encode(`${Deno.pid}\n`));
-    const deadline = Date.now() + (options.waitMs ?? 30_000);
+    const deadline = clock.monotonicMs() + (options.waitMs ?? 30_000);
     while (await isRunLive(run)) {
-      if (Date.now() > deadline) {
+      if (clock.monotonicMs() > deadline) {
         throw new ConflictError(
           `Run ${runId}'s runner did not stop within ${options.waitMs ?? 30_000} ms; ` +
             "it will cancel when it next checks",
@@ -62,21 +65,13 @@ export async function cancelRun(
     }
     return foldEvents(runId, (await readJournal(run.events)).events);
   }
-  const lease = await acquireRunLease(run, runId, { now: options.now });
-  try {
-    const { journal, events } = await RunJournal.open(run.events, { now: options.now });
-    try {
-      const finished = await journal.append({
-        type: "run_finished",
-        status: "cancelled",
-        reason: "cancelled on request",
-      });
-      await store.runs.update(runId, () => ({ status: "cancelled" }));
-      return foldEvents(runId, [...events, finished]);
-    } finally {
-      journal.close();
-    }
-  } finally {
-    lease.release();
-  }
+  return await withRunSession(store, runId, async ({ journal, events }) => {
+    const finished = await journal.append({
+      type: "run_finished",
+      status: "cancelled",
+      reason: "cancelled on request",
+    });
+    await store.runs.update(runId, () => ({ status: "cancelled" }));
+    return foldEvents(runId, [...events, finished]);
+  }, { clock });
 }

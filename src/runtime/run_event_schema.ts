@@ -1,12 +1,17 @@
 /**
- * The shape of every journal event, checked when a journal is read so a
- * damaged or hand-edited line is reported with its file and line instead of
- * crashing the reader.
+ * The shape of every journal event. The writer checks each event against
+ * the strict shape before appending it, so nothing reaches the journal that
+ * a reader would refuse; the reader checks each line against a tolerant
+ * shape, so a damaged or hand-edited line is reported with its file and line
+ * while a value it can live with (a negative `duration_ms` written by an
+ * older Lily that timed attempts on the wall clock) is accepted and clamped
+ * to 0 instead of bricking the run.
  *
  * @module
  */
 
 import { z } from "zod";
+import { LilyError } from "../core/errors.ts";
 import type { RunEvent } from "./run_events.ts";
 
 const id = z.string().min(1);
@@ -18,87 +23,119 @@ const pid = z.number().int().positive();
 const ticks = z.number().int().nonnegative().nullable();
 const gateRecord = z.object({
   gate_id: id,
-  status: z.enum(["pass", "fail", "error", "skipped"]),
+  status: z.enum(["pass", "fail", "error", "skipped", "cancelled"]),
   required: z.boolean(),
   result_id: uuid,
 });
 
-const eventSchema = z.discriminatedUnion("type", [
-  z.object({
-    ...base,
-    type: z.literal("run_started"),
-    workflow_name: z.string(),
-    workflow_ref: uuid,
-    workflow_sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    inputs: z.record(z.string(), uuid),
-    step_ids: z.array(id),
-  }),
-  z.object({ ...base, type: z.literal("runner_started"), pid, resumed: z.boolean() }),
-  z.object({ ...base, ...stepAttempt, type: z.literal("attempt_started") }),
-  z.object({
-    ...base,
-    ...stepAttempt,
-    type: z.literal("attempt_spawned"),
-    pid,
-    start_ticks: ticks,
-  }),
-  z.object({
-    ...base,
-    ...stepAttempt,
-    type: z.literal("attempt_finished"),
-    status: z.enum(["succeeded", "failed", "timeout", "cancelled", "interrupted"]),
-    exit_code: z.number().int().nullable(),
-    message: z.string().nullable(),
-    duration_ms: z.number().nonnegative(),
-    outputs: z.record(z.string(), uuid),
-    logs: z.record(z.string(), uuid),
-    executor: z.record(z.string(), z.unknown()),
-    usage: z.object({
-      input_tokens: z.number().int().nonnegative(),
-      output_tokens: z.number().int().nonnegative(),
-    }).optional(),
-  }),
-  z.object({
-    ...base,
-    ...stepAttempt,
-    type: z.literal("gate_spawned"),
-    gate_id: id,
-    pid,
-    start_ticks: ticks,
-  }),
-  z.object({ ...base, ...stepAttempt, type: z.literal("gate_finished"), gate: gateRecord }),
-  z.object({
-    ...base,
-    ...stepAttempt,
-    type: z.literal("gate_waiting"),
-    gate_id: id,
-    required: z.boolean(),
-    prompt: z.string().optional(),
-  }),
-  z.object({
-    ...base,
-    ...stepAttempt,
-    type: z.literal("step_finished"),
-    status: z.enum(["succeeded", "failed", "waiting", "cancelled"]),
-    warnings: z.array(z.string()),
-  }),
-  z.object({
-    ...base,
-    type: z.literal("run_finished"),
-    status: z.enum(["succeeded", "failed", "cancelled", "waiting"]),
-    reason: z.string().nullable(),
-  }),
-]);
+/** The schema of every event; `duration` is the one place writer and reader differ. */
+const eventSchema = (duration: z.ZodType<number>) =>
+  z.discriminatedUnion("type", [
+    z.object({
+      ...base,
+      type: z.literal("run_started"),
+      workflow_name: z.string(),
+      workflow_ref: uuid,
+      workflow_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      inputs: z.record(z.string(), uuid),
+      step_ids: z.array(id),
+    }),
+    z.object({ ...base, type: z.literal("runner_started"), pid, resumed: z.boolean() }),
+    z.object({
+      ...base,
+      ...stepAttempt,
+      type: z.literal("attempt_started"),
+      monotonic_ms: z.number().nonnegative().optional(),
+    }),
+    z.object({
+      ...base,
+      ...stepAttempt,
+      type: z.literal("attempt_spawned"),
+      pid,
+      start_ticks: ticks,
+    }),
+    z.object({
+      ...base,
+      ...stepAttempt,
+      type: z.literal("attempt_finished"),
+      status: z.enum(["succeeded", "failed", "timeout", "cancelled", "interrupted"]),
+      exit_code: z.number().int().nullable(),
+      message: z.string().nullable(),
+      duration_ms: duration,
+      outputs: z.record(z.string(), uuid),
+      logs: z.record(z.string(), uuid),
+      executor: z.record(z.string(), z.unknown()),
+      usage: z.object({
+        input_tokens: z.number().int().nonnegative(),
+        output_tokens: z.number().int().nonnegative(),
+      }).optional(),
+    }),
+    z.object({
+      ...base,
+      ...stepAttempt,
+      type: z.literal("gate_spawned"),
+      gate_id: id,
+      pid,
+      start_ticks: ticks,
+    }),
+    z.object({ ...base, ...stepAttempt, type: z.literal("gate_finished"), gate: gateRecord }),
+    z.object({
+      ...base,
+      ...stepAttempt,
+      type: z.literal("gate_waiting"),
+      gate_id: id,
+      required: z.boolean(),
+      prompt: z.string().optional(),
+    }),
+    z.object({
+      ...base,
+      ...stepAttempt,
+      type: z.literal("step_finished"),
+      status: z.enum(["succeeded", "failed", "waiting", "cancelled"]),
+      warnings: z.array(z.string()),
+    }),
+    z.object({
+      ...base,
+      type: z.literal("run_finished"),
+      status: z.enum(["succeeded", "failed", "cancelled", "waiting"]),
+      reason: z.string().nullable(),
+    }),
+  ]);
+
+const writeSchema = eventSchema(z.number().nonnegative());
+const readSchema = eventSchema(z.number().transform((ms) => Math.max(0, ms)));
+
+function firstProblem(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${issue.path.join(".") || "(event)"}: ${issue.message}`;
+}
 
 /**
- * Checks one parsed journal line.
+ * Checks an event before it is appended: the journal never holds what its
+ * reader would refuse.
+ *
+ * @param event The event, with `seq` and `at`.
+ * @throws {LilyError} Naming the first bad field; this is a bug in Lily, not in the run.
+ */
+export function assertWritableRunEvent(event: RunEvent): void {
+  const parsed = writeSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new LilyError(
+      `Lily tried to journal an invalid ${event.type} event (a bug in Lily): ` +
+        firstProblem(parsed.error),
+    );
+  }
+}
+
+/**
+ * Checks one parsed journal line. Tolerable values are repaired: a negative
+ * `duration_ms` reads as 0.
  *
  * @param value The parsed line.
  * @returns The event, or a description of the first problem.
  */
 export function parseRunEvent(value: unknown): { event: RunEvent } | { problem: string } {
-  const parsed = eventSchema.safeParse(value);
+  const parsed = readSchema.safeParse(value);
   if (parsed.success) return { event: parsed.data as RunEvent };
-  const issue = parsed.error.issues[0];
-  return { problem: `${issue.path.join(".") || "(event)"}: ${issue.message}` };
+  return { problem: firstProblem(parsed.error) };
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Clock } from "../core/clock.ts";
 import { IntegrityError } from "../core/errors.ts";
 import type { LlmUsage } from "./executors/executor.ts";
 
@@ -14,8 +15,11 @@ export type AttemptStatus = "succeeded" | "failed" | "timeout" | "cancelled" | "
 /** Where a step is. */
 export type StepStatus = "pending" | "running" | "waiting" | "succeeded" | "failed" | "cancelled";
 
-/** How a gate run ended. */
-export type GateStatus = "pass" | "fail" | "error" | "skipped";
+/**
+ * How a gate run ended (`cancelled`: the run was cancelled while it ran; a
+ * resume runs it again).
+ */
+export type GateStatus = "pass" | "fail" | "error" | "skipped" | "cancelled";
 
 /** The final or paused status of a run. */
 export type RunEndStatus = "succeeded" | "failed" | "cancelled" | "waiting";
@@ -43,7 +47,13 @@ export type RunEventBody =
     readonly step_ids: readonly string[];
   }
   | { readonly type: "runner_started"; readonly pid: number; readonly resumed: boolean }
-  | { readonly type: "attempt_started"; readonly step: string; readonly attempt: number }
+  | {
+    readonly type: "attempt_started";
+    readonly step: string;
+    readonly attempt: number;
+    /** The runner's {@linkcode Clock.monotonicMs} reading at the start (absent in older journals). */
+    readonly monotonic_ms?: number;
+  }
   | {
     readonly type: "attempt_spawned";
     readonly step: string;
@@ -109,11 +119,13 @@ export interface AttemptState {
   attempt: number;
   /** How it ended, or `running`. */
   status: AttemptStatus | "running";
-  /** When it started. */
+  /** When it started (wall clock). */
   started_at: string;
+  /** The monotonic clock's reading at its start, when recorded; durations are measured from it. */
+  started_monotonic_ms: number | null;
   /** When it ended. */
   ended_at: string | null;
-  /** How long it took. */
+  /** How long it took, in ms, on the monotonic clock. */
   duration_ms: number | null;
   /** Exit code of its process. */
   exit_code: number | null;
@@ -234,6 +246,7 @@ export function applyEvent(state: RunState, event: RunEvent): void {
         attempt: event.attempt,
         status: "running",
         started_at: event.at,
+        started_monotonic_ms: event.monotonic_ms ?? null,
         ended_at: null,
         duration_ms: null,
         exit_code: null,

@@ -4,9 +4,20 @@
  * index first, up to `jobs` at once), records every transition in the
  * journal before acting on it, and finally exports `run_state.json`.
  *
+ * Durations are measured on the injected {@linkcode Clock}'s monotonic
+ * reading, never on the wall clock. A cancel, a crash and a timeout at the
+ * same phase of an attempt leave states from which a resume re-runs the same
+ * work: an attempt whose outputs are not committed runs again; a succeeded
+ * attempt whose gates were stopped keeps its outputs, and only its stopped
+ * and unstarted gates run again. When the runner cannot write to the store
+ * (a full disk), it stops every step, marks the run failed (as far as the
+ * disk still allows) and throws a {@linkcode LilyError} naming the file.
+ *
  * @module
  */
 
+import { type Clock, elapsedMs, systemClock } from "../core/clock.ts";
+import { asDiskFull } from "../core/disk_full.ts";
 import { writeFileAtomic } from "../store/durable_file.ts";
 import type { Store } from "../store/store.ts";
 import { retryDelayMs } from "../graph/retry_delay.ts";
@@ -38,8 +49,10 @@ import {
   type RunEventBody,
   type RunState,
 } from "./run_events.ts";
-import { RunJournal } from "./run_journal.ts";
-import { acquireRunLease } from "./run_lease.ts";
+import type { RunJournal } from "./run_journal.ts";
+import { isRunLive } from "./run_lease.ts";
+import { withRunSession } from "./run_session.ts";
+import { crashPoint } from "./crash_point.ts";
 import { LilyError } from "../core/errors.ts";
 import { MAX_TIMER_MS, sleep } from "../core/delay.ts";
 
@@ -97,16 +110,17 @@ export interface ExecuteRunOptions {
   /** Validates JSON outputs against their declared types. */
   readonly validate?: OutputValidator;
   /**
-   * The clock.
-   * @default {() => new Date()}
+   * The clock: wall time stamps events, its monotonic reading times attempts.
+   * @default {systemClock}
    */
-  readonly now?: () => Date;
+  readonly clock?: Clock;
   /** Cancels the run when aborted. */
   readonly signal?: AbortSignal;
   /** Told about every event once it is durable, with the state after it. */
   readonly onEvent?: (event: RunEvent, state: RunState) => void;
   /**
-   * How often the runner looks for a cancel request, in ms.
+   * How often the runner looks for a cancel request, in ms (clamped to 1 ms …
+   * 2^31−1 ms). The runner also looks at every phase boundary of an attempt.
    * @default {200}
    */
   readonly cancelPollMs?: number;
@@ -115,14 +129,75 @@ export interface ExecuteRunOptions {
    * (so nothing can slip in between; {@linkcode startRun} sets it).
    */
   readonly start?: Extract<RunEventBody, { type: "run_started" }>;
+  /**
+   * Told the run id once the `start` event is durable — so an id a user is
+   * shown always names a run that `resumeRun` can continue.
+   */
+  readonly onCreated?: (runId: string) => void;
 }
 
 type StepOutcome = "succeeded" | "failed" | "waiting" | "cancelled";
 
 /** A failure's message: a Lily error's own, anything else marked as unexpected. */
 function describeError(err: unknown): string {
-  if (err instanceof LilyError) return err.message;
-  return `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+  const error = asDiskFull(err);
+  if (error instanceof LilyError) return error.message;
+  return `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/**
+ * Writes `run_state.json` from the state, and the manifest's status when it
+ * differs, so both agree with the journal.
+ *
+ * @param store The open store.
+ * @param state The run state (folded from the whole journal).
+ * @throws {DiskFullError} When the disk is full.
+ */
+export async function exportRunState(store: Store, state: RunState): Promise<void> {
+  const run = store.runs.paths(state.run_id);
+  if (state.status !== "created") {
+    const manifest = await store.runs.get(state.run_id);
+    if (manifest.status !== state.status) {
+      await store.runs.update(state.run_id, () => ({ status: state.status }));
+    }
+  }
+  try {
+    await writeFileAtomic(
+      run.state,
+      new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"),
+    );
+  } catch (err) {
+    throw asDiskFull(err, run.state);
+  }
+}
+
+/**
+ * Re-derives `run_state.json` and the manifest's status of a run whose
+ * runner stopped after its last event and before writing them (a crash
+ * window). Does nothing while a runner is live, for a run that is still
+ * `running` or never started, or when both are up to date; failures to
+ * write are ignored (the journal stays the truth).
+ *
+ * @param store The open store.
+ * @param state The state folded from the run's journal.
+ */
+export async function repairRunFiles(store: Store, state: RunState): Promise<void> {
+  if (state.status === "running" || state.status === "created") return;
+  const run = store.runs.paths(state.run_id);
+  try {
+    if (await isRunLive(run)) return;
+    let exported: { last_seq?: number } | undefined;
+    try {
+      exported = JSON.parse(await Deno.readTextFile(run.state));
+    } catch {
+      exported = undefined;
+    }
+    const manifest = await store.runs.get(state.run_id);
+    if (exported?.last_seq === state.last_seq && manifest.status === state.status) return;
+    await exportRunState(store, state);
+  } catch {
+    // Best effort: a reader still shows the state it folded.
+  }
 }
 
 /**
@@ -165,22 +240,38 @@ export async function executeRun(
   runId: string,
   options: ExecuteRunOptions,
 ): Promise<RunState> {
-  const run = store.runs.paths(runId);
-  const now = options.now ?? (() => new Date());
-  const lease = await acquireRunLease(run, runId, { now });
-  try {
-    const { journal, events } = await RunJournal.open(run.events, { now });
-    try {
-      if (events.length === 0 && options.start) events.push(await journal.append(options.start));
-      const state = foldEvents(runId, events);
-      const loop = new RunLoop(store, graph, state, journal, options);
-      return await loop.run();
-    } finally {
-      journal.close();
+  const clock = options.clock ?? systemClock;
+  return await withRunSession(store, runId, async ({ journal, events }) => {
+    if (events.length === 0 && options.start) {
+      events.push(await journal.append(options.start));
+      options.onCreated?.(runId);
+      crashPoint("run_announced");
     }
-  } finally {
-    lease.release();
-  }
+    const state = foldEvents(runId, events);
+    const loop = new RunLoop(store, graph, state, journal, { ...options, clock });
+    try {
+      return await loop.run();
+    } catch (err) {
+      const error = asDiskFull(err);
+      await recordFatal(store, journal, runId, error);
+      throw error;
+    }
+  }, { clock });
+}
+
+/**
+ * Marks a run failed after an error the runner could not record (best
+ * effort: with a full disk, the journal or the manifest may not take it).
+ */
+async function recordFatal(
+  store: Store,
+  journal: RunJournal,
+  runId: string,
+  error: unknown,
+): Promise<void> {
+  const reason = describeError(error);
+  await journal.append({ type: "run_finished", status: "failed", reason }).catch(() => {});
+  await store.runs.update(runId, () => ({ status: "failed" })).catch(() => {});
 }
 
 class RunLoop {
@@ -189,6 +280,7 @@ class RunLoop {
   #state: RunState;
   #journal: RunJournal;
   #options: ExecuteRunOptions;
+  #clock: Clock;
   #controller = new AbortController();
   #unflushed = new Map<string, Promise<void>>();
   /** Staging dirs being removed off the critical path; awaited before the runner stops. */
@@ -200,8 +292,9 @@ class RunLoop {
     graph: WorkflowGraph,
     state: RunState,
     journal: RunJournal,
-    options: ExecuteRunOptions,
+    options: ExecuteRunOptions & { readonly clock: Clock },
   ) {
+    this.#clock = options.clock;
     this.#store = store;
     this.#graph = graph;
     this.#state = state;
@@ -228,11 +321,8 @@ class RunLoop {
   async run(): Promise<RunState> {
     const run = this.#store.runs.paths(this.#runId);
     if (this.#state.status === "succeeded") {
-      // A runner that died between run_finished and the manifest update.
-      const manifest = await this.#store.runs.get(this.#runId);
-      if (manifest.status !== "succeeded") {
-        await this.#store.runs.update(this.#runId, () => ({ status: "succeeded" }));
-      }
+      // Maybe a runner that died between run_finished and its exports.
+      await exportRunState(this.#store, this.#state);
       return this.#state;
     }
     await Deno.remove(run.cancelRequest).catch(() => {});
@@ -250,12 +340,9 @@ class RunLoop {
       await Promise.all(this.#cleanups);
     }
     await this.#record({ type: "run_finished", ...end });
-    await this.#store.runs.update(this.#runId, () => ({ status: end.status }));
+    crashPoint("run_finished");
     await Deno.remove(run.cancelRequest).catch(() => {});
-    await writeFileAtomic(
-      run.state,
-      new TextEncoder().encode(JSON.stringify(this.#state, null, 2) + "\n"),
-    );
+    await exportRunState(this.#store, this.#state);
     return this.#state;
   }
 
@@ -264,13 +351,38 @@ class RunLoop {
     const abort = () => this.#controller.abort();
     signal?.addEventListener("abort", abort);
     if (signal?.aborted) abort();
+    const every = Math.min(Math.max(this.#options.cancelPollMs ?? 200, 1), MAX_TIMER_MS);
     const timer = setInterval(() => {
       Deno.stat(path).then(abort, () => {});
-    }, Math.min(this.#options.cancelPollMs ?? 200, MAX_TIMER_MS));
+    }, every);
     return () => {
       clearInterval(timer);
       signal?.removeEventListener("abort", abort);
     };
+  }
+
+  /**
+   * Looks for a cancel request at once (the poll may be up to
+   * `cancelPollMs` late), so a cancel is seen at every phase boundary.
+   */
+  #checkCancel(): boolean {
+    if (this.#controller.signal.aborted) return true;
+    try {
+      Deno.statSync(this.#store.runs.paths(this.#runId).cancelRequest);
+      this.#controller.abort();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** How long an attempt ran: on the monotonic clock when its start was read on it. */
+  #durationOf(attempt: AttemptState): number {
+    if (attempt.started_monotonic_ms !== null) {
+      return elapsedMs(this.#clock, attempt.started_monotonic_ms);
+    }
+    // Journals of older runners recorded only the wall-clock start.
+    return Math.max(0, this.#clock.now().getTime() - Date.parse(attempt.started_at));
   }
 
   async #repairInterrupted(): Promise<void> {
@@ -292,7 +404,7 @@ class RunLoop {
         status: "interrupted",
         exit_code: null,
         message: "The runner stopped while this attempt ran",
-        duration_ms: Date.now() - Date.parse(attempt.started_at),
+        duration_ms: this.#durationOf(attempt),
         outputs: {},
         logs: {},
         executor: attempt.executor,
@@ -362,7 +474,9 @@ class RunLoop {
     let failures = 0;
     // An attempt that succeeded before the runner died, while its gates ran or
     // before its step was recorded finished: finish its gates, do not re-run it.
-    let resumeGatesOf = stepState.status === "running" && last?.status === "succeeded"
+    // A cancel while gates ran leaves the step cancelled with the same attempt: the same.
+    let resumeGatesOf = (stepState.status === "running" || stepState.status === "cancelled") &&
+        last?.status === "succeeded"
       ? last
       : undefined;
     while (true) {
@@ -381,6 +495,7 @@ class RunLoop {
         return await this.#finish(step, attemptNo, "failed");
       }
       await sleep(retryDelayMs(step.retry, failures), this.#controller.signal);
+      if (this.#checkCancel()) return await this.#finish(step, attemptNo, "cancelled");
       attemptNo = this.#state.steps[stepId].attempts.at(-1)!.attempt + 1;
     }
   }
@@ -406,8 +521,15 @@ class RunLoop {
   ): Promise<"succeeded" | "waiting" | "cancelled" | "failed" | "timeout"> {
     const runId = this.#runId;
     const run = this.#store.runs.paths(runId);
-    await this.#record({ type: "attempt_started", step: step.id, attempt: attemptNo });
-    const started = Date.now();
+    const started = this.#clock.monotonicMs();
+    await this.#record({
+      type: "attempt_started",
+      step: step.id,
+      attempt: attemptNo,
+      monotonic_ms: Math.max(0, started),
+    });
+    crashPoint("attempt_started");
+    this.#checkCancel();
     const label = `${step.id}.${attemptNo}`;
     const inProcess = step.executor.kind === "fn" || step.executor.kind === "llm";
     const dirs = await prepareAttemptDirs(run, label, {
@@ -481,6 +603,15 @@ class RunLoop {
         spawned.catch(() => {});
       });
       await spawned;
+      if (result.status === "succeeded") crashPoint("outputs_committing");
+      // Uncommitted outputs are unfinished work: a cancel now is a cancel of the attempt.
+      if (result.status === "succeeded" && this.#checkCancel()) {
+        result = {
+          ...result,
+          status: "cancelled",
+          message: "Cancelled before its outputs were committed",
+        };
+      }
       if (result.status === "succeeded") {
         const committed = await commitOutputs(this.#store, {
           runId,
@@ -518,7 +649,7 @@ class RunLoop {
       status: result.status,
       exit_code: result.exitCode,
       message: result.message ?? null,
-      duration_ms: Date.now() - started,
+      duration_ms: elapsedMs(this.#clock, started),
       outputs,
       logs,
       executor: { ...result.summary },
@@ -535,10 +666,15 @@ class RunLoop {
       return "succeeded";
     }
     await finished;
+    crashPoint("gates_starting");
+    this.#checkCancel();
     return await this.#gate(step, this.#state.steps[step.id].attempts.at(-1)!);
   }
 
-  async #gate(step: StepSpec, attempt: AttemptState): Promise<"succeeded" | "waiting" | "failed"> {
+  async #gate(
+    step: StepSpec,
+    attempt: AttemptState,
+  ): Promise<"succeeded" | "waiting" | "failed" | "cancelled"> {
     const gates = this.#graph.gatesOf.get(step.id) ?? [];
     if (gates.length === 0) return "succeeded";
     if (!this.#options.gates) {
@@ -554,7 +690,10 @@ class RunLoop {
         source.from === "step_output" && source.step === step.id
           ? attempt.outputs[source.output]
           : resolveInputSource(source, this.#state),
-      decided: attempt.gates,
+      // A gate a cancel stopped is undecided: it runs again, as after a crash.
+      decided: Object.fromEntries(
+        Object.entries(attempt.gates).filter(([, g]) => g.status !== "cancelled"),
+      ),
       signal: this.#controller.signal,
       onSpawn: async (gateId, pid) => {
         await this.#record({
@@ -576,7 +715,15 @@ class RunLoop {
       },
     });
     const results = Object.values(attempt.gates);
-    if (results.some((g) => g.required && g.status !== "pass" && g.status !== "skipped")) {
+    const unfinished = gates.some((g) =>
+      attempt.gates[g.id] === undefined || attempt.gates[g.id].status === "cancelled"
+    );
+    if (unfinished && waitingOn === null && this.#controller.signal.aborted) return "cancelled";
+    if (
+      results.some((g) =>
+        g.required && g.status !== "pass" && g.status !== "skipped" && g.status !== "cancelled"
+      )
+    ) {
       return "failed";
     }
     if (waitingOn !== null) {

@@ -7,9 +7,11 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../core/clock.ts";
+import { asDiskFull } from "../core/disk_full.ts";
 import { IntegrityError } from "../core/errors.ts";
 import { writeAll } from "../store/durable_file.ts";
-import { parseRunEvent } from "./run_event_schema.ts";
+import { assertWritableRunEvent, parseRunEvent } from "./run_event_schema.ts";
 import type { RunEvent, RunEventBody } from "./run_events.ts";
 
 /** What {@linkcode readJournal} found. */
@@ -95,22 +97,50 @@ export async function refuseSymlink(path: string): Promise<void> {
 
 interface Pending {
   bytes: Uint8Array;
+  seq: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
-/** An open journal that one runner appends to. */
+/** Options of {@linkcode RunJournal.open}. */
+export interface RunJournalOptions {
+  /**
+   * The clock that stamps events (`at`).
+   * @default {systemClock}
+   */
+  readonly clock?: Clock;
+}
+
+/**
+ * An open journal that one runner appends to. Every event is checked
+ * against the journal's schema before it is queued. When a write fails (a
+ * full disk), the journal cuts the file back to its last durable event and
+ * fails that append and every one queued behind it, so it never holds a torn
+ * line in its middle or a gap in its sequence; later appends may succeed.
+ */
 export class RunJournal {
   #file: Deno.FsFile;
+  #path: string;
   #seq: number;
-  #now: () => Date;
+  #durableSeq: number;
+  #durableBytes: number;
+  #clock: Clock;
   #queue: Pending[] = [];
   #flushing = false;
+  #broken: unknown = null;
 
-  private constructor(file: Deno.FsFile, seq: number, now: () => Date) {
+  private constructor(
+    file: Deno.FsFile,
+    path: string,
+    end: { seq: number; bytes: number },
+    clock: Clock,
+  ) {
     this.#file = file;
-    this.#seq = seq;
-    this.#now = now;
+    this.#path = path;
+    this.#seq = end.seq;
+    this.#durableSeq = end.seq;
+    this.#durableBytes = end.bytes;
+    this.#clock = clock;
   }
 
   /**
@@ -123,18 +153,28 @@ export class RunJournal {
    */
   static async open(
     path: string,
-    options: { now?: () => Date } = {},
+    options: RunJournalOptions = {},
   ): Promise<{ journal: RunJournal; events: RunEvent[] }> {
     const contents = await readJournal(path);
     const file = await Deno.open(path, { read: true, write: true, create: true });
-    if (contents.tornTail) {
-      await file.truncate(contents.validBytes);
-      await file.sync();
+    try {
+      if (contents.tornTail) {
+        await file.truncate(contents.validBytes);
+        await file.sync();
+      }
+      await file.seek(contents.validBytes, Deno.SeekMode.Start);
+    } catch (err) {
+      file.close();
+      throw asDiskFull(err, path);
     }
-    await file.seek(0, Deno.SeekMode.End);
     const last = contents.events.at(-1)?.seq ?? 0;
     return {
-      journal: new RunJournal(file, last, options.now ?? (() => new Date())),
+      journal: new RunJournal(
+        file,
+        path,
+        { seq: last, bytes: contents.validBytes },
+        options.clock ?? systemClock,
+      ),
       events: contents.events,
     };
   }
@@ -144,6 +184,8 @@ export class RunJournal {
    *
    * @param body The event without `seq` and `at`.
    * @returns The stored event.
+   * @throws {LilyError} When the event does not match the journal's schema (a bug in Lily).
+   * @throws {DiskFullError} When the disk is full.
    */
   async append(body: RunEventBody): Promise<RunEvent> {
     const { event, durable } = this.appendNow(body);
@@ -157,12 +199,17 @@ export class RunJournal {
    *
    * @param body The event without `seq` and `at`.
    * @returns The event (with `seq` and `at`) and its durability.
+   * @throws {LilyError} When the event does not match the journal's schema
+   * (a bug in Lily); nothing is queued then.
    */
   appendNow(body: RunEventBody): { event: RunEvent; durable: Promise<void> } {
-    const event = { ...body, seq: ++this.#seq, at: this.#now().toISOString() } as RunEvent;
+    const event = { ...body, seq: this.#seq + 1, at: this.#clock.now().toISOString() } as RunEvent;
+    assertWritableRunEvent(event);
+    if (this.#broken !== null) return { event, durable: Promise.reject(this.#broken) };
+    this.#seq = event.seq;
     const bytes = new TextEncoder().encode(JSON.stringify(event) + "\n");
     const durable = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ bytes, resolve, reject });
+      this.#queue.push({ bytes, seq: event.seq, resolve, reject });
       if (!this.#flushing) this.#flush();
     });
     return { event, durable };
@@ -183,13 +230,29 @@ export class RunJournal {
           }
           await writeAll(this.#file, joined);
           await this.#file.sync();
+          this.#durableBytes += total;
+          this.#durableSeq = batch.at(-1)!.seq;
           for (const p of batch) p.resolve();
         } catch (err) {
-          for (const p of batch) p.reject(err);
+          const error = asDiskFull(err, this.#path);
+          const failed = [...batch, ...this.#queue.splice(0)];
+          this.#seq = this.#durableSeq;
+          for (const p of failed) p.reject(error);
+          await this.#rollBack(error);
         }
       }
     } finally {
       this.#flushing = false;
+    }
+  }
+
+  /** Cuts a partly written batch off, so later appends follow the last durable event. */
+  async #rollBack(error: unknown): Promise<void> {
+    try {
+      await this.#file.truncate(this.#durableBytes);
+      await this.#file.seek(this.#durableBytes, Deno.SeekMode.Start);
+    } catch {
+      this.#broken = error;
     }
   }
 

@@ -1,14 +1,23 @@
 /**
  * The runner lease: one live runner per run. It is an OS lock on
  * `runner.lock`, held for the runner's whole life, so a killed runner's lease
- * is released by the OS and a resume can take it at once.
+ * is released by the OS and a resume can take it at once. Who holds it is
+ * written to `runner.json` just after the lock is taken; in between, that
+ * file still names the previous holder, which may be dead — so a process
+ * refused the lease names the holder only when the recorded process is
+ * alive (same pid and same start time), and otherwise says the run is being
+ * taken over.
  *
  * @module
  */
 
+import { type Clock, systemClock } from "../core/clock.ts";
+import { asDiskFull } from "../core/disk_full.ts";
 import { ConflictError } from "../core/errors.ts";
 import { writeFileAtomic } from "../store/durable_file.ts";
 import type { RunLayout } from "../store/layout.ts";
+import { crashPoint } from "./crash_point.ts";
+import { processStartTicks } from "./executors/process_tree.ts";
 import { refuseSymlink } from "./run_journal.ts";
 
 /** Who holds a lease, as written to `runner.json`. */
@@ -17,6 +26,8 @@ export interface LeaseHolder {
   readonly pid: number;
   /** When it took the lease. */
   readonly since: string;
+  /** Kernel ticks of the holder's start (tells a live holder from a reused pid); null without `/proc`. */
+  readonly start_ticks?: number | null;
 }
 
 /** A held lease; release it when the runner stops. */
@@ -62,34 +73,69 @@ export async function isRunLive(run: RunLayout): Promise<boolean> {
 }
 
 /**
+ * Tells whether the process `runner.json` names is the one that wrote it
+ * and still runs.
+ *
+ * @param holder The recorded holder.
+ * @returns `false` when it is gone (or its pid now belongs to another process).
+ */
+async function isHolderAlive(holder: LeaseHolder): Promise<boolean> {
+  const ticks = await processStartTicks(holder.pid);
+  if (holder.start_ticks === undefined || holder.start_ticks === null) return ticks !== undefined;
+  return ticks === holder.start_ticks;
+}
+
+/** Options of {@linkcode acquireRunLease}. */
+export interface AcquireRunLeaseOptions {
+  /**
+   * The clock that stamps `since`.
+   * @default {systemClock}
+   */
+  readonly clock?: Clock;
+}
+
+/**
  * Takes the run's lease without waiting.
  *
  * @param run The run's paths.
  * @param runId The run id, for the message.
  * @param options The clock.
  * @returns The lease.
- * @throws {ConflictError} When a live runner holds it.
+ * @throws {ConflictError} When another process holds it: naming that
+ * process when `runner.json` names a live one, else saying the run is being
+ * taken over.
  */
 export async function acquireRunLease(
   run: RunLayout,
   runId: string,
-  options: { now?: () => Date } = {},
+  options: AcquireRunLeaseOptions = {},
 ): Promise<RunLease> {
   await refuseSymlink(run.lease);
   const file = await Deno.open(run.lease, { read: true, write: true, create: true });
   if (!(await file.tryLock(true))) {
     file.close();
     const holder = await readLeaseHolder(run);
+    const hint = `; wait for it to stop, or stop it with \`lily run cancel ${runId}\``;
+    if (holder === undefined || !(await isHolderAlive(holder))) {
+      throw new ConflictError(
+        `Run ${runId} is being taken over by another runner right now${hint}`,
+      );
+    }
     throw new ConflictError(
-      `Run ${runId} is already being run by process ${holder?.pid ?? "unknown"}` +
-        (holder ? ` (since ${holder.since})` : "") +
-        `; wait for it to stop, or stop it with \`lily run cancel ${runId}\``,
+      `Run ${runId} is already being run by process ${holder.pid} (since ${holder.since})${hint}`,
     );
   }
+  crashPoint("lease_acquired");
   const holder: LeaseHolder = {
     pid: Deno.pid,
-    since: (options.now ?? (() => new Date()))().toISOString(),
+    since: (options.clock ?? systemClock).now().toISOString(),
+    start_ticks: (await processStartTicks(Deno.pid)) ?? null,
   };
-  await writeFileAtomic(run.leaseInfo, new TextEncoder().encode(JSON.stringify(holder) + "\n"));
+  try {
+    await writeFileAtomic(run.leaseInfo, new TextEncoder().encode(JSON.stringify(holder) + "\n"));
+  } catch (err) {
+    file.close();
+    throw asDiskFull(err, run.leaseInfo);
+  }
   return { release: () => file.close() };
 }

@@ -1,7 +1,8 @@
 /**
  * Starting and resuming runs of a workflow: checks the inputs before
  * anything is created, stores the workflow and the inputs in the new run,
- * journals `run_started`, and hands over to the run loop.
+ * journals `run_started`, announces the run (`onCreated`) only once that
+ * event is durable, and hands over to the run loop.
  *
  * @module
  */
@@ -25,7 +26,8 @@ import type { Workflow } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import { parseWorkflow } from "../graph/workflow_loader.ts";
 import { foldEvents, type RunState } from "./run_events.ts";
-import { executeRun, type ExecuteRunOptions } from "./run_executor.ts";
+import { executeRun, type ExecuteRunOptions, repairRunFiles } from "./run_executor.ts";
+import { crashPoint } from "./crash_point.ts";
 import { readJournal } from "./run_journal.ts";
 
 /** The artifact type of a stored workflow file. */
@@ -65,8 +67,6 @@ export interface StartRunOptions extends ExecuteRunOptions {
    * @default {{ id: "human", kind: "human" }}
    */
   readonly producer?: Producer;
-  /** Told the run id as soon as the run exists, before any step starts. */
-  readonly onCreated?: (runId: string) => void;
 }
 
 /**
@@ -291,7 +291,7 @@ export async function startRun(
     ref.artifact_type === WORK_ORDER_TYPE
   );
   if (workOrder) await store.runs.update(runId, () => ({ work_order_ref: workOrder }));
-  options.onCreated?.(runId);
+  crashPoint("run_created");
   const start = {
     type: "run_started" as const,
     workflow_name: graph.workflow.name,
@@ -304,7 +304,10 @@ export async function startRun(
 }
 
 /**
- * Reads a run's state from its journal, without taking the lease.
+ * Reads a run's state from its journal, without taking the lease. When no
+ * runner is live and the run has stopped, `run_state.json` and the
+ * manifest's status are re-derived from the journal if a runner died before
+ * writing them.
  *
  * @param store The open store.
  * @param runId The run.
@@ -313,7 +316,9 @@ export async function startRun(
 export async function readRunState(store: Store, runId: string): Promise<RunState> {
   const run = store.runs.paths(runId);
   await store.runs.get(runId);
-  return foldEvents(runId, (await readJournal(run.events)).events);
+  const state = foldEvents(runId, (await readJournal(run.events)).events);
+  await repairRunFiles(store, state);
+  return state;
 }
 
 /**

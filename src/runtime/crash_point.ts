@@ -1,0 +1,51 @@
+/**
+ * Named points between two durable writes of a runner, where tests stop it.
+ *
+ * **Test-only.** When the environment variable `LILY_TEST_CRASH_AT` names a
+ * point, the process SIGKILLs itself on reaching it (as a crash would);
+ * when `LILY_TEST_PAUSE_AT` names one, it SIGSTOPs itself there (alive, its
+ * locks held) until a test sends SIGCONT. Both are read once, at load; a
+ * process without permission to read them never stops. Users have no reason
+ * to set them.
+ *
+ * @module
+ */
+
+/** The points a runner can be stopped at, in the order a run passes them. */
+export type CrashPoint =
+  /** The run's dir and manifest exist; `run_started` is not journaled yet. */
+  | "run_created"
+  /** The run's id was announced (`Started run <id>`); nothing else happened since. */
+  | "run_announced"
+  /** The lease is held; `runner.json` still names the previous holder. */
+  | "lease_acquired"
+  /** An attempt is journaled as started; its process is not spawned yet. */
+  | "attempt_started"
+  /** An attempt's process ended well; its outputs are not committed yet. */
+  | "outputs_committing"
+  /** An attempt is journaled as succeeded; its gates have not run yet. */
+  | "gates_starting"
+  /** `run_finished` is journaled; the manifest and `run_state.json` are not updated yet. */
+  | "run_finished";
+
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+const crashAt = readEnv("LILY_TEST_CRASH_AT");
+const pauseAt = readEnv("LILY_TEST_PAUSE_AT");
+
+/**
+ * Stops the process at a named point when a test asked for it (see the
+ * module doc); otherwise does nothing.
+ *
+ * @param point Where the runner is.
+ */
+export function crashPoint(point: CrashPoint): void {
+  if (point === crashAt) Deno.kill(Deno.pid, "SIGKILL");
+  if (point === pauseAt) Deno.kill(Deno.pid, "SIGSTOP");
+}
