@@ -30,12 +30,13 @@ export class DiskFullError extends LilyError {
  * Tells whether an error is a full disk or an exhausted quota.
  *
  * @param err Any thrown value.
- * @returns `true` for `ENOSPC`, `EDQUOT` and a {@linkcode DiskFullError}.
+ * @returns `true` for `ENOSPC`, `EDQUOT`, SQLite's `SQLITE_FULL` (13) and a
+ * {@linkcode DiskFullError}.
  */
 export function isDiskFull(err: unknown): boolean {
   if (err instanceof DiskFullError) return true;
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === "ENOSPC" || code === "EDQUOT";
+  const { code, errcode } = (err ?? {}) as { code?: unknown; errcode?: unknown };
+  return code === "ENOSPC" || code === "EDQUOT" || errcode === 13;
 }
 
 /**
