@@ -123,8 +123,9 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
         g,
         false,
         async (store) => {
-          const manifest = await store.runs.get(runId);
+          // Read first: it re-derives a manifest status a dead runner left stale.
           const state = await readRunState(store, runId);
+          const manifest = await store.runs.get(runId);
           const events = (await readJournal(store.runs.paths(runId).events)).events;
           return {
             manifest,

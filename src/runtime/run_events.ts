@@ -5,7 +5,6 @@
  * @module
  */
 
-import type { Clock } from "../core/clock.ts";
 import { IntegrityError } from "../core/errors.ts";
 import type { LlmUsage } from "./executors/executor.ts";
 
@@ -51,7 +50,7 @@ export type RunEventBody =
     readonly type: "attempt_started";
     readonly step: string;
     readonly attempt: number;
-    /** The runner's {@linkcode Clock.monotonicMs} reading at the start (absent in older journals). */
+    /** The runner clock's monotonic reading at the start, in ms (absent in older journals). */
     readonly monotonic_ms?: number;
   }
   | {

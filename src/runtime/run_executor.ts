@@ -158,7 +158,9 @@ export async function exportRunState(store: Store, state: RunState): Promise<voi
   if (state.status !== "created") {
     const manifest = await store.runs.get(state.run_id);
     if (manifest.status !== state.status) {
-      await store.runs.update(state.run_id, () => ({ status: state.status }));
+      await store.runs.update(state.run_id, () => ({ status: state.status })).catch((err) => {
+        throw asDiskFull(err, run.manifest);
+      });
     }
   }
   try {
@@ -253,7 +255,8 @@ export async function executeRun(
       return await loop.run();
     } catch (err) {
       const error = asDiskFull(err);
-      await recordFatal(store, journal, runId, error);
+      // Once run_finished is durable the run's outcome stands; only its exports failed.
+      if (!loop.finished) await recordFatal(store, { journal, runId, error });
       throw error;
     }
   }, { clock });
@@ -265,9 +268,7 @@ export async function executeRun(
  */
 async function recordFatal(
   store: Store,
-  journal: RunJournal,
-  runId: string,
-  error: unknown,
+  { journal, runId, error }: { journal: RunJournal; runId: string; error: unknown },
 ): Promise<void> {
   const reason = describeError(error);
   await journal.append({ type: "run_finished", status: "failed", reason }).catch(() => {});
@@ -286,6 +287,7 @@ class RunLoop {
   /** Staging dirs being removed off the critical path; awaited before the runner stops. */
   #cleanups: Promise<void>[] = [];
   #kernelEnv: Readonly<Record<string, string>>;
+  #finished = false;
 
   constructor(
     store: Store,
@@ -314,6 +316,11 @@ class RunLoop {
     this.#options.onEvent?.(event, this.#state);
   }
 
+  /** Whether this runner's `run_finished` event is durable. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
   get #runId(): string {
     return this.#state.run_id;
   }
@@ -329,7 +336,9 @@ class RunLoop {
     const resumed = this.#state.last_seq > 1;
     await this.#repairInterrupted();
     await this.#record({ type: "runner_started", pid: Deno.pid, resumed });
-    await this.#store.runs.update(this.#runId, () => ({ status: "running" }));
+    await this.#store.runs.update(this.#runId, () => ({ status: "running" })).catch((err) => {
+      throw asDiskFull(err, run.manifest);
+    });
 
     const stopWatching = this.#watchForCancel(run.cancelRequest);
     let end: { status: RunEndStatus; reason: string | null };
@@ -340,6 +349,7 @@ class RunLoop {
       await Promise.all(this.#cleanups);
     }
     await this.#record({ type: "run_finished", ...end });
+    this.#finished = true;
     crashPoint("run_finished");
     await Deno.remove(run.cancelRequest).catch(() => {});
     await exportRunState(this.#store, this.#state);

@@ -26,6 +26,7 @@ import {
   type StorageKind,
 } from "./artifact_ref.ts";
 import { syncDir, writeAll, writeNewFileSynced } from "./durable_file.ts";
+import { asDiskFull } from "../core/disk_full.ts";
 import { type RunLayout, runLayout, type StoreLayout } from "./layout.ts";
 import { readManifest } from "./run_manifest.ts";
 import { checkFileName, resolveInside } from "./safe_path.ts";
@@ -287,7 +288,7 @@ export class ArtifactStore {
       await syncDir(run.artifacts);
     } catch (err) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
-      throw err;
+      throw asDiskFull(err, join(dir, fileName));
     }
     const ref: ArtifactRef = {
       artifact_id: artifactId,
