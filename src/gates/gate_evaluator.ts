@@ -27,7 +27,7 @@ import {
 import type { ExecutionContext, ExecutionResult } from "../runtime/executors/executor.ts";
 import type { GateStatus } from "../runtime/run_events.ts";
 import { executorFor, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
-import type { GateEvaluator, GateRequest } from "../runtime/run_executor.ts";
+import type { GateEvaluator, GateRequest } from "../runtime/run_loop.ts";
 
 /** The artifact type of gate results. */
 export const GATE_RESULT_TYPE = "gate_result.v1";

@@ -2,7 +2,10 @@
  * The run loop: takes the run's lease, replays its journal, repairs attempts
  * a dead runner left behind, then starts ready steps (lowest declaration
  * index first, up to `jobs` at once), records every transition in the
- * journal before acting on it, and finally exports `run_state.json`.
+ * journal before acting on it, and finally exports `run_state.json`. What
+ * to do next — where a step resumes, retries and their backoff, gate
+ * verdicts, warnings, failure reasons and the run's end — is decided by the
+ * pure functions of `run_decider.ts`; this module acts on their answers.
  *
  * Durations are measured on the injected {@linkcode Clock}'s monotonic
  * reading, never on the wall clock. A cancel, a crash and a timeout at the
@@ -20,7 +23,6 @@ import { type Clock, elapsedMs, systemClock } from "../core/clock.ts";
 import { asDiskFull } from "../core/disk_full.ts";
 import { writeFileAtomic } from "../store/durable_file.ts";
 import type { Store } from "../store/store.ts";
-import { retryDelayMs } from "../graph/retry_delay.ts";
 import { Scheduler } from "../graph/scheduler.ts";
 import type { GateSpec, InputSource, StepSpec } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
@@ -53,6 +55,15 @@ import type { RunJournal } from "./run_journal.ts";
 import { isRunLive } from "./run_lease.ts";
 import { withRunSession } from "./run_session.ts";
 import { crashPoint } from "./crash_point.ts";
+import {
+  afterFailure,
+  decidedGates,
+  failureReason,
+  gatesVerdict,
+  optionalGateWarnings,
+  runEnd,
+  stepStart,
+} from "./run_decider.ts";
 import { LilyError } from "../core/errors.ts";
 import { MAX_TIMER_MS, sleep } from "../core/delay.ts";
 
@@ -440,11 +451,12 @@ class RunLoop {
         for (const id of scheduler.take(jobs - running.size)) {
           const task = this.#runStep(id).then((outcome) => {
             if (outcome === "succeeded") scheduler.succeeded(id);
-            else if (outcome === "failed") failure ??= this.#failureReason(id);
-            else if (outcome === "waiting") waiting++;
+            else if (outcome === "failed") {
+              failure ??= failureReason(id, this.#state.steps[id].attempts.at(-1));
+            } else if (outcome === "waiting") waiting++;
           }, (error) => {
             // The runner cannot record what happens (e.g. the disk is full):
-            // stop every other step, then fail like a crash; resume repairs.
+            // stop every other step, then let executeRun mark the run failed.
             fatal ??= { error };
             this.#controller.abort();
           }).finally(() => running.delete(id));
@@ -455,56 +467,34 @@ class RunLoop {
       await Promise.race(running.values());
     }
     if (fatal !== null) throw (fatal as { error: unknown }).error;
-    if (signal.aborted) return { status: "cancelled", reason: "cancelled on request" };
-    if (failure !== null) return { status: "failed", reason: failure };
-    if (waiting > 0) return { status: "waiting", reason: "a gate waits for a person's decision" };
-    return { status: "succeeded", reason: null };
-  }
-
-  #failureReason(stepId: string): string {
-    const last = this.#state.steps[stepId].attempts.at(-1);
-    const gates = Object.values(last?.gates ?? {}).filter((g) =>
-      g.required && g.status !== "pass" && g.status !== "skipped"
-    );
-    const why = last?.message ??
-      (gates.length > 0
-        ? gates.map((g) => `required gate ${g.gate_id}: ${g.status}`).join(", ")
-        : "unknown reason");
-    return `step ${stepId} failed (attempt ${last?.attempt ?? 0}): ${why}`;
+    return runEnd({ cancelled: signal.aborted, failure, waiting });
   }
 
   async #runStep(stepId: string): Promise<StepOutcome> {
     const step = this.#graph.steps[this.#graph.indexOf.get(stepId)!];
-    const stepState = this.#state.steps[stepId];
-    const last = stepState.attempts.at(-1);
-    if (stepState.status === "waiting" && last) {
-      return await this.#finish(step, last.attempt, await this.#gate(step, last));
+    const start = stepStart(this.#state.steps[stepId]);
+    if (start.kind === "await_decision") {
+      return await this.#finish(step, start.attempt.attempt, await this.#gate(step, start.attempt));
     }
-    let attemptNo = (last?.attempt ?? 0) + 1;
+    let finishGatesOf = start.kind === "finish_gates" ? start.attempt : undefined;
+    let attemptNo = start.kind === "finish_gates" ? start.attempt.attempt : start.attempt;
     let failures = 0;
-    // An attempt that succeeded before the runner died, while its gates ran or
-    // before its step was recorded finished: finish its gates, do not re-run it.
-    // A cancel while gates ran leaves the step cancelled with the same attempt: the same.
-    let resumeGatesOf = (stepState.status === "running" || stepState.status === "cancelled") &&
-        last?.status === "succeeded"
-      ? last
-      : undefined;
     while (true) {
-      const outcome = resumeGatesOf
-        ? await this.#gate(step, resumeGatesOf)
+      const outcome = finishGatesOf
+        ? await this.#gate(step, finishGatesOf)
         : await this.#attempt(step, attemptNo);
-      if (resumeGatesOf) [attemptNo, resumeGatesOf] = [resumeGatesOf.attempt, undefined];
+      finishGatesOf = undefined;
       if (outcome === "succeeded" || outcome === "waiting" || outcome === "cancelled") {
         return await this.#finish(step, attemptNo, outcome);
       }
       failures++;
-      const retryable = step.retry.on.includes(outcome === "timeout" ? "timeout" : "failure");
-      // A failure caused by the cancel itself (e.g. a gate stopped midway) is a cancel.
-      if (this.#controller.signal.aborted) return await this.#finish(step, attemptNo, "cancelled");
-      if (!retryable || failures >= step.retry.maxAttempts) {
-        return await this.#finish(step, attemptNo, "failed");
-      }
-      await sleep(retryDelayMs(step.retry, failures), this.#controller.signal);
+      const next = afterFailure(step.retry, {
+        outcome,
+        failures,
+        cancelled: this.#controller.signal.aborted,
+      });
+      if (next.kind === "finish") return await this.#finish(step, attemptNo, next.status);
+      await sleep(next.delayMs, this.#controller.signal);
       if (this.#checkCancel()) return await this.#finish(step, attemptNo, "cancelled");
       attemptNo = this.#state.steps[stepId].attempts.at(-1)!.attempt + 1;
     }
@@ -513,9 +503,7 @@ class RunLoop {
   async #finish(step: StepSpec, attempt: number, outcome: StepOutcome): Promise<StepOutcome> {
     const gates = this.#state.steps[step.id].attempts.find((a) => a.attempt === attempt)?.gates ??
       {};
-    const warnings = Object.values(gates).filter((g) => !g.required && g.status !== "pass").map(
-      (g) => `optional gate ${g.gate_id}: ${g.status}`,
-    );
+    const warnings = optionalGateWarnings(gates);
     const unflushed = this.#unflushed.get(step.id);
     this.#unflushed.delete(step.id);
     await Promise.all([
@@ -700,10 +688,7 @@ class RunLoop {
         source.from === "step_output" && source.step === step.id
           ? attempt.outputs[source.output]
           : resolveInputSource(source, this.#state),
-      // A gate a cancel stopped is undecided: it runs again, as after a crash.
-      decided: Object.fromEntries(
-        Object.entries(attempt.gates).filter(([, g]) => g.status !== "cancelled"),
-      ),
+      decided: decidedGates(attempt.gates),
       signal: this.#controller.signal,
       onSpawn: async (gateId, pid) => {
         await this.#record({
@@ -724,30 +709,20 @@ class RunLoop {
         });
       },
     });
-    const results = Object.values(attempt.gates);
-    const unfinished = gates.some((g) =>
-      attempt.gates[g.id] === undefined || attempt.gates[g.id].status === "cancelled"
-    );
-    if (unfinished && waitingOn === null && this.#controller.signal.aborted) return "cancelled";
-    if (
-      results.some((g) =>
-        g.required && g.status !== "pass" && g.status !== "skipped" && g.status !== "cancelled"
-      )
-    ) {
-      return "failed";
-    }
-    if (waitingOn !== null) {
-      const gate = gates.find((g) => g.id === waitingOn);
-      await this.#record({
-        type: "gate_waiting",
-        step: step.id,
-        attempt: attempt.attempt,
-        gate_id: waitingOn,
-        required: gate?.required ?? true,
-        ...(gate?.runner.kind === "human" ? { prompt: gate.runner.prompt } : {}),
-      });
-      return "waiting";
-    }
-    return "succeeded";
+    const verdict = gatesVerdict(gates, attempt.gates, {
+      waitingOn,
+      cancelled: this.#controller.signal.aborted,
+    });
+    if (verdict !== "waiting") return verdict;
+    const gate = gates.find((g) => g.id === waitingOn);
+    await this.#record({
+      type: "gate_waiting",
+      step: step.id,
+      attempt: attempt.attempt,
+      gate_id: waitingOn!,
+      required: gate?.required ?? true,
+      ...(gate?.runner.kind === "human" ? { prompt: gate.runner.prompt } : {}),
+    });
+    return "waiting";
   }
 }
