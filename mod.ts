@@ -89,6 +89,7 @@ export * from "./src/runtime/run_loop.ts";
 export * from "./src/runtime/run_journal.ts";
 export * from "./src/runtime/run_lease.ts";
 export * from "./src/runtime/run_session.ts";
+export * from "./src/runtime/run_state_file.ts";
 export * from "./src/runtime/run_starter.ts";
 export * from "./src/gates/gate_evaluator.ts";
 export * from "./src/gates/human_gate.ts";

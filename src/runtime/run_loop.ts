@@ -21,7 +21,6 @@
 
 import { type Clock, elapsedMs, systemClock } from "../core/clock.ts";
 import { asDiskFull } from "../core/disk_full.ts";
-import { writeFileAtomic } from "../store/durable_file.ts";
 import type { Store } from "../store/store.ts";
 import { Scheduler } from "../graph/scheduler.ts";
 import type { GateSpec, InputSource, StepSpec } from "../graph/workflow.ts";
@@ -52,8 +51,8 @@ import {
   type RunState,
 } from "./run_events.ts";
 import type { RunJournal } from "./run_journal.ts";
-import { isRunLive } from "./run_lease.ts";
 import { withRunSession } from "./run_session.ts";
+import { exportRunState } from "./run_state_file.ts";
 import { crashPoint } from "./crash_point.ts";
 import {
   afterFailure,
@@ -154,63 +153,6 @@ function describeError(err: unknown): string {
   const error = asDiskFull(err);
   if (error instanceof LilyError) return error.message;
   return `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
-}
-
-/**
- * Writes `run_state.json` from the state, and the manifest's status when it
- * differs, so both agree with the journal.
- *
- * @param store The open store.
- * @param state The run state (folded from the whole journal).
- * @throws {DiskFullError} When the disk is full.
- */
-export async function exportRunState(store: Store, state: RunState): Promise<void> {
-  const run = store.runs.paths(state.run_id);
-  if (state.status !== "created") {
-    const manifest = await store.runs.get(state.run_id);
-    if (manifest.status !== state.status) {
-      await store.runs.update(state.run_id, () => ({ status: state.status })).catch((err) => {
-        throw asDiskFull(err, run.manifest);
-      });
-    }
-  }
-  try {
-    await writeFileAtomic(
-      run.state,
-      new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"),
-    );
-  } catch (err) {
-    throw asDiskFull(err, run.state);
-  }
-}
-
-/**
- * Re-derives `run_state.json` and the manifest's status of a run whose
- * runner stopped after its last event and before writing them (a crash
- * window). Does nothing while a runner is live, for a run that is still
- * `running` or never started, or when both are up to date; failures to
- * write are ignored (the journal stays the truth).
- *
- * @param store The open store.
- * @param state The state folded from the run's journal.
- */
-export async function repairRunFiles(store: Store, state: RunState): Promise<void> {
-  if (state.status === "running" || state.status === "created") return;
-  const run = store.runs.paths(state.run_id);
-  try {
-    if (await isRunLive(run)) return;
-    let exported: { last_seq?: number } | undefined;
-    try {
-      exported = JSON.parse(await Deno.readTextFile(run.state));
-    } catch {
-      exported = undefined;
-    }
-    const manifest = await store.runs.get(state.run_id);
-    if (exported?.last_seq === state.last_seq && manifest.status === state.status) return;
-    await exportRunState(store, state);
-  } catch {
-    // Best effort: a reader still shows the state it folded.
-  }
 }
 
 /**

@@ -26,7 +26,8 @@ import type { Workflow } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import { parseWorkflow } from "../graph/workflow_loader.ts";
 import { foldEvents, type RunState } from "./run_events.ts";
-import { executeRun, type ExecuteRunOptions, repairRunFiles } from "./run_loop.ts";
+import { executeRun, type ExecuteRunOptions } from "./run_loop.ts";
+import { repairRunFiles } from "./run_state_file.ts";
 import { crashPoint } from "./crash_point.ts";
 import { readJournal } from "./run_journal.ts";
 
