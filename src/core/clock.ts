@@ -41,8 +41,12 @@ export interface Clock {
   monotonicMs(): number;
 }
 
+/** The offset from `performance.now()` to time since boot; 0 without (permission to read) `/proc`. */
 function bootOffsetMs(): number {
   try {
+    if (Deno.permissions.querySync({ name: "read", path: "/proc/uptime" }).state !== "granted") {
+      return 0;
+    }
     const uptime = Number(Deno.readTextFileSync("/proc/uptime").split(" ")[0]);
     return Number.isFinite(uptime) ? uptime * 1000 - performance.now() : 0;
   } catch {

@@ -28,9 +28,11 @@ export type CrashPoint =
   /** `run_finished` is journaled; the manifest and `run_state.json` are not updated yet. */
   | "run_finished";
 
+/** Reads a variable only when already allowed to: a library user is never prompted for it. */
 function readEnv(name: string): string | undefined {
   try {
-    return Deno.env.get(name);
+    const allowed = Deno.permissions.querySync({ name: "env", variable: name }).state === "granted";
+    return allowed ? Deno.env.get(name) : undefined;
   } catch {
     return undefined;
   }
