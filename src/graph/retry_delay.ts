@@ -25,6 +25,8 @@ import type { RetrySpec } from "./workflow.ts";
  * @returns The wait in milliseconds, a finite number from 0 to `maxBackoffMs`.
  */
 export function retryDelayMs(retry: RetrySpec, failures: number): number {
+  // 0 × Infinity is NaN, and a NaN wait would never end: no backoff is no wait.
+  if (!(retry.backoffMs > 0)) return 0;
   const grown = retry.backoffMs * retry.backoffFactor ** Math.max(0, failures - 1);
-  return Math.min(grown, retry.maxBackoffMs);
+  return Number.isFinite(grown) ? Math.min(grown, retry.maxBackoffMs) : retry.maxBackoffMs;
 }
