@@ -60,6 +60,33 @@ export class ValidationError extends LilyError {}
 export class ConflictError extends LilyError {}
 
 /**
+ * The operating system refused to read or write a store file: the disk is
+ * full, the file system is read-only, permission is denied, or the file is
+ * not what the store expects there. The message names the file.
+ */
+export class StorageError extends LilyError {
+  /** The file or directory the operation was on. */
+  readonly path: string;
+  /** The OS error code, e.g. `ENOSPC`, or `null` when there is none. */
+  readonly code: string | null;
+
+  /**
+   * Creates an error about one file.
+   *
+   * @param message What failed and what to do, naming the file.
+   * @param options The file, the OS error code and the cause.
+   */
+  constructor(
+    message: string,
+    options: LilyErrorOptions & { path: string; code?: string | null },
+  ) {
+    super(message, options);
+    this.path = options.path;
+    this.code = options.code ?? null;
+  }
+}
+
+/**
  * Tells whether a value is a {@linkcode LilyError}.
  *
  * @param err Any thrown value.

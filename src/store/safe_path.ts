@@ -6,7 +6,8 @@
  */
 
 import { isAbsolute, join, relative, sep } from "node:path";
-import { PathSecurityError, UsageError } from "../core/errors.ts";
+import { LilyError, PathSecurityError, UsageError } from "../core/errors.ts";
+import { storageError } from "./durable_file.ts";
 
 /** The longest file name, in UTF-8 bytes, that Lily stores. */
 export const MAX_NAME_BYTES = 255;
@@ -108,7 +109,8 @@ export function resolveInside(root: string, relPath: string): string {
       }
       return joined;
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (err instanceof LilyError) throw err;
+      if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, probe, "resolve");
       if (isSymlink(probe)) {
         throw new PathSecurityError(
           `Path ${JSON.stringify(relPath)} passes through a dangling symlink at ${probe}`,
