@@ -50,6 +50,23 @@ export class NotFoundError extends LilyError {}
 /** Stored data does not match what the index or a hash says it should be. */
 export class IntegrityError extends LilyError {}
 
+/** A stored file is damaged: it is not what Lily wrote there. The message names it. */
+export class DamagedFileError extends IntegrityError {
+  /** The damaged file. */
+  readonly path: string;
+
+  /**
+   * Creates an error about one damaged file.
+   *
+   * @param message What is wrong and what to do, naming the file.
+   * @param options The file and the cause.
+   */
+  constructor(message: string, options: LilyErrorOptions & { path: string }) {
+    super(message, options);
+    this.path = options.path;
+  }
+}
+
 /** A path would resolve outside the directory it must stay in. */
 export class PathSecurityError extends UsageError {}
 

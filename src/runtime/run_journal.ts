@@ -8,7 +8,7 @@
  */
 
 import { IntegrityError } from "../core/errors.ts";
-import { writeAll } from "../store/durable_file.ts";
+import { storageError, syncFile, writeAll } from "../store/durable_file.ts";
 import { parseRunEvent } from "./run_event_schema.ts";
 import type { RunEvent, RunEventBody } from "./run_events.ts";
 
@@ -29,6 +29,7 @@ export interface JournalContents {
  * @returns The events; empty when the file does not exist.
  * @throws {IntegrityError} When a line other than the last is not an event,
  * or the journal is a symlink.
+ * @throws {StorageError} When the file cannot be read.
  */
 export async function readJournal(path: string): Promise<JournalContents> {
   await refuseSymlink(path);
@@ -37,7 +38,7 @@ export async function readJournal(path: string): Promise<JournalContents> {
     bytes = await Deno.readFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return { events: [], validBytes: 0, tornTail: false };
-    throw err;
+    throw storageError(err, path, "read");
   }
   const lastNewline = bytes.lastIndexOf(10);
   const validBytes = lastNewline + 1;
@@ -89,7 +90,7 @@ export async function refuseSymlink(path: string): Promise<void> {
       );
     }
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, path, "read");
   }
 }
 
@@ -102,15 +103,17 @@ interface Pending {
 /** An open journal that one runner appends to. */
 export class RunJournal {
   #file: Deno.FsFile;
+  #path: string;
   #seq: number;
   #now: () => Date;
   #queue: Pending[] = [];
   #flushing = false;
 
-  private constructor(file: Deno.FsFile, seq: number, now: () => Date) {
+  private constructor(file: Deno.FsFile, path: string, options: { seq: number; now: () => Date }) {
     this.#file = file;
-    this.#seq = seq;
-    this.#now = now;
+    this.#path = path;
+    this.#seq = options.seq;
+    this.#now = options.now;
   }
 
   /**
@@ -126,15 +129,20 @@ export class RunJournal {
     options: { now?: () => Date } = {},
   ): Promise<{ journal: RunJournal; events: RunEvent[] }> {
     const contents = await readJournal(path);
-    const file = await Deno.open(path, { read: true, write: true, create: true });
-    if (contents.tornTail) {
-      await file.truncate(contents.validBytes);
-      await file.sync();
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true, write: true, create: true });
+      if (contents.tornTail) {
+        await file.truncate(contents.validBytes);
+        await file.sync();
+      }
+      await file.seek(0, Deno.SeekMode.End);
+    } catch (err) {
+      throw storageError(err, path, "write");
     }
-    await file.seek(0, Deno.SeekMode.End);
     const last = contents.events.at(-1)?.seq ?? 0;
     return {
-      journal: new RunJournal(file, last, options.now ?? (() => new Date())),
+      journal: new RunJournal(file, path, { seq: last, now: options.now ?? (() => new Date()) }),
       events: contents.events,
     };
   }
@@ -181,8 +189,8 @@ export class RunJournal {
             joined.set(p.bytes, offset);
             offset += p.bytes.length;
           }
-          await writeAll(this.#file, joined);
-          await this.#file.sync();
+          await writeAll(this.#file, joined, { path: this.#path });
+          await syncFile(this.#file, this.#path);
           for (const p of batch) p.resolve();
         } catch (err) {
           for (const p of batch) p.reject(err);

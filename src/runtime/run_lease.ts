@@ -7,7 +7,7 @@
  */
 
 import { ConflictError } from "../core/errors.ts";
-import { writeFileAtomic } from "../store/durable_file.ts";
+import { storageError, writeFileAtomic } from "../store/durable_file.ts";
 import type { RunLayout } from "../store/layout.ts";
 import { refuseSymlink } from "./run_journal.ts";
 
@@ -51,7 +51,7 @@ export async function isRunLive(run: RunLayout): Promise<boolean> {
     file = await Deno.open(run.lease, { read: true, write: true });
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
+    throw storageError(err, run.lease, "open");
   }
   try {
     const free = await file.tryLock(true);
@@ -76,7 +76,12 @@ export async function acquireRunLease(
   options: { now?: () => Date } = {},
 ): Promise<RunLease> {
   await refuseSymlink(run.lease);
-  const file = await Deno.open(run.lease, { read: true, write: true, create: true });
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(run.lease, { read: true, write: true, create: true });
+  } catch (err) {
+    throw storageError(err, run.lease, "open");
+  }
   if (!(await file.tryLock(true))) {
     file.close();
     const holder = await readLeaseHolder(run);

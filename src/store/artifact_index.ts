@@ -7,7 +7,13 @@
  */
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { ConflictError, IntegrityError, LilyError, StorageError } from "../core/errors.ts";
+import {
+  ConflictError,
+  DamagedFileError,
+  IntegrityError,
+  LilyError,
+  StorageError,
+} from "../core/errors.ts";
 import { storageError } from "./durable_file.ts";
 import type { ArtifactRef, ProducerKind, StorageKind } from "./artifact_ref.ts";
 
@@ -139,7 +145,8 @@ function indexError(err: unknown, path: string): unknown {
     );
   }
   if (/not a database|malformed|corrupt/i.test(reason)) {
-    return new IntegrityError(`Artifact index ${path} is damaged (${reason}); ${DAMAGED_HINT}`, {
+    return new DamagedFileError(`Artifact index ${path} is damaged (${reason}); ${DAMAGED_HINT}`, {
+      path,
       cause: err,
     });
   }
@@ -159,7 +166,10 @@ function checkWal(path: string): void {
   try {
     const info = Deno.statSync(wal);
     if (!info.isFile) {
-      throw new IntegrityError(`Artifact index log ${wal} is not a regular file; ${DAMAGED_HINT}`);
+      throw new DamagedFileError(
+        `Artifact index log ${wal} is not a regular file; ${DAMAGED_HINT}`,
+        { path: wal },
+      );
     }
     if (info.size < 32) return;
     const file = Deno.openSync(wal, { read: true });
@@ -175,10 +185,11 @@ function checkWal(path: string): void {
   }
   const magic = new DataView(header.buffer).getUint32(0);
   if (!WAL_MAGIC.includes(magic)) {
-    throw new IntegrityError(
+    throw new DamagedFileError(
       `Artifact index log ${wal} is damaged (its header is not a SQLite write-ahead log); ` +
         "restore the index and its log from a backup, or move the log aside to lose only " +
         "the writes it holds (lily verify then lists their payloads as orphans)",
+      { path: wal },
     );
   }
 }
