@@ -285,6 +285,8 @@ export class ArtifactStore {
     try {
       await Deno.mkdir(dir);
     } catch (err) {
+      // An existing directory means a reused id: Lily's own bug, not the disk's.
+      if (err instanceof Deno.errors.AlreadyExists) throw err;
       throw storageError(err, dir, "create");
     }
     let written: Written;
