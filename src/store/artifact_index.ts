@@ -15,6 +15,7 @@ import {
   StorageError,
 } from "../core/errors.ts";
 import { storageError } from "./durable_file.ts";
+import { dirname, join } from "node:path";
 import type { ArtifactRef, ProducerKind, StorageKind } from "./artifact_ref.ts";
 
 /** How long a writer waits for another writer before failing, in ms. */
@@ -131,7 +132,9 @@ function indexError(err: unknown, path: string): unknown {
   }
   const reason = err.message;
   if (/constraint failed/i.test(reason)) return err;
-  if (/database or disk is full/i.test(reason)) {
+  if (
+    /database or disk is full/i.test(reason) || (/disk I\/O error/i.test(reason) && diskFull(path))
+  ) {
     return new StorageError(`No space left on device: ${path}; free some space and try again`, {
       path,
       code: "ENOSPC",
@@ -154,6 +157,28 @@ function indexError(err: unknown, path: string): unknown {
     path,
     cause: err,
   });
+}
+
+/**
+ * Tells whether the disk holding `path` is full, by trying to write 64 KiB
+ * next to it (and removing them again): SQLite reports a full disk met while
+ * growing its shared-memory file only as a `disk I/O error`.
+ */
+function diskFull(path: string): boolean {
+  const probe = join(dirname(path), `.space-probe-${crypto.randomUUID()}`);
+  try {
+    Deno.writeFileSync(probe, new Uint8Array(64 * 1024), { createNew: true });
+    return false;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    return code === "ENOSPC" || code === "EDQUOT";
+  } finally {
+    try {
+      Deno.removeSync(probe);
+    } catch {
+      // Never created.
+    }
+  }
 }
 
 /**
