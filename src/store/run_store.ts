@@ -321,7 +321,10 @@ export class RunStore {
     const done = await withCreationLock(this.#layout, true, async () => {
       for (const trace of await this.partialCreations()) {
         if (trace.legacy) {
-          const mtime = (await Deno.stat(trace.path)).mtime?.getTime() ?? Date.now();
+          const info = await Deno.stat(trace.path).catch((err) => {
+            throw storageError(err, trace.path, "read");
+          });
+          const mtime = info.mtime?.getTime() ?? Date.now();
           if (Date.now() - mtime < minAgeMs) continue;
         }
         try {

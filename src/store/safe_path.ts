@@ -89,12 +89,21 @@ function isSymlink(path: string): boolean {
  * @param relPath The stored relative path.
  * @returns The absolute path (as joined, not as resolved).
  * @throws {PathSecurityError} When the path escapes `root`.
+ * @throws {Deno.errors.NotFound} When `root` does not exist.
+ * @throws {StorageError} When a part of the path cannot be resolved (e.g. a
+ * file where a directory should be).
  */
 export function resolveInside(root: string, relPath: string): string {
   checkRelativePath(relPath);
   // Sync calls: each takes microseconds, where the async ones queue on
   // Deno's blocking thread pool and cost ten times more on a put's hot path.
-  const realRoot = Deno.realPathSync(root);
+  let realRoot: string;
+  try {
+    realRoot = Deno.realPathSync(root);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw err;
+    throw storageError(err, root, "resolve");
+  }
   const joined = join(root, ...relPath.split("/"));
   let probe = joined;
   const tail: string[] = [];
