@@ -102,7 +102,11 @@ Deno.test("a damaged index header is reported by every reader, and verify goes o
     assertCleanError(await lily(["run", "list"], { workspace: ws }), 1, line);
     assertCleanError(await lily(["run", "show", s.runId], { workspace: ws }), 1, line);
     assertCleanError(await lily(["artifact", "get", s.artifactId], { workspace: ws }), 1, line);
-    assertCleanError(await lily(["artifact", "list", "--run", s.runId], { workspace: ws }), 1, line);
+    assertCleanError(
+      await lily(["artifact", "list", "--run", s.runId], { workspace: ws }),
+      1,
+      line,
+    );
     await assertVerifyFinds(ws, [["damaged_index", index], [
       "invalid_manifest",
       s.run("run_manifest.json"),

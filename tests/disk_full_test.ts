@@ -21,12 +21,15 @@ async function withSmallDisk(size: string, fn: (disk: string) => Promise<void>):
       console.log(`skipped: cannot mount a tmpfs to fill (${mounted.message || "mount failed"})`);
       return;
     }
+    let failure: { error: unknown } | undefined;
     try {
       await fn(disk);
-    } finally {
-      const unmounted = await sh("umount", [disk]);
-      if (!unmounted.ok) throw new Error(`umount ${disk}: ${unmounted.message}`);
+    } catch (error) {
+      failure = { error };
     }
+    const unmounted = await sh("umount", [disk]);
+    if (failure) throw failure.error;
+    if (!unmounted.ok) throw new Error(`umount ${disk}: ${unmounted.message}`);
   });
 }
 
