@@ -115,6 +115,23 @@ Deno.test("a damaged index header is reported by every reader, and verify goes o
   });
 });
 
+Deno.test("damage inside the index file is found by verify's SQLite check", async () => {
+  await withTempDir(async (ws) => {
+    await seed(ws);
+    const index = join(ws, ".iris", "index.sqlite");
+    const file = await Deno.open(index, { write: true });
+    try {
+      await file.seek(2 * 4096 + 8, Deno.SeekMode.Start);
+      await file.write(new Uint8Array(40).fill(0xff));
+    } finally {
+      file.close();
+    }
+    const { findings } = await verifyFindings(ws);
+    assertEquals(findings.map((f) => [f.kind, f.path]), [["damaged_index", index]]);
+    assertMatch(findings[0].detail, /^SQLite quick_check: .*; restore it from a backup$/);
+  });
+});
+
 Deno.test("a damaged index log (-wal) is refused by every reader instead of silently dropped", async () => {
   await withTempDir(async (ws) => {
     const s = await seed(ws);

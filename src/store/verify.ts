@@ -155,7 +155,7 @@ export async function verifyStore(
           run_id: null,
           artifact_id: null,
           path: store.layout.indexPath,
-          detail: `SQLite quick_check: ${problems.slice(0, 3).join("; ")}; ` +
+          detail: `SQLite quick_check: ${problems.slice(0, 3).join("; ").replace(/\s+/g, " ")}; ` +
             "restore it from a backup",
         });
       }
