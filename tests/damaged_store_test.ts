@@ -257,7 +257,7 @@ Deno.test("damaged runner files and run state are findings; a lease that is no f
     assertCleanError(
       await lily(["run", "show", s.runId], { workspace: ws }),
       1,
-      new RegExp(`Cannot open ${escape(s.run("runner.lock"))}: Is a directory`),
+      new RegExp(`Cannot open ${escape(s.run("runner.lock"))}: Is a directory; .*remove it`),
     );
     const { findings } = await verifyFindings(ws);
     assertEquals(findings.map((f) => [f.kind, f.path])[0], ["damaged_file", s.run("runner.lock")]);

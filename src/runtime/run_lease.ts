@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ConflictError } from "../core/errors.ts";
+import { ConflictError, IntegrityError } from "../core/errors.ts";
 import { storageError, writeFileAtomic } from "../store/durable_file.ts";
 import type { RunLayout } from "../store/layout.ts";
 import { refuseSymlink } from "./run_journal.ts";
@@ -44,6 +44,8 @@ export async function readLeaseHolder(run: RunLayout): Promise<LeaseHolder | und
  *
  * @param run The run's paths.
  * @returns `true` while a runner is alive.
+ * @throws {IntegrityError} When `runner.lock` is a directory or under a file.
+ * @throws {StorageError} When it cannot be opened otherwise (the message names it).
  */
 export async function isRunLive(run: RunLayout): Promise<boolean> {
   let file: Deno.FsFile;
@@ -51,7 +53,15 @@ export async function isRunLive(run: RunLayout): Promise<boolean> {
     file = await Deno.open(run.lease, { read: true, write: true });
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;
-    throw storageError(err, run.lease, "open");
+    const error = storageError(err, run.lease, "open");
+    if (err instanceof Deno.errors.IsADirectory || err instanceof Deno.errors.NotADirectory) {
+      throw new IntegrityError(
+        `${error.message}; the runner lease holds no data, remove it (lily verify lists every ` +
+          "damaged file)",
+        { cause: err },
+      );
+    }
+    throw error;
   }
   try {
     const free = await file.tryLock(true);
