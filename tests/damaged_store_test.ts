@@ -67,7 +67,10 @@ async function clobber(path: string): Promise<void> {
 
 async function verifyFindings(ws: string): Promise<{ code: number; findings: Finding[] }> {
   const result = await lily(["verify", "--json"], { workspace: ws });
-  assertEquals(result.stderr, "");
+  assertEquals(
+    result.stderr,
+    result.code === 0 ? "" : `lily: ${JSON.parse(result.stdout).error.message}\n`,
+  );
   return { code: result.code, findings: JSON.parse(result.stdout).findings };
 }
 
