@@ -42,7 +42,7 @@ export * from "./src/core/ids.ts";
 export * from "./src/core/canonical_json.ts";
 export * from "./src/core/clock.ts";
 export * from "./src/core/delay.ts";
-export * from "./src/core/disk_full.ts";
+export * from "./src/core/storage_error.ts";
 export * from "./src/core/version.ts";
 export * from "./src/store/artifact_ref.ts";
 export * from "./src/store/artifact_index.ts";

@@ -94,7 +94,17 @@ export function errorCode(err: unknown): string {
   if (err instanceof IntegrityError) return "integrity";
   if (err instanceof ValidationError) return "validation";
   if (err instanceof ConflictError) return "conflict";
-  return isLilyError(err) ? "failed" : "internal";
+  return isLilyError(err) || isOsError(err) ? "failed" : "internal";
+}
+
+/**
+ * An error the operating system raised about a file (it carries an errno code
+ * such as `ENOSPC`, and Deno's message names the file): the environment's
+ * fault, not Lily's, so it is no internal error even where no layer wrapped it.
+ */
+function isOsError(err: unknown): err is Error {
+  const code = (err as { code?: unknown })?.code;
+  return err instanceof Error && typeof code === "string" && /^E[A-Z0-9]+$/.test(code);
 }
 
 /** The lines an error prints on stderr, each without the `lily: ` prefix. */
@@ -104,6 +114,7 @@ function errorLines(err: unknown, workspace: string | undefined): string[] {
     if (err.code === "commander.help") return ["Missing a subcommand; see the usage above"];
     return [`${causeMessage(err).replace(/^error: /, "")} (see lily --help)`];
   }
+  if (isOsError(err)) return [causeMessage(err)];
   if (!isLilyError(err)) {
     return [`internal error: ${causeMessage(err)}`];
   }

@@ -1,14 +1,22 @@
 /**
- * `lily verify`.
+ * `lily verify [--run <id>] [--clean-partial]`.
  *
  * @module
  */
 
 import type { Command } from "@commander-js/extra-typings";
+import { openContractStore } from "../contracts/contract_store.ts";
 import { verifyWorkspace } from "../kernel/verify_workspace.ts";
+import type { VerifyReport } from "../store/verify.ts";
 import type { CliContext } from "./context.ts";
-import { globalOptions, withStore } from "./context.ts";
+import { existingWorkspace, globalOptions } from "./context.ts";
 import { emitResult } from "./output.ts";
+
+/** What `--clean-partial` did. */
+interface Cleaned {
+  readonly removed: string[];
+  readonly busy: boolean;
+}
 
 /**
  * Adds `verify` to the program.
@@ -18,16 +26,31 @@ import { emitResult } from "./output.ts";
  */
 export function registerVerifyCommand(program: Command, ctx: CliContext): void {
   program.command("verify")
-    .description("Recompute every hash; check index, files, manifests and run journals agree")
+    .description(
+      "Check the index, every hash, manifest and run journal; report damaged files and " +
+        "interrupted run creations",
+    )
     .option("--run <run_id>", "check only this run")
+    .option(
+      "--clean-partial",
+      "first remove what interrupted run creations left behind (runs/.creating-<id>)",
+    )
     .action(async (opts, cmd) => {
       const g = globalOptions(cmd);
-      const report = await withStore(
-        ctx,
-        g,
-        false,
-        (store) => verifyWorkspace(store, { runId: opts.run }),
-      );
+      // A damaged index is a finding, not a reason to stop: the store opens
+      // anyway and verification goes on with what it can check.
+      const store = await openContractStore(await existingWorkspace(ctx, g), {
+        create: false,
+        tolerateDamagedIndex: true,
+      });
+      let report: VerifyReport;
+      let cleaned: Cleaned | undefined;
+      try {
+        if (opts.cleanPartial) cleaned = await store.runs.cleanPartialCreations();
+        report = await verifyWorkspace(store, { runId: opts.run });
+      } finally {
+        store.close();
+      }
       const errors = report.findings.filter((f) => f.severity === "error").length;
       const warnings = report.findings.length - errors;
       const summary = `${report.ok ? "OK" : "FAILED"}: ${report.runs_checked} runs, ` +
@@ -35,10 +58,14 @@ export function registerVerifyCommand(program: Command, ctx: CliContext): void {
       emitResult(
         ctx.output,
         g.json,
-        { ...report },
+        cleaned ? { ...report, partial_removed: cleaned.removed } : { ...report },
         () => [
+          ...(cleaned?.removed ?? []).map((path) => `removed partial run creation ${path}`),
+          ...(cleaned?.busy
+            ? ["a run is being created right now; nothing was removed, run this again in a moment"]
+            : []),
           ...report.findings.map((f) =>
-            `${f.severity} ${f.kind}: run ${f.run_id}` +
+            `${f.severity} ${f.kind}:` + (f.run_id ? ` run ${f.run_id}` : "") +
             (f.artifact_id ? ` artifact ${f.artifact_id}` : "") + ` ${f.path}: ${f.detail}`
           ),
           summary,

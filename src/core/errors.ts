@@ -50,6 +50,23 @@ export class NotFoundError extends LilyError {}
 /** Stored data does not match what the index or a hash says it should be. */
 export class IntegrityError extends LilyError {}
 
+/** A stored file is damaged: it is not what Lily wrote there. The message names it. */
+export class DamagedFileError extends IntegrityError {
+  /** The damaged file. */
+  readonly path: string;
+
+  /**
+   * Creates an error about one damaged file.
+   *
+   * @param message What is wrong and what to do, naming the file.
+   * @param options The file and the cause.
+   */
+  constructor(message: string, options: LilyErrorOptions & { path: string }) {
+    super(message, options);
+    this.path = options.path;
+  }
+}
+
 /** A path would resolve outside the directory it must stay in. */
 export class PathSecurityError extends UsageError {}
 
@@ -58,6 +75,33 @@ export class ValidationError extends LilyError {}
 
 /** Another process holds what this one needs (a run lock or lease). */
 export class ConflictError extends LilyError {}
+
+/**
+ * The operating system refused to read or write a store file: the disk is
+ * full, the file system is read-only, permission is denied, or the file is
+ * not what the store expects there. The message names the file.
+ */
+export class StorageError extends LilyError {
+  /** The file or directory the operation was on. */
+  readonly path: string;
+  /** The OS error code, e.g. `ENOSPC`, or `null` when there is none. */
+  readonly code: string | null;
+
+  /**
+   * Creates an error about one file.
+   *
+   * @param message What failed and what to do, naming the file.
+   * @param options The file, the OS error code and the cause.
+   */
+  constructor(
+    message: string,
+    options: LilyErrorOptions & { path: string; code?: string | null },
+  ) {
+    super(message, options);
+    this.path = options.path;
+    this.code = options.code ?? null;
+  }
+}
 
 /**
  * Tells whether a value is a {@linkcode LilyError}.

@@ -13,6 +13,7 @@
 
 import { type Clock, elapsedMs, systemClock } from "../core/clock.ts";
 import { LilyError } from "../core/errors.ts";
+import { isUnwritableDisk } from "../core/storage_error.ts";
 import type { Store } from "../store/store.ts";
 import type { GateSpec } from "../graph/workflow.ts";
 import {
@@ -176,7 +177,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
         (pid) => request.onSpawn(gate.id, pid),
       );
     } catch (err) {
-      if (!(err instanceof LilyError)) throw err;
+      if (!(err instanceof LilyError) || isUnwritableDisk(err)) throw err;
       result = { status: "failed", exitCode: null, message: err.message, summary: {} };
     }
     const logs = await storeLogs(store, {

@@ -8,9 +8,9 @@
  */
 
 import { type Clock, systemClock } from "../core/clock.ts";
-import { asDiskFull } from "../core/disk_full.ts";
 import { IntegrityError } from "../core/errors.ts";
-import { writeAll } from "../store/durable_file.ts";
+import { storageError } from "../core/storage_error.ts";
+import { syncFile, writeAll } from "../store/durable_file.ts";
 import { assertWritableRunEvent, parseRunEvent } from "./run_event_schema.ts";
 import type { RunEvent, RunEventBody } from "./run_events.ts";
 
@@ -31,6 +31,7 @@ export interface JournalContents {
  * @returns The events; empty when the file does not exist.
  * @throws {IntegrityError} When a line other than the last is not an event,
  * or the journal is a symlink.
+ * @throws {StorageError} When the file cannot be read.
  */
 export async function readJournal(path: string): Promise<JournalContents> {
   await refuseSymlink(path);
@@ -39,7 +40,7 @@ export async function readJournal(path: string): Promise<JournalContents> {
     bytes = await Deno.readFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return { events: [], validBytes: 0, tornTail: false };
-    throw err;
+    throw storageError(err, path, "read");
   }
   const lastNewline = bytes.lastIndexOf(10);
   const validBytes = lastNewline + 1;
@@ -91,7 +92,7 @@ export async function refuseSymlink(path: string): Promise<void> {
       );
     }
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, path, "read");
   }
 }
 
@@ -156,7 +157,12 @@ export class RunJournal {
     options: RunJournalOptions = {},
   ): Promise<{ journal: RunJournal; events: RunEvent[] }> {
     const contents = await readJournal(path);
-    const file = await Deno.open(path, { read: true, write: true, create: true });
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true, write: true, create: true });
+    } catch (err) {
+      throw storageError(err, path, "open");
+    }
     try {
       if (contents.tornTail) {
         await file.truncate(contents.validBytes);
@@ -165,7 +171,7 @@ export class RunJournal {
       await file.seek(contents.validBytes, Deno.SeekMode.Start);
     } catch (err) {
       file.close();
-      throw asDiskFull(err, path);
+      throw storageError(err, path, "write");
     }
     const last = contents.events.at(-1)?.seq ?? 0;
     return {
@@ -185,7 +191,7 @@ export class RunJournal {
    * @param body The event without `seq` and `at`.
    * @returns The stored event.
    * @throws {LilyError} When the event does not match the journal's schema (a bug in Lily).
-   * @throws {DiskFullError} When the disk is full.
+   * @throws {StorageError} When the journal cannot be written, e.g. on a full disk (the message names it).
    */
   async append(body: RunEventBody): Promise<RunEvent> {
     const { event, durable } = this.appendNow(body);
@@ -228,13 +234,13 @@ export class RunJournal {
             joined.set(p.bytes, offset);
             offset += p.bytes.length;
           }
-          await writeAll(this.#file, joined);
-          await this.#file.sync();
+          await writeAll(this.#file, joined, { path: this.#path });
+          await syncFile(this.#file, this.#path);
           this.#durableBytes += total;
           this.#durableSeq = batch.at(-1)!.seq;
           for (const p of batch) p.resolve();
         } catch (err) {
-          const error = asDiskFull(err, this.#path);
+          const error = storageError(err, this.#path, "write");
           const failed = [...batch, ...this.#queue.splice(0)];
           this.#seq = this.#durableSeq;
           for (const p of failed) p.reject(error);

@@ -12,11 +12,11 @@
  */
 
 import { type Clock, systemClock } from "../core/clock.ts";
-import { asDiskFull } from "../core/disk_full.ts";
-import { ConflictError } from "../core/errors.ts";
+import { crashPoint } from "../core/crash_point.ts";
+import { ConflictError, IntegrityError } from "../core/errors.ts";
+import { storageError } from "../core/storage_error.ts";
 import { writeFileAtomic } from "../store/durable_file.ts";
 import type { RunLayout } from "../store/layout.ts";
-import { crashPoint } from "./crash_point.ts";
 import { processStartTicks } from "./executors/process_tree.ts";
 import { refuseSymlink } from "./run_journal.ts";
 
@@ -55,6 +55,8 @@ export async function readLeaseHolder(run: RunLayout): Promise<LeaseHolder | und
  *
  * @param run The run's paths.
  * @returns `true` while a runner is alive.
+ * @throws {IntegrityError} When `runner.lock` is a directory or under a file.
+ * @throws {StorageError} When it cannot be opened otherwise (the message names it).
  */
 export async function isRunLive(run: RunLayout): Promise<boolean> {
   let file: Deno.FsFile;
@@ -62,7 +64,15 @@ export async function isRunLive(run: RunLayout): Promise<boolean> {
     file = await Deno.open(run.lease, { read: true, write: true });
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
+    const error = storageError(err, run.lease, "open");
+    if (err instanceof Deno.errors.IsADirectory || err instanceof Deno.errors.NotADirectory) {
+      throw new IntegrityError(
+        `${error.message}; the runner lease holds no data, remove it (lily verify lists every ` +
+          "damaged file)",
+        { cause: err },
+      );
+    }
+    throw error;
   }
   try {
     const free = await file.tryLock(true);
@@ -111,7 +121,12 @@ export async function acquireRunLease(
   options: AcquireRunLeaseOptions = {},
 ): Promise<RunLease> {
   await refuseSymlink(run.lease);
-  const file = await Deno.open(run.lease, { read: true, write: true, create: true });
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(run.lease, { read: true, write: true, create: true });
+  } catch (err) {
+    throw storageError(err, run.lease, "open");
+  }
   if (!(await file.tryLock(true))) {
     file.close();
     const holder = await readLeaseHolder(run);
@@ -135,7 +150,7 @@ export async function acquireRunLease(
     await writeFileAtomic(run.leaseInfo, new TextEncoder().encode(JSON.stringify(holder) + "\n"));
   } catch (err) {
     file.close();
-    throw asDiskFull(err, run.leaseInfo);
+    throw err;
   }
   return { release: () => file.close() };
 }

@@ -20,7 +20,6 @@
  */
 
 import { type Clock, elapsedMs, systemClock } from "../core/clock.ts";
-import { asDiskFull } from "../core/disk_full.ts";
 import type { Store } from "../store/store.ts";
 import { Scheduler } from "../graph/scheduler.ts";
 import type { GateSpec, InputSource, StepSpec } from "../graph/workflow.ts";
@@ -53,7 +52,8 @@ import {
 import type { RunJournal } from "./run_journal.ts";
 import { withRunSession } from "./run_session.ts";
 import { exportRunState } from "./run_state_file.ts";
-import { crashPoint } from "./crash_point.ts";
+import { isUnwritableDisk } from "../core/storage_error.ts";
+import { crashPoint } from "../core/crash_point.ts";
 import {
   afterFailure,
   decidedGates,
@@ -150,9 +150,8 @@ type StepOutcome = "succeeded" | "failed" | "waiting" | "cancelled";
 
 /** A failure's message: a Lily error's own, anything else marked as unexpected. */
 function describeError(err: unknown): string {
-  const error = asDiskFull(err);
-  if (error instanceof LilyError) return error.message;
-  return `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+  if (err instanceof LilyError) return err.message;
+  return `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }
 
 /**
@@ -207,10 +206,9 @@ export async function executeRun(
     try {
       return await loop.run();
     } catch (err) {
-      const error = asDiskFull(err);
       // Once run_finished is durable the run's outcome stands; only its exports failed.
-      if (!loop.finished) await recordFatal(store, { journal, runId, error });
-      throw error;
+      if (!loop.finished) await recordFatal(store, { journal, runId, error: err });
+      throw err;
     }
   }, { clock });
 }
@@ -289,9 +287,7 @@ class RunLoop {
     const resumed = this.#state.last_seq > 1;
     await this.#repairInterrupted();
     await this.#record({ type: "runner_started", pid: Deno.pid, resumed });
-    await this.#store.runs.update(this.#runId, () => ({ status: "running" })).catch((err) => {
-      throw asDiskFull(err, run.manifest);
-    });
+    await this.#store.runs.update(this.#runId, () => ({ status: "running" }));
 
     const stopWatching = this.#watchForCancel(run.cancelRequest);
     let end: { status: RunEndStatus; reason: string | null };
@@ -565,6 +561,7 @@ class RunLoop {
         outputs = Object.fromEntries(Object.entries(committed).map(([k, r]) => [k, r.artifact_id]));
       }
     } catch (err) {
+      if (isUnwritableDisk(err)) throw err;
       result = {
         status: "failed",
         exitCode: err instanceof OutputError ? 0 : null,
@@ -576,6 +573,7 @@ class RunLoop {
     try {
       logs = await storeLogs(this.#store, { runId, label, dirs, producer });
     } catch (err) {
+      if (isUnwritableDisk(err)) throw err;
       result = {
         ...result,
         status: "failed",

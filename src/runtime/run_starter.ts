@@ -28,7 +28,7 @@ import { parseWorkflow } from "../graph/workflow_loader.ts";
 import { foldEvents, type RunState } from "./run_events.ts";
 import { executeRun, type ExecuteRunOptions } from "./run_loop.ts";
 import { repairRunFiles } from "./run_state_file.ts";
-import { crashPoint } from "./crash_point.ts";
+import { crashPoint } from "../core/crash_point.ts";
 import { readJournal } from "./run_journal.ts";
 
 /** The artifact type of a stored workflow file. */

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { asDiskFull } from "../core/disk_full.ts";
 import { writeFileAtomic } from "../store/durable_file.ts";
 import type { Store } from "../store/store.ts";
 import type { RunState } from "./run_events.ts";
@@ -18,26 +17,21 @@ import { isRunLive } from "./run_lease.ts";
  *
  * @param store The open store.
  * @param state The run state (folded from the whole journal).
- * @throws {DiskFullError} When the disk is full.
+ * @throws {StorageError} When the manifest or `run_state.json` cannot be
+ * written, e.g. on a full disk (the message names the file).
  */
 export async function exportRunState(store: Store, state: RunState): Promise<void> {
   const run = store.runs.paths(state.run_id);
   if (state.status !== "created") {
     const manifest = await store.runs.get(state.run_id);
     if (manifest.status !== state.status) {
-      await store.runs.update(state.run_id, () => ({ status: state.status })).catch((err) => {
-        throw asDiskFull(err, run.manifest);
-      });
+      await store.runs.update(state.run_id, () => ({ status: state.status }));
     }
   }
-  try {
-    await writeFileAtomic(
-      run.state,
-      new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"),
-    );
-  } catch (err) {
-    throw asDiskFull(err, run.state);
-  }
+  await writeFileAtomic(
+    run.state,
+    new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"),
+  );
 }
 
 /**

@@ -7,7 +7,15 @@
  */
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { IntegrityError } from "../core/errors.ts";
+import {
+  ConflictError,
+  DamagedFileError,
+  IntegrityError,
+  LilyError,
+  StorageError,
+} from "../core/errors.ts";
+import { storageError } from "../core/storage_error.ts";
+import { dirname, join } from "node:path";
 import type { ArtifactRef, ProducerKind, StorageKind } from "./artifact_ref.ts";
 
 /** How long a writer waits for another writer before failing, in ms. */
@@ -78,7 +86,17 @@ type Row = [
   size_bytes: number,
 ];
 
-function toRef(row: Row): ArtifactRef {
+function toRef(row: Row, path: string): ArtifactRef {
+  let inputs: string[];
+  try {
+    inputs = JSON.parse(row[10]);
+  } catch (err) {
+    throw new IntegrityError(
+      `Artifact index ${path} is damaged: the row of artifact ${row[0]} has unreadable inputs; ` +
+        DAMAGED_HINT,
+      { cause: err },
+    );
+  }
   return {
     artifact_id: row[0],
     run_id: row[1],
@@ -90,9 +108,126 @@ function toRef(row: Row): ArtifactRef {
     created_at: row[7],
     producer_id: row[8],
     producer_kind: row[9] as ProducerKind,
-    input_artifact_refs: JSON.parse(row[10]),
+    input_artifact_refs: inputs,
     size_bytes: row[11],
   };
+}
+
+/** What to do about a damaged index, appended to its errors. */
+const DAMAGED_HINT = "restore it from a backup (lily verify lists every damaged file)";
+
+/** The first four bytes of a WAL file, big-endian (https://sqlite.org/fileformat.html#wal_file_format). */
+const WAL_MAGIC = [0x377f0682, 0x377f0683];
+
+/**
+ * Turns an error from SQLite into a Lily error naming the index: a full disk
+ * is a {@linkcode StorageError} `No space left on device`, a damaged file an
+ * {@linkcode IntegrityError}, a lock held too long a {@linkcode ConflictError}.
+ * Constraint violations (Lily's own bugs) and Lily errors pass unchanged.
+ */
+function indexError(err: unknown, path: string): unknown {
+  if (err instanceof LilyError || !(err instanceof Error)) return err;
+  if ((err as { code?: unknown }).code !== "ERR_SQLITE_ERROR") {
+    return storageError(err, path, "open");
+  }
+  const reason = err.message;
+  if (/constraint failed/i.test(reason)) return err;
+  if (
+    /database or disk is full/i.test(reason) || (/disk I\/O error/i.test(reason) && diskFull(path))
+  ) {
+    return new StorageError(`No space left on device: ${path}; free some space and try again`, {
+      path,
+      code: "ENOSPC",
+      cause: err,
+    });
+  }
+  if (/database is locked|database table is locked|busy/i.test(reason)) {
+    return new ConflictError(
+      `Artifact index ${path} stayed locked by another process (${reason}); try again`,
+      { cause: err },
+    );
+  }
+  if (/not a database|malformed|corrupt/i.test(reason)) {
+    return new DamagedFileError(`Artifact index ${path} is damaged (${reason}); ${DAMAGED_HINT}`, {
+      path,
+      cause: err,
+    });
+  }
+  return new StorageError(`Cannot use the artifact index ${path}: ${reason}`, {
+    path,
+    cause: err,
+  });
+}
+
+/**
+ * Tells whether the disk holding `path` is full, by trying to write 64 KiB
+ * next to it (and removing them again): SQLite reports a full disk met while
+ * growing its shared-memory file only as a `disk I/O error`.
+ */
+function diskFull(path: string): boolean {
+  const probe = join(dirname(path), `.space-probe-${crypto.randomUUID()}`);
+  try {
+    Deno.writeFileSync(probe, new Uint8Array(64 * 1024), { createNew: true });
+    return false;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    return code === "ENOSPC" || code === "EDQUOT";
+  } finally {
+    try {
+      Deno.removeSync(probe);
+    } catch {
+      // Never created.
+    }
+  }
+}
+
+/**
+ * Refuses a write-ahead log whose header is not SQLite's: SQLite would
+ * silently ignore it, and with it every write it holds.
+ */
+function checkWal(path: string): void {
+  const wal = `${path}-wal`;
+  let header: Uint8Array;
+  try {
+    const info = Deno.statSync(wal);
+    if (!info.isFile) {
+      throw new DamagedFileError(
+        `Artifact index log ${wal} is not a regular file; ${DAMAGED_HINT}`,
+        { path: wal },
+      );
+    }
+    if (info.size < 32) return;
+    const file = Deno.openSync(wal, { read: true });
+    try {
+      header = new Uint8Array(4);
+      file.readSync(header);
+    } finally {
+      file.close();
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw storageError(err, wal, "read");
+  }
+  const magic = new DataView(header.buffer).getUint32(0);
+  if (!WAL_MAGIC.includes(magic)) {
+    throw new DamagedFileError(
+      `Artifact index log ${wal} is damaged (its header is not a SQLite write-ahead log); ` +
+        "restore the index and its log from a backup, or move the log aside to lose only " +
+        "the writes it holds (lily verify then lists their payloads as orphans)",
+      { path: wal },
+    );
+  }
+}
+
+/** Options of {@linkcode ArtifactIndex}. */
+export interface ArtifactIndexOptions {
+  /**
+   * When the index cannot be opened (damaged, unreadable), record why in
+   * {@linkcode ArtifactIndex.damage} instead of throwing; every query then
+   * throws that error. Verification uses this to report the index and go on.
+   * @default {false}
+   */
+  tolerateDamage?: boolean;
 }
 
 /** `node:sqlite` statements return arrays with this (typed in Deno only at run time). */
@@ -103,87 +238,136 @@ const COLUMNS = "artifact_id, run_id, artifact_type, storage_kind, artifact_name
 
 /** An open connection to a workspace's artifact index. */
 export class ArtifactIndex {
-  #db: DatabaseSync;
-  #insert: StatementSync;
+  #path: string;
+  #db: DatabaseSync | undefined;
+  #insert: StatementSync | undefined;
   #statements = new Map<string, StatementSync>();
+  #damage: LilyError | undefined;
 
   /**
    * Opens (creating when missing) the index and migrates it forward.
    *
    * @param path Path of `index.sqlite`.
-   * @throws {IntegrityError} When the file was written by a newer kernel.
+   * @param options Whether a damaged index is recorded instead of thrown.
+   * @throws {IntegrityError} When the file (or its `-wal` log) is damaged, or
+   * was written by a newer kernel.
+   * @throws {StorageError} When it cannot be opened or created, e.g. on a full disk.
    */
-  constructor(path: string) {
-    this.#db = new DatabaseSync(path);
-    this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.#db.exec("PRAGMA journal_mode = WAL");
-    this.#db.exec("PRAGMA synchronous = FULL");
-    this.#migrate(path);
-    this.#insert = this.#db.prepare(
-      `INSERT INTO artifacts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+  constructor(path: string, options: ArtifactIndexOptions = {}) {
+    this.#path = path;
+    try {
+      checkWal(path);
+      this.#db = new DatabaseSync(path);
+      this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.#db.exec("PRAGMA journal_mode = WAL");
+      this.#db.exec("PRAGMA synchronous = FULL");
+      this.#migrate(this.#db, path);
+      this.#insert = this.#db.prepare(
+        `INSERT INTO artifacts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+    } catch (err) {
+      if (this.#db?.isOpen) this.#db.close();
+      this.#db = undefined;
+      const error = indexError(err, path);
+      if (!options.tolerateDamage || !(error instanceof LilyError)) throw error;
+      this.#damage = error;
+    }
+  }
+
+  /** Why the index could not be opened (with `tolerateDamage`), else `undefined`. */
+  get damage(): LilyError | undefined {
+    return this.#damage;
+  }
+
+  /** Runs `fn` on the open connection, turning SQLite errors into Lily errors. */
+  #use<T>(fn: (db: DatabaseSync) => T): T {
+    if (this.#db === undefined) {
+      throw this.#damage ??
+        new StorageError(`Artifact index ${this.#path} is closed`, { path: this.#path });
+    }
+    try {
+      return fn(this.#db);
+    } catch (err) {
+      throw indexError(err, this.#path);
+    }
   }
 
   /** Prepares a row-returning statement once per SQL text, returning arrays. */
-  #rows(sql: string): StatementSync {
+  #rows(db: DatabaseSync, sql: string): StatementSync {
     let statement = this.#statements.get(sql);
     if (!statement) {
-      statement = this.#db.prepare(sql);
+      statement = db.prepare(sql);
       (statement as ArrayStatement).setReturnArrays(true);
       this.#statements.set(sql, statement);
     }
     return statement;
   }
 
-  #version(): number {
-    const row = this.#db.prepare("PRAGMA user_version").get() as { user_version: number };
+  #version(db: DatabaseSync): number {
+    const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
     return row.user_version;
   }
 
-  #migrate(path: string): void {
-    if (this.#version() === INDEX_SCHEMA_VERSION) return;
-    this.#db.exec("BEGIN IMMEDIATE");
+  #migrate(db: DatabaseSync, path: string): void {
+    if (this.#version(db) === INDEX_SCHEMA_VERSION) return;
+    db.exec("BEGIN IMMEDIATE");
     try {
-      const current = this.#version();
+      const current = this.#version(db);
       if (current > INDEX_SCHEMA_VERSION) {
         throw new IntegrityError(
           `Index ${path} has schema version ${current}, newer than this kernel's ` +
             `${INDEX_SCHEMA_VERSION}; upgrade Lily to read it`,
         );
       }
-      for (let v = current; v < INDEX_SCHEMA_VERSION; v++) this.#db.exec(MIGRATIONS[v]);
-      this.#db.exec(`PRAGMA user_version = ${INDEX_SCHEMA_VERSION}`);
-      this.#db.exec("COMMIT");
+      for (let v = current; v < INDEX_SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+      db.exec(`PRAGMA user_version = ${INDEX_SCHEMA_VERSION}`);
+      db.exec("COMMIT");
     } catch (err) {
-      this.#db.exec("ROLLBACK");
+      if (db.isTransaction) db.exec("ROLLBACK");
       throw err;
     }
   }
 
   /** The schema version of the open index. */
   get schemaVersion(): number {
-    return this.#version();
+    return this.#use((db) => this.#version(db));
+  }
+
+  /**
+   * Runs SQLite's `PRAGMA quick_check` over the whole file.
+   *
+   * @returns The problems SQLite found; empty when the file is sound.
+   * @throws {IntegrityError} When the index is too damaged to check.
+   */
+  check(): string[] {
+    return this.#use((db) => {
+      const rows = db.prepare("PRAGMA quick_check").all() as { quick_check: string }[];
+      return rows.map((r) => r.quick_check).filter((r) => r !== "ok");
+    });
   }
 
   /**
    * Inserts one row in its own committed transaction.
    *
    * @param ref The artifact's reference; its payload must already be durable.
+   * @throws {StorageError} When the disk is full (`No space left on device`).
    */
   insert(ref: ArtifactRef): void {
-    this.#insert.run(
-      ref.artifact_id,
-      ref.run_id,
-      ref.artifact_type,
-      ref.storage_kind,
-      ref.artifact_name,
-      ref.rel_path,
-      ref.sha256,
-      ref.created_at,
-      ref.producer_id,
-      ref.producer_kind,
-      JSON.stringify(ref.input_artifact_refs),
-      ref.size_bytes,
+    this.#use(() =>
+      this.#insert!.run(
+        ref.artifact_id,
+        ref.run_id,
+        ref.artifact_type,
+        ref.storage_kind,
+        ref.artifact_name,
+        ref.rel_path,
+        ref.sha256,
+        ref.created_at,
+        ref.producer_id,
+        ref.producer_kind,
+        JSON.stringify(ref.input_artifact_refs),
+        ref.size_bytes,
+      )
     );
   }
 
@@ -194,9 +378,11 @@ export class ArtifactIndex {
    * @returns Its reference, or `undefined` when there is no such row.
    */
   get(artifactId: string): ArtifactRef | undefined {
-    const row = this.#rows(`SELECT ${COLUMNS} FROM artifacts WHERE artifact_id = ?`)
-      .get(artifactId) as unknown as Row | undefined;
-    return row ? toRef(row) : undefined;
+    const row = this.#use((db) =>
+      this.#rows(db, `SELECT ${COLUMNS} FROM artifacts WHERE artifact_id = ?`)
+        .get(artifactId) as unknown as Row | undefined
+    );
+    return row ? toRef(row, this.#path) : undefined;
   }
 
   /**
@@ -227,7 +413,8 @@ export class ArtifactIndex {
       sql += " LIMIT ?";
       params.push(query.limit);
     }
-    return (this.#rows(sql).all(...params) as unknown as Row[]).map(toRef);
+    const rows = this.#use((db) => this.#rows(db, sql).all(...params) as unknown as Row[]);
+    return rows.map((row) => toRef(row, this.#path));
   }
 
   /**
@@ -237,14 +424,16 @@ export class ArtifactIndex {
    * @returns Type → count.
    */
   countByType(runId: string): Record<string, number> {
-    const rows = this.#db.prepare(
-      "SELECT artifact_type, COUNT(*) AS n FROM artifacts WHERE run_id = ? GROUP BY artifact_type",
-    ).all(runId) as unknown as { artifact_type: string; n: number }[];
+    const rows = this.#use((db) =>
+      db.prepare(
+        "SELECT artifact_type, COUNT(*) AS n FROM artifacts WHERE run_id = ? GROUP BY artifact_type",
+      ).all(runId) as unknown as { artifact_type: string; n: number }[]
+    );
     return Object.fromEntries(rows.map((r) => [r.artifact_type, r.n]));
   }
 
   /** Closes the connection. */
   close(): void {
-    if (this.#db.isOpen) this.#db.close();
+    if (this.#db?.isOpen) this.#db.close();
   }
 }

@@ -25,11 +25,14 @@ import {
   type ProducerKind,
   type StorageKind,
 } from "./artifact_ref.ts";
-import { syncDir, writeAll, writeNewFileSynced } from "./durable_file.ts";
-import { asDiskFull } from "../core/disk_full.ts";
+import { syncDir, syncFile, writeAll, writeNewFileSynced } from "./durable_file.ts";
+import { storageError } from "../core/storage_error.ts";
 import { type RunLayout, runLayout, type StoreLayout } from "./layout.ts";
 import { readManifest } from "./run_manifest.ts";
 import { checkFileName, resolveInside } from "./safe_path.ts";
+
+/** What to do about a damaged payload, appended to its errors. */
+const PAYLOAD_HINT = "restore it from a backup (lily verify lists every damaged file)";
 
 const TYPE_ID = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,199}$/;
 const COPY_CHUNK = 4 * 1024 * 1024;
@@ -280,7 +283,13 @@ export class ArtifactStore {
     // The id is fresh and mkdir refuses any existing entry (a planted symlink
     // included), so confining the existing artifacts/ dir confines the new one.
     const dir = join(resolveInside(run.root, "artifacts"), artifactId);
-    await Deno.mkdir(dir);
+    try {
+      await Deno.mkdir(dir);
+    } catch (err) {
+      // An existing directory means a reused id: Lily's own bug, not the disk's.
+      if (err instanceof Deno.errors.AlreadyExists) throw err;
+      throw storageError(err, dir, "create");
+    }
     let written: Written;
     try {
       written = await write(join(dir, fileName));
@@ -288,7 +297,7 @@ export class ArtifactStore {
       await syncDir(run.artifacts);
     } catch (err) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
-      throw asDiskFull(err, join(dir, fileName));
+      throw storageError(err, join(dir, fileName), "write");
     }
     const ref: ArtifactRef = {
       artifact_id: artifactId,
@@ -341,8 +350,12 @@ export class ArtifactStore {
     try {
       bytes = await Deno.readFile(path);
     } catch (err) {
+      const reason = err instanceof Deno.errors.NotFound
+        ? "it does not exist"
+        : storageError(err, path, "read").message;
       throw new IntegrityError(
-        `Payload of artifact ${stored.artifact_id} is missing or unreadable at ${path}`,
+        `Payload of artifact ${stored.artifact_id} is missing or unreadable at ${path} ` +
+          `(${reason}); ${PAYLOAD_HINT}`,
         { cause: err },
       );
     }
@@ -350,7 +363,7 @@ export class ArtifactStore {
     if (actual !== stored.sha256) {
       throw new IntegrityError(
         `Payload of artifact ${stored.artifact_id} at ${path} is corrupt: ` +
-          `expected sha256 ${stored.sha256}, got ${actual}`,
+          `expected sha256 ${stored.sha256}, got ${actual}; ${PAYLOAD_HINT}`,
       );
     }
     return { ref: stored, bytes };
@@ -461,6 +474,13 @@ export class ArtifactStore {
       if (err instanceof PathSecurityError) {
         throw new IntegrityError(`Artifact ${ref.artifact_id}: ${err.message}`, { cause: err });
       }
+      if (err instanceof Deno.errors.NotFound) {
+        throw new IntegrityError(
+          `Payload of artifact ${ref.artifact_id} is missing: its run directory ${run.root} ` +
+            `does not exist; ${PAYLOAD_HINT}`,
+          { cause: err },
+        );
+      }
       throw err;
     }
   }
@@ -508,7 +528,7 @@ async function requireRun(run: RunLayout, runId: string): Promise<void> {
     const info = await Deno.lstat(run.manifest);
     if (!info.isFile) throw new Deno.errors.NotFound();
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, run.manifest, "read");
     throw new NotFoundError(`Run ${runId} does not exist (no manifest at ${run.manifest})`);
   }
   await readManifest(run.manifest);
@@ -536,27 +556,55 @@ async function checkSourceFile(path: string, move: boolean): Promise<Deno.FileIn
 
 async function copyThenRemove(source: string, dest: string): Promise<Written> {
   const written = await copyAndHash(source, dest);
-  await Deno.remove(source);
+  await removeSource(source);
   return written;
+}
+
+async function removeSource(source: string): Promise<void> {
+  try {
+    await Deno.remove(source);
+  } catch (err) {
+    throw storageError(err, source, "remove");
+  }
+}
+
+async function openOrThrow(path: string, options: Deno.OpenOptions): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, options);
+  } catch (err) {
+    throw storageError(err, path, options.write ? "create" : "read");
+  }
+}
+
+async function readChunk(
+  file: Deno.FsFile,
+  buffer: Uint8Array,
+  path: string,
+): Promise<number | null> {
+  try {
+    return await file.read(buffer);
+  } catch (err) {
+    throw storageError(err, path, "read");
+  }
 }
 
 async function copyAndHash(source: string, dest: string): Promise<Written> {
   const hash = createHash("sha256");
-  const input = await Deno.open(source, { read: true });
+  const input = await openOrThrow(source, { read: true });
   try {
-    const output = await Deno.open(dest, { write: true, createNew: true, mode: 0o444 });
+    const output = await openOrThrow(dest, { write: true, createNew: true, mode: 0o444 });
     try {
       const buffer = new Uint8Array(COPY_CHUNK);
       let size = 0;
       while (true) {
-        const n = await input.read(buffer);
+        const n = await readChunk(input, buffer, source);
         if (n === null) break;
         const chunk = buffer.subarray(0, n);
         hash.update(chunk);
-        await writeAll(output, chunk);
+        await writeAll(output, chunk, { path: dest });
         size += n;
       }
-      await output.sync();
+      await syncFile(output, dest);
       return { sha256: hash.digest("hex"), size };
     } finally {
       output.close();
@@ -571,20 +619,22 @@ async function moveAndHash(source: string, dest: string): Promise<Written> {
     await Deno.rename(source, dest);
     await Deno.chmod(dest, 0o444);
   } catch (err) {
-    if (!(err instanceof Error && /cross-device|EXDEV/i.test(err.message))) throw err;
+    if (!(err instanceof Error && /cross-device|EXDEV/i.test(err.message))) {
+      throw storageError(err, dest, "move a file to");
+    }
     const written = await copyAndHash(source, dest);
-    await Deno.remove(source);
+    await removeSource(source);
     return written;
   }
   try {
-    const file = await Deno.open(dest, { read: true });
+    const file = await openOrThrow(dest, { read: true });
     try {
-      await file.sync();
+      await syncFile(file, dest);
       const hash = createHash("sha256");
       const buffer = new Uint8Array(COPY_CHUNK);
       let size = 0;
       while (true) {
-        const n = await file.read(buffer);
+        const n = await readChunk(file, buffer, dest);
         if (n === null) break;
         hash.update(buffer.subarray(0, n));
         size += n;

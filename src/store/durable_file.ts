@@ -6,17 +6,45 @@
  */
 
 import { basename, dirname, join } from "node:path";
+import { StorageError } from "../core/errors.ts";
+import { storageError } from "../core/storage_error.ts";
 
 /**
  * Writes every byte of `data` to an open file, looping over short writes.
  *
  * @param file An open, writable file.
  * @param data The bytes to write.
+ * @param options `path`: the file's absolute path, named in the
+ * {@linkcode StorageError} when the write fails.
+ * @throws {StorageError} When the write fails, e.g. on a full disk.
  */
-export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+export async function writeAll(
+  file: Deno.FsFile,
+  data: Uint8Array,
+  options: { path: string },
+): Promise<void> {
   let offset = 0;
-  while (offset < data.length) {
-    offset += await file.write(data.subarray(offset));
+  try {
+    while (offset < data.length) {
+      offset += await file.write(data.subarray(offset));
+    }
+  } catch (err) {
+    throw storageError(err, options.path, "write");
+  }
+}
+
+/**
+ * Flushes an open file's data to disk.
+ *
+ * @param file The open file.
+ * @param path Its path, named when the flush fails.
+ * @throws {StorageError} When the flush fails, e.g. on a full disk.
+ */
+export async function syncFile(file: Deno.FsFile, path: string): Promise<void> {
+  try {
+    await file.sync();
+  } catch (err) {
+    throw storageError(err, path, "flush");
   }
 }
 
@@ -25,11 +53,17 @@ export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<voi
  * it survives a power loss.
  *
  * @param dir The directory to flush.
+ * @throws {StorageError} When it cannot be opened or flushed.
  */
 export async function syncDir(dir: string): Promise<void> {
-  const handle = await Deno.open(dir, { read: true });
+  let handle: Deno.FsFile;
   try {
-    await handle.sync();
+    handle = await Deno.open(dir, { read: true });
+  } catch (err) {
+    throw storageError(err, dir, "open");
+  }
+  try {
+    await syncFile(handle, dir);
   } finally {
     handle.close();
   }
@@ -43,16 +77,23 @@ export async function syncDir(dir: string): Promise<void> {
  * @param data The bytes to write.
  * @param options `mode`: the new file's permission bits (default `0o644`).
  * @throws {Deno.errors.AlreadyExists} When the path exists already.
+ * @throws {StorageError} When the file cannot be created, written or flushed.
  */
 export async function writeNewFileSynced(
   path: string,
   data: Uint8Array,
   options: { mode?: number } = {},
 ): Promise<void> {
-  const file = await Deno.open(path, { write: true, createNew: true, mode: options.mode ?? 0o644 });
+  let file: Deno.FsFile;
   try {
-    await writeAll(file, data);
-    await file.sync();
+    file = await Deno.open(path, { write: true, createNew: true, mode: options.mode ?? 0o644 });
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) throw err;
+    throw storageError(err, path, "create");
+  }
+  try {
+    await writeAll(file, data, { path });
+    await syncFile(file, path);
   } finally {
     file.close();
   }
@@ -65,6 +106,7 @@ export async function writeNewFileSynced(
  *
  * @param path The file to replace or create.
  * @param data The new content.
+ * @throws {StorageError} When writing fails (named after `path`), e.g. on a full disk.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const dir = dirname(path);
@@ -74,7 +116,9 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     await Deno.rename(temp, path);
   } catch (err) {
     await Deno.remove(temp).catch(() => {});
-    throw err;
+    throw err instanceof StorageError && err.path === temp
+      ? storageError(err.cause, path, "write")
+      : storageError(err, path, "write");
   }
   await syncDir(dir);
 }
@@ -86,9 +130,15 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
  * @param lockPath The lock file.
  * @param fn The work to do under the lock.
  * @returns What `fn` returns.
+ * @throws {StorageError} When the lock file cannot be opened or created.
  */
 export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
-  const file = await Deno.open(lockPath, { read: true, write: true, create: true });
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(lockPath, { read: true, write: true, create: true });
+  } catch (err) {
+    throw storageError(err, lockPath, "open");
+  }
   try {
     await file.lock(true);
     return await fn();

@@ -8,7 +8,11 @@
 import { z } from "zod";
 import { causeMessage, IntegrityError, NotFoundError } from "../core/errors.ts";
 import type { ArtifactRef } from "./artifact_ref.ts";
+import { storageError } from "../core/storage_error.ts";
 import { writeFileAtomic } from "./durable_file.ts";
+
+/** What to do about a damaged manifest, appended to its errors. */
+const DAMAGED_HINT = "restore the file from a backup (lily verify lists every damaged file)";
 
 /** Where a run is in its life. */
 export type RunStatus = "created" | "running" | "waiting" | "failed" | "succeeded" | "cancelled";
@@ -101,7 +105,7 @@ export function parseManifest(text: string, path: string): RunManifest {
     data = JSON.parse(text);
   } catch (err) {
     throw new IntegrityError(
-      `Unreadable run manifest ${path}: not valid JSON (${causeMessage(err)})`,
+      `Unreadable run manifest ${path}: not valid JSON (${causeMessage(err)}); ${DAMAGED_HINT}`,
       { cause: err },
     );
   }
@@ -109,9 +113,10 @@ export function parseManifest(text: string, path: string): RunManifest {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length > 0 ? issue.path.join(".") : "(root)";
-    throw new IntegrityError(`Invalid run manifest ${path}: ${where}: ${issue.message}`, {
-      cause: parsed.error,
-    });
+    throw new IntegrityError(
+      `Invalid run manifest ${path}: ${where}: ${issue.message}; ${DAMAGED_HINT}`,
+      { cause: parsed.error },
+    );
   }
   return parsed.data as RunManifest;
 }
@@ -132,9 +137,10 @@ export async function readManifest(path: string): Promise<RunManifest> {
     if (err instanceof Deno.errors.NotFound) {
       throw new NotFoundError(`Run manifest ${path} does not exist`, { cause: err });
     }
-    throw new IntegrityError(`Unreadable run manifest ${path}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new IntegrityError(
+      `Unreadable run manifest ${path}: ${storageError(err, path, "read").message}`,
+      { cause: err },
+    );
   }
   return parseManifest(text, path);
 }
@@ -146,6 +152,16 @@ export async function readManifest(path: string): Promise<RunManifest> {
  * @param manifest The manifest to write.
  */
 export async function writeManifest(path: string, manifest: RunManifest): Promise<void> {
-  const text = JSON.stringify(manifest, null, 2) + "\n";
-  await writeFileAtomic(path, new TextEncoder().encode(text));
+  await writeFileAtomic(path, manifestBytes(manifest));
+}
+
+/**
+ * Serialises a manifest as it is stored: JSON indented by two spaces, with a
+ * final newline, UTF-8.
+ *
+ * @param manifest The manifest.
+ * @returns The file's bytes.
+ */
+export function manifestBytes(manifest: RunManifest): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n");
 }

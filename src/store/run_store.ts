@@ -10,11 +10,13 @@ import { type IdSource, isUuid, newRunId } from "../core/ids.ts";
 import { KERNEL_VERSION } from "../core/version.ts";
 import type { ArtifactRef } from "./artifact_ref.ts";
 import type { ArtifactStore, Producer } from "./artifact_store.ts";
-import { syncDir, withFileLock } from "./durable_file.ts";
+import { crashPoint } from "../core/crash_point.ts";
+import { storageError } from "../core/storage_error.ts";
+import { syncDir, withFileLock, writeNewFileSynced } from "./durable_file.ts";
 import { type RunLayout, runLayout, type StoreLayout } from "./layout.ts";
 import { checkFileName } from "./safe_path.ts";
-import { basename } from "node:path";
-import { readManifest, type RunManifest, writeManifest } from "./run_manifest.ts";
+import { basename, join } from "node:path";
+import { manifestBytes, readManifest, type RunManifest, writeManifest } from "./run_manifest.ts";
 import { readUserFile } from "./user_file.ts";
 import { readWorkspaceSnapshot } from "./workspace_snapshot.ts";
 
@@ -69,6 +71,86 @@ export type RunListing =
   | { readonly run_id: string; readonly manifest: RunManifest }
   | { readonly run_id: string; readonly error: string };
 
+/** The trace of an interrupted run creation, found by {@linkcode RunStore.partialCreations}. */
+export interface PartialCreation {
+  /** The id the run would have had. */
+  readonly run_id: string;
+  /** The directory left behind. */
+  readonly path: string;
+  /** Whether it is a manifest-less run directory left by an older kernel. */
+  readonly legacy: boolean;
+}
+
+/** The name prefix of a run directory being created, in `runs/`. */
+export const PARTIAL_PREFIX = ".creating-";
+
+/** The lock file run creations hold shared and clean-ups hold exclusively, in `runs/`. */
+export const CREATION_LOCK_NAME = ".create.lock";
+
+function partialRunPath(layout: StoreLayout, runId: string): string {
+  return join(layout.runsDir, `${PARTIAL_PREFIX}${runId}`);
+}
+
+async function mkdirStored(path: string, options: Deno.MkdirOptions = {}): Promise<void> {
+  try {
+    await Deno.mkdir(path, options);
+  } catch (err) {
+    throw storageError(err, path, "create");
+  }
+}
+
+/**
+ * Runs `fn` holding `runs/.create.lock`: shared for a creation, exclusive
+ * (without waiting) for a clean-up.
+ *
+ * @returns What `fn` returns, or `undefined` when the exclusive lock was busy.
+ */
+async function withCreationLock<T>(
+  layout: StoreLayout,
+  exclusive: boolean,
+  fn: () => Promise<T>,
+): Promise<T | undefined> {
+  const path = join(layout.runsDir, CREATION_LOCK_NAME);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true, write: true, create: true });
+  } catch (err) {
+    throw storageError(err, path, "open");
+  }
+  try {
+    if (exclusive) {
+      if (!(await file.tryLock(true))) return undefined;
+    } else await file.lock(false);
+    return await fn();
+  } finally {
+    file.close();
+  }
+}
+
+async function listRunsDir(runsDir: string): Promise<Deno.DirEntry[]> {
+  const out: Deno.DirEntry[] = [];
+  try {
+    for await (const entry of Deno.readDir(runsDir)) out.push(entry);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, runsDir, "list");
+  }
+  return out;
+}
+
+/** A run dir of an older kernel that died before writing the manifest: empty dirs only. */
+async function isLegacyPartial(root: string): Promise<boolean> {
+  try {
+    for await (const entry of Deno.readDir(root)) {
+      if (entry.name === ".lock" && entry.isFile) continue;
+      if (!["artifacts", "logs", "tmp"].includes(entry.name) || !entry.isDirectory) return false;
+      for await (const _ of Deno.readDir(join(root, entry.name))) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Creates, reads, lists and updates the runs of one workspace store. */
 export class RunStore {
   #layout: StoreLayout;
@@ -107,7 +189,11 @@ export class RunStore {
    * Creates a run with status `created` and, when given, stores its work
    * order and records it as `work_order_ref`. A missing, unreadable or
    * (with a work order check) invalid work order is rejected before anything
-   * is created.
+   * is created. The git snapshot is taken first; the run directory then
+   * appears whole, manifest included, by one rename, so a crash leaves
+   * nothing or a `.creating-<id>` trace (see
+   * {@linkcode RunStore.partialCreations}). When storing the work order
+   * fails, the run is removed again.
    *
    * @param options The work order and its producer.
    * @returns The manifest, run root and work order reference.
@@ -120,13 +206,8 @@ export class RunStore {
     if (workOrder) this.#checkWorkOrder?.(workOrder.bytes, workOrder.path);
     const runId = this.#newId();
     const run = runLayout(this.#layout, runId);
-    await Deno.mkdir(this.#layout.runsDir, { recursive: true });
-    await Deno.mkdir(run.root);
-    for (const dir of [run.artifacts, run.logs, run.tmp]) await Deno.mkdir(dir);
-    await syncDir(run.root);
-    await syncDir(this.#layout.runsDir);
-    const now = this.#now().toISOString();
     const snapshot = await readWorkspaceSnapshot(this.#layout.workspace);
+    const now = this.#now().toISOString();
     let manifest: RunManifest = {
       run_id: runId,
       created_at: now,
@@ -136,18 +217,128 @@ export class RunStore {
       work_order_ref: null,
       ...(snapshot ? { workspace_snapshot: snapshot } : {}),
     };
-    await withFileLock(run.lock, () => writeManifest(run.manifest, manifest));
+    await this.#materialize(run, manifest);
     let workOrderRef: ArtifactRef | null = null;
     if (workOrder) {
-      workOrderRef = await this.#artifacts.putBytes(runId, workOrder.bytes, {
-        fileName: workOrder.fileName,
-        type: WORK_ORDER_TYPE,
-        producer: options.workOrderProducer ?? { id: "human", kind: "human" },
-      });
+      try {
+        workOrderRef = await this.#artifacts.putBytes(runId, workOrder.bytes, {
+          fileName: workOrder.fileName,
+          type: WORK_ORDER_TYPE,
+          producer: options.workOrderProducer ?? { id: "human", kind: "human" },
+        });
+      } catch (err) {
+        await this.#discard(run, runId);
+        throw err;
+      }
       const ref = workOrderRef;
       manifest = await this.update(runId, () => ({ work_order_ref: ref }));
     }
     return { manifest, path: run.root, workOrderRef };
+  }
+
+  /**
+   * Makes a run directory appear whole: it is built under a partial name
+   * with its manifest written and fsynced, then renamed into place, all
+   * while holding the creation lock shared (so a clean-up, which takes it
+   * exclusively, never removes a creation in progress). A crash leaves
+   * either nothing or a `.creating-<id>` directory.
+   */
+  async #materialize(run: RunLayout, manifest: RunManifest): Promise<void> {
+    const runsDir = this.#layout.runsDir;
+    const partial = partialRunPath(this.#layout, manifest.run_id);
+    await mkdirStored(runsDir, { recursive: true });
+    await withCreationLock(this.#layout, false, async () => {
+      try {
+        await mkdirStored(partial);
+        for (const dir of ["artifacts", "logs", "tmp"]) await mkdirStored(join(partial, dir));
+        crashPoint("run_create.before_manifest");
+        await writeNewFileSynced(join(partial, basename(run.manifest)), manifestBytes(manifest));
+        await syncDir(partial);
+        crashPoint("run_create.before_rename");
+        try {
+          await Deno.rename(partial, run.root);
+        } catch (err) {
+          throw storageError(err, run.root, "create");
+        }
+      } catch (err) {
+        await Deno.remove(partial, { recursive: true }).catch(() => {});
+        throw err;
+      }
+      await syncDir(runsDir);
+    });
+  }
+
+  /** Takes a just-created run away again, through its partial name. */
+  async #discard(run: RunLayout, runId: string): Promise<void> {
+    const partial = partialRunPath(this.#layout, runId);
+    try {
+      await Deno.rename(run.root, partial);
+      await Deno.remove(partial, { recursive: true });
+      await syncDir(this.#layout.runsDir);
+    } catch {
+      // What is left is a partial creation, which verify reports and
+      // `lily verify --clean-partial` removes.
+    }
+  }
+
+  /**
+   * Finds the traces of interrupted run creations: `.creating-<id>`
+   * directories, and run directories without a manifest that hold nothing
+   * but the empty `artifacts/`, `logs/` and `tmp/` (and `.lock`) that
+   * earlier Lily versions created before writing the manifest.
+   *
+   * @returns One entry per trace, by path.
+   */
+  async partialCreations(): Promise<PartialCreation[]> {
+    const out: PartialCreation[] = [];
+    for (const entry of await listRunsDir(this.#layout.runsDir)) {
+      const path = join(this.#layout.runsDir, entry.name);
+      if (entry.name.startsWith(PARTIAL_PREFIX)) {
+        out.push({ run_id: entry.name.slice(PARTIAL_PREFIX.length), path, legacy: false });
+      } else if (entry.isDirectory && isUuid(entry.name) && await isLegacyPartial(path)) {
+        out.push({ run_id: entry.name, path, legacy: true });
+      }
+    }
+    return out.sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  /**
+   * Removes the traces of interrupted run creations. It holds the creation
+   * lock exclusively, so it never removes a creation in progress; when a
+   * creation holds it, nothing is removed and `busy` is true. A manifest-less
+   * run directory of an older kernel (which took no lock) is removed only
+   * once it is older than `minAgeMs`.
+   *
+   * @param options `minAgeMs`: the age (by mtime, in ms) a manifest-less run
+   * directory must have; default 60000.
+   * @returns The removed paths, and whether a creation in progress made it skip.
+   * @throws {StorageError} When a trace cannot be removed.
+   */
+  async cleanPartialCreations(
+    options: { minAgeMs?: number } = {},
+  ): Promise<{ removed: string[]; busy: boolean }> {
+    const minAgeMs = options.minAgeMs ?? 60_000;
+    const removed: string[] = [];
+    const done = await withCreationLock(this.#layout, true, async () => {
+      for (const trace of await this.partialCreations()) {
+        if (trace.legacy) {
+          const info = await Deno.stat(trace.path).catch((err) => {
+            throw storageError(err, trace.path, "read");
+          });
+          const mtime = info.mtime?.getTime() ?? Date.now();
+          if (Date.now() - mtime < minAgeMs) continue;
+        }
+        try {
+          await Deno.remove(trace.path, { recursive: true });
+        } catch (err) {
+          throw storageError(err, trace.path, "remove");
+        }
+        removed.push(trace.path);
+      }
+      if (removed.length > 0) await syncDir(this.#layout.runsDir);
+      return true;
+    });
+    return { removed, busy: done === undefined };
   }
 
   /**
@@ -187,11 +378,15 @@ export class RunStore {
           out.push({ run_id: entry.name, manifest: await this.get(entry.name) });
         } catch (err) {
           if (!(err instanceof LilyError)) throw err;
+          const root = join(this.#layout.runsDir, entry.name);
+          if (err instanceof NotFoundError && await isLegacyPartial(root)) continue;
           out.push({ run_id: entry.name, error: err.message });
         }
       }
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (!(err instanceof Deno.errors.NotFound)) {
+        throw storageError(err, this.#layout.runsDir, "list");
+      }
     }
     const key = (r: RunListing) => "manifest" in r ? r.manifest.created_at : "";
     return out.sort((a, b) => key(a).localeCompare(key(b)) || a.run_id.localeCompare(b.run_id));

@@ -6,7 +6,8 @@
  */
 
 import { isAbsolute, join, relative, sep } from "node:path";
-import { PathSecurityError, UsageError } from "../core/errors.ts";
+import { LilyError, PathSecurityError, UsageError } from "../core/errors.ts";
+import { storageError } from "../core/storage_error.ts";
 
 /** The longest file name, in UTF-8 bytes, that Lily stores. */
 export const MAX_NAME_BYTES = 255;
@@ -88,12 +89,21 @@ function isSymlink(path: string): boolean {
  * @param relPath The stored relative path.
  * @returns The absolute path (as joined, not as resolved).
  * @throws {PathSecurityError} When the path escapes `root`.
+ * @throws {Deno.errors.NotFound} When `root` does not exist.
+ * @throws {StorageError} When a part of the path cannot be resolved (e.g. a
+ * file where a directory should be).
  */
 export function resolveInside(root: string, relPath: string): string {
   checkRelativePath(relPath);
   // Sync calls: each takes microseconds, where the async ones queue on
   // Deno's blocking thread pool and cost ten times more on a put's hot path.
-  const realRoot = Deno.realPathSync(root);
+  let realRoot: string;
+  try {
+    realRoot = Deno.realPathSync(root);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw err;
+    throw storageError(err, root, "resolve");
+  }
   const joined = join(root, ...relPath.split("/"));
   let probe = joined;
   const tail: string[] = [];
@@ -108,7 +118,8 @@ export function resolveInside(root: string, relPath: string): string {
       }
       return joined;
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (err instanceof LilyError) throw err;
+      if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, probe, "resolve");
       if (isSymlink(probe)) {
         throw new PathSecurityError(
           `Path ${JSON.stringify(relPath)} passes through a dangling symlink at ${probe}`,

@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { NotFoundError } from "../core/errors.ts";
 import type { IdSource } from "../core/ids.ts";
 import { ArtifactIndex } from "./artifact_index.ts";
+import { storageError } from "../core/storage_error.ts";
 import { ArtifactStore, type PayloadCheck, type Producer } from "./artifact_store.ts";
 import { type StoreLayout, storeLayout } from "./layout.ts";
 import { RunStore, type WorkOrderCheck } from "./run_store.ts";
@@ -39,6 +40,12 @@ export interface OpenStoreOptions {
   checks?: readonly PayloadCheck[];
   /** Checks a work order before `runs.create` creates anything. */
   checkWorkOrder?: WorkOrderCheck;
+  /**
+   * Open the store even when its index is damaged, recording why in
+   * `index.damage` (every index query then throws it); for verification.
+   * @default {false}
+   */
+  tolerateDamagedIndex?: boolean;
 }
 
 /** An open workspace store. Close it when done. */
@@ -57,10 +64,11 @@ export interface Store {
 
 /** Keeps the store out of git: `.iris/.gitignore` ignores everything in it. */
 async function writeStoreGitignore(storeDir: string): Promise<void> {
+  const path = `${storeDir}/.gitignore`;
   try {
-    await Deno.writeTextFile(`${storeDir}/.gitignore`, "*\n", { createNew: true });
+    await Deno.writeTextFile(path, "*\n", { createNew: true });
   } catch (err) {
-    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw storageError(err, path, "write");
   }
 }
 
@@ -102,17 +110,23 @@ export function resolveWorkspace(
  * @param options Creation, clock, id sources, default producer and checks.
  * @returns The open store.
  * @throws {NotFoundError} With `create: false` when there is no store.
+ * @throws {IntegrityError} When the index is damaged (unless `tolerateDamagedIndex`).
+ * @throws {StorageError} When the store cannot be created or read, e.g. on a full disk.
  */
 export async function openStore(workspace: string, options: OpenStoreOptions = {}): Promise<Store> {
   const given = storeLayout(workspace);
   if (options.create ?? true) {
-    await Deno.mkdir(given.runsDir, { recursive: true });
+    try {
+      await Deno.mkdir(given.runsDir, { recursive: true });
+    } catch (err) {
+      throw storageError(err, given.runsDir, "create");
+    }
     await writeStoreGitignore(given.storeDir);
   } else {
     try {
       await Deno.stat(given.indexPath);
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, given.indexPath, "read");
       throw new NotFoundError(
         `No Lily store in ${given.workspace} (expected ${given.storeDir}); ` +
           "create a run with `lily run new` first",
@@ -122,8 +136,16 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
   }
   // Every stored and confined path is computed from the real workspace path,
   // so a workspace reached through a symlink behaves like the real one.
-  const layout = storeLayout(await Deno.realPath(given.workspace));
-  const index = new ArtifactIndex(layout.indexPath);
+  let real: string;
+  try {
+    real = await Deno.realPath(given.workspace);
+  } catch (err) {
+    throw storageError(err, given.workspace, "open");
+  }
+  const layout = storeLayout(real);
+  const index = new ArtifactIndex(layout.indexPath, {
+    tolerateDamage: options.tolerateDamagedIndex,
+  });
   const artifacts = new ArtifactStore(layout, index, {
     now: options.now,
     newId: options.newArtifactId,

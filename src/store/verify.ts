@@ -7,9 +7,16 @@
 
 import { join } from "node:path";
 import { sha256File } from "../core/canonical_json.ts";
-import { LilyError, NotFoundError } from "../core/errors.ts";
+import {
+  DamagedFileError,
+  LilyError,
+  NotFoundError,
+  PathSecurityError,
+  StorageError,
+} from "../core/errors.ts";
 import { isUuid } from "../core/ids.ts";
 import type { ArtifactRef } from "./artifact_ref.ts";
+import { storageError } from "../core/storage_error.ts";
 import { runLayout } from "./layout.ts";
 import { readManifest } from "./run_manifest.ts";
 import { resolveInside } from "./safe_path.ts";
@@ -24,7 +31,10 @@ export type FindingKind =
   | "dangling_ref"
   | "orphan_payload"
   | "stray_entry"
-  | "invalid_journal";
+  | "invalid_journal"
+  | "damaged_index"
+  | "damaged_file"
+  | "partial_run";
 
 /** Whether a finding fails verification. */
 export type FindingSeverity = "error" | "warning";
@@ -35,8 +45,8 @@ export interface Finding {
   readonly kind: FindingKind;
   /** `error` fails verification; `warning` (e.g. the trace of a crash) does not. */
   readonly severity: FindingSeverity;
-  /** The run it is in. */
-  readonly run_id: string;
+  /** The run it is in, or null for a store-wide file such as the index. */
+  readonly run_id: string | null;
   /** The artifact it concerns, when there is one. */
   readonly artifact_id: string | null;
   /** The file it concerns. */
@@ -63,27 +73,41 @@ export interface VerifyOptions {
   runId?: string;
 }
 
-const WARNINGS: readonly FindingKind[] = ["orphan_payload", "stray_entry"];
+const WARNINGS: readonly FindingKind[] = ["orphan_payload", "stray_entry", "partial_run"];
+
+/**
+ * Tells whether a finding of this kind fails verification.
+ *
+ * @param kind The finding's kind.
+ * @returns `warning` for the expected traces of a crash, else `error`.
+ */
+export function severityOf(kind: FindingKind): FindingSeverity {
+  return WARNINGS.includes(kind) ? "warning" : "error";
+}
 
 async function listDir(path: string): Promise<Deno.DirEntry[]> {
   const out: Deno.DirEntry[] = [];
   try {
     for await (const entry of Deno.readDir(path)) out.push(entry);
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, path, "list");
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**
- * Verifies a store: every index row's payload exists inside its run and has
- * the recorded hash; every manifest is valid and its work order exists;
- * payload directories without an index row are reported as warnings (the
- * expected trace of a crash between fsync and commit).
+ * Verifies a store: the index is a sound SQLite file; every index row's
+ * payload exists inside its run and has the recorded hash; every manifest is
+ * valid and its work order exists; payload directories without an index row
+ * and the traces of interrupted run creations are reported as warnings. A
+ * damaged file is a finding, and verification goes on with what it can still
+ * check (with a damaged index: the manifests and the run directories).
  *
- * @param store The open store.
+ * @param store The open store (opened with `tolerateDamagedIndex` to report
+ * a damaged index instead of failing to open).
  * @param options Restrict to one run.
  * @returns The findings; `ok` is false when any is an error.
+ * @throws {NotFoundError} When the run asked for does not exist.
  */
 export async function verifyStore(
   store: Store,
@@ -91,15 +115,60 @@ export async function verifyStore(
 ): Promise<VerifyReport> {
   const findings: Finding[] = [];
   const add = (f: Omit<Finding, "severity">) =>
-    findings.push({ ...f, severity: WARNINGS.includes(f.kind) ? "warning" : "error" });
+    findings.push({ ...f, severity: severityOf(f.kind) });
+  const damagedIndex = (err: LilyError) =>
+    add({
+      kind: "damaged_index",
+      run_id: null,
+      artifact_id: null,
+      path: err instanceof StorageError || err instanceof DamagedFileError
+        ? err.path
+        : store.layout.indexPath,
+      detail: err.message,
+    });
+  if (options.runId !== undefined) await store.runs.get(options.runId).catch(rethrowNotFound);
+  const partials = options.runId === undefined ? await store.runs.partialCreations() : [];
+  for (const partial of partials) {
+    add({
+      kind: "partial_run",
+      run_id: partial.run_id,
+      artifact_id: null,
+      path: partial.path,
+      detail: "trace of an interrupted run creation; remove it with `lily verify --clean-partial`",
+    });
+  }
+  const legacy = new Set(partials.filter((p) => p.legacy).map((p) => p.run_id));
   const runIds = options.runId !== undefined
     ? [options.runId]
-    : (await listDir(store.layout.runsDir)).filter((e) => isUuid(e.name)).map((e) => e.name);
-  if (options.runId !== undefined) await store.runs.get(options.runId).catch(rethrowNotFound);
+    : (await listDir(store.layout.runsDir))
+      .filter((e) => isUuid(e.name) && !legacy.has(e.name))
+      .map((e) => e.name);
+  let indexUsable = store.index.damage === undefined;
+  if (!indexUsable) damagedIndex(store.index.damage!);
   const rowsByRun = new Map<string, ArtifactRef[]>();
-  for (const ref of store.index.query(options.runId ? { runId: options.runId } : {})) {
-    if (!rowsByRun.has(ref.run_id)) rowsByRun.set(ref.run_id, []);
-    rowsByRun.get(ref.run_id)!.push(ref);
+  if (indexUsable) {
+    try {
+      const problems = store.index.check();
+      if (problems.length > 0) {
+        add({
+          kind: "damaged_index",
+          run_id: null,
+          artifact_id: null,
+          path: store.layout.indexPath,
+          detail: `SQLite quick_check: ${problems.slice(0, 3).join("; ").replace(/\s+/g, " ")}; ` +
+            "restore it from a backup",
+        });
+      }
+      for (const ref of store.index.query(options.runId ? { runId: options.runId } : {})) {
+        if (!rowsByRun.has(ref.run_id)) rowsByRun.set(ref.run_id, []);
+        rowsByRun.get(ref.run_id)!.push(ref);
+      }
+    } catch (err) {
+      if (!(err instanceof LilyError)) throw err;
+      if (!findings.some((f) => f.kind === "damaged_index")) damagedIndex(err);
+      indexUsable = false;
+      rowsByRun.clear();
+    }
   }
   for (const runId of rowsByRun.keys()) if (!runIds.includes(runId)) runIds.push(runId);
   let checked = 0;
@@ -109,7 +178,7 @@ export async function verifyStore(
     try {
       const manifest = await readManifest(run.manifest);
       const wo = manifest.work_order_ref;
-      if (wo && !store.index.get(wo.artifact_id)) {
+      if (wo && indexUsable && !store.index.get(wo.artifact_id)) {
         add({
           kind: "dangling_ref",
           run_id: runId,
@@ -137,7 +206,11 @@ export async function verifyStore(
       } catch (err) {
         if (!(err instanceof LilyError) && !(err instanceof Deno.errors.NotFound)) throw err;
         const detail = err instanceof LilyError ? err.message : "run directory is missing";
-        const kind = err instanceof LilyError ? "bad_path" : "missing_payload";
+        const kind = err instanceof PathSecurityError
+          ? "bad_path"
+          : err instanceof LilyError
+          ? "damaged_file"
+          : "missing_payload";
         add({ kind, run_id: runId, artifact_id: ref.artifact_id, path, detail });
         continue;
       }
@@ -164,8 +237,23 @@ export async function verifyStore(
         });
       }
     }
+    if (!indexUsable) continue;
     const known = new Set(rows.map((r) => r.artifact_id));
-    for (const entry of await listDir(run.artifacts)) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await listDir(run.artifacts);
+    } catch (err) {
+      if (!(err instanceof LilyError)) throw err;
+      add({
+        kind: "damaged_file",
+        run_id: runId,
+        artifact_id: null,
+        path: run.artifacts,
+        detail: err.message,
+      });
+      continue;
+    }
+    for (const entry of entries) {
       if (known.has(entry.name)) continue;
       const orphan = entry.isDirectory && isUuid(entry.name);
       add({

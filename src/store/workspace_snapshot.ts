@@ -15,11 +15,9 @@ async function git(cwd: string, args: string[]): Promise<string | undefined> {
       stdin: "null",
     }).output();
     return out.success ? new TextDecoder().decode(out.stdout) : undefined;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotCapable) {
-      return undefined;
-    }
-    throw err;
+  } catch {
+    // git is missing, not executable or not allowed: the run has no snapshot.
+    return undefined;
   }
 }
 
@@ -28,8 +26,8 @@ async function git(cwd: string, args: string[]): Promise<string | undefined> {
  * whether anything (outside `.iris/`) differs from it.
  *
  * @param workspace The workspace directory.
- * @returns The snapshot, or `undefined` when git is missing or the workspace
- * is not inside a git checkout.
+ * @returns The snapshot, or `undefined` when git is missing, cannot be
+ * started, or the workspace is not inside a git checkout.
  */
 export async function readWorkspaceSnapshot(
   workspace: string,

@@ -94,7 +94,7 @@ export async function writeAttemptLogs(
     if (!path || !text) continue;
     const file = await createLogFile(path);
     try {
-      await writeAll(file, new TextEncoder().encode(text));
+      await writeAll(file, new TextEncoder().encode(text), { path });
     } finally {
       file.close();
     }

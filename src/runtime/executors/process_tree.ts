@@ -24,6 +24,7 @@
 import { dirname } from "node:path";
 import { startTimer, type Timer } from "../../core/delay.ts";
 import { PathSecurityError } from "../../core/errors.ts";
+import { storageError } from "../../core/storage_error.ts";
 import { writeAll } from "../../store/durable_file.ts";
 import type { ExecutionStatus, OnSpawn } from "./executor.ts";
 import { describeSpawnError } from "./spawn_failure.ts";
@@ -124,6 +125,8 @@ async function terminate(pid: number, where: "group" | "child-groups"): Promise<
  * @returns The new file, open for writing.
  * @throws {PathSecurityError} When a symbolic link or a non-regular file is
  * at the path, or the directory is a symbolic link.
+ * @throws {StorageError} When the file or its directory cannot be created,
+ * e.g. on a full disk (the message names it).
  */
 export async function createLogFile(path: string): Promise<Deno.FsFile> {
   checkLogPath(path);
@@ -131,11 +134,13 @@ export async function createLogFile(path: string): Promise<Deno.FsFile> {
     try {
       return await Deno.open(path, { write: true, createNew: true });
     } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists) || tries >= 3) throw err;
+      if (!(err instanceof Deno.errors.AlreadyExists) || tries >= 3) {
+        throw storageError(err, path, "create");
+      }
     }
     checkLogPath(path);
     await Deno.remove(path).catch((err) => {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, path, "remove");
     });
   }
 }
@@ -147,7 +152,11 @@ export async function createLogFile(path: string): Promise<Deno.FsFile> {
  */
 function checkLogPath(path: string): void {
   const dir = dirname(path);
-  Deno.mkdirSync(dir, { recursive: true });
+  try {
+    Deno.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw storageError(err, dir, "create");
+  }
   if (Deno.lstatSync(dir).isSymlink) {
     throw new PathSecurityError(
       `Refusing to create ${JSON.stringify(path)}: its directory is a symbolic link; ` +
@@ -159,7 +168,7 @@ function checkLogPath(path: string): void {
     info = Deno.lstatSync(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return;
-    throw err;
+    throw storageError(err, path, "read");
   }
   if (!info.isFile) {
     const what = info.isSymlink ? "a symbolic link" : "something other than a regular file";
@@ -181,7 +190,7 @@ class LazyLog {
 
   async write(bytes: Uint8Array): Promise<void> {
     this.#file ??= await createLogFile(this.#path);
-    await writeAll(this.#file, bytes);
+    await writeAll(this.#file, bytes, { path: this.#path });
   }
 
   close(): void {

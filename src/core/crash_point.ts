@@ -1,5 +1,6 @@
 /**
- * Named points between two durable writes of a runner, where tests stop it.
+ * Named points between two durable writes, where tests stop Lily: in the
+ * store's run creation and in a runner.
  *
  * **Test-only.** When the environment variable `LILY_TEST_CRASH_AT` names a
  * point, the process SIGKILLs itself on reaching it (as a crash would);
@@ -11,8 +12,12 @@
  * @module
  */
 
-/** The points a runner can be stopped at, in the order a run passes them. */
+/** The points Lily can be stopped at, in the order a run passes them. */
 export type CrashPoint =
+  /** Run creation: the run's temporary dir holds its files; the manifest is not written yet. */
+  | "run_create.before_manifest"
+  /** Run creation: the manifest is written; the temporary dir is not renamed into place yet. */
+  | "run_create.before_rename"
   /** The run's dir and manifest exist; `run_started` is not journaled yet. */
   | "run_created"
   /** The run's id was announced (`Started run <id>`); nothing else happened since. */
@@ -45,7 +50,7 @@ const pauseAt = readEnv("LILY_TEST_PAUSE_AT");
  * Stops the process at a named point when a test asked for it (see the
  * module doc); otherwise does nothing.
  *
- * @param point Where the runner is.
+ * @param point Where Lily is.
  */
 export function crashPoint(point: CrashPoint): void {
   if (point === crashAt) Deno.kill(Deno.pid, "SIGKILL");
