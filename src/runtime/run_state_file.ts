@@ -35,11 +35,35 @@ export async function exportRunState(store: Store, state: RunState): Promise<voi
 }
 
 /**
+ * What `run_state.json` holds: nothing, this run's export as of an event
+ * sequence number, or something else (damaged; `lily verify` reports it).
+ */
+async function readExport(path: string, runId: string): Promise<number | "missing" | "foreign"> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    return err instanceof Deno.errors.NotFound ? "missing" : "foreign";
+  }
+  try {
+    const exported = JSON.parse(text);
+    return exported?.run_id === runId && Number.isInteger(exported.last_seq)
+      ? exported.last_seq
+      : "foreign";
+  } catch {
+    return "foreign";
+  }
+}
+
+/**
  * Re-derives `run_state.json` and the manifest's status of a run whose
  * runner stopped after its last event and before writing them (a crash
  * window). Does nothing while a runner is live, for a run that is still
- * `running` or never started, or when both are up to date; failures to
- * write are ignored (the journal stays the truth).
+ * `running` or never started, or when both are up to date. A
+ * `run_state.json` that is not this run's export is damaged: it is left as
+ * it is for `lily verify` to report (only the manifest's status is
+ * re-derived then). Failures to write are ignored (the journal stays the
+ * truth).
  *
  * @param store The open store.
  * @param state The state folded from the run's journal.
@@ -49,14 +73,15 @@ export async function repairRunFiles(store: Store, state: RunState): Promise<voi
   const run = store.runs.paths(state.run_id);
   try {
     if (await isRunLive(run)) return;
-    let exported: { last_seq?: number } | undefined;
-    try {
-      exported = JSON.parse(await Deno.readTextFile(run.state));
-    } catch {
-      exported = undefined;
-    }
+    const exported = await readExport(run.state, state.run_id);
     const manifest = await store.runs.get(state.run_id);
-    if (exported?.last_seq === state.last_seq && manifest.status === state.status) return;
+    if (exported === "foreign") {
+      if (manifest.status !== state.status) {
+        await store.runs.update(state.run_id, () => ({ status: state.status }));
+      }
+      return;
+    }
+    if (exported === state.last_seq && manifest.status === state.status) return;
     await exportRunState(store, state);
   } catch {
     // Best effort: a reader still shows the state it folded.
