@@ -251,19 +251,22 @@ export async function processesWith(arg: string): Promise<number[]> {
 }
 
 /**
- * Polls until no process has `arg` as an argument (SIGKILL is delivered
- * asynchronously), failing after three seconds.
+ * Polls until no process has `arg` as an argument (a SIGKILL, and bubblewrap's
+ * `--die-with-parent`, take effect asynchronously), failing after `withinMs`.
  *
  * @param arg The argument, e.g. a {@linkcode marker}.
+ * @param withinMs How long the processes may take to go, in milliseconds.
  */
-export async function assertNoProcessWith(arg: string): Promise<void> {
-  const deadline = Date.now() + 3000;
+export async function assertNoProcessWith(arg: string, withinMs = 5000): Promise<void> {
+  const deadline = Date.now() + withinMs;
   let left = await processesWith(arg);
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
     left = await processesWith(arg);
   }
-  if (left.length > 0) throw new Error(`processes with ${arg} survived: ${left.join(", ")}`);
+  if (left.length > 0) {
+    throw new Error(`processes with ${arg} survived ${withinMs} ms: ${left.join(", ")}`);
+  }
 }
 
 /**

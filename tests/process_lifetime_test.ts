@@ -24,17 +24,6 @@ import {
   withTempDir,
 } from "./_helpers.ts";
 
-/** Polls until no process has `arg` as an argument, failing after `ms`. */
-async function assertGoneWithin(arg: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  let left = await processesWith(arg);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    left = await processesWith(arg);
-  }
-  assertEquals(left, [], `processes with ${arg} still alive ${ms} ms later`);
-}
-
 async function startFlow(ws: string, flow: string) {
   await Deno.writeTextFile(join(ws, "flow.yaml"), flow);
   const result = await lily(["run", "start", "flow.yaml", "--json"], { workspace: ws });
@@ -178,8 +167,8 @@ bwrapTest(
       runner.child.kill("SIGKILL");
       await runner.done;
       // At once, not after the step's 2 s.
-      await assertGoneWithin(mark, 1000);
-      await assertGoneWithin(script, 1000);
+      await assertNoProcessWith(mark, 1000);
+      await assertNoProcessWith(script, 1000);
       await new Promise((resolve) => setTimeout(resolve, 2500));
       assertEquals(await Deno.readTextFile(join(ws, "effect.txt")).catch(() => ""), "");
 
@@ -215,7 +204,7 @@ bwrapTest(
       );
       runner.child.kill("SIGKILL");
       await runner.done;
-      await assertGoneWithin(mark, 1000);
+      await assertNoProcessWith(mark, 1000);
       const show = await lily(["run", "list"], { workspace: ws });
       assertMatch(show.stdout, /running \(runner gone/);
     });
