@@ -29,6 +29,11 @@ export interface Figure {
 export interface BenchContext {
   /** Use the small sizes of `--quick` (for smoke tests). */
   readonly quick: boolean;
+  /**
+   * Run the comparisons against peers that are installed from the network at
+   * bench time (LangGraph JS, with npm); `--no-peers` turns them off.
+   */
+  readonly peers: boolean;
   /** Reports progress to a human (on stderr). */
   readonly progress: (message: string) => void;
 }
