@@ -24,11 +24,15 @@ import {
   type Figure,
   formatFigure,
   makeFigure,
+  median,
   runTool,
   withTempDir,
 } from "./_measure.ts";
 
-/** The npm packages the LangGraph side needs, each at an exact version. */
+/**
+ * The npm packages the LangGraph side needs, each at an exact version (their
+ * own dependencies are as npm resolves them).
+ */
 export const PEER_PACKAGES = {
   /** The graph engine and its `MemorySaver`. */
   engine: [
@@ -48,7 +52,8 @@ const SAVER_LABEL: Record<Saver, string> = {
   memory: "LangGraph+MemorySaver",
 };
 
-function lastLine(message: string): string {
+/** The last three non-empty lines of an error message, on one line. */
+function tail(message: string): string {
   const lines = message.trim().split("\n").filter((line) => line.trim() !== "");
   return lines.slice(-3).join(" | ");
 }
@@ -83,7 +88,7 @@ async function installPeer(dir: string, ctx: BenchContext): Promise<Map<Saver, s
     await npmInstall(dir, PEER_PACKAGES.engine);
     reasons.set("memory", null);
   } catch (err) {
-    const reason = `npm install failed: ${lastLine((err as Error).message)}`;
+    const reason = `npm install failed: ${tail((err as Error).message)}`;
     return reasons.set("sqlite", reason).set("memory", reason);
   }
   try {
@@ -95,7 +100,7 @@ async function installPeer(dir: string, ctx: BenchContext): Promise<Map<Saver, s
   } catch (err) {
     reasons.set(
       "sqlite",
-      `better-sqlite3 cannot be installed: ${lastLine((err as Error).message)}`,
+      `better-sqlite3 cannot be installed: ${tail((err as Error).message)}`,
     );
   }
   return reasons;
@@ -111,12 +116,6 @@ async function peerRun(dir: string, saver: Saver, nodes: number): Promise<number
   } finally {
     await Deno.remove(work, { recursive: true });
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** The target on Lily's ratio to LangGraph+SQLite at each size (issue 8). */
@@ -150,7 +149,7 @@ export async function benchLangGraph(ctx: BenchContext): Promise<Figure[]> {
       try {
         await peerRun(dir, saver, 2);
       } catch (err) {
-        reasons.set(saver, `a 2-node chain fails: ${lastLine((err as Error).message)}`);
+        reasons.set(saver, `a 2-node chain fails: ${tail((err as Error).message)}`);
       }
     }
     const savers = (["sqlite", "memory"] as const).filter((saver) => {
