@@ -52,9 +52,11 @@ const SAVER_LABEL: Record<Saver, string> = {
   memory: "LangGraph+MemorySaver",
 };
 
-/** The last three non-empty lines of an error message, on one line. */
+/** The last three lines of an error message that say something, on one line. */
 function tail(message: string): string {
-  const lines = message.trim().split("\n").filter((line) => line.trim() !== "");
+  const lines = message.trim().split("\n").filter((line) =>
+    line.trim() !== "" && !line.includes("complete log of this run")
+  );
   return lines.slice(-3).join(" | ");
 }
 
@@ -161,7 +163,11 @@ export async function benchLangGraph(ctx: BenchContext): Promise<Figure[]> {
     const rounds = ctx.quick ? 1 : 5;
     const figures: Figure[] = [];
     for (const nodes of ctx.quick ? [20, 100] : [100, 1_000]) {
-      ctx.progress(`langgraph: ${nodes}-step chain, ${rounds} rounds of Lily and ${savers}`);
+      ctx.progress(
+        `langgraph: ${nodes}-step chains, Lily against ${savers.join(" and ")}, ${rounds} ${
+          rounds === 1 ? "round" : "rounds"
+        }`,
+      );
       await timeChain(fnChain(nodes));
       const perStep: Record<string, number[]> = { lily: [] };
       for (const saver of savers) perStep[saver] = [];
