@@ -184,6 +184,9 @@ function analyse(path: string, text: string): FileFacts {
           ExportAllDeclaration: (node) => source(node, node.source),
           ExportNamedDeclaration: (node) => source(node, node.source),
           ImportExpression: (node) => source(node, node.source),
+          TSImportType(node) {
+            if (node.argument.type === "TSLiteralType") source(node, node.argument.literal);
+          },
           MemberExpression(node) {
             if (node.object.type !== "Identifier" || node.property.type !== "Identifier") return;
             const member = `${node.object.name}.${node.property.name}`;
