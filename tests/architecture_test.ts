@@ -40,7 +40,7 @@ type Layer = typeof LAYERS[number];
  * | `canonicalize` | core |
  * | `zod` | store, contracts, graph, runtime |
  * | `node:crypto` | core, store |
- * | `node:path` | store, contracts, graph, policy, runtime |
+ * | `node:path` | store, contracts, graph, runtime; and policy, still empty |
  */
 const ALLOWED_EXTERNAL: Readonly<Record<Layer, readonly string[]>> = {
   core: ["canonicalize", "node:crypto"],
