@@ -29,6 +29,11 @@ export interface Figure {
 export interface BenchContext {
   /** Use the small sizes of `--quick` (for smoke tests). */
   readonly quick: boolean;
+  /**
+   * Run the comparisons against peers that are installed from the network at
+   * bench time (LangGraph JS, with npm); `--no-peers` turns them off.
+   */
+  readonly peers: boolean;
   /** Reports progress to a human (on stderr). */
   readonly progress: (message: string) => void;
 }
@@ -112,7 +117,14 @@ export function formatFigure(figure: Figure): string {
   }   ratio ${figure.ratio.toFixed(3).padStart(6)}   ${verdict}`;
 }
 
-function median(values: readonly number[]): number {
+/**
+ * The median of some values.
+ *
+ * @param values The values.
+ * @returns Their median (the mean of the middle two for an even count).
+ * @throws {RangeError} When there are no values.
+ */
+export function median(values: readonly number[]): number {
   if (values.length === 0) throw new RangeError("Cannot take the median of no values");
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -118,6 +118,7 @@ export async function benchContracts(ctx: BenchContext): Promise<Figure[]> {
 if (import.meta.main) {
   const ctx: BenchContext = {
     quick: Deno.args.includes("--quick"),
+    peers: false,
     progress: (message) => console.error(message),
   };
   for (const figure of await benchContracts(ctx)) console.log(formatFigure(figure));

@@ -7,6 +7,7 @@
  * deno task bench                 # one line per figure on stdout
  * deno task bench --json          # one JSON array on stdout, progress on stderr
  * deno task bench --quick         # small sizes, for smoke tests (or LILY_BENCH_QUICK=1)
+ * deno task bench --no-peers      # skip peers installed from the network (LangGraph JS)
  * ```
  *
  * @module
@@ -15,6 +16,7 @@
 import { type BenchContext, type Figure, formatFigure } from "./_measure.ts";
 import { benchCliRunNew } from "./cli_run_new_bench.ts";
 import { benchContracts } from "./contracts_bench.ts";
+import { benchLangGraph } from "./langgraph_bench.ts";
 import { benchList } from "./list_bench.ts";
 import { benchPutFile } from "./put_file_bench.ts";
 import { benchPutJson } from "./put_json_bench.ts";
@@ -26,9 +28,12 @@ export interface BenchOptions {
   readonly json: boolean;
   /** Use the small sizes. */
   readonly quick: boolean;
+  /** Run the comparisons against peers installed from the network at bench time. */
+  readonly peers: boolean;
 }
 
-const USAGE = "Usage: deno task bench [--json] [--quick]";
+const USAGE = "Usage: deno task bench [--json] [--quick] [--no-peers]";
+const FLAGS = ["--json", "--quick", "--no-peers"];
 
 /**
  * Reads the bench options from the command line and the environment.
@@ -43,13 +48,14 @@ export function parseBenchArgs(
   env: (name: string) => string | undefined,
 ): BenchOptions {
   for (const arg of args) {
-    if (arg !== "--json" && arg !== "--quick") {
+    if (!FLAGS.includes(arg)) {
       throw new TypeError(`Unknown argument ${JSON.stringify(arg)}; ${USAGE}`);
     }
   }
   return {
     json: args.includes("--json"),
     quick: args.includes("--quick") || env("LILY_BENCH_QUICK") === "1",
+    peers: !args.includes("--no-peers"),
   };
 }
 
@@ -60,6 +66,7 @@ const BENCHMARKS: readonly ((ctx: BenchContext) => Promise<Figure[]>)[] = [
   benchCliRunNew,
   benchContracts,
   benchWorkflow,
+  benchLangGraph,
 ];
 
 /**
@@ -72,6 +79,7 @@ const BENCHMARKS: readonly ((ctx: BenchContext) => Promise<Figure[]>)[] = [
 export async function runBenchmarks(options: BenchOptions): Promise<Figure[]> {
   const ctx: BenchContext = {
     quick: options.quick,
+    peers: options.peers,
     progress: (message) => console.error(message),
   };
   ctx.progress(`Lily benchmarks${options.quick ? " (quick sizes)" : ""}`);

@@ -10,37 +10,9 @@
  */
 
 import { join } from "node:path";
-import { defineWorkflow, openContractStore, runWorkflow, type StepDefinition } from "../mod.ts";
+import type { StepDefinition } from "../mod.ts";
+import { fnChain, timeChain } from "./_chains.ts";
 import { type BenchContext, type Figure, makeFigure, runTool, withTempDir } from "./_measure.ts";
-
-async function timeChain(
-  steps: StepDefinition[],
-  options: { jobs?: number } = {},
-): Promise<number> {
-  return await withTempDir(async (ws) => {
-    const store = await openContractStore(ws);
-    try {
-      const graph = defineWorkflow({ name: `chain-${steps.length}`, steps });
-      const start = performance.now();
-      const { state } = await runWorkflow(store, graph, { jobs: options.jobs ?? 1 });
-      const elapsed = performance.now() - start;
-      if (state.status !== "succeeded") {
-        throw new Error(`bench run ${state.status}: ${state.reason}`);
-      }
-      return elapsed;
-    } finally {
-      store.close();
-    }
-  });
-}
-
-function fnChain(n: number): StepDefinition[] {
-  return Array.from({ length: n }, (_, i) => ({
-    id: `s${i}`,
-    fn: () => {},
-    ...(i > 0 ? { needs: [`s${i - 1}`] } : {}),
-  }));
-}
 
 function commandChain(n: number): StepDefinition[] {
   return Array.from({ length: n }, (_, i) => ({

@@ -3,9 +3,9 @@ import { fileURLToPath } from "node:url";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-Deno.test("bench --quick --json prints one JSON array of figures with finite positive values", async () => {
+Deno.test("bench --quick --json --no-peers prints one JSON array of figures with finite positive values", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "bench/main.ts", "--quick", "--json"],
+    args: ["run", "-A", "bench/main.ts", "--quick", "--json", "--no-peers"],
     cwd: REPO_ROOT,
     stdin: "null",
     stdout: "piped",
@@ -13,6 +13,7 @@ Deno.test("bench --quick --json prints one JSON array of figures with finite pos
   }).output();
   const stderr = new TextDecoder().decode(out.stderr);
   ok(out.success, `bench exited with code ${out.code}:\n${stderr}`);
+  ok(stderr.includes("langgraph: skipped (--no-peers)"), stderr);
   const figures = JSON.parse(new TextDecoder().decode(out.stdout));
   ok(Array.isArray(figures), "expected a JSON array");
   const names: string[] = figures.map((figure: { name: string }) => figure.name);
