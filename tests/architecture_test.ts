@@ -60,8 +60,7 @@ const ALLOWED_EXTERNAL: Readonly<Record<Layer, readonly string[]>> = {
  * Files and folders that decide and must not act: no `Deno.` (no I/O, no
  * environment, no process), no wall clock, no randomness, no timers, so they
  * can be tested without a disk and replayed. A rule applies to the files that
- * exist; `src/policy/` and `src/runtime/run_decider.ts` are still to come
- * (issue 8).
+ * exist; `src/policy/` is still to come (issue 8).
  */
 const PURE = [
   "src/graph/",
