@@ -8,6 +8,7 @@ import {
   readJournal,
   readManifest,
   RunJournal,
+  runWorkflow,
   startRun,
   StorageError,
 } from "../mod.ts";
@@ -179,6 +180,38 @@ Deno.test("a journal append that meets a full disk names the file, leaves no tor
     }
     const { events, tornTail } = await readJournal(path);
     assertEquals([events.length, tornTail], [1, false]);
+  });
+});
+
+Deno.test("a step's staged output that meets a full disk names the file and stops the run instead of failing the attempt", async () => {
+  await withSmallDisk("1m", async (ws) => {
+    const store = await openContractStore(ws);
+    try {
+      let calls = 0;
+      const graph = defineWorkflow({
+        name: "staged",
+        steps: [{
+          id: "plan",
+          fn: async () => {
+            calls++;
+            await fill(ws);
+            return { plan: "x".repeat(8192) };
+          },
+          outputs: { plan: { type: "plan.v1", path: "plan.txt" } },
+        }],
+      });
+      const err = await runWorkflow(store, graph).then(() => undefined, (e) => e);
+      assert(err instanceof StorageError, String(err));
+      assertEquals(err.code, "ENOSPC");
+      assertMatch(err.path, /\/\.iris\/runs\/[0-9a-f-]{36}\/tmp\/plan\.1\/out\/plan\.txt$/);
+      assertEquals(
+        err.message,
+        `No space left on device: ${err.path}; free some space and try again`,
+      );
+      assertEquals(calls, 1);
+    } finally {
+      store.close();
+    }
   });
 });
 

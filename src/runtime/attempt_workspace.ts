@@ -9,6 +9,8 @@
 import { extname, join, posix } from "node:path";
 import { canonicalJson, sha256File } from "../core/canonical_json.ts";
 import { causeMessage, IntegrityError, type Issue, LilyError } from "../core/errors.ts";
+import { storageError } from "../core/storage_error.ts";
+import { createDir } from "../store/durable_file.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { Producer } from "../store/artifact_store.ts";
 import type { RunLayout } from "../store/layout.ts";
@@ -75,13 +77,15 @@ export async function prepareAttemptDirs(
   try {
     await Deno.mkdir(root);
   } catch (err) {
-    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-    await Deno.remove(root, { recursive: true });
-    await Deno.mkdir(root);
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw storageError(err, root, "create");
+    await Deno.remove(root, { recursive: true }).catch((err) => {
+      throw storageError(err, root, "remove");
+    });
+    await createDir(root);
   }
-  await Deno.mkdir(dirs.outputDir);
-  if (options.inputs) await Deno.mkdir(dirs.inputDir);
-  if (options.processes) await Deno.mkdir(dirs.scratchDir);
+  await createDir(dirs.outputDir);
+  if (options.inputs) await createDir(dirs.inputDir);
+  if (options.processes) await createDir(dirs.scratchDir);
   return dirs;
 }
 
@@ -113,8 +117,12 @@ export async function materializeInputs(
   for (const [name, artifactId] of Object.entries(inputs)) {
     const { ref, path } = await store.artifacts.payloadPath(artifactId);
     const target = join(inputDir, name + extname(ref.rel_path));
-    await Deno.copyFile(path, target);
-    await Deno.chmod(target, 0o444);
+    try {
+      await Deno.copyFile(path, target);
+      await Deno.chmod(target, 0o444);
+    } catch (err) {
+      throw storageError(err, target, "write");
+    }
     const actual = await sha256File(target);
     if (actual !== ref.sha256) {
       throw new IntegrityError(

@@ -34,6 +34,39 @@ export async function writeAll(
 }
 
 /**
+ * Creates a directory.
+ *
+ * @param path The directory's absolute path.
+ * @param options As for `Deno.mkdir` (e.g. `recursive`).
+ * @throws {StorageError} When it cannot be created, e.g. on a full disk (the
+ * message names it).
+ */
+export async function createDir(path: string, options: Deno.MkdirOptions = {}): Promise<void> {
+  try {
+    await Deno.mkdir(path, options);
+  } catch (err) {
+    throw storageError(err, path, "create");
+  }
+}
+
+/**
+ * Writes a text file (UTF-8), creating it or replacing its contents, without
+ * fsync: for staging files that a later step commits durably.
+ *
+ * @param path The file's absolute path.
+ * @param text What to write.
+ * @throws {StorageError} When it cannot be written, e.g. on a full disk (the
+ * message names it).
+ */
+export async function writeTextFile(path: string, text: string): Promise<void> {
+  try {
+    await Deno.writeTextFile(path, text);
+  } catch (err) {
+    throw storageError(err, path, "write");
+  }
+}
+
+/**
  * Flushes an open file's data to disk.
  *
  * @param file The open file.

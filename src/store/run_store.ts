@@ -12,7 +12,7 @@ import type { ArtifactRef } from "./artifact_ref.ts";
 import type { ArtifactStore, Producer } from "./artifact_store.ts";
 import { crashPoint } from "../core/crash_point.ts";
 import { storageError } from "../core/storage_error.ts";
-import { syncDir, withFileLock, writeNewFileSynced } from "./durable_file.ts";
+import { createDir, syncDir, withFileLock, writeNewFileSynced } from "./durable_file.ts";
 import { type RunLayout, runLayout, type StoreLayout } from "./layout.ts";
 import { checkFileName } from "./safe_path.ts";
 import { basename, join } from "node:path";
@@ -89,14 +89,6 @@ export const CREATION_LOCK_NAME = ".create.lock";
 
 function partialRunPath(layout: StoreLayout, runId: string): string {
   return join(layout.runsDir, `${PARTIAL_PREFIX}${runId}`);
-}
-
-async function mkdirStored(path: string, options: Deno.MkdirOptions = {}): Promise<void> {
-  try {
-    await Deno.mkdir(path, options);
-  } catch (err) {
-    throw storageError(err, path, "create");
-  }
 }
 
 /**
@@ -246,11 +238,11 @@ export class RunStore {
   async #materialize(run: RunLayout, manifest: RunManifest): Promise<void> {
     const runsDir = this.#layout.runsDir;
     const partial = partialRunPath(this.#layout, manifest.run_id);
-    await mkdirStored(runsDir, { recursive: true });
+    await createDir(runsDir, { recursive: true });
     await withCreationLock(this.#layout, false, async () => {
       try {
-        await mkdirStored(partial);
-        for (const dir of ["artifacts", "logs", "tmp"]) await mkdirStored(join(partial, dir));
+        await createDir(partial);
+        for (const dir of ["artifacts", "logs", "tmp"]) await createDir(join(partial, dir));
         crashPoint("run_create.before_manifest");
         await writeNewFileSynced(join(partial, basename(run.manifest)), manifestBytes(manifest));
         await syncDir(partial);

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { createDir } from "../../store/durable_file.ts";
 import type { CommandSpec } from "../../graph/workflow.ts";
 import { bubblewrapFromOption, runInBubblewrap } from "./bubblewrap.ts";
 import { commandSandbox } from "./command_sandbox.ts";
@@ -118,8 +119,8 @@ export class CommandExecutor implements Executor<CommandSpec> {
     }
     summary.sandbox = "bubblewrap";
     if (ctx.readOnlyWorkspace) {
-      await Deno.mkdir(ctx.outputDir, { recursive: true });
-      await Deno.mkdir(ctx.scratchDir, { recursive: true });
+      await createDir(ctx.outputDir, { recursive: true });
+      await createDir(ctx.scratchDir, { recursive: true });
       summary.read_only_workspace = "enforced by bubblewrap";
     }
     const result = await runInBubblewrap(argv, {

@@ -31,6 +31,7 @@
 import { dirname, isAbsolute, join } from "node:path";
 import type { DenoSpec } from "../../graph/workflow.ts";
 import { isLilyError } from "../../core/errors.ts";
+import { createDir } from "../../store/durable_file.ts";
 import { STORE_DIR_NAME } from "../../store/layout.ts";
 import { resolveInside } from "../../store/safe_path.ts";
 import { bubblewrapFromOption, type BubblewrapMount, runInBubblewrap } from "./bubblewrap.ts";
@@ -124,7 +125,7 @@ async function sandboxMounts(
   env: Readonly<Record<string, string>>,
 ): Promise<BubblewrapMount[]> {
   for (const dir of [ctx.inputDir, ctx.outputDir, ctx.scratchDir]) {
-    await Deno.mkdir(dir, { recursive: true });
+    await createDir(dir, { recursive: true });
   }
   const home = env.HOME && isAbsolute(env.HOME) && env.HOME !== "/" ? [env.HOME] : [];
   const cache = moduleCache(env);

@@ -16,6 +16,7 @@
 import { dirname, extname } from "node:path";
 import type { JsonValue } from "../../core/canonical_json.ts";
 import { causeMessage, isLilyError, UsageError, ValidationError } from "../../core/errors.ts";
+import { createDir, writeTextFile } from "../../store/durable_file.ts";
 import type { FnContext, FnSpec, StepFunction } from "../../graph/workflow.ts";
 import { declaredOutputPath, settleWithin, writeAttemptLogs } from "./_in_process.ts";
 import type { ExecutionContext, ExecutionResult, Executor, MaterializedInput } from "./executor.ts";
@@ -163,8 +164,8 @@ export class FnExecutor implements Executor<FnSpec> {
       throw err;
     }
     for (const { path, text } of files) {
-      await Deno.mkdir(dirname(path), { recursive: true });
-      await Deno.writeTextFile(path, text);
+      await createDir(dirname(path), { recursive: true });
+      await writeTextFile(path, text);
     }
     return { status: "succeeded", exitCode: null, summary };
   }

@@ -8,6 +8,7 @@
 
 import { dirname } from "node:path";
 import { causeMessage, isLilyError, UsageError } from "../../core/errors.ts";
+import { createDir, writeTextFile } from "../../store/durable_file.ts";
 import type { LlmMessage, LlmSpec } from "../../graph/workflow.ts";
 import { declaredOutputPath, settleWithin, writeAttemptLogs } from "./_in_process.ts";
 import type { ExecutionContext, ExecutionResult, Executor } from "./executor.ts";
@@ -120,8 +121,8 @@ export class LlmExecutor implements Executor<LlmSpec> {
         usage,
       };
     }
-    await Deno.mkdir(dirname(outputPath), { recursive: true });
-    await Deno.writeTextFile(outputPath, text);
+    await createDir(dirname(outputPath), { recursive: true });
+    await writeTextFile(outputPath, text);
     return { status: "succeeded", exitCode: null, summary, usage };
   }
 }
