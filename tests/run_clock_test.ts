@@ -165,6 +165,8 @@ Deno.test("retry backoff grows by its factor, is capped by max_backoff, and neve
     backoffFactor: 10,
     maxBackoffMs: 3_600_000,
     on: ["failure" as const],
+    jitter: false,
+    exitCodes: [],
   };
   const table: [number, number][] = [[1, 1000], [2, 10_000], [4, 1_000_000], [5, 3_600_000], [
     400,

@@ -3,10 +3,12 @@ import {
   afterFailure,
   type AttemptState,
   decidedGates,
+  type FailedAttempt,
   failureReason,
   type GateRecord,
   type GateSpec,
   gatesVerdict,
+  newStepState,
   optionalGateWarnings,
   type RetrySpec,
   runEnd,
@@ -19,6 +21,7 @@ const ID = "00000000-0000-4000-8000-000000000000";
 function attempt(n: number, status: AttemptState["status"], extra: Partial<AttemptState> = {}) {
   return {
     attempt: n,
+    cause: null,
     status,
     started_at: "2026-01-01T00:00:00.000Z",
     started_monotonic_ms: null,
@@ -39,7 +42,7 @@ function attempt(n: number, status: AttemptState["status"], extra: Partial<Attem
 }
 
 function step(status: StepState["status"], attempts: AttemptState[]): StepState {
-  return { status, attempts, outputs: {}, warnings: [] };
+  return { ...newStepState(), status, attempts };
 }
 
 function gate(id: string, status: GateRecord["status"], required = true): GateRecord {
@@ -63,61 +66,93 @@ const RETRY: RetrySpec = {
   backoffFactor: 2,
   maxBackoffMs: 150,
   on: ["failure"],
+  jitter: false,
+  exitCodes: [],
 };
 
 Deno.test("stepStart: where a step picks up after a crash, a cancel or a decision", () => {
   const ok = attempt(1, "succeeded");
   const table: [string, StepState, ReturnType<typeof stepStart>][] = [
-    ["a new step", step("pending", []), { kind: "new_attempt", attempt: 1 }],
+    ["a new step", step("pending", []), { kind: "new_attempt", attempt: 1, cause: "first" }],
     ["waiting on a person", step("waiting", [ok]), { kind: "await_decision", attempt: ok }],
     ["crashed while gates ran", step("running", [ok]), { kind: "finish_gates", attempt: ok }],
     ["cancelled while gates ran", step("cancelled", [ok]), { kind: "finish_gates", attempt: ok }],
     ["cancelled while it ran", step("cancelled", [attempt(1, "cancelled")]), {
       kind: "new_attempt",
       attempt: 2,
+      cause: "resume",
     }],
     ["interrupted by a crash", step("pending", [attempt(1, "interrupted")]), {
       kind: "new_attempt",
       attempt: 2,
+      cause: "resume",
     }],
-    ["failed (gate or step)", step("failed", [ok]), { kind: "new_attempt", attempt: 2 }],
-    ["crashed during backoff", step("running", [attempt(2, "failed")]), {
+    ["failed (gate or step)", step("failed", [ok]), {
       kind: "new_attempt",
-      attempt: 3,
+      attempt: 2,
+      cause: "resume",
+    }],
+    ["reset by a route", { ...step("pending", [ok]), routed: true }, {
+      kind: "new_attempt",
+      attempt: 2,
+      cause: "route",
+    }],
+    ["reset by a route before it ever ran", { ...step("pending", []), routed: true }, {
+      kind: "new_attempt",
+      attempt: 1,
+      cause: "first",
+    }],
+    ["crashed after a failure, before its retry", step("running", [attempt(2, "failed")]), {
+      kind: "decide_failure",
+      attempt: attempt(2, "failed"),
     }],
   ];
   for (const [name, state, want] of table) assertEquals(stepStart(state), want, name);
 });
 
 Deno.test("afterFailure: retries what the policy covers, with capped backoff, and a cancel wins", () => {
-  const table: [
-    string,
-    RetrySpec,
-    Parameters<typeof afterFailure>[1],
-    ReturnType<typeof afterFailure>,
-  ][] = [
-    ["first failure", RETRY, { outcome: "failed", failures: 1, cancelled: false }, {
+  const seed = { runId: ID, stepId: "s", attempt: 2 };
+  const failed = (failures: number, extra: Partial<FailedAttempt> = {}): FailedAttempt => ({
+    outcome: "failed",
+    failures,
+    cancelled: false,
+    exitCode: 1,
+    byGate: false,
+    seed,
+    ...extra,
+  });
+  const table: [string, RetrySpec, FailedAttempt, ReturnType<typeof afterFailure>][] = [
+    ["first failure", RETRY, failed(1), {
       kind: "retry",
       delayMs: 100,
+      reason: "failed; failure 1 of 3 attempts; wait 100 ms",
     }],
-    ["backoff capped", RETRY, { outcome: "failed", failures: 2, cancelled: false }, {
+    ["backoff capped", RETRY, failed(2), {
       kind: "retry",
       delayMs: 150,
+      reason: "failed; failure 2 of 3 attempts; wait 150 ms",
     }],
-    ["attempts used up", RETRY, { outcome: "failed", failures: 3, cancelled: false }, {
+    ["attempts used up", RETRY, failed(3), {
       kind: "finish",
       status: "failed",
+      reason: "attempts used up (3)",
     }],
-    ["timeout not covered", RETRY, { outcome: "timeout", failures: 1, cancelled: false }, {
+    ["no retry configured", { ...RETRY, maxAttempts: 1 }, failed(1), {
       kind: "finish",
       status: "failed",
+      reason: null,
     }],
-    ["timeout covered", { ...RETRY, on: ["timeout"] }, {
-      outcome: "timeout",
-      failures: 1,
-      cancelled: false,
-    }, { kind: "retry", delayMs: 100 }],
-    ["failure during a cancel", RETRY, { outcome: "failed", failures: 1, cancelled: true }, {
+    ["timeout not covered", RETRY, failed(1, { outcome: "timeout", exitCode: null }), {
+      kind: "finish",
+      status: "failed",
+      reason: "a timeout is not retried (retry.on: failure)",
+    }],
+    ["timeout covered", { ...RETRY, on: ["timeout"] }, failed(1, { outcome: "timeout" }), {
+      kind: "retry",
+      delayMs: 100,
+      reason: "timed out; failure 1 of 3 attempts; wait 100 ms",
+    }],
+    ["failure during a cancel", RETRY, failed(1, { cancelled: true }), {
       kind: "finish",
       status: "cancelled",
     }],

@@ -127,6 +127,8 @@ Deno.test("the TS API and a YAML file produce the same workflow model", () => {
     backoffFactor: 2,
     maxBackoffMs: 3_600_000,
     on: ["failure", "timeout"],
+    jitter: false,
+    exitCodes: [],
   });
   assertEquals(yaml.steps[0].outputs.bin.kind, "file");
 });

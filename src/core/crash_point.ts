@@ -30,6 +30,10 @@ export type CrashPoint =
   | "outputs_committing"
   /** An attempt is journaled as succeeded; its gates have not run yet. */
   | "gates_starting"
+  /** A route was decided and its feedback stored; `route_taken` is not journaled yet. */
+  | "route_taking"
+  /** `route_taken` is journaled; the reset steps have not started again yet. */
+  | "route_taken"
   /** `run_finished` is journaled; the manifest and `run_state.json` are not updated yet. */
   | "run_finished";
 

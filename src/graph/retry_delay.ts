@@ -15,7 +15,7 @@ import type { RetrySpec } from "./workflow.ts";
  * ```ts
  * import { retryDelayMs } from "./retry_delay.ts";
  * const retry = { maxAttempts: 50, backoffMs: 1000, backoffFactor: 10, maxBackoffMs: 60_000,
- *   on: ["failure" as const] };
+ *   on: ["failure" as const], jitter: false, exitCodes: [] };
  * console.assert(retryDelayMs(retry, 2) === 10_000);
  * console.assert(retryDelayMs(retry, 40) === 60_000);
  * ```

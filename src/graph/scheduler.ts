@@ -54,13 +54,22 @@ class IndexHeap {
 
 /**
  * Tracks which steps can start. Tell it when steps succeed; take ready steps
- * in key order.
+ * in key order; reset the steps a route runs again.
  */
 export class Scheduler {
   #graph: WorkflowGraph;
   #waitingOn: Int32Array;
   #ready = new IndexHeap();
+  /** How many heap entries are live (not withdrawn by a reset). */
+  #readyLive = 0;
+  /** 1 once a step was made ready (or succeeded before), until a reset. */
   #queued: Uint8Array;
+  /** 1 while a step's index is in the heap. */
+  #inHeap: Uint8Array;
+  /** 1 for heap entries a reset withdrew; skipped when popped. */
+  #withdrawn: Uint8Array;
+  /** 1 for steps that succeeded. */
+  #done: Uint8Array;
 
   /**
    * Starts scheduling a graph where some steps may already have succeeded
@@ -74,9 +83,13 @@ export class Scheduler {
     const n = graph.steps.length;
     this.#waitingOn = new Int32Array(n);
     this.#queued = new Uint8Array(n);
+    this.#inHeap = new Uint8Array(n);
+    this.#withdrawn = new Uint8Array(n);
+    this.#done = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       if (succeeded.has(graph.steps[i].id)) {
         this.#queued[i] = 1;
+        this.#done[i] = 1;
         continue;
       }
       this.#waitingOn[i] = graph.upstream[i].filter((u) => !succeeded.has(graph.steps[u].id))
@@ -87,12 +100,18 @@ export class Scheduler {
 
   #enqueue(i: number): void {
     this.#queued[i] = 1;
+    this.#readyLive++;
+    if (this.#inHeap[i]) {
+      this.#withdrawn[i] = 0;
+      return;
+    }
+    this.#inHeap[i] = 1;
     this.#ready.push(i);
   }
 
   /** How many steps are ready and not yet taken. */
   get readyCount(): number {
-    return this.#ready.size;
+    return this.#readyLive;
   }
 
   /**
@@ -104,7 +123,14 @@ export class Scheduler {
   take(limit: number): string[] {
     const out: string[] = [];
     while (out.length < limit && this.#ready.size > 0) {
-      out.push(this.#graph.steps[this.#ready.pop()!].id);
+      const i = this.#ready.pop()!;
+      this.#inHeap[i] = 0;
+      if (this.#withdrawn[i]) {
+        this.#withdrawn[i] = 0;
+        continue;
+      }
+      this.#readyLive--;
+      out.push(this.#graph.steps[i].id);
     }
     return out;
   }
@@ -117,6 +143,7 @@ export class Scheduler {
    */
   succeeded(stepId: string): string[] {
     const i = this.#graph.indexOf.get(stepId)!;
+    this.#done[i] = 1;
     const released: string[] = [];
     for (const d of this.#graph.downstream[i]) {
       if (this.#queued[d]) continue;
@@ -126,5 +153,30 @@ export class Scheduler {
       }
     }
     return released;
+  }
+
+  /**
+   * Schedules steps again that a route reset: each is no longer succeeded
+   * nor taken, and becomes ready once its upstream steps have succeeded. The
+   * set must be closed downstream (a step and all its descendants), as a
+   * route's reset is; steps in it that were ready but not taken wait again
+   * until their reset upstream steps succeed.
+   *
+   * @param stepIds The steps to schedule again.
+   */
+  reset(stepIds: Iterable<string>): void {
+    const members = [...stepIds].map((id) => this.#graph.indexOf.get(id)!);
+    for (const i of members) {
+      if (this.#inHeap[i] && !this.#withdrawn[i]) {
+        this.#withdrawn[i] = 1;
+        this.#readyLive--;
+      }
+      this.#queued[i] = 0;
+      this.#done[i] = 0;
+    }
+    for (const i of members) {
+      this.#waitingOn[i] = this.#graph.upstream[i].filter((u) => !this.#done[u]).length;
+      if (this.#waitingOn[i] === 0) this.#enqueue(i);
+    }
   }
 }

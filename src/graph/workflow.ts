@@ -59,6 +59,25 @@ export interface RetrySpec {
   readonly maxBackoffMs: number;
   /** Which failures retry. */
   readonly on: readonly RetryOn[];
+  /**
+   * Spread each wait over its upper half, by a fraction that is a pure
+   * function of (run id, step, attempt) (see `retry_jitter.ts`).
+   */
+  readonly jitter: boolean;
+  /** When not empty, a failure retries only when it exited with one of these codes. */
+  readonly exitCodes: readonly number[];
+}
+
+/**
+ * A bounded route (`on_fail`): when its step fails after its retries, or
+ * its required gate fails, `goto` and everything downstream of it run
+ * again, `goto` getting the failing record as its input `feedback`.
+ */
+export interface RouteSpec {
+  /** The step run again: the failing step itself or one of its ancestors. */
+  readonly goto: string;
+  /** How often this route may be taken in one run (from 1). */
+  readonly max: number;
 }
 
 /** The context an in-process `fn` step receives. */
@@ -175,6 +194,8 @@ export interface StepSpec {
   readonly env: Readonly<Record<string, string>>;
   /** Names of variables passed through from the kernel's environment. */
   readonly envPass: readonly string[];
+  /** Where to go when the step fails after its retries. */
+  readonly onFail?: RouteSpec;
 }
 
 /** A check that decides whether a step's attempt counts as succeeded. */
@@ -193,6 +214,8 @@ export interface GateSpec {
   readonly inputs: Readonly<Record<string, InputSource>>;
   /** Environment variables set for the gate. */
   readonly env: Readonly<Record<string, string>>;
+  /** Where to go when this (required) gate fails. */
+  readonly onFail?: RouteSpec;
 }
 
 /** A whole workflow. */
@@ -207,4 +230,6 @@ export interface Workflow {
   readonly steps: readonly StepSpec[];
   /** Gates, in declaration order. */
   readonly gates: readonly GateSpec[];
+  /** How many routes a run may take in all. */
+  readonly maxTransitions: number;
 }

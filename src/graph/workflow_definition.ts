@@ -17,6 +17,7 @@ import type {
   OutputSpec,
   RetryOn,
   RetrySpec,
+  RouteSpec,
   StepFunction,
   StepSpec,
   Workflow,
@@ -52,6 +53,7 @@ const outputDecl = z.strictObject({
 });
 
 const FACTOR_HINT = "expected a number from 1 to 10";
+const EXIT_CODE_HINT = "expected an exit code from 1 to 255";
 
 const retry = z.strictObject({
   max_attempts: z.number().int().min(1).max(100),
@@ -62,6 +64,29 @@ const retry = z.strictObject({
     "the longest wait between attempts; default 1h, or backoff when longer",
   ).optional(),
   on: z.array(z.enum(["failure", "timeout"])).min(1).optional(),
+  jitter: z.boolean().describe(
+    "spread each wait over its upper half, deterministically from the run id",
+  ).optional(),
+  exit_codes: z.array(z.number().int().min(1, EXIT_CODE_HINT).max(255, EXIT_CODE_HINT)).min(1)
+    .describe("retry a failure only when the process exited with one of these codes").optional(),
+});
+
+/** The default `on_fail.max`: how often one route may be taken in a run. */
+export const DEFAULT_ROUTE_MAX = 3;
+
+/** The default `max_transitions`: how many routes a run may take in all. */
+export const DEFAULT_MAX_TRANSITIONS = 100;
+
+const ROUTE_MAX_HINT = "expected a whole number from 1 to 1000";
+const TRANSITIONS_HINT = "expected a whole number from 1 to 100000";
+
+const onFail = z.strictObject({
+  goto: z.string().describe("the step run again: this step (or the gate's step) or an ancestor"),
+  max: z.number({ error: ROUTE_MAX_HINT }).int(ROUTE_MAX_HINT).min(1, ROUTE_MAX_HINT).max(
+    1000,
+    ROUTE_MAX_HINT,
+  ).describe(`how often this route may be taken in a run (default ${DEFAULT_ROUTE_MAX})`)
+    .optional(),
 });
 
 const message = z.strictObject({
@@ -130,6 +155,7 @@ function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
     needs: z.array(z.string()).optional(),
     outputs: z.record(z.string().regex(ID), outputDecl).optional(),
     retry: retry.optional(),
+    on_fail: onFail.optional(),
     env_pass: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).optional(),
   }).superRefine(exactlyOneRunner(["command", "shell", "deno", "fn", "llm"]));
   const gate = z.strictObject({
@@ -139,6 +165,7 @@ function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
     ...runnerFields,
     human: z.strictObject({ prompt: z.string().optional() }).optional(),
     required: z.boolean().optional(),
+    on_fail: onFail.optional(),
   }).superRefine(exactlyOneRunner(["command", "shell", "deno", "fn", "human"]));
   return z.strictObject({
     $schema: z.string().optional(),
@@ -154,6 +181,12 @@ function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
     ).optional(),
     steps: z.array(step).min(1, "expected at least one step"),
     gates: z.array(gate).optional(),
+    max_transitions: z.number({ error: TRANSITIONS_HINT }).int(TRANSITIONS_HINT).min(
+      1,
+      TRANSITIONS_HINT,
+    ).max(100_000, TRANSITIONS_HINT).describe(
+      `how many routes (on_fail) a run may take in all (default ${DEFAULT_MAX_TRANSITIONS})`,
+    ).optional(),
   });
 }
 
@@ -219,9 +252,26 @@ export interface StepDefinition extends RunnerDefinition {
     /** The longest wait between attempts (default `1h`, or `backoff` when that is longer). */
     max_backoff?: number | string;
     on?: RetryOn[];
+    /** Spread each wait over its upper half, deterministically from the run id. */
+    jitter?: boolean;
+    /** Retry a failure only when the process exited with one of these codes (1–255). */
+    exit_codes?: number[];
   };
+  /** Where to go when the step fails after its retries. */
+  on_fail?: OnFailDefinition;
   /** Names of variables passed through from the kernel's environment. */
   env_pass?: string[];
+}
+
+/** A bounded route as written. */
+export interface OnFailDefinition {
+  /** The step run again: the failing step (or the gate's step) or one of its ancestors. */
+  goto: string;
+  /**
+   * How often this route may be taken in a run (1 to 1000).
+   * @default {3}
+   */
+  max?: number;
 }
 
 /** A gate as written. */
@@ -239,6 +289,8 @@ export interface GateDefinition extends RunnerDefinition {
    * @default {true}
    */
   required?: boolean;
+  /** Where to go when this required gate fails. */
+  on_fail?: OnFailDefinition;
 }
 
 /** A workflow definition as written (file or TS API), before normalisation. */
@@ -255,6 +307,11 @@ export interface WorkflowDefinition {
   steps: StepDefinition[];
   /** The gates. */
   gates?: GateDefinition[];
+  /**
+   * How many routes (`on_fail`) a run may take in all (1 to 100000).
+   * @default {100}
+   */
+  max_transitions?: number;
 }
 
 type ParsedDefinition = z.output<ReturnType<typeof workflowDefinitionSchema>>;
@@ -359,6 +416,8 @@ const NO_RETRY: RetrySpec = {
   backoffFactor: 1,
   maxBackoffMs: DEFAULT_MAX_BACKOFF_MS,
   on: ["failure"],
+  jitter: false,
+  exitCodes: [],
 };
 
 /**
@@ -388,6 +447,8 @@ function retrySpec(
     backoffFactor: raw.backoff_factor ?? 2,
     maxBackoffMs,
     on: raw.on ?? ["failure", "timeout"],
+    jitter: raw.jitter ?? false,
+    exitCodes: raw.exit_codes ?? [],
   };
 }
 
@@ -412,10 +473,23 @@ function step(raw: ParsedStep, index: number, issues: PathIssue[]): StepSpec {
     timeoutMs: raw.timeout === undefined ? undefined : parseDuration(raw.timeout),
     env: raw.env ?? {},
     envPass: raw.env_pass ?? [],
+    ...(raw.on_fail ? { onFail: routeSpec(raw.on_fail) } : {}),
   };
 }
 
+function routeSpec(raw: NonNullable<ParsedStep["on_fail"]>): RouteSpec {
+  return { goto: raw.goto, max: raw.max ?? DEFAULT_ROUTE_MAX };
+}
+
 function gate(raw: ParsedGate, index: number, issues: PathIssue[]): GateSpec {
+  if (raw.on_fail && raw.required === false) {
+    issues.push({
+      code: "invalid_route",
+      path: ["gates", index, "on_fail"],
+      message: "on_fail on an optional gate is never taken (its failure is a warning); " +
+        "expected required: true or no on_fail",
+    });
+  }
   return {
     id: raw.id,
     step: raw.step,
@@ -424,6 +498,7 @@ function gate(raw: ParsedGate, index: number, issues: PathIssue[]): GateSpec {
     timeoutMs: raw.timeout === undefined ? undefined : parseDuration(raw.timeout),
     inputs: inputs(raw.inputs, ["gates", index], issues),
     env: raw.env ?? {},
+    ...(raw.on_fail ? { onFail: routeSpec(raw.on_fail) } : {}),
   };
 }
 
@@ -488,6 +563,7 @@ export function normalizeDefinition(
     inputs: inputsSpec,
     steps: raw.steps.map((s, i) => step(s, i, issues)),
     gates: (raw.gates ?? []).map((g, i) => gate(g, i, issues)),
+    maxTransitions: raw.max_transitions ?? DEFAULT_MAX_TRANSITIONS,
   };
   return issues.length > 0 ? { ok: false, issues } : { ok: true, workflow };
 }

@@ -7,6 +7,8 @@
  */
 
 import { checkDerivedNames } from "./derived_names.ts";
+import { didYouMean } from "./did_you_mean.ts";
+import { checkRoutes } from "./route_check.ts";
 import type { PathIssue } from "./workflow_definition.ts";
 import type { GateSpec, InputSource, StepSpec, Workflow } from "./workflow.ts";
 
@@ -30,30 +32,6 @@ export interface WorkflowGraph {
 export type BuildGraphResult =
   | { readonly ok: true; readonly graph: WorkflowGraph }
   | { readonly ok: false; readonly issues: readonly PathIssue[] };
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
-}
-
-function suggest(name: string, known: Iterable<string>): string {
-  let best: string | undefined;
-  let bestDistance = Math.min(3, name.length);
-  for (const candidate of known) {
-    const d = distance(name, candidate);
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best ? ` (did you mean "${best}"?)` : "";
-}
 
 /** Maps each id to its first index, reporting every later duplicate. */
 function indexIds(
@@ -98,7 +76,7 @@ export function buildGraph(workflow: Workflow): BuildGraphResult {
       issues.push({
         code: "unknown_input",
         path,
-        message: `unknown run input "${source.name}"${suggest(source.name, runInputs)}`,
+        message: `unknown run input "${source.name}"${didYouMean(source.name, runInputs)}`,
       });
     }
     if (source.from !== "step_output") return;
@@ -107,7 +85,7 @@ export function buildGraph(workflow: Workflow): BuildGraphResult {
       issues.push({
         code: "unknown_step",
         path,
-        message: `unknown step "${source.step}"${suggest(source.step, indexOf.keys())}`,
+        message: `unknown step "${source.step}"${didYouMean(source.step, indexOf.keys())}`,
       });
       return;
     }
@@ -117,7 +95,7 @@ export function buildGraph(workflow: Workflow): BuildGraphResult {
         code: "unknown_output",
         path,
         message: `step "${source.step}" declares no output "${source.output}"${
-          suggest(source.output, outputs)
+          didYouMean(source.output, outputs)
         }`,
       });
     }
@@ -135,7 +113,7 @@ export function buildGraph(workflow: Workflow): BuildGraphResult {
         issues.push({
           code: "unknown_step",
           path: ["steps", i, "needs", k],
-          message: `unknown step "${need}"${suggest(need, indexOf.keys())}`,
+          message: `unknown step "${need}"${didYouMean(need, indexOf.keys())}`,
         });
       } else if (target === i) {
         issues.push({
@@ -164,7 +142,7 @@ export function buildGraph(workflow: Workflow): BuildGraphResult {
       issues.push({
         code: "unknown_step",
         path: ["gates", g, "step"],
-        message: `unknown step "${gate.step}"${suggest(gate.step, indexOf.keys())}`,
+        message: `unknown step "${gate.step}"${didYouMean(gate.step, indexOf.keys())}`,
       });
     } else {
       if (!gatesOf.has(gate.step)) gatesOf.set(gate.step, []);
@@ -185,6 +163,7 @@ export function buildGraph(workflow: Workflow): BuildGraphResult {
       message: `steps form a cycle: ${[...names, names[0]].join(" → ")}`,
     });
   }
+  issues.push(...checkRoutes(workflow, indexOf, upstreamLists));
   if (issues.length > 0) return { ok: false, issues };
 
   const downstream: number[][] = workflow.steps.map(() => []);

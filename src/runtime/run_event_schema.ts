@@ -46,6 +46,7 @@ const eventSchema = (duration: z.ZodType<number>) =>
       ...stepAttempt,
       type: z.literal("attempt_started"),
       monotonic_ms: z.number().nonnegative().optional(),
+      cause: z.enum(["first", "retry", "resume", "route"]).optional(),
     }),
     z.object({
       ...base,
@@ -90,9 +91,30 @@ const eventSchema = (duration: z.ZodType<number>) =>
     z.object({
       ...base,
       ...stepAttempt,
+      type: z.literal("retry_scheduled"),
+      delay_ms: z.number().int().nonnegative(),
+      reason: z.string(),
+    }),
+    z.object({
+      ...base,
+      ...stepAttempt,
+      type: z.literal("route_taken"),
+      route: z.string().regex(/^(steps|gates)\.[A-Za-z][A-Za-z0-9_-]*\.on_fail$/),
+      goto: id,
+      count: z.number().int().positive(),
+      max: z.number().int().positive(),
+      transitions: z.number().int().positive(),
+      max_transitions: z.number().int().positive(),
+      feedback: uuid,
+      reset: z.array(id).min(1),
+    }),
+    z.object({
+      ...base,
+      ...stepAttempt,
       type: z.literal("step_finished"),
       status: z.enum(["succeeded", "failed", "waiting", "cancelled"]),
       warnings: z.array(z.string()),
+      reason: z.string().optional(),
     }),
     z.object({
       ...base,

@@ -20,6 +20,13 @@ export type StepStatus = "pending" | "running" | "waiting" | "succeeded" | "fail
  */
 export type GateStatus = "pass" | "fail" | "error" | "skipped" | "cancelled";
 
+/**
+ * Why an attempt started: the step's first, a retry after a failure, a
+ * runner picking the step up again (after a crash, a cancel, or a failed
+ * run's resume), or a route (`on_fail`) that reset the step.
+ */
+export type AttemptCause = "first" | "retry" | "resume" | "route";
+
 /** The final or paused status of a run. */
 export type RunEndStatus = "succeeded" | "failed" | "cancelled" | "waiting";
 
@@ -52,6 +59,8 @@ export type RunEventBody =
     readonly attempt: number;
     /** The runner clock's monotonic reading at the start, in ms (absent in older journals). */
     readonly monotonic_ms?: number;
+    /** Why it started (absent in older journals). */
+    readonly cause?: AttemptCause;
   }
   | {
     readonly type: "attempt_spawned";
@@ -97,11 +106,51 @@ export type RunEventBody =
     readonly prompt?: string;
   }
   | {
+    /** A failed attempt will be retried: the decision, before the wait. */
+    readonly type: "retry_scheduled";
+    readonly step: string;
+    /** The attempt that failed. */
+    readonly attempt: number;
+    /** The wait before the next attempt, in ms (after jitter). */
+    readonly delay_ms: number;
+    /** Why it is retried and how the wait was computed. */
+    readonly reason: string;
+  }
+  | {
+    /**
+     * A route (`on_fail`) was taken: `goto` and the steps downstream of it
+     * (`reset`) run again, `goto` with the input `feedback`.
+     */
+    readonly type: "route_taken";
+    /** The route: `steps.<id>.on_fail` or `gates.<id>.on_fail`. */
+    readonly route: string;
+    /** The step that failed. */
+    readonly step: string;
+    /** Its attempt that failed. */
+    readonly attempt: number;
+    /** The step run again. */
+    readonly goto: string;
+    /** How often this route has been taken in the run, this time included. */
+    readonly count: number;
+    /** The route's bound. */
+    readonly max: number;
+    /** How many routes the run has taken, this one included. */
+    readonly transitions: number;
+    /** The run's bound on routes. */
+    readonly max_transitions: number;
+    /** The failing record handed to `goto`: a `gate_result.v1` or `step_failure.v1` artifact. */
+    readonly feedback: string;
+    /** The steps reset: `goto` and everything downstream of it, in declaration order. */
+    readonly reset: readonly string[];
+  }
+  | {
     readonly type: "step_finished";
     readonly step: string;
     readonly attempt: number;
     readonly status: "succeeded" | "failed" | "waiting" | "cancelled";
     readonly warnings: readonly string[];
+    /** Why the step failed, when a rule of the decider (not only the attempt) says why. */
+    readonly reason?: string;
   }
   | {
     readonly type: "run_finished";
@@ -116,6 +165,8 @@ export type RunEvent = RunEventBody & { readonly seq: number; readonly at: strin
 export interface AttemptState {
   /** Attempt number, from 1. */
   attempt: number;
+  /** Why it started (`null` in journals older than causes). */
+  cause: AttemptCause | null;
   /** How it ended, or `running`. */
   status: AttemptStatus | "running";
   /** When it started (wall clock). */
@@ -148,6 +199,8 @@ export interface AttemptState {
   executor: Record<string, unknown>;
   /** Token usage of an `llm` attempt. */
   usage?: LlmUsage;
+  /** The decision to retry after it failed: the wait and why. */
+  retry?: { delay_ms: number; reason: string };
 }
 
 /** One step, as the state shows it. */
@@ -160,6 +213,17 @@ export interface StepState {
   outputs: Record<string, string>;
   /** Optional gate failures of its last attempt. */
   warnings: string[];
+  /** The failing record a route handed it, as its input `feedback` (`null`: none). */
+  feedback: string | null;
+  /**
+   * The first attempt its retry budget counts (a route's reset and a failed
+   * finish start a new budget; a crash or a cancel does not).
+   */
+  retry_from: number;
+  /** Whether a route reset it and no attempt has started since. */
+  routed: boolean;
+  /** Why it failed, when the decider said more than its last attempt. */
+  reason: string | null;
 }
 
 /** The run state: what `run_state.json` holds. */
@@ -180,7 +244,7 @@ export interface RunState {
   inputs: Record<string, string>;
   /** Steps by id, in declaration order. */
   steps: Record<string, StepState>;
-  /** Counters of bounded routes and loops. */
+  /** How often each route was taken, by route (`steps.<id>.on_fail`, `gates.<id>.on_fail`). */
   routing_counters: Record<string, number>;
   /** The last applied event's sequence number. */
   last_seq: number;
@@ -210,6 +274,24 @@ export function emptyRunState(runId: string): RunState {
   };
 }
 
+/**
+ * The state of a step that has not run.
+ *
+ * @returns A pending step with no attempts.
+ */
+export function newStepState(): StepState {
+  return {
+    status: "pending",
+    attempts: [],
+    outputs: {},
+    warnings: [],
+    feedback: null,
+    retry_from: 1,
+    routed: false,
+    reason: null,
+  };
+}
+
 function attemptOf(state: RunState, step: string, attempt: number): AttemptState | undefined {
   return state.steps[step]?.attempts.find((a) => a.attempt === attempt);
 }
@@ -230,7 +312,7 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       state.workflow_sha256 = event.workflow_sha256;
       state.inputs = { ...event.inputs };
       for (const id of event.step_ids) {
-        state.steps[id] = { status: "pending", attempts: [], outputs: {}, warnings: [] };
+        state.steps[id] = newStepState();
       }
       state.status = "running";
       return;
@@ -241,8 +323,11 @@ export function applyEvent(state: RunState, event: RunEvent): void {
     case "attempt_started": {
       const step = state.steps[event.step];
       step.status = "running";
+      step.routed = false;
+      step.reason = null;
       step.attempts.push({
         attempt: event.attempt,
+        cause: event.cause ?? null,
         status: "running",
         started_at: event.at,
         started_monotonic_ms: event.monotonic_ms ?? null,
@@ -301,10 +386,34 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       state.steps[event.step].status = "waiting";
       return;
     }
+    case "retry_scheduled": {
+      const attempt = attemptOf(state, event.step, event.attempt);
+      if (attempt) attempt.retry = { delay_ms: event.delay_ms, reason: event.reason };
+      return;
+    }
+    case "route_taken": {
+      state.routing_counters[event.route] = event.count;
+      for (const id of event.reset) {
+        const step = state.steps[id];
+        if (!step) continue;
+        step.status = "pending";
+        step.outputs = {};
+        step.warnings = [];
+        step.reason = null;
+        step.routed = true;
+        step.retry_from = (step.attempts.at(-1)?.attempt ?? 0) + 1;
+      }
+      const target = state.steps[event.goto];
+      if (target) target.feedback = event.feedback;
+      return;
+    }
     case "step_finished": {
       const step = state.steps[event.step];
       step.status = event.status;
       step.warnings = [...event.warnings];
+      step.reason = event.reason ?? null;
+      // A failed step that runs again (a resume) starts a new retry budget.
+      if (event.status === "failed") step.retry_from = event.attempt + 1;
       const attempt = attemptOf(state, event.step, event.attempt);
       step.outputs = event.status === "succeeded" && attempt ? { ...attempt.outputs } : {};
       return;

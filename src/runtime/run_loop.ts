@@ -41,6 +41,7 @@ import { executorFor, type ExecutorRegistry } from "./executors/executor_registr
 import { killStaleProcessGroup, processStartTicks } from "./executors/process_tree.ts";
 import {
   applyEvent,
+  type AttemptCause,
   type AttemptState,
   foldEvents,
   type GateRecord,
@@ -55,7 +56,6 @@ import { exportRunState } from "./run_state_file.ts";
 import { isUnwritableDisk } from "../core/storage_error.ts";
 import { crashPoint } from "../core/crash_point.ts";
 import {
-  afterFailure,
   decidedGates,
   failureReason,
   gatesVerdict,
@@ -63,6 +63,9 @@ import {
   runEnd,
   stepStart,
 } from "./run_decider.ts";
+import { decideFailure, type PendingRoute, takeRoute } from "./route_decider.ts";
+import { routeFeedback } from "./route_feedback.ts";
+import { FEEDBACK_INPUT } from "../graph/route_check.ts";
 import { LilyError } from "../core/errors.ts";
 import { MAX_TIMER_MS, sleep } from "../core/delay.ts";
 
@@ -147,6 +150,12 @@ export interface ExecuteRunOptions {
 }
 
 type StepOutcome = "succeeded" | "failed" | "waiting" | "cancelled";
+
+/** What a step's runner does next: an attempt, its gates, or the decision after a failure. */
+type StepWork =
+  | { readonly kind: "attempt"; readonly attempt: number; readonly cause: AttemptCause }
+  | { readonly kind: "gates"; readonly attempt: AttemptState }
+  | { readonly kind: "decide"; readonly attempt: number; readonly outcome: "failed" | "timeout" };
 
 /** A failure's message: a Lily error's own, anything else marked as unexpected. */
 function describeError(err: unknown): string {
@@ -383,14 +392,18 @@ class RunLoop {
     let failure: string | null = null;
     let fatal: { error: unknown } | null = null;
     let waiting = 0;
+    // Routes wait until no step runs, so that no reset step is reset while it runs.
+    const routes: PendingRoute[] = [];
     const signal = this.#controller.signal;
     while (true) {
-      if (failure === null && fatal === null && !signal.aborted) {
+      if (failure === null && fatal === null && routes.length === 0 && !signal.aborted) {
         for (const id of scheduler.take(jobs - running.size)) {
           const task = this.#runStep(id).then((outcome) => {
-            if (outcome === "succeeded") scheduler.succeeded(id);
+            if (typeof outcome === "object") routes.push(outcome);
+            else if (outcome === "succeeded") scheduler.succeeded(id);
             else if (outcome === "failed") {
-              failure ??= failureReason(id, this.#state.steps[id].attempts.at(-1));
+              const step = this.#state.steps[id];
+              failure ??= failureReason(id, step.attempts.at(-1), step.reason);
             } else if (outcome === "waiting") waiting++;
           }, (error) => {
             // The runner cannot record what happens (e.g. the disk is full):
@@ -401,6 +414,13 @@ class RunLoop {
           running.set(id, task);
         }
       }
+      if (running.size === 0 && routes.length > 0 && fatal === null) {
+        const stop = failure !== null || signal.aborted;
+        const taken = await this.#takeRoutes(routes.splice(0), stop);
+        if (taken.failure !== null) failure ??= taken.failure;
+        scheduler.reset(taken.reset);
+        continue;
+      }
       if (running.size === 0) break;
       await Promise.race(running.values());
     }
@@ -408,37 +428,103 @@ class RunLoop {
     return runEnd({ cancelled: signal.aborted, failure, waiting });
   }
 
-  async #runStep(stepId: string): Promise<StepOutcome> {
+  async #runStep(stepId: string): Promise<StepOutcome | PendingRoute> {
     const step = this.#graph.steps[this.#graph.indexOf.get(stepId)!];
     const start = stepStart(this.#state.steps[stepId]);
-    if (start.kind === "await_decision") {
-      return await this.#finish(step, start.attempt.attempt, await this.#gate(step, start.attempt));
-    }
-    let finishGatesOf = start.kind === "finish_gates" ? start.attempt : undefined;
-    let attemptNo = start.kind === "finish_gates" ? start.attempt.attempt : start.attempt;
-    let failures = 0;
+    let work: StepWork = start.kind === "new_attempt"
+      ? { kind: "attempt", attempt: start.attempt, cause: start.cause }
+      : start.kind === "decide_failure"
+      ? {
+        kind: "decide",
+        attempt: start.attempt.attempt,
+        outcome: start.attempt.status === "timeout" ? "timeout" : "failed",
+      }
+      : { kind: "gates", attempt: start.attempt };
+    // A runner picking a step up does not wait out a backoff its predecessor began.
+    let pickedUp = start.kind !== "new_attempt";
     while (true) {
-      const outcome = finishGatesOf
-        ? await this.#gate(step, finishGatesOf)
-        : await this.#attempt(step, attemptNo);
-      finishGatesOf = undefined;
+      const attemptNo = work.kind === "gates" ? work.attempt.attempt : work.attempt;
+      const outcome = work.kind === "attempt"
+        ? await this.#attempt(step, attemptNo, work.cause)
+        : work.kind === "gates"
+        ? await this.#gate(step, work.attempt)
+        : work.outcome;
       if (outcome === "succeeded" || outcome === "waiting" || outcome === "cancelled") {
         return await this.#finish(step, attemptNo, outcome);
       }
-      failures++;
-      const next = afterFailure(step.retry, {
+      const next = decideFailure(this.#graph, this.#state, stepId, {
         outcome,
-        failures,
         cancelled: this.#controller.signal.aborted,
       });
-      if (next.kind === "finish") return await this.#finish(step, attemptNo, next.status);
-      await sleep(next.delayMs, this.#controller.signal);
+      if (next.kind === "cancelled") return await this.#finish(step, attemptNo, "cancelled");
+      if (next.kind === "fail") return await this.#finish(step, attemptNo, "failed", next.reason);
+      if (next.kind === "route") return next.route;
+      if (!pickedUp) {
+        await this.#record({
+          type: "retry_scheduled",
+          step: stepId,
+          attempt: attemptNo,
+          delay_ms: next.delayMs,
+          reason: next.reason,
+        });
+        await sleep(next.delayMs, this.#controller.signal);
+      }
       if (this.#checkCancel()) return await this.#finish(step, attemptNo, "cancelled");
-      attemptNo = this.#state.steps[stepId].attempts.at(-1)!.attempt + 1;
+      const attempt = this.#state.steps[stepId].attempts.at(-1)!.attempt + 1;
+      work = { kind: "attempt", attempt, cause: pickedUp ? "resume" : "retry" };
+      pickedUp = false;
     }
   }
 
-  async #finish(step: StepSpec, attempt: number, outcome: StepOutcome): Promise<StepOutcome> {
+  /**
+   * Takes the routes chosen while steps ran, in the order they were chosen:
+   * checks each one's bounds, stores its feedback and journals it. When the
+   * run is stopping (another step failed, a cancel) or a bound is reached,
+   * the routed step finishes instead.
+   *
+   * @returns The steps to schedule again, and the run's failure when a bound was reached.
+   */
+  async #takeRoutes(
+    routes: readonly PendingRoute[],
+    stop: boolean,
+  ): Promise<{ reset: string[]; failure: string | null }> {
+    const reset: string[] = [];
+    let failure: string | null = null;
+    for (const route of routes) {
+      const spec = this.#graph.steps[this.#graph.indexOf.get(route.step)!];
+      if (stop || failure !== null) {
+        const cancelled = this.#controller.signal.aborted;
+        await this.#finish(
+          spec,
+          route.attempt,
+          cancelled ? "cancelled" : "failed",
+          cancelled ? null : `route ${route.label} not taken: the run is failing`,
+        );
+        continue;
+      }
+      const verdict = takeRoute(this.#graph, this.#state, route);
+      if (verdict.kind === "exceeded") {
+        await this.#finish(spec, route.attempt, "failed", verdict.reason);
+        const step = this.#state.steps[route.step];
+        failure = failureReason(route.step, step.attempts.at(-1), verdict.reason);
+        continue;
+      }
+      const attempt = this.#state.steps[route.step].attempts.at(-1)!;
+      const feedback = await routeFeedback(this.#store, this.#runId, route, attempt);
+      crashPoint("route_taking");
+      await this.#record({ ...verdict.event, feedback });
+      crashPoint("route_taken");
+      reset.push(...verdict.event.reset);
+    }
+    return { reset, failure };
+  }
+
+  async #finish(
+    step: StepSpec,
+    attempt: number,
+    outcome: StepOutcome,
+    reason: string | null = null,
+  ): Promise<StepOutcome> {
     const gates = this.#state.steps[step.id].attempts.find((a) => a.attempt === attempt)?.gates ??
       {};
     const warnings = optionalGateWarnings(gates);
@@ -446,7 +532,14 @@ class RunLoop {
     this.#unflushed.delete(step.id);
     await Promise.all([
       unflushed,
-      this.#record({ type: "step_finished", step: step.id, attempt, status: outcome, warnings }),
+      this.#record({
+        type: "step_finished",
+        step: step.id,
+        attempt,
+        status: outcome,
+        warnings,
+        ...(reason === null ? {} : { reason }),
+      }),
     ]);
     return outcome;
   }
@@ -454,6 +547,7 @@ class RunLoop {
   async #attempt(
     step: StepSpec,
     attemptNo: number,
+    cause: AttemptCause,
   ): Promise<"succeeded" | "waiting" | "cancelled" | "failed" | "timeout"> {
     const runId = this.#runId;
     const run = this.#store.runs.paths(runId);
@@ -463,6 +557,7 @@ class RunLoop {
       step: step.id,
       attempt: attemptNo,
       monotonic_ms: Math.max(0, started),
+      cause,
     });
     crashPoint("attempt_started");
     this.#checkCancel();
@@ -470,7 +565,7 @@ class RunLoop {
     const inProcess = step.executor.kind === "fn" || step.executor.kind === "llm";
     const dirs = await prepareAttemptDirs(run, label, {
       processes: !inProcess,
-      inputs: Object.keys(step.inputs).length > 0,
+      inputs: Object.keys(step.inputs).length > 0 || this.#state.steps[step.id].feedback !== null,
       outputs: Object.keys(step.outputs).length > 0,
     });
     const producer = { id: step.id, kind: step.executor.kind === "llm" ? "llm" : "tool" } as const;
@@ -479,6 +574,8 @@ class RunLoop {
       const id = resolveInputSource(source, this.#state);
       if (id !== undefined) inputIds[name] = id;
     }
+    const feedback = this.#state.steps[step.id].feedback;
+    if (feedback !== null) inputIds[FEEDBACK_INPUT] = feedback;
     let result: ExecutionResult;
     let spawned: Promise<void> | undefined;
     let outputs: Record<string, string> = {};
