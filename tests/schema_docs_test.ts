@@ -47,6 +47,9 @@ inputs:
   order: { type: work_order.v1 }
 steps:
   - { id: build, shell: "echo built", inputs: { order: inputs.order } }
+  - id: flaky
+    shell: '[ "$LILY_ATTEMPT" != 1 ]'
+    on_fail: { goto: flaky, max: 1 }
 gates:
   - { id: check, step: build, shell: "true" }
 `,

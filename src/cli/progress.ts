@@ -7,6 +7,7 @@
  */
 
 import type { RunEvent } from "../runtime/run_events.ts";
+import { routeDetails, routeLabel } from "./route_view.ts";
 import type { Store } from "../store/store.ts";
 import { type CommandHint, gateFailureDetails, logDetails } from "./run_details.ts";
 
@@ -43,7 +44,16 @@ export async function progressLines(
     case "runner_started":
       return [line(`${event.resumed ? "resumed" : "started"} run ${runId}`)];
     case "attempt_started":
-      return [line(`${event.step}#${event.attempt} started`)];
+      return [
+        line(
+          `${event.step}#${event.attempt} started` +
+            (event.cause && event.cause !== "first" ? ` (${event.cause})` : ""),
+        ),
+      ];
+    case "retry_scheduled":
+      return [line(`${event.step}#${event.attempt} will be retried: ${event.reason}`)];
+    case "route_taken":
+      return [line(`route ${routeLabel(event)}: ${routeDetails(event)}`)];
     case "attempt_finished": {
       const failed = event.status === "failed" || event.status === "timeout";
       return [
@@ -76,9 +86,12 @@ export async function progressLines(
         `(or add --reject --reason TEXT)`,
       ];
     case "step_finished":
-      return event.warnings.length > 0
-        ? [line(`${event.step} ${event.status} with warnings: ${event.warnings.join("; ")}`)]
-        : [];
+      return [
+        ...(event.warnings.length > 0
+          ? [line(`${event.step} ${event.status} with warnings: ${event.warnings.join("; ")}`)]
+          : []),
+        ...(event.reason ? [line(`${event.step} ${event.status}: ${event.reason}`)] : []),
+      ];
     default:
       return [];
   }

@@ -18,7 +18,8 @@ import {
   logDetails,
 } from "./run_details.ts";
 import { emit, table } from "./output.ts";
-import type { RunState } from "../runtime/run_events.ts";
+import type { AttemptState, RunState } from "../runtime/run_events.ts";
+import { describeRoutes } from "./route_view.ts";
 import type { RunListing } from "../store/run_store.ts";
 import type { RunManifest } from "../store/run_manifest.ts";
 import { readRunState } from "../runtime/run_starter.ts";
@@ -118,7 +119,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
     .action(async (runId, _opts, cmd) => {
       const g = globalOptions(cmd);
       const command = (args: readonly string[]) => hint(ctx, g, args);
-      const { manifest, counts, path, state, live, gates, failures } = await withStore(
+      const { manifest, counts, path, state, live, gates, failures, routes } = await withStore(
         ctx,
         g,
         false,
@@ -135,6 +136,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
             live: await isRunLive(store.runs.paths(runId)),
             gates: await humanGates(store, state, events),
             failures: await describeFailures(store, state, command),
+            routes: events.filter((e) => e.type === "route_taken"),
           };
         },
       );
@@ -151,6 +153,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
         run_state: hasWorkflow ? state : null,
         human_gates: gates,
         failures: failures.map(({ lines: _, ...failure }) => failure),
+        routes,
       }, () => [
         `Run ${manifest.run_id}`,
         `Status: ${manifest.status}${reason ? ` (${reason})` : ""}` +
@@ -168,6 +171,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
           ]
           : []),
         ...(hasWorkflow ? ["", ...describeSteps(state)] : []),
+        ...describeRoutes(routes),
         ...failures.flatMap((f) => f.lines),
         ...gates.flatMap((gate) => describeHumanGate(gate, runId, command)),
         "",
@@ -252,6 +256,18 @@ function describeHumanGate(gate: HumanGateView, runId: string, command: CommandH
   ];
 }
 
+/** An attempt count with the causes of the attempts after the first: `3 (route 2)`. */
+function attemptCount(attempts: readonly AttemptState[]): string {
+  const causes = new Map<string, number>();
+  for (const a of attempts) {
+    if (a.cause !== null && a.cause !== "first") {
+      causes.set(a.cause, (causes.get(a.cause) ?? 0) + 1);
+    }
+  }
+  const detail = [...causes].map(([cause, n]) => `${cause} ${n}`).join(", ");
+  return detail ? `${attempts.length} (${detail})` : String(attempts.length);
+}
+
 function describeSteps(state: RunState): string[] {
   const rows = Object.entries(state.steps).map(([id, step]) => {
     const last = step.attempts.at(-1);
@@ -262,7 +278,7 @@ function describeSteps(state: RunState): string[] {
     return [
       id,
       step.status,
-      String(step.attempts.length),
+      attemptCount(step.attempts),
       last?.duration_ms == null ? "-" : `${(last.duration_ms / 1000).toFixed(2)}s`,
       gates.join(" ") || "-",
       Object.entries(step.outputs).map(([name, artifact]) => `${name}=${artifact}`).join(" ") ||

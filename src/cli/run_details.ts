@@ -131,9 +131,10 @@ export async function gateFailureDetails(
 }
 
 /**
- * Says why a run ended, once: for failed steps only which step and attempt
- * (the message is printed with the attempt, with its log), else the run's
- * reason.
+ * Says why a run ended, once: for failed steps which step and attempt (the
+ * attempt's message is printed with the attempt, with its log) and the
+ * decider's rule when one let it fail (a retry rule, a route's bound), else
+ * the run's reason.
  *
  * @param state The run's state.
  * @returns E.g. `step test failed (attempt 2)`, or `null` when there is no reason.
@@ -141,8 +142,10 @@ export async function gateFailureDetails(
 export function endReason(state: RunState): string | null {
   const failed = Object.entries(state.steps).filter(([, s]) => s.status === "failed");
   if (state.status === "failed" && failed.length > 0) {
-    return failed.map(([id, s]) => `step ${id} failed (attempt ${s.attempts.at(-1)?.attempt ?? 0})`)
-      .join(", ");
+    return failed.map(([id, s]) =>
+      `step ${id} failed (attempt ${s.attempts.at(-1)?.attempt ?? 0})` +
+      (s.reason ? `: ${s.reason}` : "")
+    ).join(", ");
   }
   return state.reason;
 }

@@ -1,7 +1,7 @@
 /**
  * The kernel's built-in artifact types: `work_order.v1`,
  * `environment_snapshot.v1`, `step_run_record.v1`, `gate_result.v1`,
- * `policy_violation.v1` and `artifact_replacement.v1`. Their fields are
+ * `step_failure.v1`, `policy_violation.v1` and `artifact_replacement.v1`. Their fields are
  * written down in `docs/schemas.md`.
  *
  * Every object accepts fields it does not name (they are kept as given), so
@@ -299,6 +299,39 @@ const ArtifactReplacementV1Schema: z.ZodType<ArtifactReplacementV1> = z.looseObj
   replaced_by: text().optional().describe("Who replaced it"),
 });
 
+/** `step_failure.v1`: a step's failed attempt, handed to a route's target as `feedback`. */
+export interface StepFailureV1 {
+  /** The step that failed. */
+  readonly step_id: string;
+  /** Its failed attempt. */
+  readonly attempt: number;
+  /** How the attempt ended (`succeeded` when only its required gates failed). */
+  readonly status: "succeeded" | "failed" | "timeout";
+  /** The process's exit code; `null` when there was none. */
+  readonly exit_code: number | null;
+  /** Why it failed, in words. */
+  readonly message: string | null;
+  /** Id of the artifact holding the captured stdout. */
+  readonly stdout_artifact_id: string | null;
+  /** Id of the artifact holding the captured stderr. */
+  readonly stderr_artifact_id: string | null;
+  /** Ids of the `gate_result.v1` artifacts that judged it. */
+  readonly gate_result_ids: readonly string[];
+}
+
+/** The zod schema of `step_failure.v1`. */
+const StepFailureV1Schema: z.ZodType<StepFailureV1> = z.looseObject({
+  step_id: text().describe("The step that failed"),
+  attempt: z.int().min(1).describe("Its failed attempt"),
+  status: z.enum(["succeeded", "failed", "timeout"])
+    .describe("How the attempt ended (succeeded: only its required gates failed)"),
+  exit_code: z.int().nullable().describe("The process's exit code"),
+  message: z.string().nullable().describe("Why it failed, in words"),
+  stdout_artifact_id: uuid().nullable().describe("The artifact holding the captured stdout"),
+  stderr_artifact_id: uuid().nullable().describe("The artifact holding the captured stderr"),
+  gate_result_ids: z.array(uuid()).describe("Ids of the gate_result.v1 artifacts that judged it"),
+});
+
 /** The kernel's built-in types, as registered by {@linkcode kernelRegistry}. */
 export const KERNEL_SCHEMAS: readonly SchemaRegistration[] = [
   {
@@ -323,6 +356,12 @@ export const KERNEL_SCHEMAS: readonly SchemaRegistration[] = [
     id: "gate_result.v1",
     schema: GateResultV1Schema,
     description: "One gate's verdict on one step: status, reasons, exit code, captured output",
+    origin: "kernel",
+  },
+  {
+    id: "step_failure.v1",
+    schema: StepFailureV1Schema,
+    description: "A step's failed attempt, handed to a route's target as its input feedback",
     origin: "kernel",
   },
   {

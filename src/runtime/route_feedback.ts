@@ -8,32 +8,13 @@
  * @module
  */
 
+import type { StepFailureV1 } from "../contracts/kernel_schemas.ts";
 import type { Store } from "../store/store.ts";
 import type { AttemptState } from "./run_events.ts";
 import type { PendingRoute } from "./route_decider.ts";
 
 /** The artifact type of a step's failure handed to a route's target. */
 export const STEP_FAILURE_TYPE = "step_failure.v1";
-
-/** A `step_failure.v1` payload: one failed attempt of a step. */
-export interface StepFailurePayload {
-  /** The step. */
-  readonly step_id: string;
-  /** Its failed attempt. */
-  readonly attempt: number;
-  /** How the attempt ended (`succeeded` when only its required gates failed). */
-  readonly status: AttemptState["status"];
-  /** The process's exit code, or null. */
-  readonly exit_code: number | null;
-  /** Why it failed, in words. */
-  readonly message: string | null;
-  /** The attempt's captured stdout (`log.v1`), or null. */
-  readonly stdout_artifact_id: string | null;
-  /** The attempt's captured stderr (`log.v1`), or null. */
-  readonly stderr_artifact_id: string | null;
-  /** The `gate_result.v1` artifacts of its gates. */
-  readonly gate_result_ids: readonly string[];
-}
 
 /**
  * Describes a failed attempt as a `step_failure.v1` payload.
@@ -42,11 +23,14 @@ export interface StepFailurePayload {
  * @param attempt Its failed attempt.
  * @returns The payload.
  */
-export function stepFailurePayload(stepId: string, attempt: AttemptState): StepFailurePayload {
+export function stepFailurePayload(stepId: string, attempt: AttemptState): StepFailureV1 {
   return {
     step_id: stepId,
     attempt: attempt.attempt,
-    status: attempt.status,
+    // A route follows a failure, a timeout, or a succeeded attempt whose gates failed.
+    status: attempt.status === "timeout" || attempt.status === "succeeded"
+      ? attempt.status
+      : "failed",
     exit_code: attempt.exit_code,
     message: attempt.message,
     stdout_artifact_id: attempt.logs.stdout ?? null,
