@@ -26,7 +26,8 @@ export const FEEDBACK_INPUT = "feedback";
  * @param indexOf Step id → declaration index.
  * @param upstream For each step, the steps it depends on.
  * @returns One issue per bad route (unknown target, target not an
- * ancestor, `feedback` input taken), with the path of the offending field.
+ * ancestor, on an optional gate, `feedback` input taken), with the path of
+ * the offending field.
  */
 export function checkRoutes(
   workflow: Workflow,
@@ -64,7 +65,14 @@ export function checkRoutes(
   });
   workflow.gates.forEach((gate, g) => {
     const subject = indexOf.get(gate.step);
-    if (gate.onFail && subject !== undefined) {
+    if (gate.onFail && !gate.required) {
+      issues.push({
+        code: "invalid_route",
+        path: ["gates", g, "on_fail"],
+        message: "on_fail on an optional gate is never taken (its failure is a warning); " +
+          "expected required: true or no on_fail",
+      });
+    } else if (gate.onFail && subject !== undefined) {
       check(gate.onFail, subject, ["gates", g], `gates.${gate.id}.on_fail`);
     }
   });

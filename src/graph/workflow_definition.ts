@@ -482,14 +482,6 @@ function routeSpec(raw: NonNullable<ParsedStep["on_fail"]>): RouteSpec {
 }
 
 function gate(raw: ParsedGate, index: number, issues: PathIssue[]): GateSpec {
-  if (raw.on_fail && raw.required === false) {
-    issues.push({
-      code: "invalid_route",
-      path: ["gates", index, "on_fail"],
-      message: "on_fail on an optional gate is never taken (its failure is a warning); " +
-        "expected required: true or no on_fail",
-    });
-  }
   return {
     id: raw.id,
     step: raw.step,
