@@ -11,7 +11,7 @@ import { approveGate } from "../gates/human_gate.ts";
 import { assertRunnable } from "../kernel/runnable_check.ts";
 import { resumeWorkflow, runWorkflow } from "../kernel/workflow_service.ts";
 import { Scheduler } from "../graph/scheduler.ts";
-import type { ExecutorSpec, GateRunnerSpec } from "../graph/workflow.ts";
+import type { ExecutorSpec, GateRunnerSpec, RouteSpec } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import { readWorkflowFile } from "../graph/workflow_loader.ts";
 import { FakeLlmProvider } from "../runtime/executors/llm_provider.ts";
@@ -127,6 +127,7 @@ function plan(
     valid: true,
     file,
     workflow: graph.workflow.name,
+    max_transitions: graph.workflow.maxTransitions,
     inputs: Object.entries(graph.workflow.inputs).map(([name, spec]) => ({
       name,
       type: spec.type,
@@ -143,15 +144,22 @@ function plan(
         needs: graph.upstream[index].map((u) => graph.steps[u].id),
         timeout_ms: step.timeoutMs ?? null,
         max_attempts: step.retry.maxAttempts,
+        on_fail: step.onFail ?? null,
         gates: (graph.gatesOf.get(id) ?? []).map((gate) => ({
           id: gate.id,
           runner: gate.runner.kind,
           runs: describeRunner(gate.runner),
           required: gate.required,
+          on_fail: gate.onFail ?? null,
         })),
       };
     }),
   };
+}
+
+/** ` on_fail → fix (max 2)`, or nothing without a route. */
+function routeNote(route: RouteSpec | null): string {
+  return route === null ? "" : `  on_fail → ${route.goto} (max ${route.max})`;
 }
 
 function planLines(p: ReturnType<typeof plan>): string[] {
@@ -168,9 +176,10 @@ function planLines(p: ReturnType<typeof plan>): string[] {
     "Steps, in scheduling order:",
     ...p.steps.flatMap((s, k) => [
       `  ${k + 1}. ${s.id}  ${s.runs}` +
-      (s.needs.length > 0 ? `  (after ${s.needs.join(", ")})` : ""),
+      (s.needs.length > 0 ? `  (after ${s.needs.join(", ")})` : "") + routeNote(s.on_fail),
       ...s.gates.map((gate) =>
-        `     gate ${gate.id} (${gate.required ? "required" : "optional"})  ${gate.runs}`
+        `     gate ${gate.id} (${gate.required ? "required" : "optional"})  ${gate.runs}` +
+        routeNote(gate.on_fail)
       ),
     ]),
   ];
