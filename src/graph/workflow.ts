@@ -61,7 +61,7 @@ export interface RetrySpec {
   readonly on: readonly RetryOn[];
   /**
    * Spread each wait over its upper half, by a fraction that is a pure
-   * function of (run id, step, attempt) (see `retry_jitter.ts`).
+   * function of (run id, step, attempt) (see `src/policy/retry_jitter.ts`).
    */
   readonly jitter: boolean;
   /** When not empty, a failure retries only when it exited with one of these codes. */

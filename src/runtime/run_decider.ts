@@ -10,7 +10,7 @@
  */
 
 import { retryDelayMs } from "../graph/retry_delay.ts";
-import { jitteredDelayMs, type JitterSeed } from "../graph/retry_jitter.ts";
+import { jitteredDelayMs, type JitterSeed } from "../policy/retry_jitter.ts";
 import type { GateSpec, RetrySpec } from "../graph/workflow.ts";
 import type {
   AttemptCause,

@@ -1,7 +1,8 @@
 /**
- * Deterministic retry jitter. A retry's wait, when `jitter: true`, is spread
- * over its upper half ("equal jitter" in the AWS Architecture Blog's
- * "Exponential Backoff And Jitter", 2015): `wait × (1 + u) / 2`, where `u`
+ * Deterministic retry jitter, a pure retry rule of the policy layer. A
+ * retry's wait, when `jitter: true`, is spread over its upper half ("equal
+ * jitter" in the AWS Architecture Blog's "Exponential Backoff And Jitter",
+ * 2015): `wait × (1 + u) / 2`, where `u`
  * in [0, 1) is a pure function of (run id, step, attempt) — the first 32
  * bits of SHA-256 over `run id NUL step NUL attempt`, divided by 2^32. Two
  * runs spread their retries apart, while one run's waits are the same on
@@ -11,7 +12,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../core/canonical_json.ts";
 
 /** What a retry's jitter is seeded by. */
 export interface JitterSeed {
@@ -30,9 +31,8 @@ export interface JitterSeed {
  * @returns A number in [0, 1).
  */
 export function jitterFraction(seed: JitterSeed): number {
-  const digest = createHash("sha256").update(`${seed.runId}\0${seed.stepId}\0${seed.attempt}`)
-    .digest();
-  return digest.readUInt32BE(0) / 2 ** 32;
+  const digest = sha256Hex(`${seed.runId}\0${seed.stepId}\0${seed.attempt}`);
+  return parseInt(digest.slice(0, 8), 16) / 2 ** 32;
 }
 
 /**
