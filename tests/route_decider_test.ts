@@ -15,6 +15,7 @@ import {
   type GateRecord,
   jitteredDelayMs,
   jitterFraction,
+  parseWorkflow,
   type PendingRoute,
   type RetrySpec,
   type RunEvent,
@@ -430,4 +431,47 @@ Deno.test("failuresSoFar counts failures, timeouts and blocked gates since the b
   ]);
   assertEquals(failuresSoFar(finished.steps.build), 0, "a failed finish starts a new budget");
   assertEquals(stepStart(finished.steps.build).kind, "new_attempt");
+});
+
+Deno.test("the SPEC's routes and retry syntax loads into the model", () => {
+  const g = parseWorkflow(
+    `name: spec
+steps:
+  - { id: fix, command: [fix] }
+  - id: build
+    needs: [fix]
+    command: [build]
+    retry: { max_attempts: 3, backoff: 1s, backoff_factor: 2, max_backoff: 1m, jitter: true,
+             on: [failure, timeout], exit_codes: [75] }
+    on_fail: { goto: fix, max: 2 }      # after retries are spent
+  - { id: edit, command: [edit] }
+  - { id: apply, needs: [edit], command: [apply] }
+gates:
+  - id: tests
+    step: apply
+    command: [deno, test]
+    on_fail: { goto: edit, max: 3 }     # a required gate failed
+max_transitions: 100
+`,
+    "spec.yaml",
+  );
+  const build = g.steps[1];
+  assertEquals(build.retry, {
+    maxAttempts: 3,
+    backoffMs: 1000,
+    backoffFactor: 2,
+    maxBackoffMs: 60_000,
+    on: ["failure", "timeout"],
+    jitter: true,
+    exitCodes: [75],
+  });
+  assertEquals(build.onFail, { goto: "fix", max: 2 });
+  assertEquals(g.workflow.gates[0].onFail, { goto: "edit", max: 3 });
+  assertEquals(g.workflow.maxTransitions, 100);
+  const defaults = parseWorkflow(
+    "name: d\nsteps:\n  - { id: a, command: [a], on_fail: { goto: a } }\n",
+    "d.yaml",
+  );
+  assertEquals([defaults.steps[0].onFail?.max, defaults.workflow.maxTransitions], [3, 100]);
+  assertEquals(defaults.upstream, [[]], "a route to itself is not a dependency, so not a cycle");
 });
