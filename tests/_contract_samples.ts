@@ -58,6 +58,16 @@ export const VALID: Record<string, Record<string, unknown>> = {
     stdout_artifact_id: ID_A,
     stderr_artifact_id: null,
   },
+  "step_failure.v1": {
+    step_id: "build",
+    attempt: 2,
+    status: "failed",
+    exit_code: 7,
+    message: "Exited with code 7",
+    stdout_artifact_id: null,
+    stderr_artifact_id: ID_A,
+    gate_result_ids: [ID_B],
+  },
   "policy_violation.v1": {
     step_id: "build",
     attempt: 2,
@@ -86,6 +96,7 @@ export const BROKEN: Record<string, { field: string; value: unknown; path: strin
   },
   "step_run_record.v1": { field: "attempt", value: 0, path: "$.attempt" },
   "gate_result.v1": { field: "status", value: "passed", path: "$.status" },
+  "step_failure.v1": { field: "gate_result_ids", value: ["x"], path: "$.gate_result_ids[0]" },
   "policy_violation.v1": { field: "occurred_at", value: "yesterday", path: "$.occurred_at" },
   "artifact_replacement.v1": {
     field: "replacement_artifact_id",
