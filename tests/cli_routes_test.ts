@@ -12,9 +12,12 @@ import {
   assertCleanError,
   CLI,
   fingerprint,
+  firstRunId,
   lily,
+  lilyInBackground,
   lilyJson,
   runEvents,
+  waitFor,
   withTempDir,
 } from "./_helpers.ts";
 
@@ -338,6 +341,36 @@ gates:
       await lily(["check", "flow.yaml"], { workspace: ws }),
       2,
       /flow\.yaml:6 steps\.edit\.inputs\.Feedback: input "Feedback" collides with the input "feedback" that gates\.tests\.on_fail hands this step/,
+    );
+  });
+});
+
+Deno.test("a resume continues the retry budget: an interrupted attempt does not count, failed ones do", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      `name: budget
+steps:
+  - id: flaky
+    shell: '[ "$LILY_ATTEMPT" = 2 ] && sleep 30; exit 75'
+    retry: { max_attempts: 3, backoff: 10ms, exit_codes: [75] }
+`,
+    );
+    const runner = lilyInBackground(["run", "start", "flow.yaml"], ws);
+    const runId = await firstRunId(ws);
+    await waitFor("attempt 2 to run", async () => {
+      const events = await runEvents(ws, runId);
+      return events.some((e) => e.type === "attempt_spawned" && e.attempt === 2) || undefined;
+    });
+    runner.child.kill("SIGKILL");
+    await runner.done;
+    const resumed = await lily(["run", "resume", runId], { workspace: ws });
+    assertEquals(resumed.code, 1, resumed.stderr);
+    assertMatch(resumed.stdout, /step flaky failed \(attempt 4\): attempts used up \(3\)/);
+    const doc = await show(ws, runId);
+    assertEquals(
+      doc.run_state.steps.flaky.attempts.map((a) => [a.cause, a.status]),
+      [["first", "failed"], ["retry", "interrupted"], ["resume", "failed"], ["retry", "failed"]],
     );
   });
 });
