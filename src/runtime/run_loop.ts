@@ -440,7 +440,8 @@ class RunLoop {
         outcome: start.attempt.status === "timeout" ? "timeout" : "failed",
       }
       : { kind: "gates", attempt: start.attempt };
-    // A runner picking a step up does not wait out a backoff its predecessor began.
+    // A step picked up mid-way (gates to finish or decide, a failure to decide after a crash)
+    // that is retried starts its next attempt at once, as a resume: no backoff is waited out twice.
     let pickedUp = start.kind !== "new_attempt";
     while (true) {
       const attemptNo = work.kind === "gates" ? work.attempt.attempt : work.attempt;
