@@ -66,6 +66,7 @@ const PURE = [
   "src/graph/",
   "src/policy/",
   "src/runtime/run_decider.ts",
+  "src/runtime/route_decider.ts",
   "src/runtime/run_events.ts",
   "src/runtime/executors/deno_flags.ts",
 ];
