@@ -5,7 +5,8 @@
  * @module
  */
 
-import { defineWorkflow, openContractStore, runWorkflow, type StepDefinition } from "../mod.ts";
+import { createKernel, defineWorkflow, type StepDefinition } from "../mod.ts";
+import { openContractStore } from "../store.ts";
 import { withTempDir } from "./_measure.ts";
 
 /** Options of {@linkcode timeChain}. */
@@ -31,17 +32,20 @@ export async function timeChain(
   options: TimeChainOptions = {},
 ): Promise<number> {
   return await withTempDir(async (ws) => {
+    // The store is opened before the clock starts, as a long-lived kernel's is.
     const store = await openContractStore(ws);
+    const kernel = createKernel({ workspace: ws, store, jobs: options.jobs ?? 1 });
     try {
       const graph = defineWorkflow({ name: `chain-${steps.length}`, steps });
       const start = performance.now();
-      const { state } = await runWorkflow(store, graph, { jobs: options.jobs ?? 1 });
+      const { state } = await kernel.runs.start(graph);
       const elapsed = performance.now() - start;
       if (state.status !== "succeeded") {
         throw new Error(`bench run ${state.status}: ${state.reason}`);
       }
       return elapsed;
     } finally {
+      kernel.close();
       store.close();
     }
   });

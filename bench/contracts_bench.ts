@@ -14,13 +14,8 @@
  */
 
 import { createHash } from "node:crypto";
-import {
-  canonicalForm,
-  type Envelope,
-  kernelRegistry,
-  type SchemaRegistry,
-  storedValueIssues,
-} from "../mod.ts";
+import { canonicalForm, type Envelope, kernelRegistry, type SchemaRegistry } from "../contracts.ts";
+import { storedValueIssues } from "../src/contracts/envelope.ts";
 import {
   type BenchContext,
   type Figure,

@@ -11,7 +11,8 @@
 
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { openStore, storeLayout } from "../mod.ts";
+import { openStore } from "../store.ts";
+import { storeLayout } from "../src/store/layout.ts";
 import { type BenchContext, type Figure, interleave, makeFigure, withTempDir } from "./_measure.ts";
 
 const ROWS_PER_RUN = 1000;

@@ -8,7 +8,7 @@
  */
 
 import { dirname, join } from "node:path";
-import { openStore } from "../mod.ts";
+import { openStore } from "../store.ts";
 import {
   type BenchContext,
   type Figure,

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { openStore } from "../mod.ts";
+import { openStore } from "../store.ts";
 import {
   type BenchContext,
   type Figure,

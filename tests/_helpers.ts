@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openStore, type Store } from "../mod.ts";
+import { openStore, type Store } from "../store.ts";
 
 /** The repository root. */
 export const REPO: string = fileURLToPath(new URL("..", import.meta.url));

@@ -1,6 +1,8 @@
 import { assert, assertEquals, assertNotEquals, assertRejects } from "./_assert.ts";
 import { join } from "node:path";
-import { canonicalHash, IntegrityError, NotFoundError, openStore, UsageError } from "../mod.ts";
+import { canonicalHash } from "../contracts.ts";
+import { IntegrityError, NotFoundError, UsageError } from "../mod.ts";
+import { openStore } from "../store.ts";
 import { withRunStore, withTempDir } from "./_helpers.ts";
 
 Deno.test("a second put of the same content gets a new id and keeps the first", async () => {

@@ -1,15 +1,9 @@
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import {
-  canonicalBytes,
-  canonicalForm,
-  canonicalHash,
-  canonicalJson,
-  jsonIssues,
-  jsonPath,
-  ValidationError,
-} from "../mod.ts";
+import { canonicalBytes, canonicalForm, canonicalHash, canonicalJson } from "../contracts.ts";
+import { ValidationError } from "../mod.ts";
+import { jsonIssues, jsonPath } from "../src/core/canonical_json.ts";
 import { REPO } from "./_helpers.ts";
 
 const VECTORS = join(REPO, "tests", "testdata", "rfc8785");

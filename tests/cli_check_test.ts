@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
-import { openStore, readRunState } from "../mod.ts";
+import { openStore } from "../store.ts";
+import { readRunState } from "../src/runtime/run_starter.ts";
 import { assertCleanError, CLI, type CliResult, lily, lilyJson, withTempDir } from "./_helpers.ts";
 
 /** Runs a bash command line with `$LILY` set to the CLI, stdin optionally fed. */

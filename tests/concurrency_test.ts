@@ -1,6 +1,7 @@
 import { assertEquals } from "./_assert.ts";
 import { join } from "node:path";
-import { openStore, verifyStore } from "../mod.ts";
+import { openStore } from "../store.ts";
+import { verifyStore } from "../src/store/verify.ts";
 import { REPO, withTempDir } from "./_helpers.ts";
 
 const LOOP = join(REPO, "tests", "testdata", "put_loop.ts");

@@ -2,17 +2,9 @@ import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
-import {
-  canonicalHash,
-  type ContractStore,
-  kernelRegistry,
-  NotFoundError,
-  openContractStore,
-  openStore,
-  SchemaRegistry,
-  UsageError,
-  ValidationError,
-} from "../mod.ts";
+import { canonicalHash, kernelRegistry, SchemaRegistry } from "../contracts.ts";
+import { NotFoundError, UsageError, ValidationError } from "../mod.ts";
+import { type ContractStore, openContractStore, openStore } from "../store.ts";
 import { BROKEN, broken, VALID } from "./_contract_samples.ts";
 import { fingerprint, withTempDir } from "./_helpers.ts";
 

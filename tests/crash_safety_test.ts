@@ -1,7 +1,9 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { openStore, readManifest, verifyStore } from "../mod.ts";
+import { openStore } from "../store.ts";
+import { readManifest } from "../src/store/run_manifest.ts";
+import { verifyStore } from "../src/store/verify.ts";
 import { REPO, withTempDir } from "./_helpers.ts";
 
 const LOOP = join(REPO, "tests", "testdata", "put_loop.ts");

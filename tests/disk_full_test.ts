@@ -1,17 +1,12 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import {
-  defaultExecutors,
-  defineWorkflow,
-  openContractStore,
-  readJournal,
-  readManifest,
-  RunJournal,
-  runWorkflow,
-  startRun,
-  StorageError,
-} from "../mod.ts";
+import { createKernel, defineWorkflow, StorageError } from "../mod.ts";
+import { openContractStore } from "../store.ts";
+import { defaultExecutors } from "../src/runtime/executors/executor_registry.ts";
+import { readJournal, RunJournal } from "../src/runtime/run_journal.ts";
+import { startRun } from "../src/runtime/run_starter.ts";
+import { readManifest } from "../src/store/run_manifest.ts";
 import { assertCleanError, lily, lilyJson, withTempDir } from "./_helpers.ts";
 
 async function sh(cmd: string, args: string[]): Promise<{ ok: boolean; message: string }> {
@@ -200,7 +195,10 @@ Deno.test("a step's staged output that meets a full disk names the file and stop
           outputs: { plan: { type: "plan.v1", path: "plan.txt" } },
         }],
       });
-      const err = await runWorkflow(store, graph).then(() => undefined, (e) => e);
+      const err = await createKernel({ workspace: ws, store }).runs.start(graph).then(
+        () => undefined,
+        (e) => e,
+      );
       assert(err instanceof StorageError, String(err));
       assertEquals(err.code, "ENOSPC");
       assertMatch(err.path, /\/\.iris\/runs\/[0-9a-f-]{36}\/tmp\/plan\.1\/out\/plan\.txt$/);
@@ -227,6 +225,7 @@ Deno.test("an error the runner cannot record stops the run as failed, with the r
       let runId = "";
       const err = await startRun(store, graph, {
         executors: defaultExecutors(),
+        kernelEnv: {},
         onCreated: (id) => runId = id,
       }).then(() => undefined, (e) => e);
       assertMatch(String(err), /has gates but the runner was given no gate evaluator/);

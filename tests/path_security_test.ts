@@ -1,13 +1,8 @@
 import { assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
 import { join } from "node:path";
-import {
-  checkFileName,
-  IntegrityError,
-  openStore,
-  PathSecurityError,
-  resolveInside,
-  UsageError,
-} from "../mod.ts";
+import { IntegrityError, PathSecurityError, UsageError } from "../mod.ts";
+import { openStore } from "../store.ts";
+import { checkFileName, resolveInside } from "../src/store/safe_path.ts";
 import { assertCleanError, fingerprint, lily, withRunStore, withTempDir } from "./_helpers.ts";
 
 Deno.test("traversal and non-UUID ids are rejected by every CLI command before touching a path", async () => {

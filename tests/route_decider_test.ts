@@ -7,26 +7,21 @@
 
 import { assertEquals } from "./_assert.ts";
 import {
-  afterFailure,
-  decideFailure,
   defineWorkflow,
-  failuresSoFar,
-  foldEvents,
   type GateRecord,
-  jitteredDelayMs,
-  jitterFraction,
   parseWorkflow,
-  type PendingRoute,
   type RetrySpec,
   type RunEvent,
   type RunEventBody,
   type RunState,
-  Scheduler,
-  stepStart,
-  takeRoute,
   type WorkflowDefinition,
   type WorkflowGraph,
 } from "../mod.ts";
+import { Scheduler } from "../src/graph/scheduler.ts";
+import { jitteredDelayMs, jitterFraction } from "../src/policy/retry_jitter.ts";
+import { decideFailure, type PendingRoute, takeRoute } from "../src/runtime/route_decider.ts";
+import { afterFailure, failuresSoFar, stepStart } from "../src/runtime/run_decider.ts";
+import { foldEvents } from "../src/runtime/run_events.ts";
 
 const RUN = "00000000-0000-4000-8000-000000000001";
 const R1 = "00000000-0000-4000-8000-00000000000a";

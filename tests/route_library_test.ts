@@ -5,18 +5,14 @@
  */
 
 import { assertEquals } from "./_assert.ts";
-import {
-  approveGate,
-  defineWorkflow,
-  openContractStore,
-  resumeWorkflow,
-  runWorkflow,
-} from "../mod.ts";
+import { createKernel, defineWorkflow } from "../mod.ts";
+import { openContractStore } from "../store.ts";
 import { withTempDir } from "./_helpers.ts";
 
 Deno.test("an fn step gets the failing record as ctx.inputs.feedback", async () => {
   await withTempDir(async (ws) => {
     const store = await openContractStore(ws);
+    const kernel = createKernel({ workspace: ws, store });
     try {
       const seen: unknown[] = [];
       const graph = defineWorkflow({
@@ -40,7 +36,7 @@ Deno.test("an fn step gets the failing record as ctx.inputs.feedback", async () 
           },
         ],
       });
-      const { state } = await runWorkflow(store, graph);
+      const { state } = await kernel.runs.start(graph);
       assertEquals(state.status, "succeeded");
       assertEquals(seen[0], null);
       const feedback = seen[1] as { step_id: string; attempt: number; message: string };
@@ -56,6 +52,7 @@ Deno.test("an fn step gets the failing record as ctx.inputs.feedback", async () 
 Deno.test("a route waits for a running sibling it resets, then runs it again", async () => {
   await withTempDir(async (ws) => {
     const store = await openContractStore(ws);
+    const kernel = createKernel({ workspace: ws, store });
     try {
       const slowRuns: number[] = [];
       const graph = defineWorkflow({
@@ -80,7 +77,7 @@ Deno.test("a route waits for a running sibling it resets, then runs it again", a
           },
         ],
       });
-      const { state } = await runWorkflow(store, graph, { jobs: 2 });
+      const { state } = await kernel.runs.start(graph, { jobs: 2 });
       assertEquals(state.status, "succeeded");
       assertEquals(slowRuns, [1, 2], "the running sibling finished, then ran again");
       assertEquals(state.steps.slow.attempts.map((a) => [a.cause, a.status]), [
@@ -97,6 +94,7 @@ Deno.test("a route waits for a running sibling it resets, then runs it again", a
 Deno.test("a rejected human gate with on_fail routes when the run resumes", async () => {
   await withTempDir(async (ws) => {
     const store = await openContractStore(ws);
+    const kernel = createKernel({ workspace: ws, store });
     try {
       const graph = defineWorkflow({
         name: "review",
@@ -108,10 +106,10 @@ Deno.test("a rejected human gate with on_fail routes when the run resumes", asyn
           on_fail: { goto: "write", max: 1 },
         }],
       });
-      const { runId, state } = await runWorkflow(store, graph);
+      const { runId, state } = await kernel.runs.start(graph);
       assertEquals(state.status, "waiting");
-      await approveGate(store, runId, "editor", { reject: true, reason: "too long" });
-      const resumed = await resumeWorkflow(store, runId, { workflow: graph });
+      await kernel.runs.approve(runId, "editor", { reject: true, reason: "too long" });
+      const resumed = await kernel.runs.resume(runId, { workflow: graph });
       assertEquals(resumed.status, "waiting", "the routed attempt waits for the editor again");
       assertEquals(resumed.steps.write.attempts.map((a) => a.cause), ["first", "route"]);
       const result = await store.artifacts.get(resumed.steps.write.feedback!);

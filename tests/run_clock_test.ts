@@ -1,15 +1,9 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { join } from "node:path";
-import {
-  type Clock,
-  defineWorkflow,
-  LilyError,
-  openContractStore,
-  readJournal,
-  retryDelayMs,
-  RunJournal,
-  runWorkflow,
-} from "../mod.ts";
+import { type Clock, createKernel, defineWorkflow, LilyError } from "../mod.ts";
+import { openContractStore } from "../store.ts";
+import { retryDelayMs } from "../src/graph/retry_delay.ts";
+import { readJournal, RunJournal } from "../src/runtime/run_journal.ts";
 import { lily, lilyJson, withTempDir } from "./_helpers.ts";
 
 /** A clock whose wall time and monotonic reading both jump back an hour once `step()` is called. */
@@ -36,7 +30,9 @@ Deno.test("a clock stepping back during a step never journals a negative duratio
           { id: "b", needs: ["a"], fn: () => {} },
         ],
       });
-      const { runId, state } = await runWorkflow(store, graph, { clock });
+      const { runId, state } = await createKernel({ workspace: ws, store, clock }).runs.start(
+        graph,
+      );
       assertEquals(state.status, "succeeded");
       const { events } = await readJournal(store.runs.paths(runId).events);
       const at = (type: string) => Date.parse(events.find((e) => e.type === type)!.at);
@@ -195,7 +191,7 @@ Deno.test("a backoff past 2^31-1 ms is waited, not skipped: the next attempt doe
           retry: { max_attempts: 3, backoff: "700h", max_backoff: "800h" },
         }],
       });
-      const { state } = await runWorkflow(store, graph, {
+      const { state } = await createKernel({ workspace: ws, store }).runs.start(graph, {
         signal: controller.signal,
         onEvent: (event) => {
           if (event.type === "attempt_finished") setTimeout(() => controller.abort(), 300);

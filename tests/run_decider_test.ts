@@ -1,20 +1,22 @@
 import { assertEquals } from "./_assert.ts";
 import {
-  afterFailure,
   type AttemptState,
+  type GateRecord,
+  type GateSpec,
+  type RetrySpec,
+  type StepState,
+} from "../mod.ts";
+import {
+  afterFailure,
   decidedGates,
   type FailedAttempt,
   failureReason,
-  type GateRecord,
-  type GateSpec,
   gatesVerdict,
-  newStepState,
   optionalGateWarnings,
-  type RetrySpec,
   runEnd,
   stepStart,
-  type StepState,
-} from "../mod.ts";
+} from "../src/runtime/run_decider.ts";
+import { newStepState } from "../src/runtime/run_events.ts";
 
 const ID = "00000000-0000-4000-8000-000000000000";
 

@@ -1,15 +1,8 @@
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { join } from "node:path";
 import { z } from "zod";
-import {
-  KERNEL_SCHEMAS,
-  kernelRegistry,
-  NotFoundError,
-  parseSchemaId,
-  SchemaRegistry,
-  UsageError,
-  ValidationError,
-} from "../mod.ts";
+import { KERNEL_SCHEMAS, kernelRegistry, parseSchemaId, SchemaRegistry } from "../contracts.ts";
+import { NotFoundError, UsageError, ValidationError } from "../mod.ts";
 import { BROKEN, broken, VALID } from "./_contract_samples.ts";
 import { REPO } from "./_helpers.ts";
 

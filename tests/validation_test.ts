@@ -2,14 +2,12 @@ import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts"
 import { z } from "zod";
 import {
   kernelRegistry,
-  NotFoundError,
   SchemaRegistry,
   validateJsonFile,
   validateJsonText,
-  ValidationError,
-  validationError,
-  workOrderCheck,
-} from "../mod.ts";
+} from "../contracts.ts";
+import { NotFoundError, ValidationError } from "../mod.ts";
+import { validationError, workOrderCheck } from "../src/contracts/validation.ts";
 import { withTempDir } from "./_helpers.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);

@@ -1,12 +1,8 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import { join } from "node:path";
-import {
-  defineWorkflow,
-  parseWorkflow,
-  Scheduler,
-  type WorkflowError,
-  workflowJsonSchema,
-} from "../mod.ts";
+import { defineWorkflow, parseWorkflow, type WorkflowError } from "../mod.ts";
+import { Scheduler } from "../src/graph/scheduler.ts";
+import { workflowJsonSchema } from "../src/graph/workflow_definition.ts";
 import { fingerprint, lily, REPO, withTempDir } from "./_helpers.ts";
 
 function errorLines(text: string, source = "flow.yaml"): string[] {

@@ -1,20 +1,14 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { join } from "node:path";
-import {
-  ConflictError,
-  defineWorkflow,
-  FakeLlmProvider,
-  IntegrityError,
-  openContractStore,
-  resumeWorkflow,
-  runWorkflow,
-  UsageError,
-} from "../mod.ts";
+import { ConflictError, createKernel, defineWorkflow, IntegrityError, UsageError } from "../mod.ts";
+import { openContractStore } from "../store.ts";
+import { envFrom, FakeLlmProvider } from "../testing.ts";
 import { withTempDir } from "./_helpers.ts";
 
 Deno.test("fn steps pass JSON values along and their outputs are validated and stored", async () => {
   await withTempDir(async (ws) => {
     const store = await openContractStore(ws);
+    const kernel = createKernel({ workspace: ws, store });
     try {
       const graph = defineWorkflow({
         name: "numbers",
@@ -35,7 +29,7 @@ Deno.test("fn steps pass JSON values along and their outputs are validated and s
           },
         ],
       });
-      const { runId, state } = await runWorkflow(store, graph);
+      const { runId, state } = await kernel.runs.start(graph);
       assertEquals(state.status, "succeeded");
       const total = await store.artifacts.get(state.steps.sum.outputs.total);
       assertEquals(total.value, "6");
@@ -50,7 +44,7 @@ Deno.test("fn steps pass JSON values along and their outputs are validated and s
           outputs: { wo: { type: "work_order.v1", path: "wo.json" } },
         }],
       });
-      const failed = await runWorkflow(store, bad);
+      const failed = await kernel.runs.start(bad);
       assertEquals(failed.state.status, "failed");
       assertMatch(failed.state.reason!, /does not match schema work_order\.v1: \$\.goal/);
     } finally {
@@ -62,6 +56,7 @@ Deno.test("fn steps pass JSON values along and their outputs are validated and s
 Deno.test("a TS API run resumes only with the same workflow", async () => {
   await withTempDir(async (ws) => {
     const store = await openContractStore(ws);
+    const kernel = createKernel({ workspace: ws, store });
     try {
       let calls = 0;
       const definition = {
@@ -74,20 +69,20 @@ Deno.test("a TS API run resumes only with the same workflow", async () => {
           },
         }],
       };
-      const first = await runWorkflow(store, defineWorkflow(definition));
+      const first = await kernel.runs.start(defineWorkflow(definition));
       assertEquals(first.state.status, "failed");
       assertMatch(first.state.reason!, /b is broken/);
-      await assertRejects(() => resumeWorkflow(store, first.runId), /started from the TS API/);
+      await assertRejects(() => kernel.runs.resume(first.runId), /started from the TS API/);
       const changed = defineWorkflow({ ...definition, name: "other" });
       await assertRejects(
-        () => resumeWorkflow(store, first.runId, { workflow: changed }),
+        () => kernel.runs.resume(first.runId, { workflow: changed }),
         IntegrityError,
       );
       const fixed = defineWorkflow({
         ...definition,
         steps: [definition.steps[0], { id: "b", needs: ["a"], fn: () => {} }],
       });
-      const resumed = await resumeWorkflow(store, first.runId, { workflow: fixed });
+      const resumed = await kernel.runs.resume(first.runId, { workflow: fixed });
       assertEquals(resumed.status, "succeeded");
       assertEquals(calls, 1, "the finished step a did not run again");
       assertEquals(resumed.steps.b.attempts.length, 2);
@@ -100,6 +95,7 @@ Deno.test("a TS API run resumes only with the same workflow", async () => {
 Deno.test("llm steps use the configured provider, record usage, and without one nothing is created", async () => {
   await withTempDir(async (ws) => {
     const store = await openContractStore(ws);
+    const kernel = createKernel({ workspace: ws, store });
     try {
       const graph = defineWorkflow({
         name: "ask",
@@ -110,7 +106,7 @@ Deno.test("llm steps use the configured provider, record usage, and without one 
         }],
       });
       const llm = new FakeLlmProvider({ replies: { planner: "1. tag 2. publish" } });
-      const { state } = await runWorkflow(store, graph, { llm });
+      const { state } = await createKernel({ workspace: ws, store, llm }).runs.start(graph);
       assertEquals(state.status, "succeeded");
       assertEquals(
         (await store.artifacts.get(state.steps.ask.outputs.plan)).value,
@@ -121,7 +117,7 @@ Deno.test("llm steps use the configured provider, record usage, and without one 
       assertEquals(attempt.executor.provider, "fake");
       const runs = (await store.runs.list()).length;
       await assertRejects(
-        () => runWorkflow(store, graph),
+        () => kernel.runs.start(graph),
         UsageError,
         "Step ask is an llm step, and no LLM provider is configured",
       );
@@ -161,9 +157,8 @@ await Deno.writeTextFile(out + "/result.json", JSON.stringify({ leaked, net, tok
             outputs: { result: { type: "probe.v1", path: "result.json" } },
           }],
         });
-        const { state } = await runWorkflow(store, graph, {
-          kernelEnv: { ...Deno.env.toObject(), SECRET_TOKEN: "t0ken" },
-        });
+        const env = envFrom({ ...Deno.env.toObject(), SECRET_TOKEN: "t0ken" });
+        const { state } = await createKernel({ workspace: ws, store, env }).runs.start(graph);
         const log = state.steps.probe.attempts[0].logs.stderr;
         const stderr = log ? (await store.artifacts.get(log)).value : "";
         assertEquals(state.status, "succeeded", `${state.reason}: ${stderr}`);
@@ -182,6 +177,7 @@ await Deno.writeTextFile(out + "/result.json", JSON.stringify({ leaked, net, tok
 Deno.test("a second runner on the same run is refused while the first is alive", async () => {
   await withTempDir(async (ws) => {
     const store = await openContractStore(ws);
+    const kernel = createKernel({ workspace: ws, store });
     try {
       let release!: () => void;
       const gate = new Promise<void>((resolve) => release = resolve);
@@ -197,10 +193,10 @@ Deno.test("a second runner on the same run is refused while the first is alive",
           },
         }],
       });
-      const first = runWorkflow(store, graph, { onCreated: (id) => runId = id });
+      const first = kernel.runs.start(graph, { onCreated: (id) => runId = id });
       while (!running) await new Promise((r) => setTimeout(r, 5));
       await assertRejects(
-        () => resumeWorkflow(store, runId, { workflow: graph }),
+        () => kernel.runs.resume(runId, { workflow: graph }),
         ConflictError,
         "already being run by process",
       );

@@ -1,15 +1,8 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
-import {
-  defineWorkflow,
-  MAX_TIMER_MS,
-  openContractStore,
-  parseWorkflow,
-  retryDelayMs,
-  runWorkflow,
-  sleep,
-  startTimer,
-  type WorkflowError,
-} from "../mod.ts";
+import { createKernel, defineWorkflow, parseWorkflow, type WorkflowError } from "../mod.ts";
+import { openContractStore } from "../store.ts";
+import { MAX_TIMER_MS, sleep, startTimer } from "../src/core/delay.ts";
+import { retryDelayMs } from "../src/graph/retry_delay.ts";
 import { withTempDir } from "./_helpers.ts";
 
 function errorLines(text: string, source = "flow.yaml"): string[] {
@@ -55,7 +48,7 @@ Deno.test("an in-process step with a 597h timeout is not timed out at once", asy
           },
         }],
       });
-      const { state } = await runWorkflow(store, graph);
+      const { state } = await createKernel({ workspace: ws, store }).runs.start(graph);
       assertEquals(state.status, "succeeded");
     } finally {
       store.close();
@@ -121,7 +114,7 @@ Deno.test("retry backoff grows by its factor up to max_backoff (1h by default)",
         }],
       });
       const started = performance.now();
-      const { state } = await runWorkflow(store, capped);
+      const { state } = await createKernel({ workspace: ws, store }).runs.start(capped);
       assertEquals(state.status, "succeeded");
       assertEquals(calls, 4);
       // Uncapped the waits would be 50 + 500 + 5000 ms; capped 50 + 100 + 100.

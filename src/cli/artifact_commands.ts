@@ -128,7 +128,7 @@ export function registerArtifactCommands(program: Command, ctx: CliContext): voi
         producer: { id: opts.producer, kind: opts.producerKind },
         inputs: opts.input,
       };
-      const ref = await withStore(ctx, g, false, async (store) => {
+      const ref = await withStore(ctx, g, async (store) => {
         if (opts.jsonFile !== undefined) {
           return await store.artifacts.putJson(runId, await readJsonFile(opts.jsonFile), meta);
         }
@@ -158,7 +158,7 @@ export function registerArtifactCommands(program: Command, ctx: CliContext): voi
     .argument("<artifact_id>", "the artifact")
     .action(async (artifactId, _opts, cmd) => {
       const g = globalOptions(cmd);
-      await withStore(ctx, g, false, async (store) => {
+      await withStore(ctx, g, async (store) => {
         const ref = store.artifacts.ref(artifactId);
         if (ref.storage_kind === "file") {
           throw new UsageError(
@@ -181,7 +181,7 @@ export function registerArtifactCommands(program: Command, ctx: CliContext): voi
     .argument("<artifact_id>", "the artifact")
     .action(async (artifactId, _opts, cmd) => {
       const g = globalOptions(cmd);
-      const ref = await withStore(ctx, g, false, (store) => store.artifacts.ref(artifactId));
+      const ref = await withStore(ctx, g, (store) => store.artifacts.ref(artifactId));
       emit(ctx.output, g.json, ref, () => describeRef(ref));
     });
 
@@ -190,7 +190,7 @@ export function registerArtifactCommands(program: Command, ctx: CliContext): voi
     .argument("<artifact_id>", "the artifact")
     .action(async (artifactId, _opts, cmd) => {
       const g = globalOptions(cmd);
-      const path = await withStore(ctx, g, false, async (store) => {
+      const path = await withStore(ctx, g, async (store) => {
         const ref = store.artifacts.ref(artifactId);
         if (ref.storage_kind !== "file") {
           throw new UsageError(

@@ -7,8 +7,9 @@
 
 import type { Command } from "@commander-js/extra-typings";
 import { type ContractStore, openContractStore } from "../contracts/contract_store.ts";
-import { NotFoundError, UsageError } from "../core/errors.ts";
-import { storeLayout } from "../store/layout.ts";
+import type { Env } from "../core/env.ts";
+import { createKernel, type Kernel } from "../kernel/kernel.ts";
+import { existingWorkspace, hasStore } from "../kernel/workspace.ts";
 import { resolveWorkspace } from "../store/store.ts";
 import { commandLine } from "./hints.ts";
 import type { Output } from "./output.ts";
@@ -17,10 +18,8 @@ import type { Output } from "./output.ts";
 export interface CliContext {
   /** Where to print. */
   readonly output: Output;
-  /** Reads an environment variable. */
-  readonly env: (name: string) => string | undefined;
-  /** The whole environment, from which steps get their subset. */
-  readonly environment: () => Record<string, string>;
+  /** The environment: what the CLI reads, and the whole set steps get their subset of. */
+  readonly env: Env;
 }
 
 /** The options every command accepts. */
@@ -49,33 +48,14 @@ export function globalOptions(command: Command<unknown[], Record<string, unknown
 }
 
 /**
- * Resolves the workspace a command works in and checks it exists: a
- * mistyped `--workspace` is an error, never a new directory.
+ * The workspace a command works in: `--workspace`, else `LILY_WORKSPACE`, else the cwd.
  *
  * @param ctx The CLI context.
  * @param options The global options.
- * @returns The absolute workspace directory.
- * @throws {NotFoundError} When it does not exist.
- * @throws {UsageError} When it is not a directory.
+ * @returns The absolute workspace directory (not checked).
  */
-export async function existingWorkspace(ctx: CliContext, options: GlobalOptions): Promise<string> {
-  const dir = resolveWorkspace(options.workspace, ctx.env);
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(dir);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new NotFoundError(
-        `Workspace ${dir} does not exist; create the directory or give an existing --workspace`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-  if (!info.isDirectory) {
-    throw new UsageError(`Workspace ${dir} is not a directory; give a directory as --workspace`);
-  }
-  return dir;
+export function workspaceOf(ctx: CliContext, options: GlobalOptions): string {
+  return resolveWorkspace(options.workspace, (name) => ctx.env.get(name));
 }
 
 /**
@@ -88,27 +68,27 @@ export async function existingWorkspace(ctx: CliContext, options: GlobalOptions)
  * @returns The command line, shell-quoted.
  */
 export function hint(ctx: CliContext, options: GlobalOptions, args: readonly string[]): string {
-  return commandLine(args, resolveWorkspace(options.workspace, ctx.env));
+  return commandLine(args, workspaceOf(ctx, options));
 }
 
 /**
- * Opens the workspace's store for the length of `fn`, with the kernel's
- * schemas wired in: puts of registered types and JSON work orders are
- * validated before anything is written.
+ * Opens the workspace's existing store for the length of `fn`, with the
+ * kernel's schemas wired in: puts of registered types are validated before
+ * anything is written.
  *
  * @param ctx The CLI context.
  * @param options The global options.
- * @param create Whether a missing store is created (else: not found).
  * @param fn The work to do with the store.
  * @returns What `fn` returns.
  */
 export async function withStore<T>(
   ctx: CliContext,
   options: GlobalOptions,
-  create: boolean,
   fn: (store: ContractStore) => Promise<T> | T,
 ): Promise<T> {
-  const store = await openContractStore(await existingWorkspace(ctx, options), { create });
+  const store = await openContractStore(await existingWorkspace(workspaceOf(ctx, options)), {
+    create: false,
+  });
   try {
     return await fn(store);
   } finally {
@@ -132,11 +112,24 @@ export async function withExistingStore<T>(
   empty: T,
   fn: (store: ContractStore) => Promise<T> | T,
 ): Promise<T> {
-  try {
-    await Deno.stat(storeLayout(await existingWorkspace(ctx, options)).indexPath);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return empty;
-    throw err;
-  }
-  return await withStore(ctx, options, false, fn);
+  if (!(await hasStore(workspaceOf(ctx, options)))) return empty;
+  return await withStore(ctx, options, fn);
+}
+
+/**
+ * Creates the kernel of the command's workspace, with the CLI's
+ * environment, for the length of `fn`.
+ *
+ * @param ctx The CLI context.
+ * @param options The global options.
+ * @param fn The work to do with the kernel.
+ * @returns What `fn` returns.
+ */
+export async function withKernel<T>(
+  ctx: CliContext,
+  options: GlobalOptions,
+  fn: (kernel: Kernel) => Promise<T>,
+): Promise<T> {
+  using kernel = createKernel({ workspace: workspaceOf(ctx, options), env: ctx.env });
+  return await fn(kernel);
 }

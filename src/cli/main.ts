@@ -16,10 +16,10 @@ import {
   UsageError,
   ValidationError,
 } from "../core/errors.ts";
-import { resolveWorkspace } from "../store/store.ts";
+import { systemEnv } from "../core/env.ts";
 import { KERNEL_VERSION } from "../core/version.ts";
 import { registerArtifactCommands } from "./artifact_commands.ts";
-import { type CliContext, globalOptions } from "./context.ts";
+import { type CliContext, globalOptions, workspaceOf } from "./context.ts";
 import { completeHints } from "./hints.ts";
 import { processOutput, ReportedFailure } from "./output.ts";
 import { registerRunCommands } from "./run_commands.ts";
@@ -135,15 +135,14 @@ export async function main(
   args: string[],
   ctx: CliContext = {
     output: processOutput,
-    env: (name) => Deno.env.get(name),
-    environment: () => Deno.env.toObject(),
+    env: systemEnv,
   },
 ): Promise<number> {
   const debug = args.includes("--debug");
   const json = args.includes("--json");
   let workspace: string | undefined;
   const program = buildProgram(ctx).hook("preAction", (_root, action) => {
-    workspace = resolveWorkspace(globalOptions(action).workspace, ctx.env);
+    workspace = workspaceOf(ctx, globalOptions(action));
   });
   if (args.length === 0) {
     program.outputHelp({ error: true });

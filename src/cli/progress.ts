@@ -6,10 +6,10 @@
  * @module
  */
 
+import type { RunQueries } from "../kernel/kernel.ts";
 import type { RunEvent } from "../runtime/run_events.ts";
 import { routeDetails, routeLabel } from "./route_view.ts";
-import type { Store } from "../store/store.ts";
-import { type CommandHint, gateFailureDetails, logDetails } from "./run_details.ts";
+import { type CommandHint, gateFailureLines, logLines } from "./run_details.ts";
 
 function seconds(ms: number | null): string {
   return ms === null ? "" : ` in ${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
@@ -17,8 +17,8 @@ function seconds(ms: number | null): string {
 
 /** What {@linkcode progressLines} reads details from. */
 export interface ProgressContext {
-  /** The open store, for logs and gate results. */
-  readonly store: Store;
+  /** The kernel's queries, for logs and gate results. */
+  readonly queries: RunQueries;
   /** Spells a `lily` command so that it works as typed. */
   readonly hint: CommandHint;
 }
@@ -61,7 +61,7 @@ export async function progressLines(
           `${event.step}#${event.attempt} ${event.status}${seconds(event.duration_ms)}` +
             (event.message ? `: ${event.message}` : ""),
         ),
-        ...(failed ? await logDetails(ctx.store, event.logs, ctx.hint, indent) : []),
+        ...(failed ? logLines(await ctx.queries.attemptLog(event.logs), ctx.hint, indent) : []),
       ];
     }
     case "gate_finished": {
@@ -72,7 +72,11 @@ export async function progressLines(
             (event.gate.required ? "" : " (optional)"),
         ),
         ...(failed
-          ? await gateFailureDetails(ctx.store, event.gate.result_id, ctx.hint, `${indent}  `)
+          ? gateFailureLines(
+            await ctx.queries.gateFailure(event.gate.result_id),
+            ctx.hint,
+            `${indent}  `,
+          )
           : []),
       ];
     }

@@ -6,24 +6,12 @@
 
 import type { Command } from "@commander-js/extra-typings";
 import type { CliContext } from "./context.ts";
-import { globalOptions, hint, withExistingStore, withStore } from "./context.ts";
-import type { ContractStore } from "../contracts/contract_store.ts";
-import { readJournal } from "../runtime/run_journal.ts";
-import {
-  type CommandHint,
-  endReason,
-  gateResult,
-  humanGates,
-  type HumanGateView,
-  logDetails,
-} from "./run_details.ts";
+import { globalOptions, hint, withKernel } from "./context.ts";
+import type { FailureView, HumanGateView, RunSummary } from "../kernel/run_views.ts";
+import { type CommandHint, logLines } from "./run_details.ts";
 import { emit, table } from "./output.ts";
 import type { AttemptState, RunState } from "../runtime/run_events.ts";
 import { describeRoutes } from "./route_view.ts";
-import type { RunListing } from "../store/run_store.ts";
-import type { RunManifest } from "../store/run_manifest.ts";
-import { readRunState } from "../runtime/run_starter.ts";
-import { isRunLive } from "../runtime/run_lease.ts";
 
 /**
  * Adds the `run` commands to the program.
@@ -40,12 +28,11 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
     .option("--work-order <path>", "a work order file, stored as a work_order.v1 artifact")
     .action(async (opts, cmd) => {
       const g = globalOptions(cmd);
-      const producerId = ctx.env("LILY_USER") ?? ctx.env("USER") ?? "human";
-      const created = await withStore(ctx, g, true, (store) =>
-        store.runs.create({
-          workOrderPath: opts.workOrder,
-          workOrderProducer: { id: producerId, kind: "human" },
-        }));
+      const created = await withKernel(
+        ctx,
+        g,
+        (kernel) => kernel.runs.create({ workOrderPath: opts.workOrder }),
+      );
       emit(ctx.output, g.json, {
         run_id: created.manifest.run_id,
         path: created.path,
@@ -63,28 +50,14 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
     .description("List the runs of the workspace, oldest first")
     .action(async (_opts, cmd) => {
       const g = globalOptions(cmd);
-      const { runs, gone } = await withExistingStore(
-        ctx,
-        g,
-        { runs: [], gone: new Set<string>() },
-        async (store) => {
-          const runs = await store.runs.list();
-          const gone = new Set<string>();
-          for (const r of runs) {
-            if ("manifest" in r && r.manifest.status === "running") {
-              if (!(await isRunLive(store.runs.paths(r.run_id)))) gone.add(r.run_id);
-            }
-          }
-          return { runs, gone };
-        },
-      );
+      const runs = await withKernel(ctx, g, (kernel) => kernel.queries.listRuns());
       const data = runs.map((r) =>
         "manifest" in r
-          ? { ...r.manifest, ...(gone.has(r.run_id) ? { runner_alive: false } : {}) }
+          ? { ...r.manifest, ...(r.orphaned ? { runner_alive: false } : {}) }
           : { run_id: r.run_id, status: "invalid", error: r.error }
       );
-      const status = (r: RunListing & { manifest: RunManifest }) =>
-        gone.has(r.run_id)
+      const status = (r: Extract<RunSummary, { manifest: unknown }>) =>
+        r.orphaned
           ? `running (runner gone: ${hint(ctx, g, ["run", "resume", r.run_id])})`
           : r.manifest.status;
       emit(
@@ -119,45 +92,32 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
     .action(async (runId, _opts, cmd) => {
       const g = globalOptions(cmd);
       const command = (args: readonly string[]) => hint(ctx, g, args);
-      const { manifest, counts, path, state, live, gates, failures, routes } = await withStore(
-        ctx,
-        g,
-        false,
-        async (store) => {
-          // Read first: it re-derives a manifest status a dead runner left stale.
-          const state = await readRunState(store, runId);
-          const manifest = await store.runs.get(runId);
-          const events = (await readJournal(store.runs.paths(runId).events)).events;
-          return {
-            manifest,
-            counts: store.index.countByType(runId),
-            path: store.runs.paths(runId).root,
-            state,
-            live: await isRunLive(store.runs.paths(runId)),
-            gates: await humanGates(store, state, events),
-            failures: await describeFailures(store, state, command),
-            routes: events.filter((e) => e.type === "route_taken"),
-          };
-        },
-      );
-      const orphaned = manifest.status === "running" && !live;
-      const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      const hasWorkflow = state.workflow_ref !== null;
-      const reason = endReason(state);
+      const run = await withKernel(ctx, g, (kernel) => kernel.queries.describeRun(runId));
+      const { manifest, path, state, human_gates: gates, failures } = run;
+      const counts = run.artifact_counts;
+      const total = run.artifact_total;
+      const reason = run.end_reason;
       emit(ctx.output, g.json, {
         manifest,
         path,
         artifact_counts: counts,
         artifact_total: total,
-        runner_alive: live,
-        run_state: hasWorkflow ? state : null,
+        runner_alive: run.runner_alive,
+        run_state: run.has_workflow ? state : null,
         human_gates: gates,
-        failures: failures.map(({ lines: _, ...failure }) => failure),
-        routes,
+        failures: failures.map(({ step, attempt, gate_id, message }) => ({
+          step,
+          attempt,
+          gate_id,
+          message,
+        })),
+        routes: run.routes,
       }, () => [
         `Run ${manifest.run_id}`,
         `Status: ${manifest.status}${reason ? ` (${reason})` : ""}` +
-        (orphaned ? ` — no live runner; continue with: ${command(["run", "resume", runId])}` : ""),
+        (run.orphaned
+          ? ` — no live runner; continue with: ${command(["run", "resume", runId])}`
+          : ""),
         `Created: ${manifest.created_at}`,
         `Updated: ${manifest.updated_at}`,
         `Kernel: ${manifest.kernel_version}`,
@@ -170,9 +130,9 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
             }`,
           ]
           : []),
-        ...(hasWorkflow ? ["", ...describeSteps(state)] : []),
-        ...describeRoutes(routes),
-        ...failures.flatMap((f) => f.lines),
+        ...(run.has_workflow ? ["", ...describeSteps(state)] : []),
+        ...describeRoutes(run.routes),
+        ...failures.flatMap((f) => describeFailure(f, command)),
         ...gates.flatMap((gate) => describeHumanGate(gate, runId, command)),
         "",
         `Artifacts: ${total}`,
@@ -182,66 +142,15 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
   return run;
 }
 
-/** A failed attempt or gate as `run show` reports it. */
-interface FailureView {
-  readonly step: string;
-  readonly attempt: number;
-  readonly gate_id: string | null;
-  readonly message: string;
-  readonly lines: string[];
-}
-
-/** Failed steps' last attempts and their failed required gates, with log tails. */
-async function describeFailures(
-  store: ContractStore,
-  state: RunState,
-  command: CommandHint,
-): Promise<FailureView[]> {
-  const out: FailureView[] = [];
-  for (const [id, step] of Object.entries(state.steps)) {
-    const last = step.attempts.at(-1);
-    if (step.status !== "failed" || !last) continue;
-    const where = `${id}#${last.attempt}`;
-    if (last.status !== "succeeded") {
-      const message = last.message ?? `attempt ${last.status}`;
-      out.push({
-        step: id,
-        attempt: last.attempt,
-        gate_id: null,
-        message,
-        lines: [
-          `failed: ${where}: ${message}`,
-          ...await logDetails(store, last.logs, command, "  "),
-        ],
-      });
-    }
-    for (const gate of Object.values(last.gates)) {
-      if (!gate.required || (gate.status !== "fail" && gate.status !== "error")) continue;
-      const result = await gateResult(store, gate.result_id);
-      const message = `required gate ${gate.gate_id}: ${gate.status}`;
-      out.push({
-        step: id,
-        attempt: last.attempt,
-        gate_id: gate.gate_id,
-        message,
-        lines: [
-          `failed: ${where}: ${message}${
-            result.reasons.length ? ` (${result.reasons.join("; ")})` : ""
-          }`,
-          ...await logDetails(
-            store,
-            {
-              stderr: result.stderr_artifact_id,
-              stdout: result.stdout_artifact_id,
-            },
-            command,
-            "  ",
-          ),
-        ],
-      });
-    }
-  }
-  return out;
+/** A failed attempt or gate, with its log, as `run show` words it. */
+function describeFailure(failure: FailureView, command: CommandHint): string[] {
+  const reasons = failure.gate_id !== null && failure.reasons.length > 0
+    ? ` (${failure.reasons.join("; ")})`
+    : "";
+  return [
+    `failed: ${failure.step}#${failure.attempt}: ${failure.message}${reasons}`,
+    ...logLines(failure.log, command, "  "),
+  ];
 }
 
 function describeHumanGate(gate: HumanGateView, runId: string, command: CommandHint): string[] {

@@ -9,7 +9,8 @@ import { openContractStore } from "../contracts/contract_store.ts";
 import { verifyWorkspace } from "../kernel/verify_workspace.ts";
 import type { VerifyReport } from "../store/verify.ts";
 import type { CliContext } from "./context.ts";
-import { existingWorkspace, globalOptions } from "./context.ts";
+import { globalOptions, workspaceOf } from "./context.ts";
+import { existingWorkspace } from "../kernel/workspace.ts";
 import { emitResult } from "./output.ts";
 
 /** What `--clean-partial` did. */
@@ -39,7 +40,7 @@ export function registerVerifyCommand(program: Command, ctx: CliContext): void {
       const g = globalOptions(cmd);
       // A damaged index is a finding, not a reason to stop: the store opens
       // anyway and verification goes on with what it can check.
-      const store = await openContractStore(await existingWorkspace(ctx, g), {
+      const store = await openContractStore(await existingWorkspace(workspaceOf(ctx, g)), {
         create: false,
         tolerateDamagedIndex: true,
       });

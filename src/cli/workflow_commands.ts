@@ -5,30 +5,17 @@
  */
 
 import type { Command } from "@commander-js/extra-typings";
-import { kernelRegistry } from "../contracts/kernel_schemas.ts";
 import { causeMessage, isLilyError, UsageError } from "../core/errors.ts";
-import { approveGate } from "../gates/human_gate.ts";
-import { assertRunnable } from "../kernel/runnable_check.ts";
-import { resumeWorkflow, runWorkflow } from "../kernel/workflow_service.ts";
-import { Scheduler } from "../graph/scheduler.ts";
-import type { ExecutorSpec, GateRunnerSpec, RouteSpec } from "../graph/workflow.ts";
-import type { WorkflowGraph } from "../graph/workflow_graph.ts";
-import { readWorkflowFile } from "../graph/workflow_loader.ts";
-import { FakeLlmProvider } from "../runtime/executors/llm_provider.ts";
-import { cancelRun } from "../runtime/run_cancel.ts";
+import type { Kernel } from "../kernel/kernel.ts";
+import { endReason } from "../kernel/run_views.ts";
+import type { WorkflowPlan } from "../kernel/workflow_plan.ts";
+import type { RouteSpec } from "../graph/workflow.ts";
 import type { RunEvent, RunState } from "../runtime/run_events.ts";
-import type { ContractStore } from "../contracts/contract_store.ts";
-import {
-  type PreparedInput,
-  preparedInputValues,
-  prepareRunInputs,
-  type RunInputValue,
-} from "../runtime/run_starter.ts";
+import type { RunInputValue } from "../runtime/run_starter.ts";
 import type { CliContext, GlobalOptions } from "./context.ts";
-import { globalOptions, hint, withExistingStore, withStore } from "./context.ts";
+import { globalOptions, hint, withKernel } from "./context.ts";
 import { emit, emitResult } from "./output.ts";
 import { progressLines } from "./progress.ts";
-import { endReason } from "./run_details.ts";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -51,118 +38,12 @@ function parseInputs(values: readonly string[]): Record<string, RunInputValue> {
   return out;
 }
 
-/**
- * Checks run inputs before any store is opened or created: JSON files are
- * read once and validated against the kernel's schemas; `@ID` inputs are
- * looked up in the workspace's store only when it exists.
- */
-async function prepareInputs(
-  ctx: CliContext,
-  g: GlobalOptions,
-  graph: WorkflowGraph,
-  inputs: Readonly<Record<string, RunInputValue>>,
-): Promise<Record<string, PreparedInput>> {
-  const registry = await kernelRegistry();
-  const validate = (type: string, value: unknown) =>
-    registry.has(type) ? registry.validate(type, value).issues : [];
-  if (Object.values(inputs).some((v) => "artifactId" in v)) {
-    const found = await withExistingStore(
-      ctx,
-      g,
-      undefined,
-      (store) =>
-        prepareRunInputs(graph, inputs, { ref: (id) => store.artifacts.ref(id), validate }),
-    );
-    if (found) return found;
-  }
-  return await prepareRunInputs(graph, inputs, { validate });
-}
-
-function llmProvider(ctx: CliContext): FakeLlmProvider | undefined {
-  return ctx.env("LILY_LLM") === "fake" ? new FakeLlmProvider() : undefined;
-}
-
-function describeRunner(spec: ExecutorSpec | GateRunnerSpec): string {
-  switch (spec.kind) {
-    case "command":
-      return spec.argv.length === 3 && spec.argv[0] === "sh" && spec.argv[1] === "-c"
-        ? `shell: ${spec.argv[2]}`
-        : `command: ${spec.argv.join(" ")}`;
-    case "deno":
-      return `deno: ${[spec.module, ...spec.args].join(" ")}`;
-    case "fn":
-      return `fn: ${spec.name}`;
-    case "llm":
-      return `llm: ${spec.model}`;
-    case "human":
-      return "human";
-  }
-}
-
-/** The steps in the order one job runs them when every step succeeds. */
-function schedulingOrder(graph: WorkflowGraph): string[] {
-  const scheduler = new Scheduler(graph);
-  const order: string[] = [];
-  while (scheduler.readyCount > 0) {
-    const [id] = scheduler.take(1);
-    order.push(id);
-    scheduler.succeeded(id);
-  }
-  return order;
-}
-
-function givenAs(value: RunInputValue | undefined): string | null {
-  if (value === undefined) return null;
-  if ("path" in value) return value.path;
-  return "artifactId" in value ? `@${value.artifactId}` : "a JSON value";
-}
-
-/** What `lily check` reports for a valid workflow. */
-function plan(
-  file: string,
-  graph: WorkflowGraph,
-  inputs: Readonly<Record<string, RunInputValue>>,
-) {
-  return {
-    valid: true,
-    file,
-    workflow: graph.workflow.name,
-    max_transitions: graph.workflow.maxTransitions,
-    inputs: Object.entries(graph.workflow.inputs).map(([name, spec]) => ({
-      name,
-      type: spec.type,
-      required: spec.required,
-      given: givenAs(inputs[name]),
-    })),
-    steps: schedulingOrder(graph).map((id) => {
-      const index = graph.indexOf.get(id)!;
-      const step = graph.steps[index];
-      return {
-        id,
-        executor: step.executor.kind,
-        runs: describeRunner(step.executor),
-        needs: graph.upstream[index].map((u) => graph.steps[u].id),
-        timeout_ms: step.timeoutMs ?? null,
-        max_attempts: step.retry.maxAttempts,
-        on_fail: step.onFail ?? null,
-        gates: (graph.gatesOf.get(id) ?? []).map((gate) => ({
-          id: gate.id,
-          runner: gate.runner.kind,
-          runs: describeRunner(gate.runner),
-          required: gate.required,
-          on_fail: gate.onFail ?? null,
-        })),
-      };
-    }),
-  };
-}
-
 /** ` on_fail → fix (max 2)`, or nothing without a route. */
 function routeNote(route: RouteSpec | null): string {
   return route === null ? "" : `  on_fail → ${route.goto} (max ${route.max})`;
 }
 
-function planLines(p: ReturnType<typeof plan>): string[] {
+function planLines(p: WorkflowPlan & { readonly file: string }): string[] {
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
   const gates = p.steps.reduce((n, s) => n + s.gates.length, 0);
   return [
@@ -194,32 +75,30 @@ function parseJobs(value: string): number {
 }
 
 /**
- * The run options a command passes to the kernel, with progress printed in
- * event order (details are read from the store before the next event's
- * line); `printed` settles once every line so far is out.
+ * The drive options a command passes to the kernel, with progress printed in
+ * event order (details are read before the next event's line); `printed`
+ * settles once every line so far is out.
  */
-function runOptions(
+function driveOptions(
   ctx: CliContext,
   g: GlobalOptions,
-  store: ContractStore,
+  kernel: Kernel,
   jobs: number | undefined,
   signal: AbortSignal,
 ) {
-  const progress = { store, hint: (args: readonly string[]) => hint(ctx, g, args) };
+  const progress = {
+    queries: kernel.queries,
+    hint: (args: readonly string[]) => hint(ctx, g, args),
+  };
   let printed: Promise<void> = Promise.resolve();
   return {
     jobs,
     signal,
-    kernelEnv: ctx.environment(),
-    llm: llmProvider(ctx),
     onEvent: (event: RunEvent, state: RunState) => {
       const runId = state.run_id;
       printed = printed.then(async () => {
         for (const line of await progressLines(event, runId, progress)) ctx.output.err(line);
       }).catch((err) => ctx.output.err(`(details of event ${event.seq}: ${causeMessage(err)})`));
-    },
-    onCreated: (runId: string) => {
-      if (!g.json) ctx.output.err(`Started run ${runId}`);
     },
     printed: () => printed,
   };
@@ -280,10 +159,12 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
       const g = globalOptions(cmd);
       try {
         const inputs = parseInputs(opts.input);
-        const { graph } = await readWorkflowFile(file);
-        assertRunnable(graph, { llm: llmProvider(ctx) });
-        await prepareInputs(ctx, g, graph, inputs);
-        const result = plan(file === "-" ? "stdin" : file, graph, inputs);
+        const checked = await withKernel(
+          ctx,
+          g,
+          (kernel) => kernel.queries.checkWorkflow({ file }, { inputs }),
+        );
+        const result = { valid: true, file: file === "-" ? "stdin" : file, ...checked };
         emit(ctx.output, g.json, result, () => planLines(result));
       } catch (err) {
         // Whatever makes the workflow or an input unusable is a usage error here.
@@ -308,31 +189,21 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
       const g = globalOptions(cmd);
       const inputs = parseInputs(opts.input);
       // Everything is read once and checked before the store or the run exists.
-      const { graph, name, bytes } = await readWorkflowFile(file);
-      assertRunnable(graph, { llm: llmProvider(ctx) });
-      const prepared = preparedInputValues(await prepareInputs(ctx, g, graph, inputs));
-      const { state } = await withStore(
-        ctx,
-        g,
-        true,
-        (store) =>
-          withInterrupts(async (signal) => {
-            const { printed, ...options } = runOptions(ctx, g, store, opts.jobs, signal);
-            try {
-              return await runWorkflow(store, graph, {
-                ...options,
-                inputs: prepared,
-                workflowFile: { name, bytes },
-                producer: {
-                  id: ctx.env("LILY_USER") ?? ctx.env("USER") ?? "human",
-                  kind: "human",
-                },
-              });
-            } finally {
-              await printed();
-            }
-          }),
-      );
+      const { state } = await withKernel(ctx, g, (kernel) =>
+        withInterrupts(async (signal) => {
+          const { printed, ...drive } = driveOptions(ctx, g, kernel, opts.jobs, signal);
+          try {
+            return await kernel.runs.start({ file }, {
+              ...drive,
+              inputs,
+              onCreated: (runId: string) => {
+                if (!g.json) ctx.output.err(`Started run ${runId}`);
+              },
+            });
+          } finally {
+            await printed();
+          }
+        }));
       report(ctx, g, state);
     });
 
@@ -342,20 +213,15 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
     .option("--jobs <n>", "how many steps run at once (default: number of cores)", parseJobs)
     .action(async (runId, opts, cmd) => {
       const g = globalOptions(cmd);
-      const state = await withStore(
-        ctx,
-        g,
-        false,
-        (store) =>
-          withInterrupts(async (signal) => {
-            const { printed, ...options } = runOptions(ctx, g, store, opts.jobs, signal);
-            try {
-              return await resumeWorkflow(store, runId, options);
-            } finally {
-              await printed();
-            }
-          }),
-      );
+      const state = await withKernel(ctx, g, (kernel) =>
+        withInterrupts(async (signal) => {
+          const { printed, ...drive } = driveOptions(ctx, g, kernel, opts.jobs, signal);
+          try {
+            return await kernel.runs.resume(runId, drive);
+          } finally {
+            await printed();
+          }
+        }));
       report(ctx, g, state);
     });
 
@@ -364,7 +230,7 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
     .argument("<run_id>", "the run")
     .action(async (runId, _opts, cmd) => {
       const g = globalOptions(cmd);
-      const state = await withStore(ctx, g, false, (store) => cancelRun(store, runId));
+      const state = await withKernel(ctx, g, (kernel) => kernel.runs.cancel(runId));
       emit(ctx.output, g.json, { run_id: runId, status: state.status }, () => [
         `Run ${runId} ${state.status}`,
       ]);
@@ -378,12 +244,12 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
     .option("--reason <text>", "why")
     .action(async (runId, gateId, opts, cmd) => {
       const g = globalOptions(cmd);
-      const decision = await withStore(ctx, g, false, (store) =>
-        approveGate(store, runId, gateId, {
-          reject: opts.reject,
-          reason: opts.reason,
-          by: ctx.env("LILY_USER") ?? ctx.env("USER") ?? "human",
-        }));
+      const decision = await withKernel(
+        ctx,
+        g,
+        (kernel) =>
+          kernel.runs.approve(runId, gateId, { reject: opts.reject, reason: opts.reason }),
+      );
       emit(ctx.output, g.json, { run_id: runId, gate_id: gateId, ...decision }, () => [
         `Gate ${gateId} on ${decision.step_id}#${decision.attempt}` +
         (decision.prompt === null ? "" : ` (${JSON.stringify(decision.prompt)})`) +

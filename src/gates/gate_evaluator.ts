@@ -65,11 +65,8 @@ export interface GateResultPayload {
 export interface GateEvaluatorOptions {
   /** Executors by kind (the same as the steps'). */
   readonly executors: ExecutorRegistry;
-  /**
-   * The kernel's environment, from which gates get their subset.
-   * @default {Deno.env.toObject()}
-   */
-  readonly kernelEnv?: Readonly<Record<string, string>>;
+  /** The kernel's environment, from which gates get their subset. */
+  readonly kernelEnv: Readonly<Record<string, string>>;
   /**
    * The clock whose monotonic reading times the gates.
    * @default {systemClock}
@@ -100,7 +97,7 @@ function verdict(result: ExecutionResult, gate: GateSpec): { status: GateStatus;
  * @returns The evaluator.
  */
 export function createGateEvaluator(store: Store, options: GateEvaluatorOptions): GateEvaluator {
-  const kernelEnv = options.kernelEnv ?? Deno.env.toObject();
+  const kernelEnv = options.kernelEnv;
   const clock = options.clock ?? systemClock;
 
   async function recordResult(request: GateRequest, payload: GateResultPayload): Promise<void> {

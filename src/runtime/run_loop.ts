@@ -115,11 +115,8 @@ export interface ExecuteRunOptions {
    * @default {navigator.hardwareConcurrency}
    */
   readonly jobs?: number;
-  /**
-   * The kernel's environment, from which steps get their subset.
-   * @default {Deno.env.toObject()}
-   */
-  readonly kernelEnv?: Readonly<Record<string, string>>;
+  /** The kernel's environment, from which steps get their subset. */
+  readonly kernelEnv: Readonly<Record<string, string>>;
   /** Validates JSON outputs against their declared types. */
   readonly validate?: OutputValidator;
   /**
@@ -262,7 +259,7 @@ class RunLoop {
     this.#state = state;
     this.#journal = journal;
     this.#options = options;
-    this.#kernelEnv = options.kernelEnv ?? Deno.env.toObject();
+    this.#kernelEnv = options.kernelEnv;
   }
 
   /**

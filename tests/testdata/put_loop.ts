@@ -5,7 +5,7 @@
  * Usage: deno run -A put_loop.ts <workspace> <run_id> <count|forever> <tag>
  */
 
-import { openStore } from "../../mod.ts";
+import { openStore } from "../../store.ts";
 import { join } from "node:path";
 
 const [workspace, runId, countArg, tag] = Deno.args;

@@ -1,0 +1,148 @@
+/**
+ * The plan of a valid workflow, as `lily check` prints it: its inputs (and
+ * how each is given), and its steps in the order one job runs them when
+ * every step succeeds, each with what it runs, what it needs and its gates.
+ *
+ * @module
+ */
+
+import { Scheduler } from "../graph/scheduler.ts";
+import type { ExecutorSpec, GateRunnerSpec, RouteSpec } from "../graph/workflow.ts";
+import type { WorkflowGraph } from "../graph/workflow_graph.ts";
+import type { RunInputValue } from "../runtime/run_starter.ts";
+
+/** A declared run input and how it is given. */
+export interface PlannedInput {
+  /** The input's name. */
+  readonly name: string;
+  /** Its artifact type. */
+  readonly type: string;
+  /** Whether a run needs it. */
+  readonly required: boolean;
+  /** The path, `@ARTIFACT_ID` or `a JSON value` given, or `null` when not given. */
+  readonly given: string | null;
+}
+
+/** A gate of a planned step. */
+export interface PlannedGate {
+  /** The gate. */
+  readonly id: string;
+  /** Its runner's kind (`command`, `deno`, `fn`, `human`). */
+  readonly runner: string;
+  /** What it runs, in words. */
+  readonly runs: string;
+  /** Whether its failure fails the step. */
+  readonly required: boolean;
+  /** Where its failure routes (`on_fail`), or `null`. */
+  readonly on_fail: RouteSpec | null;
+}
+
+/** A planned step. */
+export interface PlannedStep {
+  /** The step. */
+  readonly id: string;
+  /** Its executor's kind. */
+  readonly executor: string;
+  /** What it runs, in words (e.g. `shell: make test`). */
+  readonly runs: string;
+  /** The steps it runs after. */
+  readonly needs: readonly string[];
+  /** Its timeout in ms, or `null` for none. */
+  readonly timeout_ms: number | null;
+  /** How many attempts it may take. */
+  readonly max_attempts: number;
+  /** Where its failure routes (`on_fail`), or `null`. */
+  readonly on_fail: RouteSpec | null;
+  /** Its gates, in declaration order. */
+  readonly gates: readonly PlannedGate[];
+}
+
+/** What a valid workflow will do. */
+export interface WorkflowPlan {
+  /** The workflow's name. */
+  readonly workflow: string;
+  /** How many routes a run may take in all. */
+  readonly max_transitions: number;
+  /** Its declared inputs. */
+  readonly inputs: readonly PlannedInput[];
+  /** Its steps, in scheduling order. */
+  readonly steps: readonly PlannedStep[];
+}
+
+function describeRunner(spec: ExecutorSpec | GateRunnerSpec): string {
+  switch (spec.kind) {
+    case "command":
+      return spec.argv.length === 3 && spec.argv[0] === "sh" && spec.argv[1] === "-c"
+        ? `shell: ${spec.argv[2]}`
+        : `command: ${spec.argv.join(" ")}`;
+    case "deno":
+      return `deno: ${[spec.module, ...spec.args].join(" ")}`;
+    case "fn":
+      return `fn: ${spec.name}`;
+    case "llm":
+      return `llm: ${spec.model}`;
+    case "human":
+      return "human";
+  }
+}
+
+/** The steps in the order one job runs them when every step succeeds. */
+function schedulingOrder(graph: WorkflowGraph): string[] {
+  const scheduler = new Scheduler(graph);
+  const order: string[] = [];
+  while (scheduler.readyCount > 0) {
+    const [id] = scheduler.take(1);
+    order.push(id);
+    scheduler.succeeded(id);
+  }
+  return order;
+}
+
+function givenAs(value: RunInputValue | undefined): string | null {
+  if (value === undefined) return null;
+  if ("path" in value) return value.path;
+  return "artifactId" in value ? `@${value.artifactId}` : "a JSON value";
+}
+
+/**
+ * Plans a workflow (pure: nothing is read or run).
+ *
+ * @param graph The workflow.
+ * @param inputs The run inputs given, by name.
+ * @returns The plan.
+ */
+export function planWorkflow(
+  graph: WorkflowGraph,
+  inputs: Readonly<Record<string, RunInputValue>>,
+): WorkflowPlan {
+  return {
+    workflow: graph.workflow.name,
+    max_transitions: graph.workflow.maxTransitions,
+    inputs: Object.entries(graph.workflow.inputs).map(([name, spec]) => ({
+      name,
+      type: spec.type,
+      required: spec.required,
+      given: givenAs(inputs[name]),
+    })),
+    steps: schedulingOrder(graph).map((id) => {
+      const index = graph.indexOf.get(id)!;
+      const step = graph.steps[index];
+      return {
+        id,
+        executor: step.executor.kind,
+        runs: describeRunner(step.executor),
+        needs: graph.upstream[index].map((u) => graph.steps[u].id),
+        timeout_ms: step.timeoutMs ?? null,
+        max_attempts: step.retry.maxAttempts,
+        on_fail: step.onFail ?? null,
+        gates: (graph.gatesOf.get(id) ?? []).map((gate) => ({
+          id: gate.id,
+          runner: gate.runner.kind,
+          runs: describeRunner(gate.runner),
+          required: gate.required,
+          on_fail: gate.onFail ?? null,
+        })),
+      };
+    }),
+  };
+}
