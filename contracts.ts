@@ -10,7 +10,7 @@
  *
  * const registry = await kernelRegistry();
  * const bad = registry.validate("work_order.v1", { goal: 42 });
- * console.assert(!bad.valid && bad.issues[0].path === "$.goal");
+ * console.assert(!bad.ok && bad.issues[0].path === "$.goal");
  * console.assert(canonicalHash({ b: 1, a: 2 }) === canonicalHash({ a: 2, b: 1 }));
  * ```
  *

@@ -3,7 +3,8 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { canonicalBytes, canonicalForm, canonicalHash, canonicalJson } from "../contracts.ts";
 import { ValidationError } from "../mod.ts";
-import { jsonIssues, jsonPath } from "../src/core/canonical_json.ts";
+import { jsonIssues } from "../src/core/canonical_json.ts";
+import { formatIssuePath } from "../src/core/issue.ts";
 import { REPO } from "./_helpers.ts";
 
 const VECTORS = join(REPO, "tests", "testdata", "rfc8785");
@@ -145,10 +146,10 @@ Deno.test("jsonIssues() lists every problem and is empty for plain JSON", () => 
   assertEquals(jsonIssues({ a: NaN, b: [undefined] }).map((i) => i.path), ["$.a", "$.b[0]"]);
 });
 
-Deno.test("jsonPath() writes identifiers with dots and everything else in brackets", () => {
-  assertEquals(jsonPath([]), "$");
-  assertEquals(jsonPath(["steps", 0, "id"]), "$.steps[0].id");
-  assertEquals(jsonPath(["env", "MY-VAR", "1x"]), '$.env["MY-VAR"]["1x"]');
+Deno.test("formatIssuePath() writes identifiers with dots and everything else in brackets", () => {
+  assertEquals(formatIssuePath([]), "$");
+  assertEquals(formatIssuePath(["steps", 0, "id"]), "$.steps[0].id");
+  assertEquals(formatIssuePath(["env", "MY-VAR", "1x"]), '$.env["MY-VAR"]["1x"]');
 });
 
 Deno.test("canonicalForm() gives matching text, bytes and hash in one pass", () => {

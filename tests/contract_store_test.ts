@@ -36,7 +36,7 @@ Deno.test("put, get and validate round-trip a bare payload of every kernel type"
       assertEquals(ref.storage_kind, "json");
       const { value } = await store.artifacts.get(ref);
       assertEquals(value, VALID[id]);
-      assertEquals(store.registry.validate(id, value), { valid: true, issues: [] });
+      assertEquals(store.registry.validate(id, value), { ok: true, value });
       const path = join(store.runs.paths(runId).root, ref.rel_path);
       assertEquals(ref.sha256, canonicalHash(VALID[id]));
       assertEquals(await fileSha256(path), canonicalHash(VALID[id]));
@@ -56,7 +56,7 @@ Deno.test("envelopes of every kernel type round-trip with their meta, typed by s
       const { envelope, bare } = await store.envelopes.get(ref.artifact_id);
       assertEquals(bare, false);
       assertEquals(envelope, { schema_id: id, payload: VALID[id], meta });
-      assert(store.registry.validate(id, envelope.payload).valid);
+      assert(store.registry.validate(id, envelope.payload).ok);
       const path = join(store.runs.paths(runId).root, ref.rel_path);
       assertEquals(await fileSha256(path), canonicalHash(envelope));
       assertEquals(ref.sha256, canonicalHash(envelope));

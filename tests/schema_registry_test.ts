@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { issuesOf } from "../src/core/issue.ts";
 import { join } from "node:path";
 import { z } from "zod";
 import { KERNEL_SCHEMAS, kernelRegistry, parseSchemaId, SchemaRegistry } from "../contracts.ts";
@@ -49,29 +50,29 @@ Deno.test("await kernelRegistry() returns a new registry each call, so additions
 Deno.test("every kernel schema accepts its sample and rejects it with one field broken", async () => {
   const registry = await kernelRegistry();
   for (const id of KERNEL_IDS) {
-    assertEquals(registry.validate(id, VALID[id]), { valid: true, issues: [] }, id);
+    assertEquals(registry.validate(id, VALID[id]), { ok: true, value: VALID[id] }, id);
     const result = registry.validate(id, broken(id));
-    assertEquals(result.valid, false, id);
-    assertEquals(result.issues.map((i) => i.path), [BROKEN[id].path], id);
+    assertEquals(result.ok, false, id);
+    assertEquals(issuesOf(result).map((i) => i.path), [BROKEN[id].path], id);
   }
 });
 
 Deno.test("kernel schemas keep fields they do not name, so later versions can add fields", async () => {
   const registry = await kernelRegistry();
   for (const id of KERNEL_IDS) {
-    assert(registry.validate(id, { ...VALID[id], added_later: { any: ["thing"] } }).valid, id);
+    assert(registry.validate(id, { ...VALID[id], added_later: { any: ["thing"] } }).ok, id);
   }
 });
 
 Deno.test("work_order.v1 requires only a non-empty goal", async () => {
   const registry = await kernelRegistry();
-  assert(registry.validate("work_order.v1", { goal: "Ship it" }).valid);
+  assert(registry.validate("work_order.v1", { goal: "Ship it" }).ok);
   const empty = registry.validate("work_order.v1", {});
-  assertEquals(empty.issues.map((i) => [i.path, i.message]), [
+  assertEquals(issuesOf(empty).map((i) => [i.path, i.message]), [
     ["$.goal", "missing required field, expected string"],
   ]);
-  assertEquals(registry.validate("work_order.v1", { goal: "" }).issues[0].path, "$.goal");
-  assertEquals(registry.validate("work_order.v1", "Ship it").issues[0].path, "$");
+  assertEquals(issuesOf(registry.validate("work_order.v1", { goal: "" }))[0].path, "$.goal");
+  assertEquals(issuesOf(registry.validate("work_order.v1", "Ship it"))[0].path, "$");
 });
 
 Deno.test("each kernel type's exported JSON Schema agrees with its zod schema under Ajv", async () => {
@@ -85,9 +86,9 @@ Deno.test("each kernel type's exported JSON Schema agrees with its zod schema un
       origin: "test",
     });
     assertEquals(copy.kind, "json_schema");
-    assert(copies.validate(copy.id, VALID[schema.id]).valid, schema.id);
+    assert(copies.validate(copy.id, VALID[schema.id]).ok, schema.id);
     assertEquals(
-      copies.validate(copy.id, broken(schema.id)).issues.map((i) => i.path).includes(
+      issuesOf(copies.validate(copy.id, broken(schema.id))).map((i) => i.path).includes(
         BROKEN[schema.id].path,
       ),
       true,
@@ -111,8 +112,8 @@ Deno.test("x.v1 and x.v2 coexist as two types, each validated by its own schema"
     origin: "deno",
   });
   assertEquals(registry.list().map((s) => [s.name, s.version]), [["report", 1], ["report", 2]]);
-  assert(registry.validate("report.v1", { passed: 3 }).valid);
-  assertEquals(registry.validate("report.v2", { passed: 3 }).issues[0].path, "$.failed");
+  assert(registry.validate("report.v1", { passed: 3 }).ok);
+  assertEquals(issuesOf(registry.validate("report.v2", { passed: 3 }))[0].path, "$.failed");
 });
 
 Deno.test("registering an id twice is an error naming both origins", async () => {
@@ -207,12 +208,14 @@ Deno.test("JSON Schema documents validate with Ajv and report JSON paths, expect
       },
     },
   });
-  assert(registry.validate("agent/plan.v1", { steps: [{ id: "a", kind: "edit" }] }).valid);
-  const { valid, issues } = registry.validate("agent/plan.v1", {
+  assert(registry.validate("agent/plan.v1", { steps: [{ id: "a", kind: "edit" }] }).ok);
+  const validated = registry.validate("agent/plan.v1", {
     due: "tomorrow",
     steps: [{ id: 7, kind: "deploy" }, { kind: "test" }],
     extra: true,
   });
+  const valid = validated.ok;
+  const issues = issuesOf(validated);
   assertEquals(valid, false);
   const byPath = Object.fromEntries(issues.map((i) => [i.path, i]));
   assertEquals(Object.keys(byPath).sort(), [
@@ -246,8 +249,11 @@ Deno.test("JSON Schema documents may declare draft-07, 2019-09 or 2020-12", asyn
     });
   }
   for (const id of ["n.v1", "n.v2", "n.v3"]) {
-    assert(registry.validate(id, 3).valid);
-    assertEquals(registry.validate(id, "3").issues[0].message, 'expected integer, got string "3"');
+    assert(registry.validate(id, 3).ok);
+    assertEquals(
+      issuesOf(registry.validate(id, "3"))[0].message,
+      'expected integer, got string "3"',
+    );
   }
 });
 
@@ -274,7 +280,7 @@ Deno.test("a registered JSON Schema document cannot be changed through the calle
   const document: Record<string, unknown> = { type: "string" };
   await registry.register({ id: "s.v1", schema: document, description: "A string", origin: "p" });
   document.type = "number";
-  assert(registry.validate("s.v1", "text").valid);
+  assert(registry.validate("s.v1", "text").ok);
   assertEquals(registry.require("s.v1").jsonSchema.type, "string");
   assertThrows(() => {
     (registry.require("s.v1").jsonSchema as Record<string, unknown>).type = "number";
@@ -298,10 +304,12 @@ Deno.test("an unknown schema id is a NotFoundError listing the known ids", async
 });
 
 Deno.test("validate() reports values JSON cannot represent by their paths", async () => {
-  const { valid, issues } = (await kernelRegistry()).validate("work_order.v1", {
+  const validated = (await kernelRegistry()).validate("work_order.v1", {
     goal: "x",
     inputs: { n: NaN, when: undefined },
   });
+  const valid = validated.ok;
+  const issues = issuesOf(validated);
   assertEquals(valid, false);
   assertEquals(issues.map((i) => [i.code, i.path]), [
     ["non_finite_number", "$.inputs.n"],

@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
+import { issuesOf } from "../src/core/issue.ts";
 import { z } from "zod";
 import {
   kernelRegistry,
@@ -26,13 +27,15 @@ Deno.test("validate() reports every issue with its JSON path, expected and found
       owner: z.union([z.string(), z.null()]),
     }),
   });
-  const { valid, issues } = registry.validate("pipeline.v1", {
+  const validated = registry.validate("pipeline.v1", {
     name: "ab",
     retries: 9,
     mode: "slow",
     steps: [{ id: "a" }, { timeout_s: "10" }],
     owner: 4,
   });
+  const valid = validated.ok;
+  const issues = issuesOf(validated);
   assertEquals(valid, false);
   assertEquals(
     issues.map(({ path, message, expected, found }) => ({ path, message, expected, found })),
@@ -85,7 +88,7 @@ Deno.test("issue paths quote keys that are not identifiers", async () => {
     origin: "test",
     schema: z.record(z.string(), z.string()),
   });
-  const { issues } = registry.validate("env.v1", { "MY-VAR": 1, ok: "x" });
+  const issues = issuesOf(registry.validate("env.v1", { "MY-VAR": 1, ok: "x" }));
   assertEquals(issues.map((i) => i.path), ['$["MY-VAR"]']);
 });
 
@@ -110,13 +113,13 @@ Deno.test("validationError() keeps every issue and lists the paths of the rest o
 Deno.test("validateJsonText() turns text that is not JSON into an invalid_json issue at $", async () => {
   const registry = await kernelRegistry();
   const result = validateJsonText(registry, { schemaId: "work_order.v1", text: "{goal: 1" });
-  assertEquals(result.valid, false);
-  assertEquals(result.issues.length, 1);
-  assertEquals(result.issues[0].code, "invalid_json");
-  assertEquals(result.issues[0].path, "$");
-  assert(result.issues[0].message.startsWith("not valid JSON: "), result.issues[0].message);
+  assertEquals(result.ok, false);
+  assertEquals(issuesOf(result).length, 1);
+  assertEquals(issuesOf(result)[0].code, "invalid_json");
+  assertEquals(issuesOf(result)[0].path, "$");
+  assert(issuesOf(result)[0].message.startsWith("not valid JSON: "), issuesOf(result)[0].message);
   assert(
-    validateJsonText(registry, { schemaId: "work_order.v1", text: '\uFEFF{"goal":"x"}' }).valid,
+    validateJsonText(registry, { schemaId: "work_order.v1", text: '\uFEFF{"goal":"x"}' }).ok,
   );
   assertThrows(
     () => validateJsonText(registry, { schemaId: "nope.v1", text: "{}" }),
@@ -132,7 +135,7 @@ Deno.test("validateJsonFile() reads the file and reports a missing one as not fo
       schemaId: "work_order.v1",
       path: `${dir}/wo.json`,
     });
-    assertEquals(result.issues.map((i) => i.path), ["$.goal"]);
+    assertEquals(issuesOf(result).map((i) => i.path), ["$.goal"]);
     await assertRejects(
       () => validateJsonFile(registry, { schemaId: "work_order.v1", path: `${dir}/none.json` }),
       NotFoundError,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { issuesOf } from "../core/issue.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { kernelRegistry } from "../contracts/kernel_schemas.ts";
 import { exportSchemas } from "../contracts/schema_export.ts";
@@ -80,19 +81,18 @@ export function registerSchemaCommands(program: Command, ctx: CliContext): void 
     .action(async (id, file, _opts, cmd) => {
       const g = globalOptions(cmd);
       const result = await validateJsonFile(await kernelRegistry(), { schemaId: id, path: file });
-      const n = result.issues.length;
+      const issues = issuesOf(result);
+      const n = issues.length;
       emitResult(
         ctx.output,
         g.json,
-        { ...result },
+        { valid: result.ok, issues },
         () =>
-          result.valid
-            ? [`${file} is a valid ${id}`]
-            : result.issues.map((i) => `${i.path}: ${i.message}`),
-        result.valid ? undefined : {
+          result.ok ? [`${file} is a valid ${id}`] : issues.map((i) => `${i.path}: ${i.message}`),
+        result.ok ? undefined : {
           message: `${file} does not match schema ${id}: ${n} ${n === 1 ? "issue" : "issues"}`,
           code: "validation",
-          issues: result.issues,
+          issues,
         },
       );
     });

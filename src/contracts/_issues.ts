@@ -8,7 +8,7 @@
 
 import type { ErrorObject } from "ajv";
 import type { z } from "zod";
-import { jsonPath } from "../core/canonical_json.ts";
+import { formatIssuePath } from "../core/issue.ts";
 import type { ValidationIssue } from "./validation.ts";
 
 type Segment = string | number;
@@ -59,7 +59,13 @@ function issue(
   expected: string | undefined,
   found: string,
 ): ValidationIssue {
-  return { code, path: jsonPath(segments), message, ...(expected ? { expected } : {}), found };
+  return {
+    code,
+    path: formatIssuePath(segments),
+    message,
+    ...(expected ? { expected } : {}),
+    found,
+  };
 }
 
 function listValues(values: readonly unknown[]): string {

@@ -15,7 +15,6 @@ export {
   canonicalHash,
   canonicalJson,
   jsonIssues,
-  jsonPath,
   type JsonValue,
   sha256Hex,
 } from "../core/canonical_json.ts";

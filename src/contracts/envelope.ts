@@ -46,6 +46,7 @@
 
 import type { JsonValue } from "../core/canonical_json.ts";
 import { NotFoundError, UsageError } from "../core/errors.ts";
+import { issuesOf } from "../core/issue.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { ArtifactStore, PutOptions } from "../store/artifact_store.ts";
 import { describeFound } from "./_issues.ts";
@@ -132,7 +133,7 @@ export function storedValueIssues(
   stored: StoredValue,
 ): ValidationIssue[] {
   const { artifactType, value } = stored;
-  if (!isEnvelopeShaped(value)) return [...registry.validate(artifactType, value).issues];
+  if (!isEnvelopeShaped(value)) return [...issuesOf(registry.validate(artifactType, value))];
   const issues: ValidationIssue[] = [];
   if (value.schema_id !== artifactType) {
     issues.push({
@@ -154,7 +155,7 @@ export function storedValueIssues(
       found: describeFound(value.meta),
     });
   }
-  for (const issue of registry.validate(artifactType, value.payload).issues) {
+  for (const issue of issuesOf(registry.validate(artifactType, value.payload))) {
     issues.push({ ...issue, path: `$.payload${issue.path.slice(1)}` });
   }
   return issues;

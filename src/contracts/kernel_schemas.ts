@@ -12,9 +12,9 @@
  * ```ts
  * import { kernelRegistry } from "./kernel_schemas.ts";
  * const registry = await kernelRegistry();
- * console.assert(registry.validate("work_order.v1", { goal: "Fix the flaky test" }).valid);
- * const { issues } = registry.validate("work_order.v1", { title: "no goal" });
- * console.assert(issues[0].path === "$.goal");
+ * console.assert(registry.validate("work_order.v1", { goal: "Fix the flaky test" }).ok);
+ * const result = registry.validate("work_order.v1", { title: "no goal" });
+ * console.assert(!result.ok && result.issues[0].path === "$.goal");
  * ```
  *
  * @module

@@ -20,9 +20,9 @@
  *   description: "A short note",
  *   origin: "example",
  * });
- * console.assert(registry.validate("note.v1", { text: "hi" }).valid);
- * const { issues } = registry.validate("note.v1", { text: 3 });
- * console.assert(issues[0].path === "$.text");
+ * console.assert(registry.validate("note.v1", { text: "hi" }).ok);
+ * const result = registry.validate("note.v1", { text: 3 });
+ * console.assert(!result.ok && result.issues[0].path === "$.text");
  * ```
  *
  * @module
@@ -33,6 +33,7 @@ import type { JsonSchemaCompiler } from "./_json_schema.ts";
 import { z } from "zod";
 import { jsonIssues } from "../core/canonical_json.ts";
 import { NotFoundError, UsageError } from "../core/errors.ts";
+import { failure, success } from "../core/issue.ts";
 import type { PayloadCheck } from "../store/artifact_store.ts";
 import { fromAjvErrors, fromZodIssues } from "./_issues.ts";
 import { storedValueIssues } from "./envelope.ts";
@@ -324,14 +325,14 @@ export class SchemaRegistry {
    *
    * @param id The type id.
    * @param value The value, e.g. a parsed payload.
-   * @returns Whether it is valid, and every issue with its JSON path.
+   * @returns The value, or every issue with its JSON path.
    * @throws {NotFoundError} When no type has that id.
    */
   validate(id: string, value: unknown): ValidationResult {
     const entry = this.#require(id);
     const notJson = jsonIssues(value);
     const issues = notJson.length > 0 ? notJson : entry.check(value);
-    return { valid: issues.length === 0, issues };
+    return issues.length === 0 ? success(value) : failure(issues);
   }
 
   /**
@@ -345,10 +346,15 @@ export class SchemaRegistry {
    * the subject, the schema and the JSON path, `issues` holds every issue.
    */
   assertValid(id: string, value: unknown, options: AssertValidOptions = {}): void {
-    const { valid, issues } = this.validate(id, value);
-    if (valid) return;
+    const result = this.validate(id, value);
+    if (result.ok) return;
     const { origin } = this.require(id);
-    throw validationError({ subject: options.subject ?? "Value", schemaId: id, origin, issues });
+    throw validationError({
+      subject: options.subject ?? "Value",
+      schemaId: id,
+      origin,
+      issues: result.issues,
+    });
   }
 
   /**

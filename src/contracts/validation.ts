@@ -19,6 +19,7 @@ import {
   UsageError,
   ValidationError,
 } from "../core/errors.ts";
+import { failure, type Result } from "../core/issue.ts";
 import { WORK_ORDER_TYPE, type WorkOrderCheck } from "../store/run_store.ts";
 import type { SchemaRegistry } from "./schema_registry.ts";
 
@@ -30,13 +31,11 @@ export interface ValidationIssue extends Issue {
   readonly found?: string;
 }
 
-/** The outcome of validating one value against one schema. */
-export interface ValidationResult {
-  /** `true` when there are no issues. */
-  readonly valid: boolean;
-  /** Every issue found, in document order as the validator reports them. */
-  readonly issues: readonly ValidationIssue[];
-}
+/**
+ * The outcome of validating one value against one schema: the value, or
+ * every issue found, in document order as the validator reports them.
+ */
+export type ValidationResult = Result<unknown, ValidationIssue>;
 
 /** What a {@linkcode validationError} message names. */
 export interface ValidationErrorInput {
@@ -110,15 +109,12 @@ export function validateJsonText(registry: SchemaRegistry, input: JsonTextInput)
   try {
     value = JSON.parse(input.text.replace(/^\uFEFF/, ""));
   } catch (err) {
-    return {
-      valid: false,
-      issues: [{
-        code: "invalid_json",
-        path: "$",
-        message: `not valid JSON: ${causeMessage(err)}`,
-        expected: "JSON text",
-      }],
-    };
+    return failure([{
+      code: "invalid_json",
+      path: "$",
+      message: `not valid JSON: ${causeMessage(err)}`,
+      expected: "JSON text",
+    }]);
   }
   return registry.validate(input.schemaId, value);
 }
@@ -172,15 +168,14 @@ export function workOrderCheck(registry: SchemaRegistry): WorkOrderCheck {
     if (!schema) return;
     const text = new TextDecoder().decode(bytes);
     const result = validateJsonText(registry, { schemaId: WORK_ORDER_TYPE, text });
+    if (result.ok) return;
     const notJson = result.issues.length === 1 && result.issues[0].code === "invalid_json";
     if (notJson && !/\.json$/i.test(path)) return;
-    if (!result.valid) {
-      throw validationError({
-        subject: `Work order ${path}`,
-        schemaId: schema.id,
-        origin: schema.origin,
-        issues: result.issues,
-      });
-    }
+    throw validationError({
+      subject: `Work order ${path}`,
+      schemaId: schema.id,
+      origin: schema.origin,
+      issues: result.issues,
+    });
   };
 }

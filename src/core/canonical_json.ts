@@ -7,7 +7,8 @@
 
 import canonicalize from "canonicalize";
 import { createHash } from "node:crypto";
-import { type Issue, ValidationError } from "./errors.ts";
+import { ValidationError } from "./errors.ts";
+import { formatIssuePath, type Issue } from "./issue.ts";
 
 /** A value JSON can represent exactly. */
 export type JsonValue =
@@ -19,30 +20,6 @@ export type JsonValue =
   | { [key: string]: JsonValue };
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-function childPath(path: string, key: string | number): string {
-  if (typeof key === "number") return `${path}[${key}]`;
-  return IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
-}
-
-/**
- * Writes a location inside a JSON value as a JSON path: `$` is the root,
- * identifiers follow a dot, indexes and other keys go in brackets.
- *
- * @example
- * ```ts
- * import { jsonPath } from "./canonical_json.ts";
- * console.assert(jsonPath(["steps", 0, "id"]) === "$.steps[0].id");
- * console.assert(jsonPath(["env", "MY-VAR"]) === '$.env["MY-VAR"]');
- * ```
- *
- * @param segments Object keys and array indexes, outermost first.
- * @returns The JSON path.
- */
-export function jsonPath(segments: readonly (string | number)[]): string {
-  return segments.reduce<string>((path, key) => childPath(path, key), "$");
-}
 
 function describe(value: unknown): string {
   if (typeof value === "number") return String(value);
@@ -65,7 +42,8 @@ function collectIssues(
   seen: Set<object>,
   out: Issue[],
 ): void {
-  const issue = (code: string, message: string) => out.push({ code, path: jsonPath(at), message });
+  const issue = (code: string, message: string) =>
+    out.push({ code, path: formatIssuePath(at), message });
   switch (typeof value) {
     case "boolean":
       return;

@@ -5,15 +5,9 @@
  * @module
  */
 
-/** One problem found in a value: where it is, and what is wrong there. */
-export interface Issue {
-  /** Machine-readable kind of problem, e.g. `invalid_type`. */
-  readonly code: string;
-  /** JSON path of the offending value, e.g. `$.steps[0].id`; `$` is the root. */
-  readonly path: string;
-  /** What is wrong, in words a user can act on. */
-  readonly message: string;
-}
+import type { Issue } from "./issue.ts";
+
+export type { Issue } from "./issue.ts";
 
 /** Options shared by every {@linkcode LilyError}. */
 export interface LilyErrorOptions {

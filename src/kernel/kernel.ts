@@ -42,6 +42,7 @@
 import { type Clock, systemClock } from "../core/clock.ts";
 import { actorId, type Env, systemEnv } from "../core/env.ts";
 import type { IdSource } from "../core/ids.ts";
+import { issuesOf } from "../core/issue.ts";
 import { type ContractStore, openContractStore } from "../contracts/contract_store.ts";
 import { kernelRegistry } from "../contracts/kernel_schemas.ts";
 import type { StepFunction } from "../graph/workflow.ts";
@@ -377,7 +378,7 @@ export function createKernel(options: KernelOptions): Kernel {
   ): Promise<Record<string, PreparedInput>> => {
     const registry = await kernelRegistry();
     const validate = (type: string, value: unknown) =>
-      registry.has(type) ? registry.validate(type, value).issues : [];
+      registry.has(type) ? issuesOf(registry.validate(type, value)) : [];
     if (Object.values(inputs).some((v) => "artifactId" in v) && await storeExists()) {
       const s = await store(false);
       return await prepareRunInputs(graph, inputs, { ref: (id) => s.artifacts.ref(id), validate });
@@ -397,7 +398,7 @@ export function createKernel(options: KernelOptions): Kernel {
       jobs: drive.jobs ?? options.jobs,
       kernelEnv,
       validate: (type: string, value: unknown) =>
-        s.registry.has(type) ? s.registry.validate(type, value).issues : [],
+        s.registry.has(type) ? issuesOf(s.registry.validate(type, value)) : [],
       signal: drive.signal,
       onEvent: drive.onEvent,
       clock,
