@@ -1,11 +1,5 @@
 import { assertEquals } from "./_assert.ts";
-import {
-  type AttemptState,
-  type GateRecord,
-  type GateSpec,
-  type RetrySpec,
-  type StepState,
-} from "../mod.ts";
+import type { AttemptState, GateRecord, GateSpec, RetrySpec, StepState } from "../mod.ts";
 import {
   afterFailure,
   decidedGates,
