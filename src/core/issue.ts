@@ -37,9 +37,10 @@ export interface Issue {
 
 /**
  * The outcome of a call that returns problems instead of throwing them:
- * the value, or every issue found.
+ * the value, or every issue found (an {@linkcode Issue}, or a checker's own
+ * issue type before its paths are written).
  */
-export type Result<T, I extends Issue = Issue> =
+export type Result<T, I = Issue> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly issues: readonly I[] };
 
@@ -78,7 +79,7 @@ export function success<T>(value: T): { readonly ok: true; readonly value: T } {
  * @param issues Every issue found (at least one).
  * @returns `{ ok: false, issues }`.
  */
-export function failure<I extends Issue>(
+export function failure<I>(
   issues: readonly I[],
 ): { readonly ok: false; readonly issues: readonly I[] } {
   return { ok: false, issues };
@@ -90,6 +91,6 @@ export function failure<I extends Issue>(
  * @param result The result.
  * @returns Its issues.
  */
-export function issuesOf<T, I extends Issue>(result: Result<T, I>): readonly I[] {
+export function issuesOf<T, I>(result: Result<T, I>): readonly I[] {
   return result.ok ? [] : result.issues;
 }

@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import type { Issue } from "../core/errors.ts";
+import { failure, type IssuePath, type Result, success } from "../core/issue.ts";
 import { DURATION_HINT, parseDuration } from "./duration.ts";
 import type {
   ExecutorSpec,
@@ -494,12 +494,12 @@ function gate(raw: ParsedGate, index: number, issues: PathIssue[]): GateSpec {
   };
 }
 
-/** An issue whose path is still an array of keys and indexes. */
+/** An issue whose path is still its segments (written once, by `formatIssuePath`). */
 export interface PathIssue {
   /** Machine-readable kind. */
   readonly code: string;
   /** Keys and indexes from the root. */
-  readonly path: readonly (string | number)[];
+  readonly path: IssuePath;
   /** What is wrong. */
   readonly message: string;
 }
@@ -512,11 +512,6 @@ function withoutExtensions(definition: unknown): unknown {
   return Object.fromEntries(Object.entries(definition).filter(([key]) => !key.startsWith("x-")));
 }
 
-/** The result of {@linkcode normalizeDefinition}. */
-export type NormalizeResult =
-  | { readonly ok: true; readonly workflow: Workflow }
-  | { readonly ok: false; readonly issues: readonly PathIssue[] };
-
 /**
  * Validates a definition against the schema and normalises it. Top-level
  * keys starting with `x-` are ignored.
@@ -528,7 +523,7 @@ export type NormalizeResult =
 export function normalizeDefinition(
   definition: unknown,
   options: { allowFunctions?: boolean } = {},
-): NormalizeResult {
+): Result<Workflow, PathIssue> {
   const parsed = workflowDefinitionSchema(options).safeParse(withoutExtensions(definition));
   if (!parsed.success) {
     return {
@@ -557,33 +552,19 @@ export function normalizeDefinition(
     gates: (raw.gates ?? []).map((g, i) => gate(g, i, issues)),
     maxTransitions: raw.max_transitions ?? DEFAULT_MAX_TRANSITIONS,
   };
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, workflow };
+  return issues.length > 0 ? failure(issues) : success(workflow);
 }
 
 /**
- * Turns path issues into {@linkcode Issue}s with dotted paths, naming steps
- * and gates by id (`steps.build.needs[0]`).
- *
- * @param issues The issues.
- * @param definition The raw definition, to look ids up.
- * @returns Issues with string paths.
- */
-export function formatIssuePaths(issues: readonly PathIssue[], definition: unknown): Issue[] {
-  return issues.map((issue) => ({
-    code: issue.code,
-    path: formatPath(issue.path, definition),
-    message: issue.message,
-  }));
-}
-
-/**
- * Formats a path array, naming steps and gates by id where they have one.
+ * Names a place in a workflow definition as its error messages do, naming
+ * steps and gates by id where they have one: a label for people, beside
+ * the issue's path.
  *
  * @param path Keys and indexes from the root.
  * @param definition The raw definition.
- * @returns A dotted path such as `steps.build.needs[0]`.
+ * @returns A label such as `steps.build.needs[0]`, or `(root)`.
  */
-export function formatPath(path: readonly (string | number)[], definition: unknown): string {
+export function locationLabel(path: readonly (string | number)[], definition: unknown): string {
   let out = "";
   let node: unknown = definition;
   path.forEach((key, i) => {

@@ -9,6 +9,7 @@
 import { checkDerivedNames } from "./derived_names.ts";
 import { didYouMean } from "./did_you_mean.ts";
 import { checkRoutes } from "./route_check.ts";
+import { failure, type Result, success } from "../core/issue.ts";
 import type { PathIssue } from "./workflow_definition.ts";
 import type { GateSpec, InputSource, StepSpec, Workflow } from "./workflow.ts";
 
@@ -27,11 +28,6 @@ export interface WorkflowGraph {
   /** Gates by the id of the step they check, in declaration order. */
   readonly gatesOf: ReadonlyMap<string, readonly GateSpec[]>;
 }
-
-/** The result of {@linkcode buildGraph}. */
-export type BuildGraphResult =
-  | { readonly ok: true; readonly graph: WorkflowGraph }
-  | { readonly ok: false; readonly issues: readonly PathIssue[] };
 
 /** Maps each id to its first index, reporting every later duplicate. */
 function indexIds(
@@ -61,7 +57,7 @@ function indexIds(
  * @param workflow The normalised workflow.
  * @returns The graph, or every problem with its path.
  */
-export function buildGraph(workflow: Workflow): BuildGraphResult {
+export function buildGraph(workflow: Workflow): Result<WorkflowGraph, PathIssue> {
   const issues: PathIssue[] = [];
   const indexOf = indexIds("steps", workflow.steps, issues);
   const runInputs = Object.keys(workflow.inputs);
@@ -164,21 +160,18 @@ export function buildGraph(workflow: Workflow): BuildGraphResult {
     });
   }
   issues.push(...checkRoutes(workflow, indexOf, upstreamLists));
-  if (issues.length > 0) return { ok: false, issues };
+  if (issues.length > 0) return failure(issues);
 
   const downstream: number[][] = workflow.steps.map(() => []);
   upstreamLists.forEach((ups, i) => ups.forEach((u) => downstream[u].push(i)));
-  return {
-    ok: true,
-    graph: {
-      workflow,
-      steps: workflow.steps,
-      indexOf,
-      upstream: upstreamLists,
-      downstream,
-      gatesOf,
-    },
-  };
+  return success({
+    workflow,
+    steps: workflow.steps,
+    indexOf,
+    upstream: upstreamLists,
+    downstream,
+    gatesOf,
+  });
 }
 
 /**

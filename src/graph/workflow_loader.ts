@@ -17,8 +17,9 @@ import {
   parseDocument,
 } from "yaml";
 import { type Issue, NotFoundError, UsageError } from "../core/errors.ts";
+import { formatIssuePath } from "../core/issue.ts";
 import {
-  formatPath,
+  locationLabel,
   normalizeDefinition,
   type PathIssue,
   type WorkflowDefinition,
@@ -33,6 +34,11 @@ function oneLine(message: string): string {
 
 /** A workflow problem, with the line it is on when it came from a file. */
 export interface WorkflowIssue extends Issue {
+  /**
+   * The place as the message names it, steps and gates by id
+   * (`steps.build.needs[0]`; `(root)` for the whole file).
+   */
+  readonly where: string;
   /** 1-based line in the file, when known. */
   readonly line?: number;
 }
@@ -50,7 +56,7 @@ export class WorkflowError extends UsageError {
    */
   constructor(source: string, issues: readonly WorkflowIssue[]) {
     super(
-      issues.map((i) => `${source}${i.line ? `:${i.line}` : ""} ${i.path}: ${oneLine(i.message)}`)
+      issues.map((i) => `${source}${i.line ? `:${i.line}` : ""} ${i.where}: ${oneLine(i.message)}`)
         .join("\n"),
       { issues },
     );
@@ -109,7 +115,8 @@ function fail(
 ): never {
   const located = issues.map((i) => ({
     code: i.code,
-    path: formatPath(i.path, raw),
+    path: formatIssuePath(i.path),
+    where: locationLabel(i.path, raw),
     message: i.message,
     line: line(i.path),
   }));
@@ -146,7 +153,8 @@ export function parseWorkflow(text: string, source = "workflow.yaml"): WorkflowG
     if (bad) {
       throw new WorkflowError(source, [{
         code: "syntax",
-        path: "(root)",
+        path: "$",
+        where: "(root)",
         message: `invalid JSON: ${bad.message}`,
         line: lineAt(text, bad.offset),
       }]);
@@ -161,7 +169,8 @@ export function parseWorkflow(text: string, source = "workflow.yaml"): WorkflowG
   });
   const syntax = (message: string, offset: number | undefined) => ({
     code: "syntax",
-    path: "(root)",
+    path: "$",
+    where: "(root)",
     message: oneLine(message),
     line: offset === undefined ? undefined : lines.linePos(offset).line,
   });
@@ -183,9 +192,9 @@ export function parseWorkflow(text: string, source = "workflow.yaml"): WorkflowG
   }
   const normalized = normalizeDefinition(raw);
   if (!normalized.ok) fail(source, normalized.issues, raw, line);
-  const built = buildGraph(normalized.workflow);
+  const built = buildGraph(normalized.value);
   if (!built.ok) fail(source, built.issues, raw, line);
-  return built.graph;
+  return built.value;
 }
 
 /** A workflow file read once: its bytes, the name to store them under, and its graph. */
@@ -279,7 +288,7 @@ export async function loadWorkflowFile(path: string): Promise<WorkflowGraph> {
 export function defineWorkflow(definition: WorkflowDefinition): WorkflowGraph {
   const normalized = normalizeDefinition(definition, { allowFunctions: true });
   if (!normalized.ok) fail("workflow", normalized.issues, definition, () => undefined);
-  const built = buildGraph(normalized.workflow);
+  const built = buildGraph(normalized.value);
   if (!built.ok) fail("workflow", built.issues, definition, () => undefined);
-  return built.graph;
+  return built.value;
 }

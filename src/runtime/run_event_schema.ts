@@ -10,6 +10,7 @@
  * @module
  */
 
+import { failure, formatIssuePath, type Issue, type Result, success } from "../core/issue.ts";
 import { z } from "zod";
 import { LilyError } from "../core/errors.ts";
 import type { RunEvent } from "./run_events.ts";
@@ -127,9 +128,23 @@ const eventSchema = (duration: z.ZodType<number>) =>
 const writeSchema = eventSchema(z.number().nonnegative());
 const readSchema = eventSchema(z.number().transform((ms) => Math.max(0, ms)));
 
-function firstProblem(error: z.ZodError): string {
+function firstIssue(error: z.ZodError): Issue {
   const issue = error.issues[0];
-  return `${issue.path.join(".") || "(event)"}: ${issue.message}`;
+  return {
+    code: issue.code,
+    path: formatIssuePath(issue.path.filter((k) => typeof k !== "symbol")),
+    message: issue.message,
+  };
+}
+
+/**
+ * Words an issue of a journal event on one line, the whole event named `(event)`.
+ *
+ * @param issue The issue.
+ * @returns `path: message`, e.g. `$.duration_ms: Invalid input`.
+ */
+export function describeEventIssue(issue: Issue): string {
+  return `${issue.path === "$" ? "(event)" : issue.path}: ${issue.message}`;
 }
 
 /**
@@ -144,7 +159,7 @@ export function assertWritableRunEvent(event: RunEvent): void {
   if (!parsed.success) {
     throw new LilyError(
       `Lily tried to journal an invalid ${event.type} event (a bug in Lily): ` +
-        firstProblem(parsed.error),
+        describeEventIssue(firstIssue(parsed.error)),
     );
   }
 }
@@ -154,10 +169,10 @@ export function assertWritableRunEvent(event: RunEvent): void {
  * `duration_ms` reads as 0.
  *
  * @param value The parsed line.
- * @returns The event, or a description of the first problem.
+ * @returns The event, or its first issue.
  */
-export function parseRunEvent(value: unknown): { event: RunEvent } | { problem: string } {
+export function parseRunEvent(value: unknown): Result<RunEvent> {
   const parsed = readSchema.safeParse(value);
-  if (parsed.success) return { event: parsed.data as RunEvent };
-  return { problem: firstProblem(parsed.error) };
+  if (parsed.success) return success(parsed.data as RunEvent);
+  return failure([firstIssue(parsed.error)]);
 }

@@ -11,7 +11,7 @@ import { type Clock, systemClock } from "../core/clock.ts";
 import { IntegrityError } from "../core/errors.ts";
 import { storageError } from "../core/storage_error.ts";
 import { syncFile, writeAll } from "../store/durable_file.ts";
-import { assertWritableRunEvent, parseRunEvent } from "./run_event_schema.ts";
+import { assertWritableRunEvent, describeEventIssue, parseRunEvent } from "./run_event_schema.ts";
 import type { RunEvent, RunEventBody } from "./run_events.ts";
 
 /** What {@linkcode readJournal} found. */
@@ -58,19 +58,19 @@ export async function readJournal(path: string): Promise<JournalContents> {
       });
     }
     const checked = parseRunEvent(value);
-    if ("problem" in checked) {
+    if (!checked.ok) {
       throw new IntegrityError(
-        `Run journal ${path} is corrupt at line ${i + 1}: ${checked.problem}`,
+        `Run journal ${path} is corrupt at line ${i + 1}: ${describeEventIssue(checked.issues[0])}`,
       );
     }
-    if (checked.event.seq !== i + 1) {
+    if (checked.value.seq !== i + 1) {
       throw new IntegrityError(
         `Run journal ${path} is corrupt at line ${
           i + 1
-        }: sequence number ${checked.event.seq}, expected ${i + 1}`,
+        }: sequence number ${checked.value.seq}, expected ${i + 1}`,
       );
     }
-    events.push(checked.event);
+    events.push(checked.value);
   });
   return { events, validBytes, tornTail: validBytes < bytes.length };
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatIssuePath } from "../core/issue.ts";
 import { z } from "zod";
 import { causeMessage, IntegrityError, NotFoundError } from "../core/errors.ts";
 import type { ArtifactRef } from "./artifact_ref.ts";
@@ -112,7 +113,7 @@ export function parseManifest(text: string, path: string): RunManifest {
   const parsed = manifestSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue.path.length > 0 ? issue.path.join(".") : "(root)";
+    const where = formatIssuePath(issue.path.filter((k) => typeof k !== "symbol"));
     throw new IntegrityError(
       `Invalid run manifest ${path}: ${where}: ${issue.message}; ${DAMAGED_HINT}`,
       { cause: parsed.error },
