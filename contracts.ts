@@ -50,6 +50,7 @@ export {
   type ValidationIssue,
   type ValidationResult,
 } from "./src/contracts/validation.ts";
+export { formatIssuePath, type IssuePath, issuesOf } from "./src/core/issue.ts";
 export {
   canonicalBytes,
   canonicalHash,

@@ -118,7 +118,6 @@ export {
   DamagedFileError,
   IntegrityError,
   isLilyError,
-  type Issue,
   LilyError,
   type LilyErrorOptions,
   NotFoundError,
@@ -127,6 +126,7 @@ export {
   UsageError,
   ValidationError,
 } from "./src/core/errors.ts";
+export type { Issue, Result } from "./src/core/issue.ts";
 export { type Clock, systemClock } from "./src/core/clock.ts";
 export { type Env, envFrom, systemEnv } from "./src/core/env.ts";
 export type { IdSource } from "./src/core/ids.ts";

@@ -48,7 +48,7 @@ function makeEnvelope(registry: SchemaRegistry): Envelope {
     started_at: "2026-01-31T12:00:00.000Z",
     ended_at: "2026-01-31T12:00:01.500Z",
     duration_ms: 1500,
-    executor: { kind: "command", argv: ["deno", "task", "build"], cwd: ".", env: { CI: "1" } },
+    executor: { executor: "command", argv: ["deno", "task", "build"], cwd: ".", env: { CI: "1" } },
     inputs: [] as Record<string, string>[],
     outputs: [] as Record<string, string>[],
     gate_result_ids: [],

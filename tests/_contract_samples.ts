@@ -38,7 +38,7 @@ export const VALID: Record<string, Record<string, unknown>> = {
     started_at: AT,
     ended_at: "2026-01-31T12:00:01.500Z",
     duration_ms: 1500,
-    executor: { kind: "command", argv: ["deno", "task", "build"], cwd: ".", env: { CI: "1" } },
+    executor: { executor: "command", argv: ["deno", "task", "build"], cwd: ".", env: { CI: "1" } },
     inputs: [{ artifact_id: ID_A, sha256: SHA, name: "work_order" }],
     outputs: [{ artifact_id: ID_B, sha256: SHA }],
     gate_result_ids: [],

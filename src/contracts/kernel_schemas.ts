@@ -21,6 +21,8 @@
  */
 
 import { z } from "zod";
+import type { Immutable } from "../core/immutable.ts";
+import type { AssertTrue, DeclaredFields, SameType } from "../core/same_type.ts";
 import { type SchemaRegistration, SchemaRegistry } from "./schema_registry.ts";
 
 const uuid = () =>
@@ -59,7 +61,7 @@ export interface WorkOrderV1 {
 }
 
 /** The zod schema of `work_order.v1`. */
-const WorkOrderV1Schema: z.ZodType<WorkOrderV1> = z.looseObject({
+const WorkOrderV1Schema = z.looseObject({
   goal: text().describe("What the run must achieve, in words"),
   title: text().optional().describe("A short title"),
   context: z.string().optional().describe("Background the work needs"),
@@ -101,7 +103,7 @@ export interface EnvironmentSnapshotV1 {
 }
 
 /** The zod schema of `environment_snapshot.v1`. */
-const EnvironmentSnapshotV1Schema: z.ZodType<EnvironmentSnapshotV1> = z.looseObject({
+const EnvironmentSnapshotV1Schema = z.looseObject({
   captured_at: isoTime().describe("When the snapshot was taken"),
   kernel_version: text().describe("The Lily kernel version"),
   deno_version: text().describe("Deno.version.deno"),
@@ -128,8 +130,8 @@ export interface ArtifactDigestV1 {
 
 /** How an attempt was executed, with secrets redacted. */
 export interface ExecutorSummaryV1 {
-  /** The executor kind: `command`, `deno`, `fn`, `llm`, or a pack's. */
-  readonly kind: string;
+  /** The executor kind: `command`, `deno`, `fn`, `llm`, or a pack's (named as executors report it). */
+  readonly executor: string;
   /** The program and its arguments, for process executors. */
   readonly argv?: readonly string[];
   /** The working directory. */
@@ -144,8 +146,8 @@ export interface StepRunRecordV1 {
   readonly step_id: string;
   /** The attempt number, from 1. */
   readonly attempt: number;
-  /** How the attempt ended. */
-  readonly status: "succeeded" | "failed" | "timed_out" | "cancelled";
+  /** How the attempt ended, named as the journal's `attempt_finished` names it. */
+  readonly status: "succeeded" | "failed" | "timeout" | "cancelled";
   /** When it started (ISO-8601). */
   readonly started_at: string;
   /** When it ended (ISO-8601). */
@@ -180,16 +182,16 @@ const artifactDigest = () =>
   });
 
 /** The zod schema of `step_run_record.v1`. */
-const StepRunRecordV1Schema: z.ZodType<StepRunRecordV1> = z.looseObject({
+const StepRunRecordV1Schema = z.looseObject({
   step_id: text().describe("The step id"),
   attempt: z.int().min(1).describe("The attempt number, from 1"),
-  status: z.enum(["succeeded", "failed", "timed_out", "cancelled"])
+  status: z.enum(["succeeded", "failed", "timeout", "cancelled"])
     .describe("How the attempt ended"),
   started_at: isoTime().describe("When it started"),
   ended_at: isoTime().describe("When it ended"),
   duration_ms: count().describe("ended_at - started_at in milliseconds"),
   executor: z.looseObject({
-    kind: text().describe("command, deno, fn, llm, or a pack's executor"),
+    executor: text().describe("command, deno, fn, llm, or a pack's executor"),
     argv: z.array(z.string()).optional().describe("The program and its arguments"),
     cwd: z.string().optional().describe("The working directory"),
     env: z.record(z.string(), z.string()).optional()
@@ -231,7 +233,7 @@ export interface GateResultV1 {
 }
 
 /** The zod schema of `gate_result.v1`. */
-const GateResultV1Schema: z.ZodType<GateResultV1> = z.looseObject({
+const GateResultV1Schema = z.looseObject({
   gate_id: text().describe("The gate id"),
   step_id: text().describe("The step the gate judged"),
   status: z.enum(["pass", "fail", "error", "skipped", "cancelled"]).describe("The verdict"),
@@ -265,7 +267,7 @@ export interface PolicyViolationV1 {
 }
 
 /** The zod schema of `policy_violation.v1`. */
-const PolicyViolationV1Schema: z.ZodType<PolicyViolationV1> = z.looseObject({
+const PolicyViolationV1Schema = z.looseObject({
   step_id: text().describe("The step that attempted it"),
   attempt: z.int().min(1).describe("The attempt, from 1"),
   kind: z.enum(["read", "write", "net", "env", "run", "sys", "ffi", "import"])
@@ -291,7 +293,7 @@ export interface ArtifactReplacementV1 {
 }
 
 /** The zod schema of `artifact_replacement.v1`. */
-const ArtifactReplacementV1Schema: z.ZodType<ArtifactReplacementV1> = z.looseObject({
+const ArtifactReplacementV1Schema = z.looseObject({
   original_artifact_id: uuid().describe("The artifact that was replaced"),
   replacement_artifact_id: uuid().describe("The artifact that takes its place downstream"),
   reason: text().describe("Why, in words"),
@@ -320,7 +322,7 @@ export interface StepFailureV1 {
 }
 
 /** The zod schema of `step_failure.v1`. */
-const StepFailureV1Schema: z.ZodType<StepFailureV1> = z.looseObject({
+const StepFailureV1Schema = z.looseObject({
   step_id: text().describe("The step that failed"),
   attempt: z.int().min(1).describe("Its failed attempt"),
   status: z.enum(["succeeded", "failed", "timeout"])
@@ -331,6 +333,19 @@ const StepFailureV1Schema: z.ZodType<StepFailureV1> = z.looseObject({
   stderr_artifact_id: uuid().nullable().describe("The artifact holding the captured stderr"),
   gate_result_ids: z.array(uuid()).describe("Ids of the gate_result.v1 artifacts that judged it"),
 });
+
+// Each documented type is exactly the fields its schema declares: a field
+// added, renamed or retyped in one and not the other fails type-checking.
+type Schema<S extends z.ZodType> = Immutable<DeclaredFields<z.infer<S>>>;
+type _TypesMatchSchemas = [
+  AssertTrue<SameType<WorkOrderV1, Schema<typeof WorkOrderV1Schema>>>,
+  AssertTrue<SameType<EnvironmentSnapshotV1, Schema<typeof EnvironmentSnapshotV1Schema>>>,
+  AssertTrue<SameType<StepRunRecordV1, Schema<typeof StepRunRecordV1Schema>>>,
+  AssertTrue<SameType<GateResultV1, Schema<typeof GateResultV1Schema>>>,
+  AssertTrue<SameType<PolicyViolationV1, Schema<typeof PolicyViolationV1Schema>>>,
+  AssertTrue<SameType<ArtifactReplacementV1, Schema<typeof ArtifactReplacementV1Schema>>>,
+  AssertTrue<SameType<StepFailureV1, Schema<typeof StepFailureV1Schema>>>,
+];
 
 /** The kernel's built-in types, as registered by {@linkcode kernelRegistry}. */
 export const KERNEL_SCHEMAS: readonly SchemaRegistration[] = [

@@ -13,6 +13,8 @@
 import { failure, formatIssuePath, type Issue, type Result, success } from "../core/issue.ts";
 import { z } from "zod";
 import { LilyError } from "../core/errors.ts";
+import type { Immutable } from "../core/immutable.ts";
+import type { AssertTrue, SameType } from "../core/same_type.ts";
 import type { RunEvent } from "./run_events.ts";
 
 const id = z.string().min(1);
@@ -128,6 +130,12 @@ const eventSchema = (duration: z.ZodType<number>) =>
 const writeSchema = eventSchema(z.number().nonnegative());
 const readSchema = eventSchema(z.number().transform((ms) => Math.max(0, ms)));
 
+// The documented event types are exactly what the schema accepts: a field
+// added, renamed or retyped in one and not the other fails type-checking.
+type _EventsMatchSchema = AssertTrue<
+  SameType<RunEvent, Immutable<z.infer<typeof writeSchema>>>
+>;
+
 function firstIssue(error: z.ZodError): Issue {
   const issue = error.issues[0];
   return {
@@ -173,6 +181,6 @@ export function assertWritableRunEvent(event: RunEvent): void {
  */
 export function parseRunEvent(value: unknown): Result<RunEvent> {
   const parsed = readSchema.safeParse(value);
-  if (parsed.success) return success(parsed.data as RunEvent);
+  if (parsed.success) return success(parsed.data);
   return failure([firstIssue(parsed.error)]);
 }

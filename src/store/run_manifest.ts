@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Immutable } from "../core/immutable.ts";
+import type { AssertTrue, SameType } from "../core/same_type.ts";
 import { formatIssuePath } from "../core/issue.ts";
 import { z } from "zod";
 import { causeMessage, IntegrityError, NotFoundError } from "../core/errors.ts";
@@ -91,6 +93,12 @@ const manifestSchema = z.object({
   }).optional(),
 });
 
+// The documented manifest (and its ArtifactRef) is exactly what the schema
+// accepts: a field changed in one and not the other fails type-checking.
+type _ManifestMatchesSchema = AssertTrue<
+  SameType<RunManifest, Immutable<z.infer<typeof manifestSchema>>>
+>;
+
 /**
  * Parses and validates manifest text.
  *
@@ -119,7 +127,7 @@ export function parseManifest(text: string, path: string): RunManifest {
       { cause: parsed.error },
     );
   }
-  return parsed.data as RunManifest;
+  return parsed.data;
 }
 
 /**
