@@ -42,7 +42,7 @@ export interface ApproveGateOptions {
   readonly clock?: Clock;
 }
 
-/** What {@linkcode approveGate} recorded. */
+/** What a decision on a human gate recorded (`kernel.runs.approve`, `lily approve`). */
 export interface GateDecision {
   /** The step whose gate was decided. */
   readonly step_id: string;

@@ -39,7 +39,7 @@ export type FindingKind =
 /** Whether a finding fails verification. */
 export type FindingSeverity = "error" | "warning";
 
-/** One problem found by {@linkcode verifyStore}. */
+/** One problem found by verification (`verifyWorkspace`, `lily verify`). */
 export interface Finding {
   /** What kind of problem it is. */
   readonly kind: FindingKind;
@@ -55,7 +55,7 @@ export interface Finding {
   readonly detail: string;
 }
 
-/** The outcome of {@linkcode verifyStore}. */
+/** The outcome of verification: every finding, and what was checked. */
 export interface VerifyReport {
   /** True when no finding is an error. */
   readonly ok: boolean;
@@ -67,7 +67,7 @@ export interface VerifyReport {
   readonly findings: readonly Finding[];
 }
 
-/** Options of {@linkcode verifyStore}. */
+/** Options of verification: which run to check. */
 export interface VerifyOptions {
   /** Check only this run. */
   runId?: string;
