@@ -54,6 +54,7 @@ export type { ArtifactRef, ProducerKind, StorageKind } from "./src/store/artifac
 export type {
   CreatedRun,
   CreateRunOptions,
+  PartialCreation,
   RunListing,
   RunStore,
   WorkOrderCheck,
