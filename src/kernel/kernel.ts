@@ -41,19 +41,16 @@
 
 import { type Clock, systemClock } from "../core/clock.ts";
 import { actorId, type Env, systemEnv } from "../core/env.ts";
-import type { IdSource } from "../core/ids.ts";
 import { issuesOf } from "../core/issue.ts";
 import { type ContractStore, openContractStore } from "../contracts/contract_store.ts";
 import { kernelRegistry } from "../contracts/kernel_schemas.ts";
-import type { StepFunction } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import { readWorkflowFile } from "../graph/workflow_loader.ts";
 import { createGateEvaluator } from "../gates/gate_evaluator.ts";
-import { approveGate, type GateDecision } from "../gates/human_gate.ts";
+import { approveGate } from "../gates/human_gate.ts";
 import { defaultExecutors, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
 import { FakeLlmProvider, type LlmProvider } from "../runtime/executors/llm_provider.ts";
 import { cancelRun } from "../runtime/run_cancel.ts";
-import type { RunEvent, RunState } from "../runtime/run_events.ts";
 import {
   type PreparedInput,
   preparedInputValues,
@@ -63,299 +60,44 @@ import {
   startRun,
   type WorkflowFileBytes,
 } from "../runtime/run_starter.ts";
-import type { Producer } from "../store/artifact_store.ts";
-import type { CreatedRun } from "../store/run_store.ts";
-import { type GateFailure, type LogExcerpt, readGateFailure, readLogExcerpt } from "./run_logs.ts";
-import {
-  describeRunIn,
-  listRunSummaries,
-  type RunDescription,
-  type RunSummary,
-} from "./run_views.ts";
+import type {
+  Kernel,
+  KernelOptions,
+  RunDriveOptions,
+  RunOperations,
+  RunQueries,
+  WorkflowSource,
+} from "./kernel_api.ts";
+import { readGateFailure, readLogExcerpt } from "./run_logs.ts";
+import { describeRunIn, listRunSummaries } from "./run_views.ts";
 import { assertRunnable } from "./runnable_check.ts";
-import { planWorkflow, type WorkflowPlan } from "./workflow_plan.ts";
+import { planWorkflow } from "./workflow_plan.ts";
 import { existingWorkspace, hasStore } from "./workspace.ts";
 
-/** Where new ids come from. */
-export interface KernelIds {
-  /**
-   * Makes run ids.
-   * @default {newRunId}
-   */
-  readonly run?: IdSource;
-  /**
-   * Makes artifact ids.
-   * @default {newArtifactId}
-   */
-  readonly artifact?: IdSource;
-}
+export type * from "./kernel_api.ts";
 
-/** Options of {@linkcode createKernel}: its dependencies, settled once. */
-export interface KernelOptions {
-  /** The workspace directory; it must exist (its store is created on the first run). */
-  readonly workspace: string;
-  /**
-   * An open store of that workspace to use instead of opening one; the
-   * kernel does not close it, and its own clock and ids apply to it.
-   */
-  readonly store?: ContractStore;
-  /**
-   * Wall time stamps events and artifacts; the monotonic reading times
-   * attempts, gates and waits.
-   * @default {systemClock}
-   */
-  readonly clock?: Clock;
-  /** Where run and artifact ids come from. */
-  readonly ids?: KernelIds;
-  /**
-   * The environment: steps get their subset of it; `LILY_USER` (else
-   * `USER`) names who starts runs and decides gates; `LILY_LLM=fake` picks
-   * the fake LLM provider when no `llm` is given.
-   * @default {systemEnv}
-   */
-  readonly env?: Env;
-  /** More executors by kind (from packs), beside and over the built-in ones. */
-  readonly executors?: ExecutorRegistry;
-  /**
-   * The provider `llm` steps ask; without one (and without `LILY_LLM=fake`),
-   * `llm` steps are refused before a run is created.
-   */
-  readonly llm?: LlmProvider;
-  /** Functions for `fn` steps and gates that name one (workflow files). */
-  readonly functions?: Readonly<Record<string, StepFunction>>;
-  /**
-   * How many steps run at once.
-   * @default {navigator.hardwareConcurrency}
-   */
-  readonly jobs?: number;
-}
-
-/** A workflow to run: a graph (from `defineWorkflow`) or a workflow file to read once. */
-export type WorkflowSource =
-  | WorkflowGraph
-  | {
-    /** A YAML file, or JSON when it ends in `.json`; `-` reads stdin. */
-    readonly file: string;
-  };
-
-/** What a run operation reports while it drives a run. */
-export interface RunDriveOptions {
-  /**
-   * How many steps run at once.
-   * @default {the kernel's `jobs`}
-   */
-  readonly jobs?: number;
-  /** Cancels the run when aborted (as `runs.cancel` does). */
-  readonly signal?: AbortSignal;
-  /** Told about every event once it is durable, with the state it folds to. */
-  readonly onEvent?: (event: RunEvent, state: RunState) => void;
-}
-
-/** Options of {@linkcode RunOperations.start}. */
-export interface RunStartOptions extends RunDriveOptions {
-  /** Run inputs by name: `{ path }`, `{ artifactId }` or `{ json }`. */
-  readonly inputs?: Readonly<Record<string, RunInputValue>>;
-  /**
-   * Who starts the run (recorded on the stored workflow and inputs).
-   * @default {{ id: LILY_USER ?? USER ?? "human", kind: "human" }}
-   */
-  readonly producer?: Producer;
-  /** Told the run id once the run is journaled as started (so it can be resumed). */
-  readonly onCreated?: (runId: string) => void;
-}
-
-/** Options of {@linkcode RunOperations.resume}. */
-export interface RunResumeOptions extends RunDriveOptions {
-  /** For runs started from a graph: the same workflow again (its hash is checked). */
-  readonly workflow?: WorkflowGraph;
-}
-
-/** Options of {@linkcode RunOperations.approve}. */
-export interface RunApproveOptions {
-  /**
-   * Reject instead of approve.
-   * @default {false}
-   */
-  readonly reject?: boolean;
-  /** Why, in words. */
-  readonly reason?: string;
-  /**
-   * Who decides.
-   * @default {LILY_USER ?? USER ?? "human"}
-   */
-  readonly by?: string;
-}
-
-/** Options of {@linkcode RunOperations.cancel}. */
-export interface RunCancelOptions {
-  /**
-   * How long to wait for a live runner to stop, in ms.
-   * @default {30000}
-   */
-  readonly waitMs?: number;
-}
-
-/** Options of {@linkcode RunOperations.create}. */
-export interface RunCreateOptions {
-  /** A work order file to store with the run (validated as `work_order.v1` when JSON). */
-  readonly workOrderPath?: string;
-}
-
-/** A run's id and its state when the runner stopped. */
-export interface RunOutcome {
-  /** The run. */
-  readonly runId: string;
-  /** Its state: succeeded, failed, cancelled or waiting for a person. */
-  readonly state: RunState;
-}
-
-/**
- * What changes runs. Each checks everything before it writes anything.
- * (Later: `rerun`, `replaceArtifact`, `gatesOnly`.)
- */
-export interface RunOperations {
-  /**
-   * Creates a run without a workflow (status `created`), optionally with a work order.
-   *
-   * @param options The work order.
-   * @returns The new run.
-   */
-  create(options?: RunCreateOptions): Promise<CreatedRun>;
-  /**
-   * Starts a run of a workflow and drives it until it succeeds, fails, is
-   * cancelled or waits for a person. Nothing is created when the workflow
-   * needs what the kernel lacks (an LLM provider, a function) or an input
-   * is wrong.
-   *
-   * @param workflow The graph, or the file to read once (its bytes are stored with the run).
-   * @param options Inputs, producer, jobs and callbacks.
-   * @returns The run id and its state when the runner stopped.
-   * @throws {UsageError} For an unusable workflow or input.
-   * @throws {ValidationError} When a JSON input does not match its type.
-   */
-  start(workflow: WorkflowSource, options?: RunStartOptions): Promise<RunOutcome>;
-  /**
-   * Resumes a run from its journal, with the workflow stored in the run.
-   *
-   * @param runId The run.
-   * @param options Jobs, callbacks, and for runs started from a graph the same graph.
-   * @returns The run's state when the runner stopped.
-   * @throws {ConflictError} When a live runner holds the run.
-   * @throws {IntegrityError} When the given workflow differs from the run's.
-   */
-  resume(runId: string, options?: RunResumeOptions): Promise<RunState>;
-  /**
-   * Cancels a run that has not finished: a live runner is told to stop (its
-   * children are killed), an idle run is marked cancelled.
-   *
-   * @param runId The run.
-   * @param options How long to wait for a live runner.
-   * @returns The run's state afterwards.
-   * @throws {ConflictError} When the run already ended, or the runner did not stop in time.
-   */
-  cancel(runId: string, options?: RunCancelOptions): Promise<RunState>;
-  /**
-   * Records a decision on a human gate the run waits for (resume to act on it).
-   *
-   * @param runId The run.
-   * @param gateId The gate.
-   * @param options Reject, reason and who decides.
-   * @returns What was recorded.
-   * @throws {UsageError} When the run does not wait on that gate or it was decided.
-   */
-  approve(runId: string, gateId: string, options?: RunApproveOptions): Promise<GateDecision>;
-}
-
-/** Options of {@linkcode RunQueries.checkWorkflow}. */
-export interface CheckWorkflowOptions {
-  /** Run inputs to check, as {@linkcode RunStartOptions.inputs}. */
-  readonly inputs?: Readonly<Record<string, RunInputValue>>;
-}
-
-/** What reads runs; none of them writes or creates anything. (Later: `provenance`.) */
-export interface RunQueries {
-  /**
-   * Lists the workspace's runs, oldest first; none when it has no store.
-   *
-   * @returns One summary per run.
-   */
-  listRuns(): Promise<RunSummary[]>;
-  /**
-   * Describes one run: manifest, state, liveness, human gates, failures with log excerpts.
-   *
-   * @param runId The run.
-   * @returns The description.
-   * @throws {NotFoundError} When there is no store or no such run.
-   */
-  describeRun(runId: string): Promise<RunDescription>;
-  /**
-   * Checks a workflow and its inputs as `runs.start` would, and plans it.
-   *
-   * @param workflow The graph or the file.
-   * @param options The inputs to check.
-   * @returns The plan.
-   * @throws {UsageError} For an unusable workflow or input.
-   * @throws {ValidationError} When a JSON input does not match its type.
-   */
-  checkWorkflow(workflow: WorkflowSource, options?: CheckWorkflowOptions): Promise<WorkflowPlan>;
-  /**
-   * Reads the end of an attempt's log (stderr, else stdout).
-   *
-   * @param logs Log artifact ids by stream, as in `attempt_finished`.
-   * @returns The excerpt, or `null` when there is no log.
-   */
-  attemptLog(logs: Readonly<Record<string, string | null | undefined>>): Promise<LogExcerpt | null>;
-  /**
-   * Reads why a gate failed: its reasons and the end of its log.
-   *
-   * @param resultId The `gate_result.v1` artifact.
-   * @returns The reasons and log excerpt.
-   */
-  gateFailure(resultId: string): Promise<GateFailure>;
-}
-
-/** The kernel: run operations and queries over one workspace. */
-export interface Kernel extends Disposable {
-  /** The workspace directory. */
-  readonly workspace: string;
-  /** What changes runs. */
-  readonly runs: RunOperations;
-  /** What reads runs. */
-  readonly queries: RunQueries;
-  /** Closes the store the kernel opened (not one it was given). */
+/** The kernel's dependencies with their defaults applied, and its store, opened once. */
+interface KernelDeps {
+  readonly options: KernelOptions;
+  readonly clock: Clock;
+  readonly env: Env;
+  readonly llm: LlmProvider | undefined;
+  /** Opens the store once (creating it when asked); a failed open is tried again next time. */
+  store(create: boolean): Promise<ContractStore>;
+  /** Whether the workspace has a store yet (without creating one). */
+  storeExists(): Promise<boolean>;
+  /** Closes the store the kernel opened. */
   close(): void;
 }
 
-/** A workflow read once: its graph and, for a file, the bytes to store. */
-async function loadSource(
-  source: WorkflowSource,
-): Promise<{ graph: WorkflowGraph; file?: WorkflowFileBytes }> {
-  if ("file" in source) {
-    const { graph, name, bytes } = await readWorkflowFile(source.file);
-    return { graph, file: { name, bytes } };
-  }
-  return { graph: source };
-}
-
-/**
- * Creates a kernel over a workspace. Nothing is opened or read until an
- * operation or query needs it.
- *
- * @param options The workspace and the dependencies, settled once.
- * @returns The kernel; close it when done.
- */
-export function createKernel(options: KernelOptions): Kernel {
-  const workspace = options.workspace;
+function settle(options: KernelOptions): KernelDeps {
   const clock = options.clock ?? systemClock;
   const env = options.env ?? systemEnv;
-  const llm = options.llm ?? (env.get("LILY_LLM") === "fake" ? new FakeLlmProvider() : undefined);
-  const runnable = { llm, functions: options.functions, executors: options.executors };
   let opened: Promise<ContractStore> | undefined;
   let current: ContractStore | undefined;
-
   const store = (create: boolean): Promise<ContractStore> => {
     if (options.store !== undefined) return Promise.resolve(options.store);
-    opened ??= existingWorkspace(workspace).then((dir) =>
+    opened ??= existingWorkspace(options.workspace).then((dir) =>
       openContractStore(dir, {
         create,
         now: () => clock.now(),
@@ -369,108 +111,162 @@ export function createKernel(options: KernelOptions): Kernel {
     });
     return attempt;
   };
-  const storeExists = async () => options.store !== undefined || await hasStore(workspace);
-
-  /** Checks inputs before any store is opened or created; `@ID` inputs need an existing one. */
-  const prepare = async (
-    graph: WorkflowGraph,
-    inputs: Readonly<Record<string, RunInputValue>>,
-  ): Promise<Record<string, PreparedInput>> => {
-    const registry = await kernelRegistry();
-    const validate = (type: string, value: unknown) =>
-      registry.has(type) ? issuesOf(registry.validate(type, value)) : [];
-    if (Object.values(inputs).some((v) => "artifactId" in v) && await storeExists()) {
-      const s = await store(false);
-      return await prepareRunInputs(graph, inputs, { ref: (id) => s.artifacts.ref(id), validate });
-    }
-    return await prepareRunInputs(graph, inputs, { validate });
+  return {
+    options,
+    clock,
+    env,
+    llm: options.llm ?? (env.get("LILY_LLM") === "fake" ? new FakeLlmProvider() : undefined),
+    store,
+    storeExists: async () => options.store !== undefined || await hasStore(options.workspace),
+    close: () => {
+      current?.close();
+      current = undefined;
+      opened = undefined;
+    },
   };
+}
 
-  const loop = (s: ContractStore, drive: RunDriveOptions) => {
-    const executors: ExecutorRegistry = {
-      ...defaultExecutors({ functions: options.functions, llmProvider: llm }),
-      ...options.executors,
-    };
-    const kernelEnv = env.toObject();
-    return {
-      executors,
-      gates: createGateEvaluator(s, { executors, kernelEnv, clock }),
-      jobs: drive.jobs ?? options.jobs,
-      kernelEnv,
-      validate: (type: string, value: unknown) =>
-        s.registry.has(type) ? issuesOf(s.registry.validate(type, value)) : [],
-      signal: drive.signal,
-      onEvent: drive.onEvent,
-      clock,
-    };
+/** A workflow read once: its graph and, for a file, the bytes to store. */
+async function loadSource(
+  source: WorkflowSource,
+): Promise<{ graph: WorkflowGraph; file?: WorkflowFileBytes }> {
+  if ("file" in source) {
+    const { graph, name, bytes } = await readWorkflowFile(source.file);
+    return { graph, file: { name, bytes } };
+  }
+  return { graph: source };
+}
+
+/** Reads a workflow and checks that the kernel has what it needs (provider, functions). */
+async function loadRunnable(
+  deps: KernelDeps,
+  source: WorkflowSource,
+): Promise<{ graph: WorkflowGraph; file?: WorkflowFileBytes }> {
+  const loaded = await loadSource(source);
+  assertRunnable(loaded.graph, {
+    llm: deps.llm,
+    functions: deps.options.functions,
+    executors: deps.options.executors,
+  });
+  return loaded;
+}
+
+/** Checks inputs before any store is opened or created; `@ID` inputs need an existing one. */
+async function prepareInputs(
+  deps: KernelDeps,
+  graph: WorkflowGraph,
+  inputs: Readonly<Record<string, RunInputValue>>,
+): Promise<Record<string, PreparedInput>> {
+  const registry = await kernelRegistry();
+  const validate = (type: string, value: unknown) =>
+    registry.has(type) ? issuesOf(registry.validate(type, value)) : [];
+  if (Object.values(inputs).some((v) => "artifactId" in v) && await deps.storeExists()) {
+    const s = await deps.store(false);
+    return await prepareRunInputs(graph, inputs, { ref: (id) => s.artifacts.ref(id), validate });
+  }
+  return await prepareRunInputs(graph, inputs, { validate });
+}
+
+/** What the run loop is given: executors, gates, validation and the drive options. */
+function loopOptions(deps: KernelDeps, store: ContractStore, drive: RunDriveOptions) {
+  const executors: ExecutorRegistry = {
+    ...defaultExecutors({ functions: deps.options.functions, llmProvider: deps.llm }),
+    ...deps.options.executors,
   };
+  const kernelEnv = deps.env.toObject();
+  return {
+    executors,
+    gates: createGateEvaluator(store, { executors, kernelEnv, clock: deps.clock }),
+    jobs: drive.jobs ?? deps.options.jobs,
+    kernelEnv,
+    validate: (type: string, value: unknown) =>
+      store.registry.has(type) ? issuesOf(store.registry.validate(type, value)) : [],
+    signal: drive.signal,
+    onEvent: drive.onEvent,
+    clock: deps.clock,
+  };
+}
 
-  const runs: RunOperations = {
-    async create(createOptions = {}) {
-      const s = await store(true);
-      return await s.runs.create({
-        workOrderPath: createOptions.workOrderPath,
-        workOrderProducer: { id: actorId(env), kind: "human" },
+function runOperations(deps: KernelDeps): RunOperations {
+  const actor = () => actorId(deps.env);
+  return {
+    async create(options = {}) {
+      const store = await deps.store(true);
+      return await store.runs.create({
+        workOrderPath: options.workOrderPath,
+        workOrderProducer: { id: actor(), kind: "human" },
       });
     },
-    async start(workflow, startOptions = {}) {
-      const { graph, file } = await loadSource(workflow);
-      assertRunnable(graph, runnable);
-      const inputs = preparedInputValues(await prepare(graph, startOptions.inputs ?? {}));
-      const s = await store(true);
-      return await startRun(s, graph, {
-        ...loop(s, startOptions),
+    async start(workflow, options = {}) {
+      const { graph, file } = await loadRunnable(deps, workflow);
+      const inputs = preparedInputValues(await prepareInputs(deps, graph, options.inputs ?? {}));
+      const store = await deps.store(true);
+      return await startRun(store, graph, {
+        ...loopOptions(deps, store, options),
         inputs,
         workflowFile: file,
-        producer: startOptions.producer ?? { id: actorId(env), kind: "human" },
-        onCreated: startOptions.onCreated,
+        producer: options.producer ?? { id: actor(), kind: "human" },
+        onCreated: options.onCreated,
       });
     },
-    async resume(runId, resumeOptions = {}) {
-      const s = await store(false);
-      return await resumeRun(s, runId, {
-        ...loop(s, resumeOptions),
-        workflow: resumeOptions.workflow,
+    async resume(runId, options = {}) {
+      const store = await deps.store(false);
+      return await resumeRun(store, runId, {
+        ...loopOptions(deps, store, options),
+        workflow: options.workflow,
       });
     },
-    async cancel(runId, cancelOptions = {}) {
-      return await cancelRun(await store(false), runId, { waitMs: cancelOptions.waitMs, clock });
+    async cancel(runId, options = {}) {
+      const store = await deps.store(false);
+      return await cancelRun(store, runId, { waitMs: options.waitMs, clock: deps.clock });
     },
-    async approve(runId, gateId, approveOptions = {}) {
-      return await approveGate(await store(false), runId, gateId, {
-        reject: approveOptions.reject,
-        reason: approveOptions.reason,
-        by: approveOptions.by ?? actorId(env),
-        clock,
+    async approve(runId, gateId, options = {}) {
+      return await approveGate(await deps.store(false), runId, gateId, {
+        reject: options.reject,
+        reason: options.reason,
+        by: options.by ?? actor(),
+        clock: deps.clock,
       });
     },
   };
+}
 
-  const queries: RunQueries = {
+function runQueries(deps: KernelDeps): RunQueries {
+  return {
     async listRuns() {
-      return await storeExists() ? await listRunSummaries(await store(false)) : [];
+      return await deps.storeExists() ? await listRunSummaries(await deps.store(false)) : [];
     },
     async describeRun(runId) {
-      return await describeRunIn(await store(false), runId);
+      return await describeRunIn(await deps.store(false), runId);
     },
-    async checkWorkflow(workflow, checkOptions = {}) {
-      const { graph } = await loadSource(workflow);
-      assertRunnable(graph, runnable);
-      await prepare(graph, checkOptions.inputs ?? {});
-      return planWorkflow(graph, checkOptions.inputs ?? {});
+    async checkWorkflow(workflow, options = {}) {
+      const { graph } = await loadRunnable(deps, workflow);
+      await prepareInputs(deps, graph, options.inputs ?? {});
+      return planWorkflow(graph, options.inputs ?? {});
     },
     async attemptLog(logs) {
-      return await readLogExcerpt(await store(false), logs);
+      return await readLogExcerpt(await deps.store(false), logs);
     },
     async gateFailure(resultId) {
-      return await readGateFailure(await store(false), resultId);
+      return await readGateFailure(await deps.store(false), resultId);
     },
   };
+}
 
-  const close = () => {
-    current?.close();
-    current = undefined;
-    opened = undefined;
+/**
+ * Creates a kernel over a workspace. Nothing is opened or read until an
+ * operation or query needs it.
+ *
+ * @param options The workspace and the dependencies, settled once.
+ * @returns The kernel; close it when done.
+ */
+export function createKernel(options: KernelOptions): Kernel {
+  const deps = settle(options);
+  return {
+    workspace: options.workspace,
+    runs: runOperations(deps),
+    queries: runQueries(deps),
+    close: deps.close,
+    [Symbol.dispose]: deps.close,
   };
-  return { workspace, runs, queries, close, [Symbol.dispose]: close };
 }

@@ -1,0 +1,274 @@
+/**
+ * The kernel's public shape: its options (the dependencies, settled once),
+ * the run operations, the queries and the views they return. Implemented by
+ * `createKernel` in `kernel.ts`.
+ *
+ * @module
+ */
+
+import type { Clock } from "../core/clock.ts";
+import type { Env } from "../core/env.ts";
+import type { IdSource } from "../core/ids.ts";
+import type { ContractStore } from "../contracts/contract_store.ts";
+import type { StepFunction } from "../graph/workflow.ts";
+import type { WorkflowGraph } from "../graph/workflow_graph.ts";
+import type { GateDecision } from "../gates/human_gate.ts";
+import type { ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
+import type { LlmProvider } from "../runtime/executors/llm_provider.ts";
+import type { RunEvent, RunState } from "../runtime/run_events.ts";
+import type { RunInputValue } from "../runtime/run_starter.ts";
+import type { Producer } from "../store/artifact_store.ts";
+import type { CreatedRun } from "../store/run_store.ts";
+import type { GateFailure, LogExcerpt } from "./run_logs.ts";
+import type { RunDescription, RunSummary } from "./run_views.ts";
+import type { WorkflowPlan } from "./workflow_plan.ts";
+
+/** Where new ids come from. */
+export interface KernelIds {
+  /**
+   * Makes run ids.
+   * @default {newRunId}
+   */
+  readonly run?: IdSource;
+  /**
+   * Makes artifact ids.
+   * @default {newArtifactId}
+   */
+  readonly artifact?: IdSource;
+}
+
+/** Options of `createKernel`: its dependencies, settled once. */
+export interface KernelOptions {
+  /** The workspace directory; it must exist (its store is created on the first run). */
+  readonly workspace: string;
+  /**
+   * An open store of that workspace to use instead of opening one; the
+   * kernel does not close it, and its own clock and ids apply to it.
+   */
+  readonly store?: ContractStore;
+  /**
+   * Wall time stamps events and artifacts; the monotonic reading times
+   * attempts, gates and waits.
+   * @default {systemClock}
+   */
+  readonly clock?: Clock;
+  /** Where run and artifact ids come from. */
+  readonly ids?: KernelIds;
+  /**
+   * The environment: steps get their subset of it; `LILY_USER` (else
+   * `USER`) names who starts runs and decides gates; `LILY_LLM=fake` picks
+   * the fake LLM provider when no `llm` is given.
+   * @default {systemEnv}
+   */
+  readonly env?: Env;
+  /** More executors by kind (from packs), beside and over the built-in ones. */
+  readonly executors?: ExecutorRegistry;
+  /**
+   * The provider `llm` steps ask; without one (and without `LILY_LLM=fake`),
+   * `llm` steps are refused before a run is created.
+   */
+  readonly llm?: LlmProvider;
+  /** Functions for `fn` steps and gates that name one (workflow files). */
+  readonly functions?: Readonly<Record<string, StepFunction>>;
+  /**
+   * How many steps run at once.
+   * @default {navigator.hardwareConcurrency}
+   */
+  readonly jobs?: number;
+}
+
+/** A workflow to run: a graph (from `defineWorkflow`) or a workflow file to read once. */
+export type WorkflowSource =
+  | WorkflowGraph
+  | {
+    /** A YAML file, or JSON when it ends in `.json`; `-` reads stdin. */
+    readonly file: string;
+  };
+
+/** What a run operation reports while it drives a run. */
+export interface RunDriveOptions {
+  /**
+   * How many steps run at once.
+   * @default {the kernel's `jobs`}
+   */
+  readonly jobs?: number;
+  /** Cancels the run when aborted (as `runs.cancel` does). */
+  readonly signal?: AbortSignal;
+  /** Told about every event once it is durable, with the state it folds to. */
+  readonly onEvent?: (event: RunEvent, state: RunState) => void;
+}
+
+/** Options of {@linkcode RunOperations.start}. */
+export interface RunStartOptions extends RunDriveOptions {
+  /** Run inputs by name: `{ path }`, `{ artifactId }` or `{ json }`. */
+  readonly inputs?: Readonly<Record<string, RunInputValue>>;
+  /**
+   * Who starts the run (recorded on the stored workflow and inputs).
+   * @default {{ id: LILY_USER ?? USER ?? "human", kind: "human" }}
+   */
+  readonly producer?: Producer;
+  /** Told the run id once the run is journaled as started (so it can be resumed). */
+  readonly onCreated?: (runId: string) => void;
+}
+
+/** Options of {@linkcode RunOperations.resume}. */
+export interface RunResumeOptions extends RunDriveOptions {
+  /** For runs started from a graph: the same workflow again (its hash is checked). */
+  readonly workflow?: WorkflowGraph;
+}
+
+/** Options of {@linkcode RunOperations.approve}. */
+export interface RunApproveOptions {
+  /**
+   * Reject instead of approve.
+   * @default {false}
+   */
+  readonly reject?: boolean;
+  /** Why, in words. */
+  readonly reason?: string;
+  /**
+   * Who decides.
+   * @default {LILY_USER ?? USER ?? "human"}
+   */
+  readonly by?: string;
+}
+
+/** Options of {@linkcode RunOperations.cancel}. */
+export interface RunCancelOptions {
+  /**
+   * How long to wait for a live runner to stop, in ms.
+   * @default {30000}
+   */
+  readonly waitMs?: number;
+}
+
+/** Options of {@linkcode RunOperations.create}. */
+export interface RunCreateOptions {
+  /** A work order file to store with the run (validated as `work_order.v1` when JSON). */
+  readonly workOrderPath?: string;
+}
+
+/** A run's id and its state when the runner stopped. */
+export interface RunOutcome {
+  /** The run. */
+  readonly runId: string;
+  /** Its state: succeeded, failed, cancelled or waiting for a person. */
+  readonly state: RunState;
+}
+
+/**
+ * What changes runs. Each checks everything before it writes anything.
+ * (Later: `rerun`, `replaceArtifact`, `gatesOnly`.)
+ */
+export interface RunOperations {
+  /**
+   * Creates a run without a workflow (status `created`), optionally with a work order.
+   *
+   * @param options The work order.
+   * @returns The new run.
+   */
+  create(options?: RunCreateOptions): Promise<CreatedRun>;
+  /**
+   * Starts a run of a workflow and drives it until it succeeds, fails, is
+   * cancelled or waits for a person. Nothing is created when the workflow
+   * needs what the kernel lacks (an LLM provider, a function) or an input
+   * is wrong.
+   *
+   * @param workflow The graph, or the file to read once (its bytes are stored with the run).
+   * @param options Inputs, producer, jobs and callbacks.
+   * @returns The run id and its state when the runner stopped.
+   * @throws {UsageError} For an unusable workflow or input.
+   * @throws {ValidationError} When a JSON input does not match its type.
+   */
+  start(workflow: WorkflowSource, options?: RunStartOptions): Promise<RunOutcome>;
+  /**
+   * Resumes a run from its journal, with the workflow stored in the run.
+   *
+   * @param runId The run.
+   * @param options Jobs, callbacks, and for runs started from a graph the same graph.
+   * @returns The run's state when the runner stopped.
+   * @throws {ConflictError} When a live runner holds the run.
+   * @throws {IntegrityError} When the given workflow differs from the run's.
+   */
+  resume(runId: string, options?: RunResumeOptions): Promise<RunState>;
+  /**
+   * Cancels a run that has not finished: a live runner is told to stop (its
+   * children are killed), an idle run is marked cancelled.
+   *
+   * @param runId The run.
+   * @param options How long to wait for a live runner.
+   * @returns The run's state afterwards.
+   * @throws {ConflictError} When the run already ended, or the runner did not stop in time.
+   */
+  cancel(runId: string, options?: RunCancelOptions): Promise<RunState>;
+  /**
+   * Records a decision on a human gate the run waits for (resume to act on it).
+   *
+   * @param runId The run.
+   * @param gateId The gate.
+   * @param options Reject, reason and who decides.
+   * @returns What was recorded.
+   * @throws {UsageError} When the run does not wait on that gate or it was decided.
+   */
+  approve(runId: string, gateId: string, options?: RunApproveOptions): Promise<GateDecision>;
+}
+
+/** Options of {@linkcode RunQueries.checkWorkflow}. */
+export interface CheckWorkflowOptions {
+  /** Run inputs to check, as {@linkcode RunStartOptions.inputs}. */
+  readonly inputs?: Readonly<Record<string, RunInputValue>>;
+}
+
+/** What reads runs; none of them writes or creates anything. (Later: `provenance`.) */
+export interface RunQueries {
+  /**
+   * Lists the workspace's runs, oldest first; none when it has no store.
+   *
+   * @returns One summary per run.
+   */
+  listRuns(): Promise<RunSummary[]>;
+  /**
+   * Describes one run: manifest, state, liveness, human gates, failures with log excerpts.
+   *
+   * @param runId The run.
+   * @returns The description.
+   * @throws {NotFoundError} When there is no store or no such run.
+   */
+  describeRun(runId: string): Promise<RunDescription>;
+  /**
+   * Checks a workflow and its inputs as `runs.start` would, and plans it.
+   *
+   * @param workflow The graph or the file.
+   * @param options The inputs to check.
+   * @returns The plan.
+   * @throws {UsageError} For an unusable workflow or input.
+   * @throws {ValidationError} When a JSON input does not match its type.
+   */
+  checkWorkflow(workflow: WorkflowSource, options?: CheckWorkflowOptions): Promise<WorkflowPlan>;
+  /**
+   * Reads the end of an attempt's log (stderr, else stdout).
+   *
+   * @param logs Log artifact ids by stream, as in `attempt_finished`.
+   * @returns The excerpt, or `null` when there is no log.
+   */
+  attemptLog(logs: Readonly<Record<string, string | null | undefined>>): Promise<LogExcerpt | null>;
+  /**
+   * Reads why a gate failed: its reasons and the end of its log.
+   *
+   * @param resultId The `gate_result.v1` artifact.
+   * @returns The reasons and log excerpt.
+   */
+  gateFailure(resultId: string): Promise<GateFailure>;
+}
+
+/** The kernel: run operations and queries over one workspace. */
+export interface Kernel extends Disposable {
+  /** The workspace directory. */
+  readonly workspace: string;
+  /** What changes runs. */
+  readonly runs: RunOperations;
+  /** What reads runs. */
+  readonly queries: RunQueries;
+  /** Closes the store the kernel opened (not one it was given). */
+  close(): void;
+}
