@@ -5,7 +5,8 @@
  * This module is the kernel library: {@linkcode createKernel} with its run
  * operations and queries, {@linkcode defineWorkflow} and the workflow model,
  * the error classes, and the injected dependencies (clock, ids,
- * environment). More lives under subpaths: `@lily/cli/store` (the artifact
+ * environment). More lives under subpaths: `@lily/cli/workflow` (the
+ * checked workflow model a graph holds), `@lily/cli/store` (the artifact
  * store), `@lily/cli/contracts` (schemas, validation, canonical hashing,
  * envelopes), `@lily/cli/executors` (the executor interface, for packs) and
  * `@lily/cli/testing` (fakes for tests). It loads no CLI dependency; run
@@ -110,8 +111,7 @@ export type {
   StepDefinition,
   WorkflowDefinition,
 } from "./src/graph/workflow_definition.ts";
-export type * from "./src/graph/workflow.ts";
-export type { WorkflowGraph } from "./src/graph/workflow_graph.ts";
+export type { FnContext, StepFunction } from "./src/graph/workflow.ts";
 export type { LlmProvider, LlmReply, LlmRequest } from "./src/runtime/executors/llm_provider.ts";
 export {
   ConflictError,

@@ -8,7 +8,14 @@ import { assert, assertEquals } from "./_assert.ts";
 import { REPO } from "./_helpers.ts";
 import { join } from "node:path";
 
-const ENTRIES = ["mod.ts", "store.ts", "contracts.ts", "executors.ts", "testing.ts"];
+const ENTRIES = [
+  "mod.ts",
+  "workflow.ts",
+  "store.ts",
+  "contracts.ts",
+  "executors.ts",
+  "testing.ts",
+];
 
 async function exportedNames(entry: string): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {

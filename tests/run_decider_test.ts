@@ -1,5 +1,6 @@
 import { assertEquals } from "./_assert.ts";
-import type { AttemptState, GateRecord, GateSpec, RetrySpec, StepState } from "../mod.ts";
+import { type AttemptState, type GateRecord, type StepState } from "../mod.ts";
+import { type GateSpec, type RetrySpec } from "../workflow.ts";
 import {
   afterFailure,
   decidedGates,
