@@ -7,7 +7,7 @@
  */
 
 import { Scheduler } from "../graph/scheduler.ts";
-import type { ExecutorSpec, GateRunnerSpec, RouteSpec } from "../graph/workflow.ts";
+import type { ExecutorSpec, GateRunnerSpec, RouteSpec, StepSpec } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import type { RunInputValue } from "../runtime/run_starter.ts";
 
@@ -91,11 +91,31 @@ function schedulingOrder(graph: WorkflowGraph): string[] {
   const scheduler = new Scheduler(graph);
   const order: string[] = [];
   while (scheduler.readyCount > 0) {
-    const [id] = scheduler.take(1);
-    order.push(id);
-    scheduler.succeeded(id);
+    for (const id of scheduler.take(1)) {
+      order.push(id);
+      scheduler.succeeded(id);
+    }
   }
   return order;
+}
+
+function plannedStep(graph: WorkflowGraph, step: StepSpec, index: number): PlannedStep {
+  return {
+    id: step.id,
+    executor: step.executor.kind,
+    runs: describeRunner(step.executor),
+    needs: (graph.upstream[index] ?? []).flatMap((u) => graph.steps[u]?.id ?? []),
+    timeout_ms: step.timeoutMs ?? null,
+    max_attempts: step.retry.maxAttempts,
+    on_fail: step.onFail ?? null,
+    gates: (graph.gatesOf.get(step.id) ?? []).map((gate) => ({
+      id: gate.id,
+      runner: gate.runner.kind,
+      runs: describeRunner(gate.runner),
+      required: gate.required,
+      on_fail: gate.onFail ?? null,
+    })),
+  };
 }
 
 function givenAs(value: RunInputValue | undefined): string | null {
@@ -115,6 +135,9 @@ export function planWorkflow(
   graph: WorkflowGraph,
   inputs: Readonly<Record<string, RunInputValue>>,
 ): WorkflowPlan {
+  const planned = new Map(
+    graph.steps.map((step, index) => [step.id, plannedStep(graph, step, index)]),
+  );
   return {
     workflow: graph.workflow.name,
     max_transitions: graph.workflow.maxTransitions,
@@ -124,25 +147,6 @@ export function planWorkflow(
       required: spec.required,
       given: givenAs(inputs[name]),
     })),
-    steps: schedulingOrder(graph).map((id) => {
-      const index = graph.indexOf.get(id)!;
-      const step = graph.steps[index];
-      return {
-        id,
-        executor: step.executor.kind,
-        runs: describeRunner(step.executor),
-        needs: graph.upstream[index].map((u) => graph.steps[u].id),
-        timeout_ms: step.timeoutMs ?? null,
-        max_attempts: step.retry.maxAttempts,
-        on_fail: step.onFail ?? null,
-        gates: (graph.gatesOf.get(id) ?? []).map((gate) => ({
-          id: gate.id,
-          runner: gate.runner.kind,
-          runs: describeRunner(gate.runner),
-          required: gate.required,
-          on_fail: gate.onFail ?? null,
-        })),
-      };
-    }),
+    steps: schedulingOrder(graph).flatMap((id) => planned.get(id) ?? []),
   };
 }
