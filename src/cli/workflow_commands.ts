@@ -123,16 +123,37 @@ function report(ctx: CliContext, g: GlobalOptions, state: RunState): void {
   );
 }
 
-/** Stops the run on Ctrl-C or SIGTERM while `fn` runs. */
-async function withInterrupts<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/** The interrupt handling of a command that drives a run. */
+interface Interrupts {
+  /** Aborted by Ctrl-C, SIGTERM or SIGHUP once armed: the run loop cancels the run. */
+  readonly signal: AbortSignal;
+  /** From now on a signal cancels the run; before, it ends the process as if unhandled. */
+  arm(): void;
+}
+
+/**
+ * Handles Ctrl-C, SIGTERM and SIGHUP while `fn` runs. Until `arm` is called
+ * (while the workflow and inputs are read and checked, and nothing is
+ * written) a signal ends the process as it would without Lily's handler, so
+ * a command blocked reading stdin still stops; once armed, it cancels the run.
+ */
+async function withInterrupts<T>(fn: (interrupts: Interrupts) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const abort = () => controller.abort();
+  let armed = false;
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-  for (const s of signals) Deno.addSignalListener(s, abort);
+  const remove = () => {
+    for (const [s, handler] of handlers) Deno.removeSignalListener(s, handler);
+  };
+  const handlers = new Map(signals.map((s) => [s, () => {
+    if (armed) return controller.abort();
+    remove();
+    Deno.kill(Deno.pid, s);
+  }]));
+  for (const [s, handler] of handlers) Deno.addSignalListener(s, handler);
   try {
-    return await fn(controller.signal);
+    return await fn({ signal: controller.signal, arm: () => armed = true });
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, abort);
+    remove();
   }
 }
 
@@ -189,21 +210,26 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
       const g = globalOptions(cmd);
       const inputs = parseInputs(opts.input);
       // Everything is read once and checked before the store or the run exists.
-      const { state } = await withKernel(ctx, g, (kernel) =>
-        withInterrupts(async (signal) => {
-          const { printed, ...drive } = driveOptions(ctx, g, kernel, opts.jobs, signal);
-          try {
-            return await kernel.runs.start({ file }, {
-              ...drive,
-              inputs,
-              onCreated: (runId: string) => {
-                if (!g.json) ctx.output.err(`Started run ${runId}`);
-              },
-            });
-          } finally {
-            await printed();
-          }
-        }));
+      const { state } = await withKernel(
+        ctx,
+        g,
+        (kernel) =>
+          withInterrupts(async ({ signal, arm }) => {
+            const { printed, ...drive } = driveOptions(ctx, g, kernel, opts.jobs, signal);
+            try {
+              return await kernel.runs.start({ file }, {
+                ...drive,
+                inputs,
+                onPrepared: arm,
+                onCreated: (runId: string) => {
+                  if (!g.json) ctx.output.err(`Started run ${runId}`);
+                },
+              });
+            } finally {
+              await printed();
+            }
+          }),
+      );
       report(ctx, g, state);
     });
 
@@ -214,7 +240,8 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
     .action(async (runId, opts, cmd) => {
       const g = globalOptions(cmd);
       const state = await withKernel(ctx, g, (kernel) =>
-        withInterrupts(async (signal) => {
+        withInterrupts(async ({ signal, arm }) => {
+          arm();
           const { printed, ...drive } = driveOptions(ctx, g, kernel, opts.jobs, signal);
           try {
             return await kernel.runs.resume(runId, drive);

@@ -200,6 +200,7 @@ function runOperations(deps: KernelDeps): RunOperations {
     async start(workflow, options = {}) {
       const { graph, file } = await loadRunnable(deps, workflow);
       const inputs = preparedInputValues(await prepareInputs(deps, graph, options.inputs ?? {}));
+      options.onPrepared?.();
       const store = await deps.store(true);
       return await startRun(store, graph, {
         ...loopOptions(deps, store, options),

@@ -107,6 +107,11 @@ export interface RunStartOptions extends RunDriveOptions {
    * @default {{ id: LILY_USER ?? USER ?? "human", kind: "human" }}
    */
   readonly producer?: Producer;
+  /**
+   * Told once the workflow and the inputs are read and checked, just before
+   * the store and the run are created: nothing is written before it.
+   */
+  readonly onPrepared?: () => void;
   /** Told the run id once the run is journaled as started (so it can be resumed). */
   readonly onCreated?: (runId: string) => void;
 }
