@@ -10,7 +10,7 @@ import type { Store } from "../store/store.ts";
 import type { GateResultPayload } from "../gates/gate_evaluator.ts";
 
 /** How many trailing log lines a failure shows. */
-export const TAIL_LINES = 10;
+const TAIL_LINES = 10;
 
 /** How many trailing bytes of a log are read to find its last lines. */
 const TAIL_BYTES = 64 * 1024;
@@ -23,7 +23,7 @@ export interface LogExcerpt {
   readonly artifact_id: string;
   /** How the artifact is stored (`file` logs have a path; others are printed). */
   readonly storage_kind: string;
-  /** The last lines, at most {@linkcode TAIL_LINES}, without their newlines. */
+  /** The last lines, at most 10, without their newlines. */
   readonly lines: readonly string[];
   /** How many lines the log has in all, or `null` when only its tail was read. */
   readonly total: number | null;
