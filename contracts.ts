@@ -39,6 +39,7 @@ export {
   kernelRegistry,
   type PlatformV1,
   type PolicyViolationV1,
+  type StepFailureV1,
   type StepRunRecordV1,
   type WorkOrderV1,
 } from "./src/contracts/kernel_schemas.ts";

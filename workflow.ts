@@ -36,6 +36,7 @@ export type {
   OutputSpec,
   RetryOn,
   RetrySpec,
+  RouteSpec,
   StepSpec,
   Workflow,
 } from "./src/graph/workflow.ts";

@@ -10,13 +10,12 @@ import {
   defineWorkflow,
   type GateRecord,
   parseWorkflow,
-  type RetrySpec,
   type RunEvent,
   type RunEventBody,
   type RunState,
   type WorkflowDefinition,
-  type WorkflowGraph,
 } from "../mod.ts";
+import { type RetrySpec, type WorkflowGraph } from "../workflow.ts";
 import { Scheduler } from "../src/graph/scheduler.ts";
 import { jitteredDelayMs, jitterFraction } from "../src/policy/retry_jitter.ts";
 import { decideFailure, type PendingRoute, takeRoute } from "../src/runtime/route_decider.ts";
