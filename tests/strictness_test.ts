@@ -10,7 +10,7 @@ import { assert, assertEquals } from "./_assert.ts";
 import { join } from "node:path";
 import { REPO, withTempDir } from "./_helpers.ts";
 
-const STRICT = ["src/kernel", "src/cli"];
+const STRICT = ["src/core", "src/contracts", "src/kernel", "src/cli"];
 
 async function strictCheck(config: string, targets: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -30,7 +30,7 @@ async function strictCheck(config: string, targets: string[]): Promise<string> {
   return new TextDecoder().decode(out.stderr);
 }
 
-Deno.test("the kernel and the CLI type-check with noUncheckedIndexedAccess", async () => {
+Deno.test("core, contracts, the kernel and the CLI type-check with noUncheckedIndexedAccess", async () => {
   await withTempDir(async (dir) => {
     const { imports } = JSON.parse(await Deno.readTextFile(join(REPO, "deno.json")));
     const config = join(dir, "deno.json");

@@ -97,9 +97,9 @@ function expectedOfZod(raw: z.core.$ZodIssue): string | undefined {
     case "unrecognized_keys":
       return "no other keys";
     case "invalid_union": {
-      const types = raw.errors.flatMap((branch) =>
-        branch.length === 1 && branch[0].code === "invalid_type" && branch[0].path.length === 0
-          ? [ZOD_TYPE_NAMES[branch[0].expected] ?? branch[0].expected]
+      const types = raw.errors.flatMap(([only, ...more]) =>
+        only?.code === "invalid_type" && more.length === 0 && only.path.length === 0
+          ? [ZOD_TYPE_NAMES[only.expected] ?? only.expected]
           : []
       );
       return types.length === raw.errors.length ? types.join(" | ") : undefined;

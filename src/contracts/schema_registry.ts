@@ -130,7 +130,8 @@ export function parseSchemaId(id: string): SchemaIdParts {
         `${MAX_ID_LENGTH} characters)`,
     );
   }
-  return { name: match[1], version: Number(match[2]) };
+  // The pattern has both groups, so a match always holds them.
+  return { name: match[1]!, version: Number(match[2]) };
 }
 
 interface Compiled {
@@ -240,10 +241,10 @@ export class SchemaRegistry {
     if (typeof document !== "object" || document === null || Array.isArray(document)) {
       throw new UsageError(`${where}: expected a zod schema or a JSON Schema object`);
     }
-    const notJson = jsonIssues(document);
-    if (notJson.length > 0) {
+    const [notJson] = jsonIssues(document);
+    if (notJson !== undefined) {
       throw new UsageError(
-        `${where} is not a plain JSON document: ${notJson[0].path}: ${notJson[0].message}`,
+        `${where} is not a plain JSON document: ${notJson.path}: ${notJson.message}`,
       );
     }
     const copy = structuredClone(document) as Record<string, unknown>;

@@ -76,7 +76,7 @@ const MORE_PATHS_SHOWN = 5;
 export function validationError(input: ValidationErrorInput): ValidationError {
   const [first, ...rest] = input.issues;
   let message = `${input.subject} does not match schema ${input.schemaId} ` +
-    `(origin ${input.origin}): ${first.path}: ${first.message}`;
+    `(origin ${input.origin})` + (first ? `: ${first.path}: ${first.message}` : "");
   if (rest.length > 0) {
     const shown = rest.slice(0, MORE_PATHS_SHOWN).map((i) => i.path).join(", ");
     const hidden = rest.length - Math.min(rest.length, MORE_PATHS_SHOWN);
@@ -169,7 +169,7 @@ export function workOrderCheck(registry: SchemaRegistry): WorkOrderCheck {
     const text = new TextDecoder().decode(bytes);
     const result = validateJsonText(registry, { schemaId: WORK_ORDER_TYPE, text });
     if (result.ok) return;
-    const notJson = result.issues.length === 1 && result.issues[0].code === "invalid_json";
+    const notJson = result.issues.length === 1 && result.issues[0]?.code === "invalid_json";
     if (notJson && !/\.json$/i.test(path)) return;
     throw validationError({
       subject: `Work order ${path}`,

@@ -131,8 +131,8 @@ export function jsonIssues(value: unknown): Issue[] {
  */
 export function canonicalJson(value: unknown): string {
   const issues = jsonIssues(value);
-  if (issues.length > 0) {
-    const first = issues[0];
+  const [first] = issues;
+  if (first !== undefined) {
     throw new ValidationError(`Cannot canonicalize JSON at ${first.path}: ${first.message}`, {
       issues,
     });
