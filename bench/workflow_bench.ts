@@ -10,7 +10,7 @@
  */
 
 import { join } from "node:path";
-import { type StepDefinition } from "../mod.ts";
+import type { StepDefinition } from "../mod.ts";
 import { fnChain, timeChain } from "./_chains.ts";
 import { type BenchContext, type Figure, makeFigure, runTool, withTempDir } from "./_measure.ts";
 

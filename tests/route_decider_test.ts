@@ -15,7 +15,7 @@ import {
   type RunState,
   type WorkflowDefinition,
 } from "../mod.ts";
-import { type RetrySpec, type WorkflowGraph } from "../workflow.ts";
+import type { RetrySpec, WorkflowGraph } from "../workflow.ts";
 import { Scheduler } from "../src/graph/scheduler.ts";
 import { jitteredDelayMs, jitterFraction } from "../src/policy/retry_jitter.ts";
 import { decideFailure, type PendingRoute, takeRoute } from "../src/runtime/route_decider.ts";

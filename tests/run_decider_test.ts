@@ -1,6 +1,6 @@
 import { assertEquals } from "./_assert.ts";
-import { type AttemptState, type GateRecord, type StepState } from "../mod.ts";
-import { type GateSpec, type RetrySpec } from "../workflow.ts";
+import type { AttemptState, GateRecord, StepState } from "../mod.ts";
+import type { GateSpec, RetrySpec } from "../workflow.ts";
 import {
   afterFailure,
   decidedGates,
