@@ -63,6 +63,7 @@ function planLines(p: WorkflowPlan & { readonly file: string }): string[] {
         routeNote(gate.on_fail)
       ),
     ]),
+    ...p.warnings.map((w) => `warning: ${w}`),
   ];
 }
 
@@ -206,6 +207,10 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
       [],
     )
     .option("--jobs <n>", "how many steps run at once (default: number of cores)", parseJobs)
+    .option(
+      "--no-sandbox",
+      "run every step and gate unconfined, without bubblewrap (recorded in the run)",
+    )
     .action(async (file, opts, cmd) => {
       const g = globalOptions(cmd);
       const inputs = parseInputs(opts.input);
@@ -220,9 +225,10 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
               return await kernel.runs.start({ file }, {
                 ...drive,
                 inputs,
+                sandbox: opts.sandbox,
                 onPrepared: arm,
-                onCreated: (runId: string) => {
-                  if (!g.json) ctx.output.err(`Started run ${runId}`);
+                onCreated: (runId: string, notes: readonly string[]) => {
+                  if (!g.json) ctx.output.err([`Started run ${runId}`, ...notes].join("; "));
                 },
               });
             } finally {

@@ -246,36 +246,53 @@ const GateResultV1Schema = z.looseObject({
 });
 
 /** The kinds of access a policy governs, named as Deno's permissions. */
-export type AccessKindV1 = "read" | "write" | "net" | "env" | "run" | "sys" | "ffi" | "import";
+export type AccessKindV1 =
+  | "read"
+  | "write"
+  | "net"
+  | "env"
+  | "run"
+  | "path"
+  | "sys"
+  | "ffi"
+  | "import";
 
 /** `policy_violation.v1`: an access a step attempted and was not allowed. */
 export interface PolicyViolationV1 {
-  /** The step that attempted it. */
+  /** The run. */
+  readonly run_id: string;
+  /** The step that attempted it (for a gate, the step the gate judged). */
   readonly step_id: string;
+  /** The gate that attempted it, when a gate did. */
+  readonly gate_id?: string;
   /** The attempt, from 1. */
   readonly attempt: number;
   /** What kind of access it was. */
   readonly kind: AccessKindV1;
   /** The path, host, program or variable it was for. */
   readonly target: string;
+  /** Who refused it. */
+  readonly decided_by: "flags" | "broker" | "sandbox" | "proxy" | "kernel";
   /** What happened, in words. */
   readonly message: string;
   /** When it happened (ISO-8601). */
   readonly occurred_at: string;
-  /** What caught it, e.g. `deno_permissions`, `tool_allowlist`, `bubblewrap`. */
-  readonly enforced_by?: string;
 }
 
 /** The zod schema of `policy_violation.v1`. */
 const PolicyViolationV1Schema = z.looseObject({
-  step_id: text().describe("The step that attempted it"),
+  run_id: uuid().describe("The run"),
+  step_id: text().describe("The step that attempted it (for a gate, the step it judged)"),
+  gate_id: text().optional().describe("The gate that attempted it, when a gate did"),
   attempt: z.int().min(1).describe("The attempt, from 1"),
-  kind: z.enum(["read", "write", "net", "env", "run", "sys", "ffi", "import"])
+  kind: z.enum(["read", "write", "net", "env", "run", "path", "sys", "ffi", "import"])
     .describe("What kind of access it was"),
   target: text().describe("The path, host, program or variable it was for"),
+  decided_by: z.enum(["flags", "broker", "sandbox", "proxy", "kernel"]).describe(
+    "Who refused it",
+  ),
   message: text().describe("What happened, in words"),
   occurred_at: isoTime().describe("When it happened"),
-  enforced_by: text().optional().describe("What caught it"),
 });
 
 /** `artifact_replacement.v1`: an artifact swapped for another in a run. */

@@ -1,7 +1,7 @@
 /**
  * Layer 3: gates. A step's attempt counts as succeeded only when its
  * required gates pass. Automated gates run first, in declaration order, with
- * the workspace read-only; once a required gate fails the rest are recorded
+ * the workspace read-only (their policy's `write` opens it); once a required gate fails the rest are recorded
  * as skipped; then human gates pause the run until someone decides.
  * Every gate run leaves a `gate_result.v1` artifact. A gate stopped by a
  * cancel is recorded `cancelled` and the gates after it are left undecided,
@@ -16,16 +16,10 @@ import { LilyError } from "../core/errors.ts";
 import { isUnwritableDisk } from "../core/storage_error.ts";
 import type { Store } from "../store/store.ts";
 import type { GateSpec } from "../graph/workflow.ts";
-import {
-  attemptEnv,
-  inputEnvName,
-  materializeInputs,
-  prepareAttemptDirs,
-  removeAttemptDirs,
-  resolveStepCwd,
-  storeLogs,
-} from "../runtime/attempt_workspace.ts";
-import type { ExecutionContext, ExecutionResult } from "../runtime/executors/executor.ts";
+import { prepareAttemptDirs, removeAttemptDirs, storeLogs } from "../runtime/attempt_workspace.ts";
+import { buildAttemptContext } from "../runtime/attempt_context.ts";
+import type { ExecutionResult } from "../runtime/executors/executor.ts";
+import { recordViolations } from "../runtime/violation_records.ts";
 import type { GateStatus } from "../runtime/run_events.ts";
 import { executorFor, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
 import type { GateEvaluator, GateRequest } from "../runtime/run_loop.ts";
@@ -59,6 +53,8 @@ export interface GateResultPayload {
   readonly runner: string;
   /** Who decided, for human gates. */
   readonly decided_by?: string;
+  /** The `policy_violation.v1` artifacts the gate caused. */
+  readonly violations?: readonly string[];
 }
 
 /** Options of {@linkcode createGateEvaluator}. */
@@ -133,46 +129,38 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
       )
       : { ...request.outputs };
     let result: ExecutionResult;
+    let violations: string[] = [];
     try {
-      const inputs = await materializeInputs(store, dirs.inputDir, inputIds);
-      const ctx: ExecutionContext = {
+      const ctx = await buildAttemptContext(store, {
         runId: request.runId,
-        stepId: gate.id,
+        subjectId: gate.id,
         attempt: request.attempt,
-        workspace: store.layout.workspace,
-        cwd: resolveStepCwd(store.layout.workspace, "cwd" in runner ? runner.cwd : undefined),
-        outputDir: dirs.outputDir,
-        inputDir: dirs.inputDir,
-        scratchDir: dirs.scratchDir,
-        inputs,
+        dirs,
+        inputIds,
+        cwd: "cwd" in runner ? runner.cwd : undefined,
         outputs: {},
-        env: attemptEnv({
-          kernelEnv,
-          pass: [],
-          set: gate.env,
-          lily: {
-            LILY_RUN_ID: request.runId,
-            LILY_GATE_ID: gate.id,
-            LILY_STEP_ID: request.step.id,
-            LILY_ATTEMPT: String(request.attempt),
-            LILY_WORKSPACE: store.layout.workspace,
-            LILY_OUTPUT_DIR: dirs.outputDir,
-            LILY_INPUT_DIR: dirs.inputDir,
-            TMPDIR: dirs.scratchDir,
-            ...Object.fromEntries(Object.values(inputs).map((i) => [inputEnvName(i.name), i.path])),
-          },
-        }),
-        stdoutPath: dirs.stdoutPath,
-        stderrPath: dirs.stderrPath,
+        kernelEnv,
+        envPass: [],
+        envSet: gate.env,
+        lily: { LILY_GATE_ID: gate.id, LILY_STEP_ID: request.step.id },
         timeoutMs: gate.timeoutMs,
         signal: request.signal,
-        readOnlyWorkspace: true,
-      };
+        confinement: request.confinementOf(gate),
+      });
       result = await executorFor(options.executors, runner).execute(
         runner,
         ctx,
         (pid) => request.onSpawn(gate.id, pid),
       );
+      if (result.violations?.length) {
+        violations = await recordViolations(store, result.violations, {
+          runId: request.runId,
+          stepId: request.step.id,
+          gateId: gate.id,
+          attempt: request.attempt,
+          clock,
+        });
+      }
     } catch (err) {
       if (!(err instanceof LilyError) || isUnwritableDisk(err)) throw err;
       result = { status: "failed", exitCode: null, message: err.message, summary: {} };
@@ -186,6 +174,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
     await removeAttemptDirs(dirs);
     const { status, reason } = verdict(result, gate);
     return {
+      ...(violations.length > 0 ? { violations } : {}),
       gate_id: gate.id,
       step_id: request.step.id,
       attempt: request.attempt,

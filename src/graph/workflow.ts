@@ -7,6 +7,25 @@
 
 import type { JsonValue } from "../core/canonical_json.ts";
 
+/**
+ * A policy as written (SPEC "Layer 4"): each field given replaces the
+ * inherited one (top level, then the SPEC default).
+ */
+export interface PolicySpec {
+  /** Paths or globs that may be read (workspace-relative, or absolute outside it). */
+  readonly read?: readonly string[];
+  /** Paths or globs that may be written (and read). */
+  readonly write?: readonly string[];
+  /** Paths or globs neither readable nor writable. */
+  readonly deny?: readonly string[];
+  /** Programs that may run: names on the kernel's PATH or absolute paths. */
+  readonly tools?: readonly string[];
+  /** Hosts (`host`, `host:port`, `*.domain`) that may be reached. */
+  readonly net?: readonly string[];
+  /** Env variable names passed from the kernel's environment. */
+  readonly env?: readonly string[];
+}
+
 /** A run input: a named artifact the run is started with. */
 export interface InputSpec {
   /** The artifact type the input must have. */
@@ -114,6 +133,8 @@ export interface CommandSpec {
   readonly argv: readonly string[];
   /** Working directory relative to the workspace. */
   readonly cwd?: string;
+  /** Whether it came from `shell:` (which implies the tool `sh`). */
+  readonly shell?: boolean;
 }
 
 /** Run a TypeScript module in a separate `deno` process under permission flags. */
@@ -196,6 +217,8 @@ export interface StepSpec {
   readonly envPass: readonly string[];
   /** Where to go when the step fails after its retries. */
   readonly onFail?: RouteSpec;
+  /** Its own policy (replaces the fields it names). */
+  readonly policy?: PolicySpec;
 }
 
 /** A check that decides whether a step's attempt counts as succeeded. */
@@ -216,6 +239,8 @@ export interface GateSpec {
   readonly env: Readonly<Record<string, string>>;
   /** Where to go when this (required) gate fails. */
   readonly onFail?: RouteSpec;
+  /** Its own policy (replaces the fields it names; a gate writes only when it says `write`). */
+  readonly policy?: PolicySpec;
 }
 
 /** A whole workflow. */
@@ -232,4 +257,6 @@ export interface Workflow {
   readonly gates: readonly GateSpec[];
   /** How many routes a run may take in all. */
   readonly maxTransitions: number;
+  /** The default policy of every step and gate. */
+  readonly policy?: PolicySpec;
 }

@@ -42,6 +42,43 @@ const relPath = z.string().min(1).refine(
   "expected a path relative to the workspace without '..'",
 );
 
+// The policy rules live in src/policy (a higher layer); the loader repeats
+// them here as zod refinements so a file is refused at load.
+const policyPath = z.string().superRefine((p, ctx) => {
+  let problem: string | undefined;
+  if (p === "") problem = "expected a non-empty path";
+  else if (p.includes(",")) problem = "expected a path without ',' (Deno cannot express it)";
+  else if (p.includes("..")) problem = "expected a path without '..'";
+  else if (p.includes("\0")) problem = "expected a path without NUL";
+  else if (p.startsWith("-")) problem = "expected a path that does not start with '-'";
+  if (problem) {
+    ctx.addIssue({ code: "custom", message: `policy path ${JSON.stringify(p)}: ${problem}` });
+  }
+});
+const toolEntry = z.string().refine(
+  (t) =>
+    t.startsWith("/")
+      ? !t.includes(",") && !t.includes("..") && !t.includes("\0")
+      : /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/.test(t),
+  "expected a program name (letters, digits, '.', '_', '+', '-') or an absolute path",
+);
+const netEntry = z.string().regex(
+  /^((\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/,
+  "expected host, host:port or *.domain",
+);
+const policy = z.strictObject({
+  read: z.array(policyPath).describe('paths or globs it may read; default ["."]').optional(),
+  write: z.array(policyPath).describe('paths or globs it may write; default ["."]').optional(),
+  deny: z.array(policyPath).describe("neither readable nor writable; wins over read and write")
+    .optional(),
+  tools: z.array(toolEntry).describe("programs it may run; absent = any installed program")
+    .optional(),
+  net: z.array(netEntry).describe("hosts it may connect to; default [] = no network").optional(),
+  env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).describe(
+    "variable names passed from the kernel's environment",
+  ).optional(),
+}).describe("what it may read, write, run, reach and see (SPEC Layer 4)");
+
 const outputDecl = z.strictObject({
   type: typeId,
   path: z.string().min(1).refine(
@@ -146,6 +183,7 @@ function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
     timeout: duration.optional(),
     env: envMap.optional(),
     inputs: z.record(z.string().regex(ID), inputRef).optional(),
+    policy: policy.optional(),
   };
   const step = z.strictObject({
     id,
@@ -179,6 +217,7 @@ function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
         description: z.string().optional(),
       }),
     ).optional(),
+    policy: policy.optional(),
     steps: z.array(step).min(1, "expected at least one step"),
     gates: z.array(gate).optional(),
     max_transitions: z.number({ error: TRANSITIONS_HINT }).int(TRANSITIONS_HINT).min(
@@ -208,6 +247,24 @@ export interface RunnerDefinition {
   env?: Record<string, string>;
   /** Inputs: `inputs.NAME`, `steps.STEP.outputs.NAME` or `@ARTIFACT_ID`. */
   inputs?: Record<string, string>;
+  /** Its own policy: each field given replaces the top-level one. */
+  policy?: PolicyDefinition;
+}
+
+/** A policy as written (SPEC Layer 4). */
+export interface PolicyDefinition {
+  /** Paths or globs it may read (default `["."]`). */
+  read?: string[];
+  /** Paths or globs it may write (default `["."]`; a gate's default is none). */
+  write?: string[];
+  /** Paths or globs neither readable nor writable. */
+  deny?: string[];
+  /** Programs it may run (absent: any installed program). */
+  tools?: string[];
+  /** Hosts it may connect to (default none). */
+  net?: string[];
+  /** Variable names passed from the kernel's environment. */
+  env?: string[];
 }
 
 /** A declared output as written. */
@@ -303,6 +360,8 @@ export interface WorkflowDefinition {
   description?: string;
   /** Run inputs by name. */
   inputs?: Record<string, { type: string; required?: boolean; description?: string }>;
+  /** The default policy of every step and gate. */
+  policy?: PolicyDefinition;
   /** The steps; declaration order breaks scheduling ties. */
   steps: StepDefinition[];
   /** The gates. */
@@ -378,7 +437,7 @@ function inputs(
 function runner(raw: ParsedStep | ParsedGate): ExecutorSpec | GateRunnerSpec {
   const cwd = raw.cwd;
   if (raw.command) return { kind: "command", argv: raw.command, cwd };
-  if (raw.shell) return { kind: "command", argv: ["sh", "-c", raw.shell], cwd };
+  if (raw.shell) return { kind: "command", argv: ["sh", "-c", raw.shell], cwd, shell: true };
   if (raw.deno) {
     return typeof raw.deno === "string"
       ? { kind: "deno", module: raw.deno, args: [], cwd }
@@ -474,6 +533,7 @@ function step(raw: ParsedStep, index: number, issues: PathIssue[]): StepSpec {
     env: raw.env ?? {},
     envPass: raw.env_pass ?? [],
     ...(raw.on_fail ? { onFail: routeSpec(raw.on_fail) } : {}),
+    ...(raw.policy ? { policy: raw.policy } : {}),
   };
 }
 
@@ -491,6 +551,7 @@ function gate(raw: ParsedGate, index: number, issues: PathIssue[]): GateSpec {
     inputs: inputs(raw.inputs, ["gates", index], issues),
     env: raw.env ?? {},
     ...(raw.on_fail ? { onFail: routeSpec(raw.on_fail) } : {}),
+    ...(raw.policy ? { policy: raw.policy } : {}),
   };
 }
 
@@ -548,6 +609,7 @@ export function normalizeDefinition(
     name: raw.name,
     ...(raw.description ? { description: raw.description } : {}),
     inputs: inputsSpec,
+    ...(raw.policy ? { policy: raw.policy } : {}),
     steps: raw.steps.map((s, i) => step(s, i, issues)),
     gates: (raw.gates ?? []).map((g, i) => gate(g, i, issues)),
     maxTransitions: raw.max_transitions ?? DEFAULT_MAX_TRANSITIONS,

@@ -72,6 +72,7 @@ import { readGateFailure, readLogExcerpt } from "./run_logs.ts";
 import { describeRunIn, listRunSummaries } from "./run_views.ts";
 import { assertRunnable } from "./runnable_check.ts";
 import { planWorkflow } from "./workflow_plan.ts";
+import { policyWarnings, unconfiningToolWarnings } from "./policy_warnings.ts";
 import { existingWorkspace, hasStore } from "./workspace.ts";
 
 export type * from "./kernel_api.ts";
@@ -132,7 +133,7 @@ async function loadSource(
 ): Promise<{ graph: WorkflowGraph; file?: WorkflowFileBytes }> {
   if ("file" in source) {
     const { graph, name, bytes } = await readWorkflowFile(source.file);
-    return { graph, file: { name, bytes } };
+    return { graph, file: { name, bytes, ...(source.file === "-" ? {} : { path: source.file }) } };
   }
   return { graph: source };
 }
@@ -207,7 +208,14 @@ function runOperations(deps: KernelDeps): RunOperations {
         inputs,
         workflowFile: file,
         producer: options.producer ?? { id: actor(), kind: "human" },
-        onCreated: options.onCreated,
+        sandbox: options.sandbox,
+        onCreated: (runId) =>
+          options.onCreated?.(runId, [
+            ...(options.sandbox === false
+              ? ["sandbox off (--no-sandbox): steps and gates run unconfined"]
+              : []),
+            ...unconfiningToolWarnings(graph.workflow),
+          ]),
       });
     },
     async resume(runId, options = {}) {
@@ -243,7 +251,10 @@ function runQueries(deps: KernelDeps): RunQueries {
     async checkWorkflow(workflow, options = {}) {
       const { graph } = await loadRunnable(deps, workflow);
       await prepareInputs(deps, graph, options.inputs ?? {});
-      return planWorkflow(graph, options.inputs ?? {});
+      return {
+        ...planWorkflow(graph, options.inputs ?? {}),
+        warnings: await policyWarnings(graph.workflow, deps.options.workspace),
+      };
     },
     async attemptLog(logs) {
       return await readLogExcerpt(await deps.store(false), logs);

@@ -112,8 +112,18 @@ export interface RunStartOptions extends RunDriveOptions {
    * the store and the run are created: nothing is written before it.
    */
   readonly onPrepared?: () => void;
-  /** Told the run id once the run is journaled as started (so it can be resumed). */
-  readonly onCreated?: (runId: string) => void;
+  /**
+   * Told the run id once the run is journaled as started (so it can be
+   * resumed), with what its first line must say: the sandbox off, and the
+   * steps and gates whose tool list does not confine them.
+   */
+  readonly onCreated?: (runId: string, notes: readonly string[]) => void;
+  /**
+   * `false` runs every step and gate unconfined (`lily run start
+   * --no-sandbox`), recorded in the run's `run_started` event.
+   * @default {true}
+   */
+  readonly sandbox?: boolean;
 }
 
 /** Options of {@linkcode RunOperations.resume}. */

@@ -67,6 +67,12 @@ export interface WorkflowPlan {
   readonly inputs: readonly PlannedInput[];
   /** Its steps, in scheduling order. */
   readonly steps: readonly PlannedStep[];
+  /**
+   * What its policies do not confine or cannot honour now: tool lists that
+   * name a program that runs arbitrary code, policy paths that escape the
+   * workspace (empty from `planWorkflow`; the kernel's `checkWorkflow` fills it).
+   */
+  readonly warnings: readonly string[];
 }
 
 function describeRunner(spec: ExecutorSpec | GateRunnerSpec): string {
@@ -148,5 +154,6 @@ export function planWorkflow(
       given: givenAs(inputs[name]),
     })),
     steps: schedulingOrder(graph).flatMap((id) => planned.get(id) ?? []),
+    warnings: [],
   };
 }

@@ -42,6 +42,8 @@ const eventSchema = (duration: z.ZodType<number>) =>
       workflow_sha256: z.string().regex(/^[0-9a-f]{64}$/),
       inputs: z.record(z.string(), uuid),
       step_ids: z.array(id),
+      sandbox: z.enum(["bubblewrap", "none"]).optional(),
+      workflow_path: z.string().optional(),
     }),
     z.object({ ...base, type: z.literal("runner_started"), pid, resumed: z.boolean() }),
     z.object({
@@ -73,6 +75,7 @@ const eventSchema = (duration: z.ZodType<number>) =>
         input_tokens: z.number().int().nonnegative(),
         output_tokens: z.number().int().nonnegative(),
       }).optional(),
+      violations: z.array(uuid).optional(),
     }),
     z.object({
       ...base,

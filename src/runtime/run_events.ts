@@ -51,6 +51,10 @@ export type RunEventBody =
     readonly workflow_sha256: string;
     readonly inputs: Readonly<Record<string, string>>;
     readonly step_ids: readonly string[];
+    /** `none` when started with `--no-sandbox` (absent in older journals: `bubblewrap`). */
+    readonly sandbox?: "bubblewrap" | "none";
+    /** The workflow file, relative to the workspace, when it lies inside it (kept read-only). */
+    readonly workflow_path?: string;
   }
   | { readonly type: "runner_started"; readonly pid: number; readonly resumed: boolean }
   | {
@@ -81,6 +85,8 @@ export type RunEventBody =
     readonly logs: Readonly<Record<string, string>>;
     readonly executor: Readonly<Record<string, unknown>>;
     readonly usage?: LlmUsage;
+    /** The `policy_violation.v1` artifacts the attempt caused. */
+    readonly violations?: readonly string[];
   }
   | {
     readonly type: "gate_spawned";
@@ -201,6 +207,8 @@ export interface AttemptState {
   usage?: LlmUsage;
   /** The decision to retry after it failed: the wait and why. */
   retry?: { delay_ms: number; reason: string };
+  /** The `policy_violation.v1` artifacts the attempt caused. */
+  violations?: string[];
 }
 
 /** One step, as the state shows it. */
@@ -246,6 +254,10 @@ export interface RunState {
   steps: Record<string, StepState>;
   /** How often each route was taken, by route (`steps.<id>.on_fail`, `gates.<id>.on_fail`). */
   routing_counters: Record<string, number>;
+  /** `none` when the run was started with `--no-sandbox`. */
+  sandbox: "bubblewrap" | "none";
+  /** The workflow file relative to the workspace, when it lies inside it. */
+  workflow_path: string | null;
   /** The last applied event's sequence number. */
   last_seq: number;
   /** When the state last changed. */
@@ -269,6 +281,8 @@ export function emptyRunState(runId: string): RunState {
     inputs: {},
     steps: {},
     routing_counters: {},
+    sandbox: "bubblewrap",
+    workflow_path: null,
     last_seq: 0,
     updated_at: null,
   };
@@ -311,6 +325,8 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       state.workflow_ref = event.workflow_ref;
       state.workflow_sha256 = event.workflow_sha256;
       state.inputs = { ...event.inputs };
+      state.sandbox = event.sandbox ?? "bubblewrap";
+      state.workflow_path = event.workflow_path ?? null;
       for (const id of event.step_ids) {
         state.steps[id] = newStepState();
       }
@@ -363,6 +379,7 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       attempt.logs = { ...event.logs };
       attempt.executor = { ...event.executor };
       if (event.usage) attempt.usage = event.usage;
+      if (event.violations?.length) attempt.violations = [...event.violations];
       if (event.status === "interrupted") state.steps[event.step].status = "pending";
       return;
     }

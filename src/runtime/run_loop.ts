@@ -25,18 +25,17 @@ import { Scheduler } from "../graph/scheduler.ts";
 import type { GateSpec, InputSource, StepSpec } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import {
-  attemptEnv,
   commitOutputs,
-  inputEnvName,
-  materializeInputs,
   OutputError,
   type OutputValidator,
   prepareAttemptDirs,
   removeAttemptDirs,
-  resolveStepCwd,
   storeLogs,
 } from "./attempt_workspace.ts";
-import type { ExecutionContext, ExecutionResult } from "./executors/executor.ts";
+import { attemptConfinement, buildAttemptContext } from "./attempt_context.ts";
+import type { ExecutionResult } from "./executors/executor.ts";
+import type { Confinement } from "../policy/policy_model.ts";
+import { recordViolations } from "./violation_records.ts";
 import { executorFor, type ExecutorRegistry } from "./executors/executor_registry.ts";
 import { killStaleProcessGroup, processStartTicks } from "./executors/process_tree.ts";
 import {
@@ -91,6 +90,8 @@ export interface GateRequest {
   readonly onSpawn: (gateId: string, pid: number) => Promise<void>;
   /** Records one gate's outcome durably; call it for every gate decided now. */
   readonly record: (gate: GateRecord) => Promise<void>;
+  /** The confinement a gate runs under (the workflow's and its own policy). */
+  readonly confinementOf: (gate: GateSpec) => Confinement;
 }
 
 /** Runs a step's gates (Layer 3 plugs in here). */
@@ -271,6 +272,14 @@ class RunLoop {
     applyEvent(this.#state, event);
     await durable;
     this.#options.onEvent?.(event, this.#state);
+  }
+
+  #confinement(subject: Parameters<typeof attemptConfinement>[1]): Confinement {
+    return attemptConfinement(this.#graph.workflow, subject, {
+      workspace: this.#store.layout.workspace,
+      mode: this.#state.sandbox === "none" ? "none" : "sandbox",
+      workflowPath: this.#state.workflow_path,
+    });
   }
 
   /** Whether this runner's `run_finished` event is durable. */
@@ -577,46 +586,24 @@ class RunLoop {
     let result: ExecutionResult;
     let spawned: Promise<void> | undefined;
     let outputs: Record<string, string> = {};
+    let violations: string[] = [];
     try {
-      const inputs = await materializeInputs(this.#store, dirs.inputDir, inputIds);
-      const cwd = resolveStepCwd(
-        this.#store.layout.workspace,
-        "cwd" in step.executor ? step.executor.cwd : undefined,
-      );
-      const ctx: ExecutionContext = {
+      const ctx = await buildAttemptContext(this.#store, {
         runId,
-        stepId: step.id,
+        subjectId: step.id,
         attempt: attemptNo,
-        workspace: this.#store.layout.workspace,
-        cwd,
-        outputDir: dirs.outputDir,
-        inputDir: dirs.inputDir,
-        scratchDir: dirs.scratchDir,
-        inputs,
+        dirs,
+        inputIds,
+        cwd: "cwd" in step.executor ? step.executor.cwd : undefined,
         outputs: step.outputs,
-        env: attemptEnv({
-          kernelEnv: this.#kernelEnv,
-          pass: step.envPass,
-          set: step.env,
-          lily: {
-            LILY_RUN_ID: runId,
-            LILY_STEP_ID: step.id,
-            LILY_ATTEMPT: String(attemptNo),
-            LILY_WORKSPACE: this.#store.layout.workspace,
-            LILY_OUTPUT_DIR: dirs.outputDir,
-            LILY_INPUT_DIR: dirs.inputDir,
-            TMPDIR: dirs.scratchDir,
-            ...Object.fromEntries(
-              Object.values(inputs).map((i) => [inputEnvName(i.name), i.path]),
-            ),
-          },
-        }),
-        stdoutPath: dirs.stdoutPath,
-        stderrPath: dirs.stderrPath,
+        kernelEnv: this.#kernelEnv,
+        envPass: step.envPass,
+        envSet: step.env,
+        lily: { LILY_STEP_ID: step.id },
         timeoutMs: step.timeoutMs,
         signal: this.#controller.signal,
-        readOnlyWorkspace: false,
-      };
+        confinement: this.#confinement({ kind: "step", spec: step }),
+      });
       const executor = executorFor(this.#options.executors, step.executor);
       // The child already runs; its record is made durable while it does,
       // and before the attempt's end is recorded.
@@ -634,6 +621,21 @@ class RunLoop {
         spawned.catch(() => {});
       });
       await spawned;
+      if (result.violations?.length) {
+        violations = await recordViolations(this.#store, result.violations, {
+          runId,
+          stepId: step.id,
+          attempt: attemptNo,
+          clock: this.#clock,
+        });
+        result = {
+          ...result,
+          status: "failed",
+          message: `${result.message ?? "Policy violation"} (policy_violation.v1 ${
+            violations.join(", ")
+          })`,
+        };
+      }
       if (result.status === "succeeded") crashPoint("outputs_committing");
       // Uncommitted outputs are unfinished work: a cancel now is a cancel of the attempt.
       if (result.status === "succeeded" && this.#checkCancel()) {
@@ -687,6 +689,7 @@ class RunLoop {
       logs,
       executor: { ...result.summary },
       ...(result.usage ? { usage: result.usage } : {}),
+      ...(violations.length > 0 ? { violations } : {}),
     });
     if (result.status !== "succeeded") {
       await finished;
@@ -725,6 +728,7 @@ class RunLoop {
           : resolveInputSource(source, this.#state),
       decided: decidedGates(attempt.gates),
       signal: this.#controller.signal,
+      confinementOf: (gate) => this.#confinement({ kind: "gate", spec: gate }),
       onSpawn: async (gateId, pid) => {
         await this.#record({
           type: "gate_spawned",

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { basename, extname } from "node:path";
+import { basename, extname, isAbsolute, relative, resolve } from "node:path";
 import { canonicalHash } from "../core/canonical_json.ts";
 import {
   causeMessage,
@@ -43,6 +43,11 @@ export interface WorkflowFileBytes {
   readonly name: string;
   /** The bytes. */
   readonly bytes: Uint8Array;
+  /**
+   * Where the file was read from, when from a file: inside the workspace it
+   * stays read-only for every step and gate of the run.
+   */
+  readonly path?: string;
 }
 
 /**
@@ -68,6 +73,12 @@ export interface StartRunOptions extends ExecuteRunOptions {
    * @default {{ id: "human", kind: "human" }}
    */
   readonly producer?: Producer;
+  /**
+   * `false` runs every step and gate unconfined (`--no-sandbox`), recorded
+   * in `run_started` so a resume keeps it.
+   * @default {true}
+   */
+  readonly sandbox?: boolean;
 }
 
 /**
@@ -293,6 +304,7 @@ export async function startRun(
   );
   if (workOrder) await store.runs.update(runId, () => ({ work_order_ref: workOrder }));
   crashPoint("run_created");
+  const workflowPath = workspacePath(store.layout.workspace, options.workflowFile?.path);
   const start = {
     type: "run_started" as const,
     workflow_name: graph.workflow.name,
@@ -300,8 +312,17 @@ export async function startRun(
     workflow_sha256: workflowHash(graph.workflow),
     inputs: inputIds,
     step_ids: graph.steps.map((s) => s.id),
+    ...(options.sandbox === false ? { sandbox: "none" as const } : {}),
+    ...(workflowPath ? { workflow_path: workflowPath } : {}),
   };
   return { runId, state: await executeRun(store, graph, runId, { ...options, start }) };
+}
+
+/** A path relative to the workspace when it lies inside it. */
+function workspacePath(workspace: string, path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  const rel = relative(workspace, resolve(path));
+  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? undefined : rel;
 }
 
 /**

@@ -11,11 +11,12 @@
  * even by SIGKILL, the sandbox dies at once), in a session of its own
  * (`--new-session`). Optionally no capabilities (`--cap-drop ALL`: even when
  * the kernel runs as root, the child cannot `mount -o remount,rw` a
- * read-only bind, or unmount one). The root is either the host's
- * (`--bind / /`, then the caller's mounts on top) or empty (only the
- * caller's mounts exist). Mounts apply in order and a later mount wins on a
- * nested path, so a staging dir under `<workspace>/.iris/runs/<id>/tmp/` can
- * be writable inside a read-only workspace, or visible inside a hidden store.
+ * read-only bind, or unmount one). The root is empty: only the caller's
+ * mounts exist (compiled from the attempt's policy by
+ * `policy/bubblewrap_mounts.ts`). Mounts apply in order and a later mount
+ * wins on a nested path, so a staging dir under
+ * `<workspace>/.iris/runs/<id>/tmp/` can be writable inside a read-only
+ * workspace, or visible inside a hidden store.
  *
  * Since the sandbox has a session of its own, a signal to bwrap's process
  * group reaches only bwrap, whose death ends the sandbox at once. A stop's
@@ -27,29 +28,10 @@
  */
 
 import { basename, dirname, join } from "node:path";
+import { type BubblewrapMount, mountFlags } from "../../policy/bubblewrap_mounts.ts";
 import { findProgram } from "./find_program.ts";
 import { describeSandboxExecFailure } from "./spawn_failure.ts";
 import { type ProcessTreeOptions, type ProcessTreeResult, runProcessTree } from "./process_tree.ts";
-
-/** One mount in the sandbox, at the same path inside as outside. */
-export type BubblewrapMount =
-  | {
-    /**
-     * `read-only` and `writable` bind the host path; `hidden` puts an empty,
-     * throwaway tmpfs over it.
-     */
-    readonly mode: "read-only" | "writable" | "hidden";
-    /** The absolute path. */
-    readonly path: string;
-  }
-  | {
-    /** A symbolic link (e.g. `/bin` → `usr/bin` in an empty root). */
-    readonly mode: "symlink";
-    /** The absolute path of the link. */
-    readonly path: string;
-    /** What the link points to, as `readlink` shows it. */
-    readonly target: string;
-  };
 
 /** Options of {@linkcode bubblewrapArgv}. */
 export interface BubblewrapArgvOptions {
@@ -59,12 +41,6 @@ export interface BubblewrapArgvOptions {
   readonly mounts: readonly BubblewrapMount[];
   /** Working directory inside the sandbox. */
   readonly cwd: string;
-  /**
-   * `host`: the host's whole filesystem is visible (`--bind / /`) under the
-   * mounts; `empty`: nothing is, but a fresh `/dev`, `/proc` and the mounts.
-   * @default {"host"}
-   */
-  readonly root?: "host" | "empty";
   /**
    * Give the sandbox a network namespace of its own with nothing in it
    * (`--unshare-net`).
@@ -78,35 +54,16 @@ export interface BubblewrapArgvOptions {
    */
   readonly dropCapabilities?: boolean;
   /**
-   * `private`: a fresh `/dev` with only the basic devices (`--dev /dev`);
-   * `host`: the host's `/dev` (`--dev-bind /dev /dev`).
-   * @default {"private"}
-   */
-  readonly devices?: "private" | "host";
-  /**
    * A file descriptor bwrap writes its JSON status to (`--json-status-fd`);
    * an `exit-code` document there means the child did run.
    */
   readonly statusFd?: number;
 }
 
-function mountFlags(mount: BubblewrapMount): string[] {
-  switch (mount.mode) {
-    case "read-only":
-      return ["--ro-bind", mount.path, mount.path];
-    case "writable":
-      return ["--bind", mount.path, mount.path];
-    case "hidden":
-      return ["--tmpfs", mount.path];
-    case "symlink":
-      return ["--symlink", mount.target, mount.path];
-  }
-}
-
 /**
  * Builds the argv that runs `argv` under bubblewrap: a new PID namespace
  * that dies with its parent, a new session, no capabilities (unless told
- * otherwise), the root, `/dev` and `/proc`, then the mounts in order.
+ * otherwise), an empty root, then the mounts in order.
  *
  * @example
  * ```ts
@@ -120,14 +77,14 @@ function mountFlags(mount: BubblewrapMount): string[] {
  *   cwd: "/ws",
  * });
  * console.assert(
- *   argv.join(" ").includes("--unshare-pid --die-with-parent --new-session --cap-drop ALL --bind / /"),
+ *   argv.join(" ").includes("--unshare-pid --die-with-parent --new-session --cap-drop ALL"),
  * );
  * console.assert(argv.join(" ").includes("--ro-bind /ws /ws --bind /ws/.iris/runs/r/tmp/out"));
  * console.assert(argv.slice(-3).join(" ") === "-- make test");
  * ```
  *
  * @param argv The program and its arguments.
- * @param options The bwrap path, the root, the mounts and the working directory.
+ * @param options The bwrap path, the mounts and the working directory.
  * @returns The full argv, starting with the bwrap executable.
  */
 export function bubblewrapArgv(
@@ -142,10 +99,6 @@ export function bubblewrapArgv(
     "--new-session",
     ...(options.dropCapabilities ?? true ? ["--cap-drop", "ALL"] : []),
     ...(options.statusFd === undefined ? [] : ["--json-status-fd", String(options.statusFd)]),
-    ...((options.root ?? "host") === "host" ? ["--bind", "/", "/"] : []),
-    ...(options.devices === "host" ? ["--dev-bind", "/dev", "/dev"] : ["--dev", "/dev"]),
-    "--proc",
-    "/proc",
     ...options.mounts.flatMap(mountFlags),
     "--chdir",
     options.cwd,
@@ -199,12 +152,10 @@ async function sandboxComplaint(stderrPath: string): Promise<string> {
  * sandbox could not be set up: …".
  *
  * The status file is created next to the stderr log (as a dot file, removed
- * afterwards). A child that may write there (a step with the host's root
- * writable) gains nothing by changing it: it only tells a setup failure from
- * the child's own exit.
+ * afterwards), in the store, which no sandbox sees.
  *
  * @param argv The program (an absolute path) and its arguments.
- * @param options The sandbox (bwrap, root, mounts, cwd) and the process (env, logs, limits).
+ * @param options The sandbox (bwrap, mounts, cwd) and the process (env, logs, limits).
  * @returns How it ended.
  * @throws What `runProcessTree` throws.
  */
@@ -212,16 +163,13 @@ export async function runInBubblewrap(
   argv: readonly string[],
   options: RunInBubblewrapOptions,
 ): Promise<ProcessTreeResult> {
-  const { bwrap, mounts, cwd, root, unshareNetwork, dropCapabilities, devices, ...process } =
-    options;
+  const { bwrap, mounts, cwd, unshareNetwork, dropCapabilities, ...process } = options;
   const sandboxed = bubblewrapArgv(argv, {
     bwrap,
     mounts,
     cwd,
-    root,
     unshareNetwork,
     dropCapabilities,
-    devices,
     statusFd: STATUS_FD,
   });
   const statusPath = join(
@@ -280,7 +228,16 @@ export async function findBubblewrap(
   const bwrap = await findProgram("bwrap", { cwd: "/", path });
   const probe = await findProgram("true", { cwd: "/", path });
   if (!bwrap || !probe) return undefined;
-  const argv = bubblewrapArgv([probe], { bwrap, mounts: [], cwd: "/", unshareNetwork: true });
+  const argv = bubblewrapArgv([probe], {
+    bwrap,
+    mounts: [
+      { mode: "read-only", path: "/" },
+      { mode: "devices", path: "/dev" },
+      { mode: "proc", path: "/proc" },
+    ],
+    cwd: "/",
+    unshareNetwork: true,
+  });
   try {
     const { success } = await new Deno.Command(SHELL, {
       args: ["-c", 'exec "$@" 3>/dev/null', SHELL, ...argv],

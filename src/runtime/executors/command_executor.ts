@@ -7,34 +7,39 @@
  * Before anything is spawned, the working directory and the program are
  * checked (`checkSpawn`), so a failure to start names its real cause.
  *
- * Where bubblewrap works on this machine, every attempt runs inside it
- * (`commandSandbox` decides how): a PID namespace of its own that dies with
- * the attempt and with the kernel, so nothing the step starts, even in a new
- * session, outlives it. A step keeps the access it would have without
- * bubblewrap; a read-only attempt (a gate) gets the workspace read-only and
- * the output and scratch dirs writable, and no capabilities. Without
- * bubblewrap the argv runs as a process group (`process_tree.ts`), and the
- * summary of a read-only attempt says the workspace was not kept read-only.
- * See `docs/security.md`.
+ * Unless the run has no sandbox (`--no-sandbox`, confinement mode `none`),
+ * every attempt runs inside bubblewrap, in an empty root holding only what
+ * its policy allows (`policy/bubblewrap_mounts.ts`): a PID namespace of its
+ * own that dies with the attempt and with the kernel, no network, no
+ * capabilities, exactly the attempt's environment. It fails closed: without
+ * a working bubblewrap the attempt fails with `sandbox_unavailable` and
+ * nothing is spawned. A program not in the policy's `tools` (resolved on the
+ * kernel's PATH) and a policy path that escapes are refused before the
+ * spawn, as violations. See `docs/security.md`.
  *
  * @module
  */
 
-import { createDir } from "../../store/durable_file.ts";
 import type { CommandSpec } from "../../graph/workflow.ts";
 import { bubblewrapFromOption, runInBubblewrap } from "./bubblewrap.ts";
-import { commandSandbox } from "./command_sandbox.ts";
 import type { ExecutionContext, ExecutionResult, Executor, OnSpawn } from "./executor.ts";
+import { checkTool, prepareSandbox, resolveTools } from "./policy_sandbox.ts";
 import { runProcessTree } from "./process_tree.ts";
 import { checkSpawn } from "./spawn_failure.ts";
 
 /** Options of {@linkcode CommandExecutor}. */
 export interface CommandExecutorOptions {
   /**
-   * The `bwrap` executable, or `false` to never use bubblewrap.
+   * The `bwrap` executable, or `false` for none (a confined attempt then
+   * fails with `sandbox_unavailable`).
    * @default {found on the kernel's PATH (and probed) at first use}
    */
   readonly bubblewrap?: string | false;
+  /**
+   * The kernel's PATH, on which `tools` are resolved.
+   * @default {the kernel's PATH}
+   */
+  readonly kernelPath?: string;
   /**
    * Grace between SIGTERM and SIGKILL when an attempt is stopped, in ms.
    * @default {1000}
@@ -46,7 +51,7 @@ export interface CommandExecutorOptions {
 export class CommandExecutor implements Executor<CommandSpec> {
   /** The kind this executor runs. */
   readonly kind = "command";
-  readonly #bubblewrapDisabled: boolean;
+  readonly #kernelPath: string;
   readonly #killGraceMs: number | undefined;
   readonly #bubblewrap: () => Promise<string | undefined>;
 
@@ -56,7 +61,7 @@ export class CommandExecutor implements Executor<CommandSpec> {
    * @param options Whether and where to find bubblewrap; the kill grace.
    */
   constructor(options: CommandExecutorOptions = {}) {
-    this.#bubblewrapDisabled = options.bubblewrap === false;
+    this.#kernelPath = options.kernelPath ?? Deno.env.get("PATH") ?? "";
     this.#bubblewrap = bubblewrapFromOption(options.bubblewrap);
     this.#killGraceMs = options.killGraceMs;
   }
@@ -67,8 +72,9 @@ export class CommandExecutor implements Executor<CommandSpec> {
    * @param spec The argv.
    * @param ctx Everything prepared for the attempt.
    * @param onSpawn Told the child's pid (its process group id) once it runs.
-   * @returns How it ended; summary `{ executor, argv, cwd, sandbox }` plus
-   * `read_only_workspace` when a read-only workspace was asked for.
+   * @returns How it ended; summary `{ executor, argv, cwd, sandbox }`
+   * (`bubblewrap`, `unavailable` or `none (--no-sandbox)`), and the
+   * violations that stopped it.
    */
   async execute(
     spec: CommandSpec,
@@ -107,26 +113,49 @@ export class CommandExecutor implements Executor<CommandSpec> {
       onSpawn,
       killGraceMs: this.#killGraceMs,
     };
-    const bwrap = await this.#bubblewrap();
-    if (!bwrap) {
-      if (ctx.readOnlyWorkspace) {
-        summary.read_only_workspace = this.#bubblewrapDisabled
-          ? "not enforced: bubblewrap disabled"
-          : "not enforced: bubblewrap not found";
-      }
+    if (ctx.confinement.mode === "none") {
+      summary.sandbox = "none (--no-sandbox)";
       const result = await runProcessTree(argv[0], { ...processOptions, args });
       return { ...result, summary };
     }
-    summary.sandbox = "bubblewrap";
-    if (ctx.readOnlyWorkspace) {
-      await createDir(ctx.outputDir, { recursive: true });
-      await createDir(ctx.scratchDir, { recursive: true });
-      summary.read_only_workspace = "enforced by bubblewrap";
+    const tools = ctx.confinement.tools === null
+      ? null
+      : await resolveTools(ctx.confinement.tools, this.#kernelPath);
+    const refused = await checkTool(argv[0], tools);
+    if (refused) {
+      return {
+        status: "failed",
+        exitCode: null,
+        message: `Policy violation: ${refused.message}`,
+        summary,
+        violations: [refused],
+      };
     }
-    const result = await runInBubblewrap(argv, {
-      ...processOptions,
+    // Run the tool where the sandbox has it: its path on the kernel's PATH.
+    const real = await Deno.realPath(argv[0]).catch(() => argv[0]);
+    const tool = tools?.find((t) => t.path === argv[0] || t.source === real);
+    const bwrap = await this.#bubblewrap();
+    const sandbox = await prepareSandbox(ctx, {
       bwrap,
-      ...commandSandbox(ctx),
+      tools,
+      netAllowlist: false,
+    });
+    if (!sandbox.ok) {
+      summary.sandbox = sandbox.reason === "sandbox_unavailable" ? "unavailable" : "bubblewrap";
+      return {
+        status: "failed",
+        exitCode: null,
+        message: sandbox.message,
+        summary,
+        ...(sandbox.violations.length > 0 ? { violations: sandbox.violations } : {}),
+      };
+    }
+    summary.sandbox = "bubblewrap";
+    const result = await runInBubblewrap([tool?.path ?? argv[0], ...args], {
+      ...processOptions,
+      bwrap: bwrap!,
+      mounts: sandbox.mounts,
+      unshareNetwork: true,
     });
     return { ...result, summary };
   }

@@ -4,20 +4,18 @@
  * {@linkcode denoPermissionFlags} computes, as a process group like every
  * child (see `process_tree.ts`).
  *
- * Where bubblewrap works (Linux), the `deno` process also runs inside it, in
- * an empty root that holds only what the step may see: the system dirs
- * (`/usr` read-only, `/bin`, `/lib`… as on the host), the `deno` binary's
- * dir and the module cache read-only, an empty `/tmp` and `$HOME`, the
- * workspace (read-only for a read-only attempt), the store hidden (an empty
- * tmpfs over `<workspace>/.iris`) and the attempt's input dir (read-only),
- * output and scratch dirs (writable) bound back on top; no network, no
- * capabilities, a PID namespace of its own that dies with the kernel. That
+ * Unless the run has no sandbox (`--no-sandbox`), the `deno` process also
+ * runs inside bubblewrap, in an empty root holding only what its policy
+ * allows (`policy/bubblewrap_mounts.ts`) plus the `deno` binary's dir and
+ * the module cache read-only; no network unless `net` lists hosts, no
+ * capabilities, a PID namespace of its own that dies with the kernel. It
+ * fails closed (`sandbox_unavailable`) where bubblewrap does not work. That
  * closes what the flags cannot: static and `text` imports, which Deno does
  * not check against `--allow-read`; symbolic links in the workspace, which
  * Deno checks as written, not where they lead; and files Deno's own CLI
- * writes (lockfile, `node_modules`) in a read-only workspace. The flags
- * stay, as a second line. A module that imports an `npm:` package not yet in
- * the cache fails, as the cache is read-only and the network absent.
+ * writes. The flags stay, as a second line, and apply alone under
+ * `--no-sandbox`. A module that imports an `npm:` package not yet in the
+ * cache fails, as the cache is read-only and the network absent.
  *
  * The child gets the attempt's env subset, and may read exactly those
  * variables; besides, so that its module cache is found, it gets `DENO_DIR`,
@@ -31,13 +29,18 @@
 import { dirname, isAbsolute, join } from "node:path";
 import type { DenoSpec } from "../../graph/workflow.ts";
 import { isLilyError } from "../../core/errors.ts";
-import { createDir } from "../../store/durable_file.ts";
-import { STORE_DIR_NAME } from "../../store/layout.ts";
 import { resolveInside } from "../../store/safe_path.ts";
-import { bubblewrapFromOption, type BubblewrapMount, runInBubblewrap } from "./bubblewrap.ts";
-import { denoPermissionFlags } from "./deno_flags.ts";
+import type { BubblewrapMount } from "../../policy/bubblewrap_mounts.ts";
+import { denoPermissionFlags } from "../../policy/deno_flags.ts";
+import { bubblewrapFromOption, runInBubblewrap } from "./bubblewrap.ts";
 import type { ExecutionContext, ExecutionResult, Executor, OnSpawn } from "./executor.ts";
 import { findProgram } from "./find_program.ts";
+import {
+  type ExpandedPaths,
+  expandPolicyPaths,
+  prepareSandbox,
+  resolveTools,
+} from "./policy_sandbox.ts";
 import { runProcessTree } from "./process_tree.ts";
 import { checkSpawn } from "./spawn_failure.ts";
 
@@ -79,69 +82,12 @@ function failed(message: string, summary: Record<string, unknown>): ExecutionRes
   return { status: "failed", exitCode: null, message, summary };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** What a deno binary needs of the host's root, mirrored: real dirs bound read-only, links kept. */
-const SYSTEM_PATHS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
-
-async function systemMounts(): Promise<BubblewrapMount[]> {
-  const mounts: BubblewrapMount[] = [];
-  for (const path of SYSTEM_PATHS) {
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.lstat(path);
-    } catch {
-      continue;
-    }
-    if (info.isSymlink) mounts.push({ mode: "symlink", path, target: await Deno.readLink(path) });
-    else if (info.isDirectory) mounts.push({ mode: "read-only", path });
-  }
-  return mounts;
-}
-
 /** Where the child's deno keeps its module cache, as deno finds it from its env. */
 function moduleCache(env: Readonly<Record<string, string>>): string | undefined {
   const dir = env.DENO_DIR ??
     (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "deno") : undefined) ??
     (env.HOME ? join(env.HOME, ".cache", "deno") : undefined);
   return dir && isAbsolute(dir) ? dir : undefined;
-}
-
-/**
- * The sandbox of a deno step: an empty root with the system dirs, the deno
- * binary and the module cache read-only, `/tmp` and `$HOME` empty, the
- * workspace, the store hidden, and the attempt's own dirs bound back.
- */
-async function sandboxMounts(
-  ctx: ExecutionContext,
-  deno: string,
-  env: Readonly<Record<string, string>>,
-): Promise<BubblewrapMount[]> {
-  for (const dir of [ctx.inputDir, ctx.outputDir, ctx.scratchDir]) {
-    await createDir(dir, { recursive: true });
-  }
-  const home = env.HOME && isAbsolute(env.HOME) && env.HOME !== "/" ? [env.HOME] : [];
-  const cache = moduleCache(env);
-  const store = join(ctx.workspace, STORE_DIR_NAME);
-  return [
-    ...(await systemMounts()),
-    { mode: "hidden", path: "/tmp" },
-    ...home.map((path) => ({ mode: "hidden", path }) as const),
-    { mode: "read-only", path: dirname(deno) },
-    ...(cache && await exists(cache) ? [{ mode: "read-only", path: cache } as const] : []),
-    { mode: ctx.readOnlyWorkspace ? "read-only" : "writable", path: ctx.workspace },
-    ...(await exists(store) ? [{ mode: "hidden", path: store } as const] : []),
-    { mode: "read-only", path: ctx.inputDir },
-    { mode: "writable", path: ctx.outputDir },
-    { mode: "writable", path: ctx.scratchDir },
-  ];
 }
 
 /** Runs {@linkcode DenoSpec} attempts in confined `deno` child processes. */
@@ -193,22 +139,17 @@ export class DenoExecutor implements Executor<DenoSpec> {
       sandbox: "none",
     };
     let module: string;
-    let flags: string[];
     try {
       module = resolveInside(ctx.workspace, spec.module);
-      flags = denoPermissionFlags({
-        workspace: ctx.workspace,
-        outputDir: ctx.outputDir,
-        inputDir: ctx.inputDir,
-        scratchDir: ctx.scratchDir,
-        envNames: Object.keys(ctx.env),
-        readOnlyWorkspace: ctx.readOnlyWorkspace,
-      });
     } catch (err) {
       if (isLilyError(err)) return failed(err.message, summary);
       throw err;
     }
-    summary.flags = flags;
+    const confinement = ctx.confinement;
+    const tools = confinement.tools === null
+      ? null
+      : await resolveTools(confinement.tools, Deno.env.get("PATH") ?? "");
+    const env = { ...this.#runtimeEnv, ...ctx.env };
     const deno = await this.#deno();
     if (!deno) {
       return failed(
@@ -222,8 +163,53 @@ export class DenoExecutor implements Executor<DenoSpec> {
       path: Deno.env.get("PATH") ?? "",
     });
     if (!checked.ok) return failed(checked.message, summary);
-    const argv = [deno, "run", "--no-prompt", ...flags, module, ...spec.args];
-    const env = { ...this.#runtimeEnv, ...ctx.env };
+    let paths: ExpandedPaths;
+    let mounts: readonly BubblewrapMount[] | undefined;
+    const bwrap = confinement.mode === "sandbox" ? await this.#bubblewrap() : undefined;
+    if (confinement.mode === "sandbox") {
+      const cache = moduleCache(env);
+      const sandbox = await prepareSandbox(ctx, {
+        bwrap,
+        tools,
+        runtime: [dirname(deno), ...(cache ? [cache] : [])],
+        netAllowlist: true,
+      });
+      if (!sandbox.ok) {
+        summary.sandbox = sandbox.reason === "sandbox_unavailable" ? "unavailable" : "bubblewrap";
+        return {
+          ...failed(sandbox.message, summary),
+          ...(sandbox.violations.length > 0 ? { violations: sandbox.violations } : {}),
+        };
+      }
+      paths = sandbox.paths;
+      mounts = sandbox.mounts;
+    } else {
+      const expanded = await expandPolicyPaths(confinement);
+      if (expanded.violations.length > 0) {
+        return {
+          ...failed(
+            `Policy violation: ${expanded.violations.map((v) => v.message).join("; ")}`,
+            summary,
+          ),
+          violations: expanded.violations,
+        };
+      }
+      paths = expanded.paths;
+    }
+    let flags: string[];
+    try {
+      flags = denoPermissionFlags(confinement, {
+        paths: { ...paths, deny: paths.deny.map((d) => d.path) },
+        staging: { inputDir: ctx.inputDir, outputDir: ctx.outputDir, scratchDir: ctx.scratchDir },
+        envNames: Object.keys(ctx.env),
+        tools: tools?.map((t) => t.path),
+      });
+    } catch (err) {
+      if (isLilyError(err)) return failed(err.message, summary);
+      throw err;
+    }
+    summary.flags = flags;
+    const argv = [deno, "run", ...flags, module, ...spec.args];
     const processOptions = {
       cwd: ctx.cwd,
       env,
@@ -234,18 +220,17 @@ export class DenoExecutor implements Executor<DenoSpec> {
       onSpawn,
       killGraceMs: this.#killGraceMs,
     };
-    const bwrap = await this.#bubblewrap();
     let result;
-    if (bwrap) {
+    if (mounts) {
       summary.sandbox = "bubblewrap";
       result = await runInBubblewrap(argv, {
         ...processOptions,
-        bwrap,
-        root: "empty",
-        unshareNetwork: true,
-        mounts: await sandboxMounts(ctx, deno, env),
+        bwrap: bwrap!,
+        unshareNetwork: confinement.net.length === 0,
+        mounts,
       });
     } else {
+      summary.sandbox = "none (--no-sandbox)";
       result = await runProcessTree(deno, { ...processOptions, args: argv.slice(1) });
     }
     return { ...result, summary };

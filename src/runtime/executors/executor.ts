@@ -8,6 +8,8 @@
  */
 
 import type { OutputSpec } from "../../graph/workflow.ts";
+import type { Confinement } from "../../policy/policy_model.ts";
+import type { PolicyViolation } from "../../policy/policy_violation.ts";
 
 /** One input as an executor sees it: a read-only copy of a stored payload. */
 export interface MaterializedInput {
@@ -55,8 +57,13 @@ export interface ExecutionContext {
   readonly timeoutMs?: number;
   /** Aborted when the run is cancelled. */
   readonly signal: AbortSignal;
-  /** Keep the workspace read-only (gates); honoured where the executor can. */
-  readonly readOnlyWorkspace: boolean;
+  /**
+   * What the attempt may read, write, run, reach and see (its policy
+   * resolved; mode `none` under `--no-sandbox`). Executors that spawn
+   * processes enforce it and fail closed; in-process ones (`fn`, `llm`)
+   * cannot, and say so in `docs/security.md`.
+   */
+  readonly confinement: Confinement;
 }
 
 /** How an attempt ended. */
@@ -84,6 +91,8 @@ export interface ExecutionResult {
   readonly pid?: number;
   /** Token usage, for `llm` executors. */
   readonly usage?: LlmUsage;
+  /** Refusals the kernel saw; the runtime stores each as a `policy_violation.v1`. */
+  readonly violations?: readonly PolicyViolation[];
 }
 
 /** Called once a child process has started, so the runtime can record its pid. */
