@@ -8,6 +8,19 @@
 import { join } from "node:path";
 import { findBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
 import type { ExecutionContext } from "../src/runtime/executors/executor.ts";
+import { confinementFor, effectivePolicy } from "../src/policy/policy_model.ts";
+import type { PolicySpec } from "../src/graph/workflow.ts";
+import type { BubblewrapMount } from "../src/policy/bubblewrap_mounts.ts";
+
+/** How a fixture attempt is confined, beside the context's fields. */
+export interface FixtureConfinement {
+  /** Confine it as a gate (workspace read-only). */
+  readonly readOnlyWorkspace?: boolean;
+  /** Run it in the policy sandbox (mode `sandbox`); otherwise mode `none` (`--no-sandbox`). */
+  readonly sandbox?: boolean;
+  /** Its policy (default: the SPEC's). */
+  readonly policy?: PolicySpec;
+}
 
 /** The test process's PATH, for attempts that run programs by name. */
 export const PATH: string = Deno.env.get("PATH") ?? "/usr/bin:/bin";
@@ -17,13 +30,15 @@ export const PATH: string = Deno.env.get("PATH") ?? "/usr/bin:/bin";
  * creates its output, input, scratch and log dirs.
  *
  * @param workspace The workspace.
- * @param overrides Fields to set instead of the defaults (env defaults to `{}`).
+ * @param overrides Fields to set instead of the defaults (env defaults to
+ * `{}`), and how it is confined (default: the SPEC's policy, mode `none`).
  * @returns The context.
  */
 export async function attemptContext(
   workspace: string,
-  overrides: Partial<ExecutionContext> = {},
+  overrides: Partial<ExecutionContext> & FixtureConfinement = {},
 ): Promise<ExecutionContext> {
+  const { readOnlyWorkspace, sandbox, policy, ...fields } = overrides;
   const runId = crypto.randomUUID();
   const run = join(workspace, ".iris", "runs", runId);
   const staging = join(run, "tmp", "step.1");
@@ -42,14 +57,24 @@ export async function attemptContext(
     stdoutPath: join(run, "logs", "step.1.stdout.log"),
     stderrPath: join(run, "logs", "step.1.stderr.log"),
     signal: new AbortController().signal,
-    readOnlyWorkspace: false,
-    ...overrides,
+    confinement: confinementFor(
+      effectivePolicy(undefined, policy, { gate: readOnlyWorkspace }),
+      { workspace, mode: sandbox ? "sandbox" : "none" },
+    ),
+    ...fields,
   };
   for (const dir of [ctx.outputDir, ctx.inputDir, ctx.scratchDir, join(run, "logs")]) {
     await Deno.mkdir(dir, { recursive: true });
   }
   return ctx;
 }
+
+/** Mounts that show the host's root read-only, a private `/dev` and the sandbox's `/proc`. */
+export const HOST_ROOT_MOUNTS: readonly BubblewrapMount[] = [
+  { mode: "read-only", path: "/" },
+  { mode: "devices", path: "/dev" },
+  { mode: "proc", path: "/proc" },
+];
 
 /** A working `bwrap` on PATH, or undefined. */
 export const bwrap: string | undefined = await findBubblewrap();

@@ -4,8 +4,9 @@ import { readLog, withTempDir } from "./_helpers.ts";
 import { UsageError } from "../src/core/errors.ts";
 import type { ExecutionContext, ExecutionResult } from "../src/runtime/executors/executor.ts";
 import { DenoExecutor } from "../src/runtime/executors/deno_executor.ts";
-import { denoPermissionFlags } from "../src/runtime/executors/deno_flags.ts";
+import { denoPermissionFlags } from "../src/policy/deno_flags.ts";
 import { findProgram } from "../src/runtime/executors/find_program.ts";
+import { confinementFor, DEFAULT_POLICY, effectivePolicy } from "../src/policy/policy_model.ts";
 import { attemptContext, bwrapTest } from "./_executor_fixtures.ts";
 
 function bwrapDenoTest(name: string, fn: (sandboxed: DenoExecutor) => Promise<void>): void {
@@ -83,40 +84,66 @@ async function assertDenied(ctx: ExecutionContext, action: string, target: strin
   );
 }
 
-Deno.test("denoPermissionFlags grants the workspace and staging dirs and denies the store", () => {
-  const layout = {
-    workspace: "/ws",
+Deno.test("denoPermissionFlags grants the policy's paths and staging dirs and denies the store", () => {
+  const staging = {
     inputDir: "/ws/.iris/runs/r/tmp/a/in",
     outputDir: "/ws/.iris/runs/r/tmp/a/out",
     scratchDir: "/ws/.iris/runs/r/tmp/a/scratch",
-    envNames: ["B", "A", "B"],
   };
-  assertEquals(denoPermissionFlags({ ...layout, readOnlyWorkspace: false }), [
+  const paths = {
+    read: ["/ws"],
+    write: ["/ws"],
+    deny: [],
+    readOnly: ["/ws/.git"],
+    hidden: ["/ws/.iris"],
+  };
+  const step = confinementFor(DEFAULT_POLICY, { workspace: "/ws", mode: "sandbox" });
+  assertEquals(denoPermissionFlags(step, { paths, staging, envNames: ["B", "A", "B"] }), [
+    "--no-prompt",
     "--allow-read=/ws,/ws/.iris/runs/r/tmp/a/in,/ws/.iris/runs/r/tmp/a/out,/ws/.iris/runs/r/tmp/a/scratch",
     "--allow-write=/ws,/ws/.iris/runs/r/tmp/a/out,/ws/.iris/runs/r/tmp/a/scratch",
     "--deny-read=/ws/.iris",
-    "--deny-write=/ws/.iris",
+    "--deny-write=/ws/.iris,/ws/.git",
     "--allow-env=A,B",
     "--deny-net",
     "--deny-run",
     "--deny-ffi",
     "--deny-sys",
     "--no-remote",
+    "--no-config",
+    "--no-lock",
   ]);
-  const readOnly = denoPermissionFlags({ ...layout, envNames: [], readOnlyWorkspace: true });
+  const gate = confinementFor(effectivePolicy(undefined, undefined, { gate: true }), {
+    workspace: "/ws",
+    mode: "sandbox",
+  });
+  const readOnly = denoPermissionFlags(gate, {
+    paths: { ...paths, write: [] },
+    staging,
+    envNames: [],
+  });
   assert(
     readOnly.includes("--allow-write=/ws/.iris/runs/r/tmp/a/out,/ws/.iris/runs/r/tmp/a/scratch"),
   );
-  assert(readOnly.includes("--no-lock"));
   assert(!readOnly.some((flag) => flag.startsWith("--allow-env")));
+  assert(!readOnly.some((flag) => flag.includes("allow-all") || flag.includes("allow-ffi")));
+  const open = confinementFor({ ...DEFAULT_POLICY, net: ["example.com:443"], tools: ["git"] }, {
+    workspace: "/ws",
+    mode: "sandbox",
+  });
+  const flags = denoPermissionFlags(open, {
+    paths,
+    staging,
+    envNames: [],
+    tools: ["/usr/bin/git"],
+  });
+  assert(flags.includes("--allow-net=example.com:443"));
+  assert(flags.includes("--allow-run=/usr/bin/git"));
   assertThrows(
-    () => denoPermissionFlags({ ...layout, workspace: "/a,b", readOnlyWorkspace: false }),
+    () => denoPermissionFlags(step, { paths: { ...paths, read: ["/a,b"] }, staging, envNames: [] }),
     (err: unknown) => err instanceof UsageError && /without commas/.test(err.message),
   );
-  assertThrows(
-    () => denoPermissionFlags({ ...layout, envNames: ["A,B"], readOnlyWorkspace: false }),
-    UsageError,
-  );
+  assertThrows(() => denoPermissionFlags(step, { paths, staging, envNames: ["A,B"] }), UsageError);
 });
 
 Deno.test("deno step reads the workspace and its inputs and writes its output and scratch dirs", async () => {
@@ -239,7 +266,7 @@ bwrapDenoTest(
   async (sandboxed) => {
     await withWorkspace(async (ws) => {
       for (const readOnlyWorkspace of [false, true]) {
-        const ctx = await attemptContext(ws, { readOnlyWorkspace });
+        const ctx = await attemptContext(ws, { readOnlyWorkspace, sandbox: true });
         await Deno.writeTextFile(join(ctx.inputDir, "in.txt"), "input");
         const read = await probe(ctx, "read", join(ctx.inputDir, "in.txt"), sandboxed);
         assertEquals(read.result.status, "succeeded", read.stderr);
@@ -266,7 +293,7 @@ bwrapDenoTest(
         } with { type: "json" };\n` +
           "console.log(JSON.stringify(m));\n",
       );
-      const ctx = await attemptContext(ws);
+      const ctx = await attemptContext(ws, { sandbox: true });
       const result = await sandboxed.execute({ kind: "deno", module: "steal.ts", args: [] }, ctx);
       assertEquals(result.status, "failed");
       assertEquals(await readLog(ctx.stdoutPath), "");

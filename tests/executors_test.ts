@@ -4,7 +4,7 @@ import { assertNoProcessWith, marker, processesWith, readLog, withTempDir } from
 import { UsageError } from "../src/core/errors.ts";
 import type { MaterializedInput } from "../src/runtime/executors/executor.ts";
 import type { OutputSpec } from "../src/graph/workflow.ts";
-import { bubblewrapArgv } from "../src/runtime/executors/bubblewrap.ts";
+import { bubblewrapArgv, runInBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
 import { CommandExecutor } from "../src/runtime/executors/command_executor.ts";
 import { killStaleProcessGroup, processStartTicks } from "../src/runtime/executors/process_tree.ts";
 import { FnExecutor } from "../src/runtime/executors/fn_executor.ts";
@@ -189,13 +189,6 @@ Deno.test("bubblewrapArgv unshares the PID namespace, drops capabilities and app
       "--new-session",
       "--cap-drop",
       "ALL",
-      "--bind",
-      "/",
-      "/",
-      "--dev",
-      "/dev",
-      "--proc",
-      "/proc",
       "--ro-bind",
       "/ws",
       "/ws",
@@ -216,24 +209,34 @@ Deno.test("bubblewrapArgv unshares the PID namespace, drops capabilities and app
       bwrap: "bwrap",
       mounts: [{ mode: "symlink", path: "/bin", target: "usr/bin" }, ...mounts],
       cwd: "/ws",
-      root: "empty",
       unshareNetwork: true,
       statusFd: 3,
     }).join(" "),
     "bwrap --unshare-pid --unshare-net --die-with-parent --new-session --cap-drop ALL " +
       "--json-status-fd 3 " +
-      "--dev /dev --proc /proc --symlink usr/bin /bin --ro-bind /ws /ws --tmpfs /ws/.iris " +
+      "--symlink usr/bin /bin --ro-bind /ws /ws --tmpfs /ws/.iris " +
       "--bind /ws/.iris/runs/r/tmp/out /ws/.iris/runs/r/tmp/out --chdir /ws -- deno",
   );
 });
 
-Deno.test("command executor without bubblewrap runs a read-only attempt unconfined and says so", async () => {
+Deno.test("command executor without bubblewrap fails closed, and runs unconfined only under --no-sandbox", async () => {
   await withTempDir(async (ws) => {
-    const ctx = await attemptContext(ws, { readOnlyWorkspace: true });
-    const result = await command.execute({ kind: "command", argv: ["true"] }, ctx);
-    assertEquals(result.status, "succeeded");
-    assertEquals(result.summary.sandbox, "none");
-    assertEquals(result.summary.read_only_workspace, "not enforced: bubblewrap disabled");
+    const mark = join(ws, "ran");
+    const argv = ["sh", "-c", `touch ${mark}`];
+    const ctx = await attemptContext(ws, { readOnlyWorkspace: true, sandbox: true, env: { PATH } });
+    const refused = await command.execute({ kind: "command", argv }, ctx);
+    assertEquals(refused.status, "failed");
+    assertEquals(refused.exitCode, null);
+    assertMatch(refused.message ?? "", /^sandbox_unavailable: bubblewrap/);
+    assertEquals(refused.summary.sandbox, "unavailable");
+    assertEquals(await Deno.lstat(mark).catch(() => "absent"), "absent");
+    const unconfined = await command.execute(
+      { kind: "command", argv },
+      await attemptContext(ws, { readOnlyWorkspace: true, env: { PATH } }),
+    );
+    assertEquals(unconfined.status, "succeeded");
+    assertEquals(unconfined.summary.sandbox, "none");
+    assert((await Deno.lstat(mark)).isFile);
   });
 });
 
@@ -242,7 +245,7 @@ bwrapTest(
   async () => {
     await withTempDir(async (ws) => {
       await Deno.writeTextFile(join(ws, "source.txt"), "original");
-      const ctx = await attemptContext(ws, { readOnlyWorkspace: true });
+      const ctx = await attemptContext(ws, { readOnlyWorkspace: true, sandbox: true });
       const gate = new CommandExecutor();
       const env = { PATH, OUT: ctx.outputDir, SCRATCH: ctx.scratchDir };
       const write = async (script: string) =>
@@ -251,7 +254,6 @@ bwrapTest(
       const allowed = await write('echo ok > "$OUT/report.txt" && echo tmp > "$SCRATCH/t"');
       assertEquals(allowed.status, "succeeded");
       assertEquals(allowed.summary.sandbox, "bubblewrap");
-      assertEquals(allowed.summary.read_only_workspace, "enforced by bubblewrap");
       assertEquals(await Deno.readTextFile(join(ctx.outputDir, "report.txt")), "ok\n");
 
       const denied = await write("echo changed > source.txt");
@@ -274,7 +276,7 @@ bwrapTest(
     await withTempDir(async (ws) => {
       const victim = join(ws, "victim.txt");
       await Deno.writeTextFile(victim, "original\n");
-      const ctx = await attemptContext(ws, { readOnlyWorkspace: true });
+      const ctx = await attemptContext(ws, { readOnlyWorkspace: true, sandbox: true });
       const gate = new CommandExecutor();
       const attempt = async (script: string) =>
         await gate.execute(
@@ -302,15 +304,17 @@ bwrapTest(
   "command gate whose sandbox cannot be set up fails with exitCode null, naming the sandbox",
   async (bwrap) => {
     await withTempDir(async (ws) => {
-      // The workspace to mount read-only does not exist: bwrap itself fails.
-      const ctx = await attemptContext(ws, {
-        workspace: join(ws, "missing"),
-        readOnlyWorkspace: true,
+      // A mount whose source does not exist: bwrap itself fails.
+      const ctx = await attemptContext(ws, { readOnlyWorkspace: true, sandbox: true });
+      const result = await runInBubblewrap(["/usr/bin/true"], {
+        bwrap,
+        mounts: [{ mode: "read-only", path: join(ws, "missing") }],
+        cwd: "/",
+        env: {},
+        stdoutPath: ctx.stdoutPath,
+        stderrPath: ctx.stderrPath,
+        signal: ctx.signal,
       });
-      const result = await new CommandExecutor({ bubblewrap: bwrap }).execute(
-        { kind: "command", argv: ["true"] },
-        ctx,
-      );
       assertEquals(result.status, "failed");
       assertEquals(result.exitCode, null);
       assertMatch(
@@ -320,7 +324,7 @@ bwrapTest(
       // A child that fails on its own, even one that prints like bwrap, keeps its exit code.
       const child = await new CommandExecutor({ bubblewrap: bwrap }).execute(
         { kind: "command", argv: ["sh", "-c", "echo 'bwrap: fake' >&2; exit 1"] },
-        await attemptContext(ws, { readOnlyWorkspace: true }),
+        await attemptContext(ws, { readOnlyWorkspace: true, sandbox: true, env: { PATH } }),
       );
       assertEquals(child.status, "failed");
       assertEquals(child.exitCode, 1);
@@ -334,7 +338,11 @@ bwrapTest(
   async () => {
     await withTempDir(async (ws) => {
       const mark = marker();
-      const ctx = await attemptContext(ws, { readOnlyWorkspace: true });
+      const ctx = await attemptContext(ws, {
+        readOnlyWorkspace: true,
+        sandbox: true,
+        env: { PATH },
+      });
       // setsid leaves the process group a group kill reaches; the PID namespace still ends it.
       const result = await new CommandExecutor().execute(
         {
@@ -354,7 +362,12 @@ bwrapTest(
 bwrapTest("command gate under bubblewrap is killed as a whole tree on timeout", async () => {
   await withTempDir(async (ws) => {
     const mark = marker();
-    const ctx = await attemptContext(ws, { readOnlyWorkspace: true, timeoutMs: 300 });
+    const ctx = await attemptContext(ws, {
+      readOnlyWorkspace: true,
+      sandbox: true,
+      timeoutMs: 300,
+      env: { PATH },
+    });
     const result = await new CommandExecutor().execute(
       { kind: "command", argv: ["sh", "-c", `sleep ${mark} & sleep ${mark}`] },
       ctx,

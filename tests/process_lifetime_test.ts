@@ -8,7 +8,6 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
 import { CommandExecutor } from "../src/runtime/executors/command_executor.ts";
-import { commandSandbox } from "../src/runtime/executors/command_sandbox.ts";
 import { bubblewrapArgv } from "../src/runtime/executors/bubblewrap.ts";
 import { attemptContext, bwrapTest, PATH } from "./_executor_fixtures.ts";
 import {
@@ -30,27 +29,10 @@ async function startFlow(ws: string, flow: string) {
   return { ...result, doc: JSON.parse(result.stdout) };
 }
 
-Deno.test("commandSandbox keeps a step's access and confines a gate's writes", () => {
-  const attempt = { workspace: "/ws", outputDir: "/ws/o", scratchDir: "/ws/s" };
-  const step = commandSandbox({ ...attempt, readOnlyWorkspace: false });
-  assertEquals(
-    bubblewrapArgv(["/usr/bin/make"], { bwrap: "bwrap", cwd: "/ws", ...step }).join(" "),
-    "bwrap --unshare-pid --die-with-parent --new-session --bind / / --dev-bind /dev /dev " +
-      "--proc /proc --chdir /ws -- /usr/bin/make",
-  );
-  const gate = commandSandbox({ ...attempt, readOnlyWorkspace: true });
-  assertEquals(
-    bubblewrapArgv(["/usr/bin/make"], { bwrap: "bwrap", cwd: "/ws", ...gate }).join(" "),
-    "bwrap --unshare-pid --die-with-parent --new-session --cap-drop ALL --bind / / " +
-      "--dev /dev --proc /proc --ro-bind /ws /ws --bind /ws/o /ws/o --bind /ws/s /ws/s " +
-      "--chdir /ws -- /usr/bin/make",
-  );
-});
-
 bwrapTest("command step under bubblewrap leaves no setsid daemon behind", async (bwrap) => {
   await withTempDir(async (ws) => {
     const mark = marker();
-    const ctx = await attemptContext(ws, { env: { PATH } });
+    const ctx = await attemptContext(ws, { env: { PATH }, sandbox: true });
     const result = await new CommandExecutor({ bubblewrap: bwrap }).execute(
       {
         kind: "command",
@@ -76,7 +58,7 @@ bwrapTest(
   async (bwrap) => {
     await withTempDir(async (ws) => {
       const mark = marker();
-      const ctx = await attemptContext(ws, { env: { PATH }, timeoutMs: 500 });
+      const ctx = await attemptContext(ws, { env: { PATH }, timeoutMs: 500, sandbox: true });
       const result = await new CommandExecutor({ bubblewrap: bwrap, killGraceMs: 5000 }).execute(
         {
           kind: "command",

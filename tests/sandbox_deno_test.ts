@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { withTempDir } from "./_helpers.ts";
 import type { ExecutionContext, ExecutionResult } from "../src/runtime/executors/executor.ts";
 import { DenoExecutor } from "../src/runtime/executors/deno_executor.ts";
-import { attemptContext, bwrapTest } from "./_executor_fixtures.ts";
+import { attemptContext, bwrapTest, type FixtureConfinement } from "./_executor_fixtures.ts";
 
 function bwrapDenoTest(name: string, fn: (sandboxed: DenoExecutor) => Promise<void>): void {
   bwrapTest(name, (bwrap) => fn(new DenoExecutor({ bubblewrap: bwrap })));
@@ -29,11 +29,12 @@ async function runModule(
   deno: DenoExecutor,
   ws: string,
   source: string,
-  overrides: Partial<ExecutionContext> = {},
+  overrides: Partial<ExecutionContext> & FixtureConfinement = {},
 ): Promise<Outcome> {
   const name = `m${crypto.randomUUID().slice(0, 8)}.ts`;
   await Deno.writeTextFile(join(ws, name), source);
-  const ctx = await attemptContext(ws, overrides);
+  // The flags alone are --no-sandbox; a bubblewrap executor runs in the sandbox.
+  const ctx = await attemptContext(ws, { sandbox: deno !== flagsOnly, ...overrides });
   const result = await deno.execute({ kind: "deno", module: name, args: [] }, ctx);
   const read = (path: string) => Deno.readTextFile(path).catch(() => "");
   return { result, stdout: await read(ctx.stdoutPath), stderr: await read(ctx.stderrPath) };

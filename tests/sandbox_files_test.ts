@@ -12,7 +12,7 @@ import { CommandExecutor } from "../src/runtime/executors/command_executor.ts";
 import { DenoExecutor } from "../src/runtime/executors/deno_executor.ts";
 import { FnExecutor } from "../src/runtime/executors/fn_executor.ts";
 import { runInBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
-import { attemptContext, bwrapTest } from "./_executor_fixtures.ts";
+import { attemptContext, bwrapTest, HOST_ROOT_MOUNTS } from "./_executor_fixtures.ts";
 
 /** A workspace, and a file outside it that a planted link points to. */
 async function withVictim(fn: (ws: string, victim: string) => Promise<void>): Promise<void> {
@@ -134,7 +134,7 @@ bwrapTest(
   "command gate under bubblewrap refuses a symlink planted at its log path",
   async (bwrap) => {
     await withVictim(async (ws, victim) => {
-      const ctx = await attemptContext(ws, { readOnlyWorkspace: true });
+      const ctx = await attemptContext(ws, { readOnlyWorkspace: true, sandbox: true });
       await Deno.symlink(victim, ctx.stdoutPath);
       const result = await new CommandExecutor({ bubblewrap: bwrap }).execute(
         { kind: "command", argv: ["echo", "hi"] },
@@ -156,7 +156,7 @@ bwrapTest(
       await Deno.symlink(victim, status);
       const result = await runInBubblewrap(["/bin/sh", "-c", "exit 4"], {
         bwrap,
-        mounts: [],
+        mounts: HOST_ROOT_MOUNTS,
         cwd: ws,
         env: {},
         stdoutPath: ctx.stdoutPath,
@@ -175,7 +175,7 @@ bwrapTest(
       await withTempDir(async (outside) => {
         await Deno.writeTextFile(join(ws, "m.ts"), "console.log('ran');\n");
         // The cwd exists on the host but not in the sandbox's empty root.
-        const ctx = await attemptContext(ws, { cwd: outside });
+        const ctx = await attemptContext(ws, { cwd: outside, sandbox: true });
         const result = await new DenoExecutor({ bubblewrap: bwrap }).execute(
           { kind: "deno", module: "m.ts", args: [] },
           ctx,

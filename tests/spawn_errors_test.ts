@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { runInBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
 import { CommandExecutor } from "../src/runtime/executors/command_executor.ts";
 import { runProcessTree } from "../src/runtime/executors/process_tree.ts";
-import { attemptContext, bwrapTest, PATH } from "./_executor_fixtures.ts";
+import { attemptContext, bwrapTest, HOST_ROOT_MOUNTS, PATH } from "./_executor_fixtures.ts";
 import { lily, withTempDir } from "./_helpers.ts";
 
 /** An ELF header (64-bit, little-endian, executable) for a machine this one does not run. */
@@ -193,7 +193,7 @@ bwrapTest("bubblewrap's own exec and chdir errors are translated", async (bwrap)
   await withTempDir(async (ws) => {
     const ctx = await attemptContext(ws, { env: { PATH } });
     const run = async (argv: string[], cwd: string) =>
-      await runInBubblewrap(argv, { ...ctx, bwrap, cwd, mounts: [] });
+      await runInBubblewrap(argv, { ...ctx, bwrap, cwd, mounts: HOST_ROOT_MOUNTS });
     const missing = await run([join(ws, "vanished")], ws);
     assertEquals(missing.exitCode, null);
     assertEquals(
@@ -214,7 +214,7 @@ bwrapTest("bubblewrap's own exec and chdir errors are translated", async (bwrap)
       ...ctx,
       bwrap,
       cwd: join(ws, "sub"),
-      mounts: [{ mode: "hidden", path: ws }],
+      mounts: [...HOST_ROOT_MOUNTS, { mode: "hidden", path: ws }],
     });
     assertEquals(
       hidden.message,

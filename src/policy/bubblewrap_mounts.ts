@@ -21,7 +21,8 @@
  * 6. Denied paths masked: a dir by an empty read-only tmpfs, a file by
  *    `/dev/null` read-only.
  * 7. `.iris/` hidden by an empty tmpfs, then the attempt's input copies
- *    (read-only), output and scratch dirs (writable).
+ *    (read-only), output and scratch dirs (writable), then the tmpfs made
+ *    read-only (the staging binds under it stay as they are).
  * 8. A private `/dev` and the sandbox's own `/proc`, last, so no allowed
  *    path covers them.
  *
@@ -42,11 +43,12 @@ export type BubblewrapMount =
   }
   | {
     /**
-     * `hidden`: an empty throwaway tmpfs; `masked-dir`: an empty read-only
-     * tmpfs; `masked-file`: `/dev/null` read-only; `devices`: a private
-     * `/dev`; `proc`: the sandbox's `/proc`.
+     * `hidden`: an empty tmpfs; `masked-dir`: an empty read-only tmpfs;
+     * `masked-file`: `/dev/null` read-only; `sealed`: the mount at the path
+     * made read-only, those under it unchanged (`--remount-ro`);
+     * `devices`: a private `/dev`; `proc`: the sandbox's `/proc`.
      */
-    readonly mode: "hidden" | "masked-dir" | "masked-file" | "devices" | "proc";
+    readonly mode: "hidden" | "masked-dir" | "masked-file" | "sealed" | "devices" | "proc";
     /** The absolute path inside. */
     readonly path: string;
   }
@@ -232,6 +234,7 @@ export function bubblewrapMounts(
     { mode: "read-only", path: facts.staging.inputDir },
     { mode: "writable", path: facts.staging.outputDir },
     { mode: "writable", path: facts.staging.scratchDir },
+    ...facts.paths.hidden.filter(visible).map((path) => ({ mode: "sealed", path }) as const),
     { mode: "devices", path: "/dev" },
     { mode: "proc", path: "/proc" },
   ];
@@ -255,6 +258,8 @@ export function mountFlags(mount: BubblewrapMount): string[] {
       return ["--tmpfs", mount.path, "--remount-ro", mount.path];
     case "masked-file":
       return ["--ro-bind", "/dev/null", mount.path];
+    case "sealed":
+      return ["--remount-ro", mount.path];
     case "devices":
       return ["--dev", mount.path];
     case "proc":

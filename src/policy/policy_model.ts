@@ -11,22 +11,7 @@
  */
 
 import { posix } from "node:path";
-
-/** A policy as written: each field replaces the inherited one when given. */
-export interface PolicySpec {
-  /** Paths or globs the attempt may read (workspace-relative, or absolute outside it). */
-  readonly read?: readonly string[];
-  /** Paths or globs it may write (and so read). */
-  readonly write?: readonly string[];
-  /** Paths or globs neither readable nor writable; wins over `read` and `write`. */
-  readonly deny?: readonly string[];
-  /** Programs it may run: names on the kernel's PATH or absolute paths; absent = any. */
-  readonly tools?: readonly string[];
-  /** Hosts (`host`, `host:port`, `*.domain`) it may connect to. */
-  readonly net?: readonly string[];
-  /** Env variable names passed from the kernel's environment beyond the base ones. */
-  readonly env?: readonly string[];
-}
+import type { PolicySpec } from "../graph/workflow.ts";
 
 /** A policy with every field settled. */
 export interface EffectivePolicy {

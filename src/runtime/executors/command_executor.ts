@@ -73,7 +73,7 @@ export class CommandExecutor implements Executor<CommandSpec> {
    * @param ctx Everything prepared for the attempt.
    * @param onSpawn Told the child's pid (its process group id) once it runs.
    * @returns How it ended; summary `{ executor, argv, cwd, sandbox }`
-   * (`bubblewrap`, `unavailable` or `none (--no-sandbox)`), and the
+   * (`bubblewrap`, `unavailable`, or `none` under `--no-sandbox`), and the
    * violations that stopped it.
    */
   async execute(
@@ -114,7 +114,7 @@ export class CommandExecutor implements Executor<CommandSpec> {
       killGraceMs: this.#killGraceMs,
     };
     if (ctx.confinement.mode === "none") {
-      summary.sandbox = "none (--no-sandbox)";
+      summary.sandbox = "none";
       const result = await runProcessTree(argv[0], { ...processOptions, args });
       return { ...result, summary };
     }

@@ -230,7 +230,7 @@ export class DenoExecutor implements Executor<DenoSpec> {
         mounts,
       });
     } else {
-      summary.sandbox = "none (--no-sandbox)";
+      summary.sandbox = "none";
       result = await runProcessTree(deno, { ...processOptions, args: argv.slice(1) });
     }
     return { ...result, summary };
