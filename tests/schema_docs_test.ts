@@ -62,6 +62,14 @@ gates:
       (await lily(["run", "new", "--work-order", "wo.json"], { workspace: ws })).code,
       0,
     );
+    await Deno.writeTextFile(
+      join(ws, "refused.yaml"),
+      `name: refused
+steps:
+  - { id: peek, command: [cat, wo.json], policy: { tools: ["true"] } }
+`,
+    );
+    assertEquals((await lily(["run", "start", "refused.yaml"], { workspace: ws })).code, 1);
     const written = new Set(
       (await lilyJson<{ artifact_type: string }[]>(["artifact", "list"], ws))
         .map((r) => r.artifact_type),
