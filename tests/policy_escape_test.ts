@@ -1,0 +1,396 @@
+/**
+ * Escape tests of Layer 4 (issue 9), each a real attempt through the CLI
+ * with a control where the same action is allowed by the policy (or by
+ * `--no-sandbox`) and succeeds. Probes run as steps of one workflow and
+ * print ALLOWED or DENIED; refusals the kernel makes before the spawn fail
+ * the step with a `policy_violation.v1`.
+ */
+
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { join } from "node:path";
+import { lily, readLog, withTempDir } from "./_helpers.ts";
+import { bwrapTest } from "./_executor_fixtures.ts";
+
+const MARK = "TOP-SECRET-7f3a";
+
+function probe(action: string): string {
+  return `if { ${action}; } >/dev/null 2>&1; then echo ALLOWED; else echo DENIED; fi`;
+}
+
+interface Setup {
+  root: string;
+  ws: string;
+  home: string;
+}
+
+/** A workspace inside a temp root that also holds a secret, a HOME with a key, and a git dir. */
+async function withSetup(fn: (s: Setup) => Promise<void>): Promise<void> {
+  await withTempDir(async (root) => {
+    const ws = join(root, "ws");
+    const home = join(root, "home");
+    await Deno.mkdir(join(ws, ".git", "hooks"), { recursive: true });
+    await Deno.mkdir(join(ws, "secrets"), { recursive: true });
+    await Deno.mkdir(join(ws, "pub"));
+    await Deno.mkdir(join(ws, "hooks"));
+    await Deno.mkdir(join(ws, "out"));
+    await Deno.mkdir(join(home, ".ssh"), { recursive: true });
+    await Deno.writeTextFile(join(root, "secret.txt"), MARK);
+    await Deno.writeTextFile(join(home, ".ssh", "id_rsa"), MARK);
+    await Deno.writeTextFile(join(ws, "secrets", "key"), MARK);
+    await Deno.writeTextFile(join(ws, "data.txt"), "data\n");
+    await Deno.symlink(join(root, "secret.txt"), join(ws, "planted"));
+    await Deno.symlink("../secrets/key", join(ws, "pub", "link"));
+    await fn({ root, ws, home });
+  });
+}
+
+async function startRun(
+  s: Setup,
+  flow: string,
+  options: { args?: string[]; env?: Record<string, string> } = {},
+) {
+  await Deno.writeTextFile(join(s.ws, "flow.yaml"), flow);
+  const result = await lily(["run", "start", "flow.yaml", "--json", ...(options.args ?? [])], {
+    workspace: s.ws,
+    env: { HOME: s.home, PATH: Deno.env.get("PATH") ?? "", ...options.env },
+  });
+  const doc = JSON.parse(result.stdout);
+  const runId: string = doc.run_id;
+  return { ...result, doc, runId };
+}
+
+async function stdoutOf(s: Setup, runId: string, label: string): Promise<string> {
+  return (await readLog(join(s.ws, ".iris", "runs", runId, "logs", `${label}.stdout.log`))).trim();
+}
+
+/** Steps as YAML flow mappings: id, shell, optional policy. */
+function flowOf(steps: [string, string, string?][], gates = ""): string {
+  return "name: escapes\nsteps:\n" +
+    steps.map(([id, shell, policy]) =>
+      `  - id: ${id}\n    shell: ${JSON.stringify(shell)}\n` +
+      (policy ? `    policy: ${policy}\n` : "")
+    ).join("") + gates;
+}
+
+bwrapTest(
+  "reads outside the policy are denied, and allowed when the policy lists them",
+  async () => {
+    await withSetup(async (s) => {
+      const secret = join(s.root, "secret.txt");
+      const key = `${s.home}/.ssh/id_rsa`;
+      const grep = (file: string) => probe(`grep -q ${MARK} ${file}`);
+      const listed = (path: string) => `{ read: [".", ${JSON.stringify(path)}] }`;
+      const { runId, code, stderr } = await startRun(
+        s,
+        flowOf([
+          ["abs", grep(secret)],
+          ["abs_ok", grep(secret), listed(secret)],
+          ["dotdot", grep("../secret.txt")],
+          ["dotdot_ok", grep("../secret.txt"), listed(secret)],
+          ["planted", grep("planted")],
+          ["planted_ok", grep("planted"), listed(secret)],
+          ["into_denied", grep("pub/link"), '{ deny: ["secrets"] }'],
+          ["into_denied_ok", grep("pub/link")],
+          ["ssh", grep('"$HOME/.ssh/id_rsa"')],
+          ["ssh_ok", grep('"$HOME/.ssh/id_rsa"'), listed(`${s.home}/.ssh`)],
+        ]),
+        { args: ["--jobs", "2"] },
+      );
+      assertEquals(code, 0, stderr);
+      for (const id of ["abs", "dotdot", "planted", "into_denied", "ssh"]) {
+        assertEquals(await stdoutOf(s, runId, `${id}.1`), "DENIED", id);
+        assertEquals(await stdoutOf(s, runId, `${id}_ok.1`), "ALLOWED", `${id}_ok`);
+      }
+      assertEquals(await Deno.readTextFile(key), MARK);
+    });
+  },
+);
+
+bwrapTest(
+  "writes to .iris, the workflow file, .git/hooks and outside write are denied; controls write",
+  async () => {
+    await withSetup(async (s) => {
+      const write = (file: string) => probe(`echo x >> ${file}`);
+      const { runId, code, stderr } = await startRun(
+        s,
+        flowOf([
+          ["outside_write", write("data.txt"), '{ write: ["out"] }'],
+          ["outside_write_ok", write("data.txt"), '{ write: ["data.txt"] }'],
+          ["iris", write(".iris/index.sqlite")],
+          ["iris_ok", write('"$LILY_OUTPUT_DIR/x"')],
+          ["workflow", write("flow.yaml")],
+          ["workflow_ok", write("other.yaml")],
+          ["hooks", write(".git/hooks/pre-commit")],
+          ["hooks_ok", write("hooks/pre-commit")],
+        ]),
+        { args: ["--jobs", "2"] },
+      );
+      assertEquals(code, 0, stderr);
+      for (const id of ["outside_write", "iris", "workflow", "hooks"]) {
+        assertEquals(await stdoutOf(s, runId, `${id}.1`), "DENIED", id);
+        assertEquals(await stdoutOf(s, runId, `${id}_ok.1`), "ALLOWED", `${id}_ok`);
+      }
+      assertEquals(
+        await Deno.lstat(join(s.ws, ".git", "hooks", "pre-commit")).catch(() => null),
+        null,
+      );
+      assert(!(await Deno.readTextFile(join(s.ws, "flow.yaml"))).endsWith("x\n"));
+      assertEquals(await Deno.readTextFile(join(s.ws, "data.txt")), "data\nx\n");
+      assertEquals(await Deno.readTextFile(join(s.ws, "hooks", "pre-commit")), "x\n");
+    });
+  },
+);
+
+bwrapTest(
+  "a tool not in tools is refused before spawn with a policy_violation.v1; listed, it runs",
+  async () => {
+    await withSetup(async (s) => {
+      const refused = await startRun(
+        s,
+        'name: t\nsteps:\n  - { id: od, command: [od, data.txt], policy: { tools: ["true"] } }\n',
+      );
+      assertEquals(refused.code, 1);
+      const attempt = refused.doc.run_state.steps.od.attempts[0];
+      assertMatch(attempt.message, /^Policy violation: Policy refuses to run \/usr\/bin\/od/);
+      assertEquals(attempt.violations.length, 1);
+      assertEquals(await readLog(join(s.ws, "out", "x")).catch(() => ""), "");
+      const listed = await lily(["artifact", "list", "--type", "policy_violation.v1", "--json"], {
+        workspace: s.ws,
+      });
+      const rows = JSON.parse(listed.stdout) as { artifact_id: string }[];
+      assertEquals(rows.map((r) => r.artifact_id), attempt.violations);
+      const got = await lily(["artifact", "get", attempt.violations[0]], { workspace: s.ws });
+      const payload = JSON.parse(got.stdout);
+      assertEquals(
+        [payload.run_id, payload.step_id, payload.attempt, payload.kind, payload.decided_by],
+        [refused.runId, "od", 1, "run", "kernel"],
+      );
+      assertEquals(payload.target, "/usr/bin/od");
+      const allowed = await startRun(
+        s,
+        'name: t\nsteps:\n  - { id: od, command: [od, data.txt], policy: { tools: ["od"] } }\n',
+      );
+      assertEquals(allowed.code, 0, allowed.stderr);
+      assertMatch(await stdoutOf(s, allowed.runId, "od.1"), /^0000000/);
+    });
+  },
+);
+
+bwrapTest(
+  "a tool not in tools cannot run through sh -c or a PATH shim; listed, both run",
+  async () => {
+    await withSetup(async (s) => {
+      const shim =
+        'mkdir -p bin && printf "#!/bin/sh\\nexec /usr/bin/od \\"\\$@\\"\\n" > bin/od && ' +
+        "chmod +x bin/od && PATH=$PWD/bin:$PATH";
+      const { runId, code, stderr, doc } = await startRun(
+        s,
+        flowOf([
+          ["via_sh", probe("od data.txt"), '{ tools: ["sh"] }'],
+          ["via_sh_ok", probe("od data.txt"), '{ tools: ["sh", "od"] }'],
+          [
+            "shim",
+            `${shim}; ${probe("od data.txt")}`,
+            '{ tools: ["sh", "mkdir", "chmod", "printf"] }',
+          ],
+          [
+            "shim_ok",
+            `${shim}; ${probe("od data.txt")}`,
+            '{ tools: ["sh", "mkdir", "chmod", "printf", "od"] }',
+          ],
+        ]),
+      );
+      assertEquals(code, 0, stderr + JSON.stringify(doc));
+      for (const id of ["via_sh", "shim"]) {
+        assertEquals(await stdoutOf(s, runId, `${id}.1`), "DENIED", id);
+        assertEquals(await stdoutOf(s, runId, `${id}_ok.1`), "ALLOWED", `${id}_ok`);
+      }
+      const check = await lily(["check", "flow.yaml"], { workspace: s.ws });
+      assertMatch(check.stdout, /warning: step via_sh: its tool list does not confine it: sh/);
+      const started = await lily(["run", "start", "flow.yaml"], { workspace: s.ws });
+      assertMatch(started.stderr.split("\n")[0], /^Started run \S+; step via_sh: its tool list/);
+    });
+  },
+);
+
+bwrapTest(
+  "the runner's environment is not visible through env, /proc/$PPID/environ or /proc/*/environ",
+  async () => {
+    await withSetup(async (s) => {
+      const env = { LILY_TEST_TOKEN: MARK };
+      const { runId, code, stderr } = await startRun(
+        s,
+        flowOf([
+          ["env", probe(`env | grep -q ${MARK}`)],
+          ["env_ok", probe(`env | grep -q ${MARK}`), '{ env: ["LILY_TEST_TOKEN"] }'],
+          ["ppid", probe(`grep -q ${MARK} /proc/$PPID/environ`)],
+          ["ppid_ok", probe(`grep -q ${MARK} /proc/$PPID/environ`), '{ env: ["LILY_TEST_TOKEN"] }'],
+          ["scan", probe(`cat /proc/*/environ | grep -q ${MARK}`)],
+          [
+            "scan_ok",
+            probe(`cat /proc/*/environ | grep -q ${MARK}`),
+            '{ env: ["LILY_TEST_TOKEN"] }',
+          ],
+        ]),
+        { env, args: ["--jobs", "2"] },
+      );
+      assertEquals(code, 0, stderr);
+      for (const id of ["env", "ppid", "scan"]) {
+        assertEquals(await stdoutOf(s, runId, `${id}.1`), "DENIED", id);
+        assertEquals(await stdoutOf(s, runId, `${id}_ok.1`), "ALLOWED", `${id}_ok`);
+      }
+    });
+  },
+);
+
+bwrapTest(
+  "a gate cannot write the workspace or read outside it unless its policy says so",
+  async () => {
+    await withSetup(async (s) => {
+      const secret = join(s.root, "secret.txt");
+      const gate = (id: string, shell: string, policy?: string) =>
+        `  - id: ${id}\n    step: base\n    required: false\n    shell: ${
+          JSON.stringify(shell)
+        }\n` +
+        (policy ? `    policy: ${policy}\n` : "");
+      const { doc, code, stderr } = await startRun(
+        s,
+        flowOf(
+          [["base", "true"]],
+          "gates:\n" +
+            gate("write", "echo x > gate.txt") +
+            gate("write_ok", "echo x > gate_ok.txt", '{ write: ["."] }') +
+            gate("read", `grep -q ${MARK} ${secret}`) +
+            gate(
+              "read_ok",
+              `grep -q ${MARK} ${secret}`,
+              `{ read: [".", ${JSON.stringify(secret)}] }`,
+            ),
+        ),
+      );
+      assertEquals(code, 0, stderr);
+      const gates = doc.run_state.steps.base.attempts[0].gates;
+      assertEquals(
+        [gates.write.status, gates.write_ok.status, gates.read.status, gates.read_ok.status],
+        ["fail", "pass", "fail", "pass"],
+      );
+      assertEquals(await Deno.lstat(join(s.ws, "gate.txt")).catch(() => null), null);
+      assertEquals(await Deno.readTextFile(join(s.ws, "gate_ok.txt")), "x\n");
+    });
+  },
+);
+
+bwrapTest(
+  "net: [] reaches no listener on 127.0.0.1; under --no-sandbox the same connection arrives",
+  async () => {
+    await withSetup(async (s) => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = (listener.addr as Deno.NetAddr).port;
+      let received = 0;
+      const accepting = (async () => {
+        for await (const conn of listener) {
+          received++;
+          conn.close();
+        }
+      })();
+      try {
+        const flow =
+          'name: n\nsteps:\n  - id: connect\n    command: [bash, -c, "echo hi > /dev/tcp/127.0.0.1/' +
+          `${port}"]\n`;
+        const confined = await startRun(s, flow);
+        assertEquals(confined.code, 1);
+        assertEquals(received, 0);
+        const open = await startRun(s, flow, { args: ["--no-sandbox"] });
+        assertEquals(open.code, 0, open.stderr);
+        assertEquals(received, 1);
+      } finally {
+        listener.close();
+        await accepting.catch(() => {});
+      }
+    });
+  },
+);
+
+Deno.test("bubblewrap missing: nothing runs, sandbox_unavailable; --no-sandbox runs and says so", async () => {
+  await withSetup(async (s) => {
+    const flow = "name: b\nsteps:\n  - { id: touch, command: [/usr/bin/touch, ran] }\n";
+    const env = { PATH: join(s.root, "no-bwrap-here") };
+    const refused = await startRun(s, flow, { env });
+    assertEquals(refused.code, 1);
+    assertMatch(
+      refused.doc.run_state.steps.touch.attempts[0].message,
+      /^sandbox_unavailable: /,
+    );
+    assertEquals(await Deno.lstat(join(s.ws, "ran")).catch(() => null), null);
+    await Deno.writeTextFile(join(s.ws, "flow.yaml"), flow);
+    const open = await lily(["run", "start", "flow.yaml", "--no-sandbox"], {
+      workspace: s.ws,
+      env,
+    });
+    assertEquals(open.code, 0, open.stderr);
+    assertMatch(
+      open.stderr.split("\n")[0],
+      /^Started run \S+; sandbox off \(--no-sandbox\): steps and gates run unconfined$/,
+    );
+    assert((await Deno.lstat(join(s.ws, "ran"))).isFile);
+    const events = await Deno.readTextFile(
+      join(
+        s.ws,
+        ".iris",
+        "runs",
+        JSON.parse(
+          (await lily(["run", "list", "--json"], { workspace: s.ws })).stdout,
+        ).find((r: { status: string }) => r.status === "succeeded").run_id,
+        "events.jsonl",
+      ),
+    );
+    assertMatch(events.split("\n")[0], /"sandbox":"none"/);
+  });
+});
+
+bwrapTest(
+  "a policy path that a symlink leads outside the workspace fails the step with a violation; lily check warns",
+  async () => {
+    await withSetup(async (s) => {
+      const flow =
+        'name: p\nsteps:\n  - { id: peek, shell: "cat planted", policy: { read: ["planted"] } }\n';
+      await Deno.writeTextFile(join(s.ws, "flow.yaml"), flow);
+      const check = await lily(["check", "flow.yaml"], { workspace: s.ws });
+      assertEquals(check.code, 0, check.stderr);
+      assertMatch(
+        check.stdout,
+        /warning: step peek: Policy read path .*planted really leads to .*secret\.txt, outside the workspace/,
+      );
+      const run = await startRun(s, flow);
+      assertEquals(run.code, 1);
+      const attempt = run.doc.run_state.steps.peek.attempts[0];
+      assertMatch(attempt.message, /^Policy violation: Policy read path/);
+      assertEquals(attempt.violations.length, 1);
+      assertEquals(await stdoutOf(s, run.runId, "peek.1"), "");
+      const control = await startRun(
+        s,
+        `name: p\nsteps:\n  - { id: peek, shell: "cat planted", policy: { read: [${
+          JSON.stringify(join(s.root, "secret.txt"))
+        }, "."] } }\n`,
+      );
+      assertEquals(control.code, 0, control.stderr);
+      assertEquals(await stdoutOf(s, control.runId, "peek.1"), MARK);
+    });
+  },
+);
+
+Deno.test("policy paths with ',', '..', NUL or a leading '-' are refused at load: exit 2, nothing created", async () => {
+  await withTempDir(async (ws) => {
+    for (const bad of ["a,b", "../x", "-rf", "a\\u0000b"]) {
+      await Deno.writeTextFile(
+        join(ws, "flow.yaml"),
+        `name: bad\npolicy: { read: ["."] }\nsteps:\n  - id: s\n    shell: "true"\n    policy: { read: ["${bad}"] }\n`,
+      );
+      const result = await lily(["run", "start", "flow.yaml"], { workspace: ws });
+      assertEquals(result.code, 2, bad);
+      assertMatch(result.stderr, /steps\.s\.policy\.read\[0\]: policy path/);
+      assertMatch(result.stderr, /flow\.yaml:6/);
+      assertEquals(await Deno.lstat(join(ws, ".iris")).catch(() => null), null);
+    }
+  });
+});
