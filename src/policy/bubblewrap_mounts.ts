@@ -16,15 +16,19 @@
  *    read-only paths (the Deno binary and module cache for `deno` steps).
  * 4. The allowed paths, general before specific: read-only, or writable.
  *    An entry under a denied or hidden path is dropped (so a later specific
- *    rule never re-opens a deny), as is a read entry under a write entry.
+ *    rule never re-opens a deny), as is a read entry under a write entry;
+ *    a write entry under an always read-only path is bound read-only.
  * 5. `.git/` and the workflow file read-only where visible.
- * 6. Denied paths masked: a dir by an empty read-only tmpfs, a file by
- *    `/dev/null` read-only.
+ * 6. Denied paths masked: a dir by an empty tmpfs, a file by `/dev/null`
+ *    read-only.
  * 7. `.iris/` hidden by an empty tmpfs, then the attempt's input copies
- *    (read-only), output and scratch dirs (writable), then the tmpfs made
- *    read-only (the staging binds under it stay as they are).
+ *    (read-only), output and scratch dirs (writable), then every tmpfs of
+ *    steps 6 and 7 made read-only (the staging binds under them stay as
+ *    they are; made read-only first, they could not hold the binds' mount
+ *    points).
  * 8. A private `/dev` and the sandbox's own `/proc`, last, so no allowed
- *    path covers them.
+ *    path covers them; then the root itself read-only, so the dirs bwrap
+ *    made for mount points take no files.
  *
  * @module
  */
@@ -43,12 +47,12 @@ export type BubblewrapMount =
   }
   | {
     /**
-     * `hidden`: an empty tmpfs; `masked-dir`: an empty read-only tmpfs;
-     * `masked-file`: `/dev/null` read-only; `sealed`: the mount at the path
+     * `hidden`: an empty tmpfs; `masked-file`: `/dev/null` read-only;
+     * `sealed`: the mount at the path
      * made read-only, those under it unchanged (`--remount-ro`);
      * `devices`: a private `/dev`; `proc`: the sandbox's `/proc`.
      */
-    readonly mode: "hidden" | "masked-dir" | "masked-file" | "sealed" | "devices" | "proc";
+    readonly mode: "hidden" | "masked-file" | "sealed" | "devices" | "proc";
     /** The absolute path inside. */
     readonly path: string;
   }
@@ -158,14 +162,18 @@ function systemMounts(facts: SandboxFacts, tools: SandboxFacts["tools"]): Bubble
 
 /**
  * The allowed paths to bind, general before specific: entries under a deny
- * or a hidden path dropped, read entries under a write entry dropped, and
- * entries under another of the same mode dropped.
+ * or a hidden path dropped, write entries under an always read-only path
+ * made read entries, read entries under a write entry dropped, and entries
+ * under another of the same mode dropped.
  */
 function allowMounts(facts: SandboxFacts): BubblewrapMount[] {
   const blocked = [...facts.paths.deny.map((d) => d.path), ...facts.paths.hidden];
   const free = (path: string) => !blocked.some((b) => isWithin(path, b));
-  const write = facts.paths.write.filter(free);
-  const read = facts.paths.read.filter((p) => free(p) && !write.some((w) => isWithin(p, w)));
+  const frozen = (path: string) => facts.paths.readOnly.some((r) => isWithin(path, r));
+  const write = facts.paths.write.filter((p) => free(p) && !frozen(p));
+  const read = [...facts.paths.read, ...facts.paths.write.filter(frozen)].filter((p) =>
+    free(p) && !write.some((w) => isWithin(p, w))
+  );
   const outermost = (list: string[]) =>
     [...new Set(list)].filter((p, _, all) => !all.some((q) => q !== p && isWithin(p, q)));
   const mounts: BubblewrapMount[] = [
@@ -202,7 +210,8 @@ function allowMounts(facts: SandboxFacts): BubblewrapMount[] {
  * const ws = mounts.findIndex((m) => m.path === "/ws");
  * const secret = mounts.findIndex((m) => m.path === "/ws/secret");
  * console.assert(mounts[ws].mode === "writable" && ws < secret);
- * console.assert(mounts[secret].mode === "masked-dir");
+ * console.assert(mounts[secret].mode === "hidden");
+ * console.assert(mounts.some((m) => m.mode === "sealed" && m.path === "/ws/secret"));
  * ```
  *
  * @param confinement The attempt's confinement.
@@ -217,6 +226,8 @@ export function bubblewrapMounts(
   const visible = (path: string) => allows.some((m) => isWithin(path, m.path));
   const blocked = [...facts.paths.deny.map((d) => d.path), ...facts.paths.hidden];
   const free = (path: string) => !blocked.some((b) => isWithin(path, b));
+  const masks = facts.paths.deny.filter((d) => visible(d.path));
+  const hidden = facts.paths.hidden.filter(visible);
   return [
     ...systemMounts(facts, confinement.tools === null ? null : facts.tools ?? []),
     ...facts.etc.map((path) => ({ mode: "read-only", path }) as const),
@@ -227,16 +238,19 @@ export function bubblewrapMounts(
     ...facts.paths.readOnly.filter((p) => visible(p) && free(p)).map((path) =>
       ({ mode: "read-only", path }) as const
     ),
-    ...facts.paths.deny.filter((d) => visible(d.path)).map((d) =>
-      ({ mode: d.kind === "dir" ? "masked-dir" : "masked-file", path: d.path }) as const
+    ...masks.map((d) =>
+      ({ mode: d.kind === "dir" ? "hidden" : "masked-file", path: d.path }) as const
     ),
-    ...facts.paths.hidden.filter(visible).map((path) => ({ mode: "hidden", path }) as const),
+    ...hidden.map((path) => ({ mode: "hidden", path }) as const),
     { mode: "read-only", path: facts.staging.inputDir },
     { mode: "writable", path: facts.staging.outputDir },
     { mode: "writable", path: facts.staging.scratchDir },
-    ...facts.paths.hidden.filter(visible).map((path) => ({ mode: "sealed", path }) as const),
+    ...[...masks.filter((d) => d.kind === "dir").map((d) => d.path), ...hidden].map((path) =>
+      ({ mode: "sealed", path }) as const
+    ),
     { mode: "devices", path: "/dev" },
     { mode: "proc", path: "/proc" },
+    { mode: "sealed", path: "/" },
   ];
 }
 
@@ -254,8 +268,6 @@ export function mountFlags(mount: BubblewrapMount): string[] {
       return ["--bind", mount.source ?? mount.path, mount.path];
     case "hidden":
       return ["--tmpfs", mount.path];
-    case "masked-dir":
-      return ["--tmpfs", mount.path, "--remount-ro", mount.path];
     case "masked-file":
       return ["--ro-bind", "/dev/null", mount.path];
     case "sealed":

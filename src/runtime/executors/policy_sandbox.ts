@@ -129,6 +129,8 @@ export async function expandPolicyPaths(
     const real = await Deno.realPath(path).catch(() => path);
     const escapes = !isWithin(real, realWorkspace);
     const mapped = escapes ? real : join(workspace, relative(realWorkspace, real));
+    // A denied path listed as readable is simply not mounted; only a link is refused.
+    if (mapped === path) continue;
     const expanded = { ...confinement, deny: deny.map((d) => d.path) };
     if (escapes || decideAccess(expanded, mapped) === "none") {
       violations.push({
