@@ -8,7 +8,6 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
 import { CommandExecutor } from "../src/runtime/executors/command_executor.ts";
-import { bubblewrapArgv } from "../src/runtime/executors/bubblewrap.ts";
 import { attemptContext, bwrapTest, PATH } from "./_executor_fixtures.ts";
 import {
   assertNoProcessWith,
