@@ -8,7 +8,7 @@
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
-import { lily, readLog, withTempDir } from "./_helpers.ts";
+import { lily, readLog, REPO, withTempDir } from "./_helpers.ts";
 import { bwrapTest } from "./_executor_fixtures.ts";
 
 const MARK = "TOP-SECRET-7f3a";
@@ -394,3 +394,55 @@ Deno.test("policy paths with ',', '..', NUL or a leading '-' are refused at load
     }
   });
 });
+
+/** The largest resident set of a process while it runs, in KiB, polled every 20 ms. */
+async function peakRssKiB(child: Deno.ChildProcess): Promise<number> {
+  let peak = 0;
+  let done = false;
+  const status = child.status.finally(() => (done = true));
+  while (!done) {
+    const text = await Deno.readTextFile(`/proc/${child.pid}/status`).catch(() => "");
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(text);
+    if (hwm) peak = Math.max(peak, Number(hwm[1]));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await status;
+  return peak;
+}
+
+async function runnerPeak(ws: string, argv: string): Promise<number> {
+  await Deno.writeTextFile(
+    join(ws, "flow.yaml"),
+    `name: big\nsteps:\n  - { id: big, command: ${argv} }\n`,
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", join(REPO, "cli.ts"), "run", "start", "flow.yaml"],
+    cwd: ws,
+    env: { LILY_WORKSPACE: ws, NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return await peakRssKiB(child);
+}
+
+bwrapTest(
+  "a step writing 100 MB (and 400 MB) to stdout leaves Lily's memory bounded; the log has every byte",
+  async () => {
+    await withSetup(async (s) => {
+      const base = await runnerPeak(s.ws, '[head, -c, "1", /dev/zero]');
+      const big = await runnerPeak(s.ws, '[head, -c, "100000000", /dev/zero]');
+      const bigger = await runnerPeak(s.ws, '[head, -c, "400000000", /dev/zero]');
+      assert(base > 0, "the runner's memory was read");
+      // Output is streamed to the log: 300 MB more of it must not add anything near 300 MB.
+      const report = `peak RSS KiB: 1 byte ${base}, 100 MB ${big}, 400 MB ${bigger}`;
+      assert(bigger - big < 50_000, report);
+      assert(big - base < 100_000, report);
+      const runs = join(s.ws, ".iris", "runs");
+      const sizes = [];
+      for await (const run of Deno.readDir(runs)) {
+        sizes.push((await Deno.stat(join(runs, run.name, "logs", "big.1.stdout.log"))).size);
+      }
+      assertEquals(sizes.sort((a, b) => a - b), [1, 100_000_000, 400_000_000]);
+    });
+  },
+);
