@@ -20,6 +20,7 @@ import { benchLangGraph } from "./langgraph_bench.ts";
 import { benchList } from "./list_bench.ts";
 import { benchPutFile } from "./put_file_bench.ts";
 import { benchPutJson } from "./put_json_bench.ts";
+import { benchSandbox } from "./sandbox_bench.ts";
 import { benchWorkflow } from "./workflow_bench.ts";
 
 /** The options of a bench run. */
@@ -64,6 +65,7 @@ const BENCHMARKS: readonly ((ctx: BenchContext) => Promise<Figure[]>)[] = [
   benchPutFile,
   benchList,
   benchCliRunNew,
+  benchSandbox,
   benchContracts,
   benchWorkflow,
   benchLangGraph,

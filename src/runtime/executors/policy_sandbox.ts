@@ -230,24 +230,42 @@ export interface SandboxFactOptions {
  * @returns The facts.
  */
 export async function sandboxFacts(options: SandboxFactOptions): Promise<SandboxFacts> {
-  const candidates = options.tools === null ? SYSTEM_DIRS : [...SYSTEM_DIRS, ...USR_LIBRARY_DIRS];
-  const system: HostEntry[] = [];
-  for (const path of candidates) {
-    const entry = await lstatKind(path);
-    if (entry && entry.kind !== "file") system.push(entry);
-  }
+  const host = await hostLayout(options.tools !== null);
   const home = options.home && options.home.startsWith("/") && options.home !== "/"
     ? options.home
     : undefined;
   return {
-    system,
-    etc: await existing(ETC_ENTRIES),
+    system: host.system,
+    etc: host.etc,
     tools: options.tools?.map((t) => ({ path: t.path, source: t.source })) ?? null,
     runtime: await existing(options.runtime ?? []),
     home,
     paths: options.paths,
     staging: options.staging,
   };
+}
+
+const hostLayouts = new Map<boolean, Promise<{ system: HostEntry[]; etc: string[] }>>();
+
+/**
+ * The system dirs and `/etc` entries of this host, read once per process:
+ * they are the host's installation, not the workspace, which is what
+ * changes between attempts (and is read at every spawn).
+ */
+function hostLayout(withTools: boolean): Promise<{ system: HostEntry[]; etc: string[] }> {
+  let layout = hostLayouts.get(withTools);
+  if (!layout) {
+    layout = (async () => {
+      const system: HostEntry[] = [];
+      for (const path of withTools ? [...SYSTEM_DIRS, ...USR_LIBRARY_DIRS] : SYSTEM_DIRS) {
+        const entry = await lstatKind(path);
+        if (entry && entry.kind !== "file") system.push(entry);
+      }
+      return { system, etc: await existing(ETC_ENTRIES) };
+    })();
+    hostLayouts.set(withTools, layout);
+  }
+  return layout;
 }
 
 /** The result of {@linkcode prepareSandbox}. */
