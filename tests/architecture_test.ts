@@ -40,7 +40,7 @@ type Layer = typeof LAYERS[number];
  * | `canonicalize` | core |
  * | `zod` | store, contracts, graph, runtime |
  * | `node:crypto` | core, store |
- * | `node:path` | store, contracts, graph, runtime, cli; and policy, still empty |
+ * | `node:path` | store, contracts, graph, policy, runtime, cli |
  */
 const ALLOWED_EXTERNAL: Readonly<Record<Layer, readonly string[]>> = {
   core: ["canonicalize", "node:crypto"],
@@ -60,7 +60,7 @@ const ALLOWED_EXTERNAL: Readonly<Record<Layer, readonly string[]>> = {
  * Files and folders that decide and must not act: no `Deno.` (no I/O, no
  * environment, no process), no wall clock, no randomness, no timers, so they
  * can be tested without a disk and replayed. A rule applies to the files that
- * exist; `src/policy/` is still to come (issue 8).
+ * exist.
  */
 const PURE = [
   "src/graph/",
@@ -68,7 +68,6 @@ const PURE = [
   "src/runtime/run_decider.ts",
   "src/runtime/route_decider.ts",
   "src/runtime/run_events.ts",
-  "src/runtime/executors/deno_flags.ts",
 ];
 
 /**

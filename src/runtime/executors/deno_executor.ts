@@ -39,8 +39,10 @@ import {
   type ExpandedPaths,
   expandPolicyPaths,
   prepareSandbox,
+  type ResolvedTool,
   resolveTools,
 } from "./policy_sandbox.ts";
+import type { PolicyViolation } from "../../policy/policy_violation.ts";
 import { runProcessTree } from "./process_tree.ts";
 import { checkSpawn } from "./spawn_failure.ts";
 
@@ -88,6 +90,47 @@ function moduleCache(env: Readonly<Record<string, string>>): string | undefined 
     (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "deno") : undefined) ??
     (env.HOME ? join(env.HOME, ".cache", "deno") : undefined);
   return dir && isAbsolute(dir) ? dir : undefined;
+}
+
+type Confined =
+  | { ok: true; paths: ExpandedPaths; mounts?: readonly BubblewrapMount[] }
+  | { ok: false; message: string; sandbox: string; violations: readonly PolicyViolation[] };
+
+/**
+ * The policy's paths expanded and checked, and in the sandbox mode the
+ * sandbox's mounts (the deno binary's dir and the module cache added).
+ */
+async function confine(
+  ctx: ExecutionContext,
+  options: {
+    bwrap: string | undefined;
+    tools: readonly ResolvedTool[] | null;
+    deno: string;
+    env: Readonly<Record<string, string>>;
+  },
+): Promise<Confined> {
+  if (ctx.confinement.mode === "sandbox") {
+    const cache = moduleCache(options.env);
+    const sandbox = await prepareSandbox(ctx, {
+      bwrap: options.bwrap,
+      tools: options.tools,
+      runtime: [dirname(options.deno), ...(cache ? [cache] : [])],
+      netAllowlist: true,
+    });
+    if (!sandbox.ok) {
+      const unavailable = sandbox.reason === "sandbox_unavailable";
+      return { ...sandbox, sandbox: unavailable ? "unavailable" : "bubblewrap" };
+    }
+    return { ok: true, paths: sandbox.paths, mounts: sandbox.mounts };
+  }
+  const { paths, violations } = await expandPolicyPaths(ctx.confinement);
+  if (violations.length === 0) return { ok: true, paths };
+  return {
+    ok: false,
+    message: `Policy violation: ${violations.map((v) => v.message).join("; ")}`,
+    sandbox: "none",
+    violations,
+  };
 }
 
 /** Runs {@linkcode DenoSpec} attempts in confined `deno` child processes. */
@@ -163,39 +206,16 @@ export class DenoExecutor implements Executor<DenoSpec> {
       path: Deno.env.get("PATH") ?? "",
     });
     if (!checked.ok) return failed(checked.message, summary);
-    let paths: ExpandedPaths;
-    let mounts: readonly BubblewrapMount[] | undefined;
     const bwrap = confinement.mode === "sandbox" ? await this.#bubblewrap() : undefined;
-    if (confinement.mode === "sandbox") {
-      const cache = moduleCache(env);
-      const sandbox = await prepareSandbox(ctx, {
-        bwrap,
-        tools,
-        runtime: [dirname(deno), ...(cache ? [cache] : [])],
-        netAllowlist: true,
-      });
-      if (!sandbox.ok) {
-        summary.sandbox = sandbox.reason === "sandbox_unavailable" ? "unavailable" : "bubblewrap";
-        return {
-          ...failed(sandbox.message, summary),
-          ...(sandbox.violations.length > 0 ? { violations: sandbox.violations } : {}),
-        };
-      }
-      paths = sandbox.paths;
-      mounts = sandbox.mounts;
-    } else {
-      const expanded = await expandPolicyPaths(confinement);
-      if (expanded.violations.length > 0) {
-        return {
-          ...failed(
-            `Policy violation: ${expanded.violations.map((v) => v.message).join("; ")}`,
-            summary,
-          ),
-          violations: expanded.violations,
-        };
-      }
-      paths = expanded.paths;
+    const confined = await confine(ctx, { bwrap, tools, deno, env });
+    if (!confined.ok) {
+      summary.sandbox = confined.sandbox;
+      return {
+        ...failed(confined.message, summary),
+        ...(confined.violations.length > 0 ? { violations: confined.violations } : {}),
+      };
     }
+    const { paths, mounts } = confined;
     let flags: string[];
     try {
       flags = denoPermissionFlags(confinement, {
