@@ -69,13 +69,14 @@ export const VALID: Record<string, Record<string, unknown>> = {
     gate_result_ids: [ID_B],
   },
   "policy_violation.v1": {
+    run_id: ID_B,
     step_id: "build",
     attempt: 2,
-    kind: "write",
-    target: "/etc/passwd",
-    message: "write outside the allowed paths",
+    kind: "run",
+    target: "/usr/bin/curl",
+    decided_by: "kernel",
+    message: "Policy refuses to run /usr/bin/curl: it is not in the step's tools (git)",
     occurred_at: AT,
-    enforced_by: "deno_permissions",
   },
   "artifact_replacement.v1": {
     original_artifact_id: ID_A,
