@@ -440,6 +440,7 @@ bwrapTest(
       const runs = join(s.ws, ".iris", "runs");
       const sizes = [];
       for await (const run of Deno.readDir(runs)) {
+        if (!run.isDirectory) continue;
         sizes.push((await Deno.stat(join(runs, run.name, "logs", "big.1.stdout.log"))).size);
       }
       assertEquals(sizes.sort((a, b) => a - b), [1, 100_000_000, 400_000_000]);
