@@ -166,6 +166,13 @@ bwrapTest(
         [refused.runId, "od", 1, "run", "kernel"],
       );
       assertEquals(payload.target, "/usr/bin/od");
+      const unsandboxed = await startRun(
+        s,
+        'name: t\nsteps:\n  - { id: od, command: [od, data.txt], policy: { tools: ["true"] } }\n',
+        { args: ["--no-sandbox"] },
+      );
+      assertEquals(unsandboxed.code, 1, "--no-sandbox keeps the check before the spawn");
+      assertEquals(unsandboxed.doc.run_state.steps.od.attempts[0].violations.length, 1);
       const allowed = await startRun(
         s,
         'name: t\nsteps:\n  - { id: od, command: [od, data.txt], policy: { tools: ["od"] } }\n',

@@ -113,11 +113,6 @@ export class CommandExecutor implements Executor<CommandSpec> {
       onSpawn,
       killGraceMs: this.#killGraceMs,
     };
-    if (ctx.confinement.mode === "none") {
-      summary.sandbox = "none";
-      const result = await runProcessTree(argv[0], { ...processOptions, args });
-      return { ...result, summary };
-    }
     const tools = ctx.confinement.tools === null
       ? null
       : await resolveTools(ctx.confinement.tools, this.#kernelPath);
@@ -130,6 +125,11 @@ export class CommandExecutor implements Executor<CommandSpec> {
         summary,
         violations: [refused],
       };
+    }
+    if (ctx.confinement.mode === "none") {
+      summary.sandbox = "none";
+      const result = await runProcessTree(argv[0], { ...processOptions, args });
+      return { ...result, summary };
     }
     // Run the tool where the sandbox has it: its path on the kernel's PATH.
     const real = await Deno.realPath(argv[0]).catch(() => argv[0]);
