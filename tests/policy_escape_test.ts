@@ -454,3 +454,77 @@ bwrapTest(
     });
   },
 );
+
+bwrapTest(
+  "a deno step cannot read outside through node:fs or spawn a subprocess; the policy can allow both",
+  async () => {
+    await withSetup(async (s) => {
+      const secret = join(s.root, "secret.txt");
+      await Deno.writeTextFile(
+        join(s.ws, "probe.ts"),
+        `import { readFileSync } from "node:fs";
+const [action, target] = Deno.args;
+try {
+  if (action === "read") readFileSync(target, "utf8");
+  else await new Deno.Command(target).output();
+  console.log("ALLOWED");
+} catch {
+  console.log("DENIED");
+}
+`,
+      );
+      const step = (id: string, action: string, target: string, policy?: string) =>
+        `  - id: ${id}\n    deno: { module: probe.ts, args: [${action}, ${
+          JSON.stringify(target)
+        }] }\n` +
+        (policy ? `    policy: ${policy}\n` : "");
+      const { runId, code, stderr } = await startRun(
+        s,
+        "name: d\nsteps:\n" +
+          step("read", "read", secret) +
+          step("read_ok", "read", secret, `{ read: [".", ${JSON.stringify(secret)}] }`) +
+          step("run", "run", "/usr/bin/true") +
+          step("run_ok", "run", "/usr/bin/true", '{ tools: ["/usr/bin/true"] }'),
+        { args: ["--jobs", "2"] },
+      );
+      assertEquals(code, 0, stderr);
+      for (const id of ["read", "run"]) {
+        assertEquals(await stdoutOf(s, runId, `${id}.1`), "DENIED", id);
+        assertEquals(await stdoutOf(s, runId, `${id}_ok.1`), "ALLOWED", `${id}_ok`);
+      }
+    });
+  },
+);
+
+bwrapTest(
+  "a gate refused a tool records a policy_violation.v1 in its gate_result; listed, it passes",
+  async () => {
+    await withSetup(async (s) => {
+      const gate = (id: string, tools: string) =>
+        `  - { id: ${id}, step: base, required: false, command: [od, data.txt], policy: { tools: ${tools} } }\n`;
+      const { doc, code, stderr } = await startRun(
+        s,
+        flowOf(
+          [["base", "true"]],
+          "gates:\n" + gate("refused", '["true"]') + gate("listed", '["od"]'),
+        ),
+      );
+      assertEquals(code, 0, stderr);
+      const gates = doc.run_state.steps.base.attempts[0].gates;
+      assertEquals([gates.refused.status, gates.listed.status], ["error", "pass"]);
+      const result = JSON.parse(
+        (await lily(["artifact", "get", gates.refused.result_id], { workspace: s.ws })).stdout,
+      );
+      assertEquals(result.violations.length, 1);
+      assertMatch(result.reasons[0], /^Policy violation: Policy refuses to run \/usr\/bin\/od/);
+      const violation = JSON.parse(
+        (await lily(["artifact", "get", result.violations[0]], { workspace: s.ws })).stdout,
+      );
+      assertEquals([violation.step_id, violation.gate_id, violation.kind], [
+        "base",
+        "refused",
+        "run",
+      ]);
+    });
+  },
+);
