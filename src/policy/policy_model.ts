@@ -12,6 +12,7 @@
 
 import { posix } from "node:path";
 import type { PolicySpec } from "../graph/workflow.ts";
+import { STORE_DIR_NAME } from "../store/layout.ts";
 
 /** A policy with every field settled. */
 export interface EffectivePolicy {
@@ -249,7 +250,7 @@ export function confinementFor(policy: EffectivePolicy, options: ConfinementOpti
         ? [absolutePolicyPath(options.workspace, options.workflowFile)]
         : []),
     ],
-    hidden: [posix.join(options.workspace, ".iris")],
+    hidden: [posix.join(options.workspace, STORE_DIR_NAME)],
     tools,
     net: [...policy.net],
     env: [...policy.env],
