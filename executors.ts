@@ -29,6 +29,12 @@ export type {
   MaterializedInput,
   OnSpawn,
 } from "./src/runtime/executors/executor.ts";
+export type { Confinement, ConfinementMode } from "./src/policy/policy_model.ts";
+export type {
+  PolicyViolation,
+  ViolationDecider,
+  ViolationKind,
+} from "./src/policy/policy_violation.ts";
 export type {
   AnyExecutorSpec,
   ExecutorRegistry,

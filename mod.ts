@@ -107,6 +107,7 @@ export type {
   GateDefinition,
   OnFailDefinition,
   OutputDefinition,
+  PolicyDefinition,
   RunnerDefinition,
   StepDefinition,
   WorkflowDefinition,

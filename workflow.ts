@@ -34,6 +34,7 @@ export type {
   LlmSpec,
   OutputKind,
   OutputSpec,
+  PolicySpec,
   RetryOn,
   RetrySpec,
   RouteSpec,
