@@ -40,8 +40,8 @@ export {
   type OpenContractStoreOptions,
 } from "./src/contracts/contract_store.ts";
 export type { RunLayout, StoreLayout } from "./src/store/layout.ts";
-export type { ArtifactQuery } from "./src/store/artifact_index.ts";
-export type { ArtifactIndex } from "./src/store/artifact_index.ts";
+export type { ArtifactQuery } from "./src/store/ports.ts";
+export type { ArtifactIndex } from "./src/store/ports.ts";
 export type {
   ArtifactStore,
   PayloadCheck,

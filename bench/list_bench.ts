@@ -1,5 +1,5 @@
 /**
- * `store.artifacts.list(runId, { limit: 100 })` (the newest 100 artifacts of
+ * `await store.artifacts.list(runId, { limit: 100 })` (the newest 100 artifacts of
  * one run) in a large index, against the bare SQL query run through a
  * statement prepared once on a second connection to the same database.
  *
@@ -124,7 +124,8 @@ export async function benchList(ctx: BenchContext): Promise<Figure[]> {
         if (n !== LIMIT) throw new Error(`Failed to list ${LIMIT} rows: got ${n}`);
       };
       const ms = await interleave({
-        lily: () => check(store.artifacts.list(pick("lily"), { limit: LIMIT }).length),
+        lily: async () =>
+          check((await store.artifacts.list(pick("lily"), { limit: LIMIT })).length),
         floor: () => check(bare.all(pick("floor"), LIMIT).length),
       }, { blocks, perBlock });
       ctx.progress(`list: ${blocks} blocks of ${perBlock} calls each`);

@@ -308,7 +308,7 @@ Deno.test("the import check catches upward, foreign and unmapped imports", () =>
     ["src/runtime/run_loop.ts", "yaml", false],
     ["src/contracts/x.ts", "ajv/dist/2020.js", true],
     ["src/runtime/run_loop.ts", "node:sqlite", false],
-    ["src/store/artifact_index.ts", "node:sqlite", true],
+    ["src/store/sqlite/sqlite_artifact_index.ts", "node:sqlite", true],
     ["src/kernel/kernel.ts", "@commander-js/extra-typings", false],
     ["src/cli/main.ts", "@commander-js/extra-typings", true],
     ["src/graph/workflow.ts", "npm:zod@4.6.7", false],

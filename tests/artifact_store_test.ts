@@ -11,8 +11,8 @@ Deno.test("a second put of the same content gets a new id and keeps the first", 
     const b = await store.artifacts.putJson(runId, { v: 1 }, { type: "x.v1" });
     assertNotEquals(a.artifact_id, b.artifact_id);
     assertEquals(a.sha256, b.sha256);
-    assertEquals(store.artifacts.list(runId).length, 2);
-    assertEquals(store.artifacts.query({ sha256: a.sha256 }).length, 2);
+    assertEquals((await store.artifacts.list(runId)).length, 2);
+    assertEquals((await store.artifacts.query({ sha256: a.sha256 })).length, 2);
   });
 });
 
@@ -28,7 +28,7 @@ Deno.test("an artifact directory is created exclusively, so a reused id cannot o
         Deno.errors.AlreadyExists,
       );
       assertEquals((await store.artifacts.get(first.artifact_id)).value, "original");
-      assertEquals(store.artifacts.list(manifest.run_id).length, 1);
+      assertEquals((await store.artifacts.list(manifest.run_id)).length, 1);
     } finally {
       store.close();
     }
@@ -51,7 +51,7 @@ Deno.test("putJson rejects values JSON cannot represent and writes nothing", asy
     for (const bad of [{ a: NaN }, { a: undefined }, { a: 1n }, [() => 1]]) {
       await assertRejects(() => store.artifacts.putJson(runId, bad, { type: "x.v1" }));
     }
-    assertEquals(store.artifacts.list(runId), []);
+    assertEquals(await store.artifacts.list(runId), []);
     assertEquals([...Deno.readDirSync(store.runs.paths(runId).artifacts)], []);
   });
 });
@@ -82,7 +82,7 @@ Deno.test("every put records its producer and inputs", async () => {
       inputs: [a.artifact_id],
       name: "built",
     });
-    assertEquals(store.artifacts.ref(b.artifact_id), b);
+    assertEquals(await store.artifacts.ref(b.artifact_id), b);
     assertEquals(b.input_artifact_refs, [a.artifact_id]);
     await assertRejects(
       () =>
@@ -109,18 +109,21 @@ Deno.test("cross-run queries filter by type, name, producer, sha256 and time win
       });
       const c = await store.artifacts.putText(r2, "a", { type: "u.v1", name: "n" });
       const ids = (refs: { artifact_id: string }[]) => refs.map((r) => r.artifact_id);
-      assertEquals(ids(store.artifacts.query({ type: "t.v1" })), [b.artifact_id, a.artifact_id]);
-      assertEquals(ids(store.artifacts.query({ name: "n" })), [c.artifact_id, a.artifact_id]);
-      assertEquals(ids(store.artifacts.query({ producer: "p" })), [b.artifact_id]);
-      assertEquals(ids(store.artifacts.query({ sha256: a.sha256 })), [
+      assertEquals(ids(await store.artifacts.query({ type: "t.v1" })), [
+        b.artifact_id,
+        a.artifact_id,
+      ]);
+      assertEquals(ids(await store.artifacts.query({ name: "n" })), [c.artifact_id, a.artifact_id]);
+      assertEquals(ids(await store.artifacts.query({ producer: "p" })), [b.artifact_id]);
+      assertEquals(ids(await store.artifacts.query({ sha256: a.sha256 })), [
         c.artifact_id,
         a.artifact_id,
       ]);
       assertEquals(
-        ids(store.artifacts.query({ since: b.created_at, until: c.created_at })),
+        ids(await store.artifacts.query({ since: b.created_at, until: c.created_at })),
         [b.artifact_id],
       );
-      assertEquals(ids(store.artifacts.list(r2, { limit: 1 })), [c.artifact_id]);
+      assertEquals(ids(await store.artifacts.list(r2, { limit: 1 })), [c.artifact_id]);
       assert(store.index.schemaVersion >= 1);
     } finally {
       store.close();

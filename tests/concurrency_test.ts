@@ -37,9 +37,11 @@ Deno.test("ten processes putting into one shared run and their own runs lose not
     assertEquals(acknowledged.length, targets.length * putsPerChild);
     const check = await openStore(ws, { create: false });
     try {
-      assertEquals(check.artifacts.list(shared).length, 5 * putsPerChild);
-      for (const runId of own) assertEquals(check.artifacts.list(runId).length, putsPerChild);
-      for (const id of acknowledged) check.artifacts.ref(id);
+      assertEquals((await check.artifacts.list(shared)).length, 5 * putsPerChild);
+      for (const runId of own) {
+        assertEquals((await check.artifacts.list(runId)).length, putsPerChild);
+      }
+      for (const id of acknowledged) await check.artifacts.ref(id);
       const report = await verifyStore(check);
       assertEquals(report.findings, []);
       assertEquals(report.artifacts_checked, acknowledged.length);
@@ -77,7 +79,7 @@ Deno.test("eight CLI processes creating runs in a fresh workspace all succeed", 
     const check = await openStore(ws, { create: false });
     try {
       assertEquals((await check.runs.list()).length, 8);
-      assertEquals(check.artifacts.query({ type: "work_order.v1" }).length, 8);
+      assertEquals((await check.artifacts.query({ type: "work_order.v1" })).length, 8);
       assertEquals((await verifyStore(check)).findings, []);
     } finally {
       check.close();

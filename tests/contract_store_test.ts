@@ -116,7 +116,7 @@ Deno.test("a rejected put of every kernel type leaves no file and no index row",
       );
     }
     assertEquals(await fingerprint(join(workspace, ".iris")), before);
-    assertEquals(store.artifacts.list(runId), []);
+    assertEquals(await store.artifacts.list(runId), []);
   });
 });
 
@@ -241,7 +241,7 @@ Deno.test("an artifact records the exact versioned id it was validated against",
         "$.payload.failed",
       );
       assertEquals(
-        store.artifacts.query({ type: "agent/report.v2" }).map((r) => r.artifact_id),
+        (await store.artifacts.query({ type: "agent/report.v2" })).map((r) => r.artifact_id),
         [v2.artifact_id],
       );
     } finally {

@@ -61,10 +61,10 @@ Deno.test("SIGKILL during puts and manifest writes never leaves corruption or to
       assertEquals(errors, [], `seed ${seed}`);
       assert(acknowledged.size >= ROUNDS, `only ${acknowledged.size} puts acknowledged`);
       for (const [id, sha] of acknowledged) {
-        const ref = check.artifacts.ref(id);
+        const ref = await check.artifacts.ref(id);
         assertEquals(ref.sha256, sha, `acknowledged artifact ${id} lost or changed`);
       }
-      for (const ref of check.artifacts.list(manifest.run_id)) {
+      for (const ref of await check.artifacts.list(manifest.run_id)) {
         const bytes = await Deno.readFile(join(check.runs.paths(ref.run_id).root, ref.rel_path));
         assertEquals(createHash("sha256").update(bytes).digest("hex"), ref.sha256);
       }

@@ -76,7 +76,7 @@ Deno.test("a symlinked artifacts dir pointing outside the run makes puts fail an
       PathSecurityError,
     );
     assertEquals([...Deno.readDirSync(outside)], []);
-    assertEquals(store.artifacts.list(runId), []);
+    assertEquals(await store.artifacts.list(runId), []);
     await Deno.remove(artifacts);
     await Deno.symlink(join(ws, "missing"), artifacts);
     await assertRejects(

@@ -34,7 +34,7 @@ Deno.test("fn steps pass JSON values along and their outputs are validated and s
       const total = await store.artifacts.get(state.steps.sum.outputs.total);
       assertEquals(total.value, "6");
       assertEquals(total.ref.input_artifact_refs, [state.steps.produce.outputs.numbers]);
-      assertEquals(store.artifacts.list(runId, { type: "work_order.v1" }).length, 1);
+      assertEquals((await store.artifacts.list(runId, { type: "work_order.v1" })).length, 1);
 
       const bad = defineWorkflow({
         name: "bad",

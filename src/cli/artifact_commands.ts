@@ -159,7 +159,7 @@ export function registerArtifactCommands(program: Command, ctx: CliContext): voi
     .action(async (artifactId, _opts, cmd) => {
       const g = globalOptions(cmd);
       await withStore(ctx, g, async (store) => {
-        const ref = store.artifacts.ref(artifactId);
+        const ref = await store.artifacts.ref(artifactId);
         if (ref.storage_kind === "file") {
           throw new UsageError(
             `Artifact ${artifactId} is a file artifact; use \`${
@@ -191,7 +191,7 @@ export function registerArtifactCommands(program: Command, ctx: CliContext): voi
     .action(async (artifactId, _opts, cmd) => {
       const g = globalOptions(cmd);
       const path = await withStore(ctx, g, async (store) => {
-        const ref = store.artifacts.ref(artifactId);
+        const ref = await store.artifacts.ref(artifactId);
         if (ref.storage_kind !== "file") {
           throw new UsageError(
             `Artifact ${artifactId} is a ${ref.storage_kind} artifact, not a file; print it with ` +

@@ -17,7 +17,7 @@
  *   } catch (err) {
  *     console.assert(err instanceof ValidationError);
  *   }
- *   console.assert(store.artifacts.list(manifest.run_id).length === 0);
+ *   console.assert((await store.artifacts.list(manifest.run_id)).length === 0);
  * } finally {
  *   store.close();
  *   await Deno.remove(workspace, { recursive: true });

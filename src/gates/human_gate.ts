@@ -60,7 +60,12 @@ export interface GateDecision {
  * Throws when the gate was already decided by a person in that run, saying
  * who decided what and when.
  */
-function assertUndecided(store: Store, state: RunState, events: RunEvent[], gateId: string): void {
+async function assertUndecided(
+  store: Store,
+  state: RunState,
+  events: RunEvent[],
+  gateId: string,
+): Promise<void> {
   for (const [stepId, step] of Object.entries(state.steps)) {
     const attempt = step.attempts.at(-1);
     const record = attempt?.gates[gateId];
@@ -69,7 +74,7 @@ function assertUndecided(store: Store, state: RunState, events: RunEvent[], gate
       e.attempt === attempt?.attempt
     );
     if (record === undefined || !wasHuman) continue;
-    const ref = store.artifacts.ref(record.result_id);
+    const ref = await store.artifacts.ref(record.result_id);
     throw new UsageError(
       `Gate ${JSON.stringify(gateId)} of run ${state.run_id} was already ` +
         `${record.status === "pass" ? "approved" : "rejected"} by ${ref.producer_id} at ` +
@@ -115,11 +120,11 @@ export async function approveGate(
   // Check before taking the lease, so a wrong gate id changes nothing on disk.
   const before = (await readJournal(run.events)).events;
   const state = foldEvents(runId, before);
-  assertUndecided(store, state, before, gateId);
+  await assertUndecided(store, state, before, gateId);
   findWaiting(state, gateId);
   return await withRunSession(store, runId, async ({ journal, events }) => {
     const current = foldEvents(runId, events);
-    assertUndecided(store, current, events, gateId);
+    await assertUndecided(store, current, events, gateId);
     const { stepId, attempt } = findWaiting(current, gateId);
     const status = options.reject ? "fail" : "pass";
     const by = options.by ?? "human";

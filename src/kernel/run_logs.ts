@@ -86,7 +86,7 @@ export async function readLogExcerpt(
   return {
     stream,
     artifact_id: id,
-    storage_kind: store.artifacts.ref(id).storage_kind,
+    storage_kind: (await store.artifacts.ref(id)).storage_kind,
     lines,
     total,
   };

@@ -152,7 +152,7 @@ export async function describeRunIn(store: ContractStore, runId: string): Promis
   const manifest = await store.runs.get(runId);
   const paths = store.runs.paths(runId);
   const events = (await readJournal(paths.events)).events;
-  const counts = store.index.countByType(runId);
+  const counts = await store.index.countByType(runId);
   const live = await isRunLive(paths);
   return {
     manifest,
@@ -229,7 +229,7 @@ async function humanGates(
     }
     const result = await readGateResult(store, record.result_id);
     const verb = result.status === "pass" ? "approved" : "rejected";
-    const ref = store.artifacts.ref(record.result_id);
+    const ref = await store.artifacts.ref(record.result_id);
     out.push({
       ...base,
       status: verb,

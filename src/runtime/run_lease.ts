@@ -17,7 +17,8 @@ import { ConflictError, IntegrityError } from "../core/errors.ts";
 import { storageError } from "../core/storage_error.ts";
 import { writeFileAtomic } from "../store/durable_file.ts";
 import type { RunLayout } from "../store/layout.ts";
-import { processStartTicks } from "./executors/process_tree.ts";
+import type { HeldLease } from "../store/ports.ts";
+import { processStartTicks } from "../core/proc_stat.ts";
 import { refuseSymlink } from "./run_journal.ts";
 
 /** Who holds a lease, as written to `runner.json`. */
@@ -28,12 +29,6 @@ export interface LeaseHolder {
   readonly since: string;
   /** Kernel ticks of the holder's start (tells a live holder from a reused pid); null without `/proc`. */
   readonly start_ticks?: number | null;
-}
-
-/** A held lease; release it when the runner stops. */
-export interface RunLease {
-  /** Releases the lease. */
-  release(): void;
 }
 
 /**
@@ -119,7 +114,7 @@ export async function acquireRunLease(
   run: RunLayout,
   runId: string,
   options: AcquireRunLeaseOptions = {},
-): Promise<RunLease> {
+): Promise<HeldLease> {
   await refuseSymlink(run.lease);
   let file: Deno.FsFile;
   try {

@@ -37,7 +37,8 @@ import type { ExecutionResult } from "./executors/executor.ts";
 import type { Confinement } from "../policy/policy_model.ts";
 import { recordViolations } from "./violation_records.ts";
 import { executorFor, type ExecutorRegistry } from "./executors/executor_registry.ts";
-import { killStaleProcessGroup, processStartTicks } from "./executors/process_tree.ts";
+import { processStartTicks } from "../core/proc_stat.ts";
+import { killStaleProcessGroup } from "./executors/process_tree.ts";
 import {
   applyEvent,
   type AttemptCause,

@@ -114,7 +114,7 @@ export interface PrepareRunInputsOptions {
    * Looks up an existing artifact for `@ID` inputs; throws when there is
    * none. Without it, `@ID` inputs are rejected as unknown.
    */
-  readonly ref?: (artifactId: string) => ArtifactRef;
+  readonly ref?: (artifactId: string) => Promise<ArtifactRef>;
   /** Checks a JSON input against its declared type; empty when valid. */
   readonly validate?: ExecuteRunOptions["validate"];
 }
@@ -167,7 +167,7 @@ export async function prepareRunInputs(
       if (options.ref === undefined) {
         throw new NotFoundError(`Run input "${name}": artifact ${id} does not exist (no store)`);
       }
-      const ref = options.ref(id);
+      const ref = await options.ref(id);
       if (ref.artifact_type !== spec.type) {
         throw new UsageError(
           `Run input "${name}" expects type ${spec.type}, but artifact ${ref.artifact_id} is ${ref.artifact_type}`,
@@ -299,9 +299,8 @@ export async function startRun(
       : await store.artifacts.putFile(runId, input.path, meta);
     inputIds[name] = ref.artifact_id;
   }
-  const workOrder = Object.values(inputIds).map((id) => store.artifacts.ref(id)).find((ref) =>
-    ref.artifact_type === WORK_ORDER_TYPE
-  );
+  const inputRefs = await Promise.all(Object.values(inputIds).map((id) => store.artifacts.ref(id)));
+  const workOrder = inputRefs.find((ref) => ref.artifact_type === WORK_ORDER_TYPE);
   if (workOrder) await store.runs.update(runId, () => ({ work_order_ref: workOrder }));
   crashPoint("run_created");
   const workflowPath = workspacePath(store.layout.workspace, options.workflowFile?.path);
@@ -364,7 +363,7 @@ export async function loadRunWorkflow(
   if (state.workflow_ref === null) {
     throw new UsageError(`Run ${runId} was not started from a workflow; nothing to resume`);
   }
-  const ref = store.artifacts.ref(state.workflow_ref);
+  const ref = await store.artifacts.ref(state.workflow_ref);
   let graph = definition;
   if (graph === undefined) {
     if (ref.artifact_type !== WORKFLOW_FILE_TYPE) {

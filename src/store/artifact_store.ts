@@ -18,7 +18,7 @@ import {
   UsageError,
 } from "../core/errors.ts";
 import { assertUuid, type IdSource, newArtifactId } from "../core/ids.ts";
-import type { ArtifactIndex, ArtifactQuery } from "./artifact_index.ts";
+import type { ArtifactIndex, ArtifactQuery } from "./ports.ts";
 import {
   type ArtifactRef,
   PRODUCER_KINDS,
@@ -277,7 +277,10 @@ export class ArtifactStore {
     }
     const name = options.name === undefined ? null : checkArtifactName(options.name);
     const producer = checkProducer(options.producer ?? this.#defaultProducer);
-    const inputs = (options.inputs ?? []).map((id) => this.#requireArtifact(id).artifact_id);
+    const inputs: string[] = [];
+    for (const id of options.inputs ?? []) {
+      inputs.push((await this.#requireArtifact(id)).artifact_id);
+    }
     const artifactId = this.#newId();
     const dirRel = `artifacts/${artifactId}`;
     // The id is fresh and mkdir refuses any existing entry (a planted symlink
@@ -313,12 +316,12 @@ export class ArtifactStore {
       input_artifact_refs: inputs,
       size_bytes: written.size,
     };
-    this.#index.insert(ref);
+    await this.#index.insert(ref);
     return ref;
   }
 
-  #requireArtifact(artifactId: string): ArtifactRef {
-    const ref = this.#index.get(assertUuid(artifactId, "artifact id"));
+  async #requireArtifact(artifactId: string): Promise<ArtifactRef> {
+    const ref = await this.#index.get(assertUuid(artifactId, "artifact id"));
     if (!ref) throw new NotFoundError(`Artifact ${artifactId} does not exist in the index`);
     return ref;
   }
@@ -331,8 +334,8 @@ export class ArtifactStore {
    * @throws {UsageError} When the id is not a UUID.
    * @throws {NotFoundError} When there is no such artifact.
    */
-  ref(artifactId: string): ArtifactRef {
-    return this.#requireArtifact(artifactId);
+  async ref(artifactId: string): Promise<ArtifactRef> {
+    return await this.#requireArtifact(artifactId);
   }
 
   /**
@@ -344,7 +347,7 @@ export class ArtifactStore {
    * @throws {IntegrityError} When the reference, path or hash does not match.
    */
   async readBytes(ref: ArtifactRef | string): Promise<{ ref: ArtifactRef; bytes: Uint8Array }> {
-    const stored = this.#matchIndex(ref);
+    const stored = await this.#matchIndex(ref);
     const path = this.#payloadPath(stored);
     let bytes: Uint8Array;
     try {
@@ -378,7 +381,7 @@ export class ArtifactStore {
    * @throws {IntegrityError} When the reference, path or hash does not match.
    */
   async get(ref: ArtifactRef | string): Promise<StoredPayload> {
-    const stored = this.#matchIndex(ref);
+    const stored = await this.#matchIndex(ref);
     if (stored.storage_kind === "file") {
       throw new UsageError(
         `Artifact ${stored.artifact_id} is a file artifact; get reads json and text only, ` +
@@ -399,10 +402,9 @@ export class ArtifactStore {
    * @throws {NotFoundError} When the artifact is not in that run.
    * @throws {UsageError} When it is not a file artifact.
    */
-  // deno-lint-ignore require-await -- promise-based API; path checks are sync today
   async openPath(runId: string, artifactId: string): Promise<string> {
     assertUuid(runId, "run id");
-    const ref = this.#requireArtifact(artifactId);
+    const ref = await this.#requireArtifact(artifactId);
     if (ref.run_id !== runId) {
       throw new NotFoundError(`Artifact ${artifactId} does not belong to run ${runId}`);
     }
@@ -422,9 +424,8 @@ export class ArtifactStore {
    * @throws {NotFoundError} When there is no such artifact.
    * @throws {IntegrityError} When the stored path escapes the run root.
    */
-  // deno-lint-ignore require-await -- promise-based API; path checks are sync today
   async payloadPath(artifactId: string): Promise<{ ref: ArtifactRef; path: string }> {
-    const ref = this.#requireArtifact(artifactId);
+    const ref = await this.#requireArtifact(artifactId);
     return { ref, path: this.#payloadPath(ref) };
   }
 
@@ -435,8 +436,8 @@ export class ArtifactStore {
    * @param filters Further filters (type, name, producer, sha256, time, limit).
    * @returns The matching references.
    */
-  list(runId: string, filters: Omit<ArtifactQuery, "runId"> = {}): ArtifactRef[] {
-    return this.#index.query({ ...filters, runId: assertUuid(runId, "run id") });
+  async list(runId: string, filters: Omit<ArtifactQuery, "runId"> = {}): Promise<ArtifactRef[]> {
+    return await this.#index.query({ ...filters, runId: assertUuid(runId, "run id") });
   }
 
   /**
@@ -445,14 +446,14 @@ export class ArtifactStore {
    * @param filters Run, type, name, producer, sha256, time and limit filters.
    * @returns The matching references.
    */
-  query(filters: ArtifactQuery = {}): ArtifactRef[] {
+  async query(filters: ArtifactQuery = {}): Promise<ArtifactRef[]> {
     if (filters.runId !== undefined) assertUuid(filters.runId, "run id");
-    return this.#index.query(filters);
+    return await this.#index.query(filters);
   }
 
-  #matchIndex(ref: ArtifactRef | string): ArtifactRef {
-    if (typeof ref === "string") return this.#requireArtifact(ref);
-    const stored = this.#requireArtifact(ref.artifact_id);
+  async #matchIndex(ref: ArtifactRef | string): Promise<ArtifactRef> {
+    if (typeof ref === "string") return await this.#requireArtifact(ref);
+    const stored = await this.#requireArtifact(ref.artifact_id);
     for (const field of ["run_id", "rel_path", "sha256", "storage_kind"] as const) {
       if (stored[field] !== ref[field]) {
         throw new IntegrityError(

@@ -8,11 +8,11 @@
 import { resolve } from "node:path";
 import { NotFoundError } from "../core/errors.ts";
 import type { IdSource } from "../core/ids.ts";
-import { ArtifactIndex } from "./artifact_index.ts";
 import { storageError } from "../core/storage_error.ts";
 import { ArtifactStore, type PayloadCheck, type Producer } from "./artifact_store.ts";
 import { type StoreLayout, storeLayout } from "./layout.ts";
 import { RunStore, type WorkOrderCheck } from "./run_store.ts";
+import { SqliteArtifactIndex } from "./sqlite/sqlite_artifact_index.ts";
 
 /** Options of {@linkcode openStore}. */
 export interface OpenStoreOptions {
@@ -53,7 +53,7 @@ export interface Store {
   /** The store's paths. */
   readonly layout: StoreLayout;
   /** The artifact index. */
-  readonly index: ArtifactIndex;
+  readonly index: SqliteArtifactIndex;
   /** Artifacts of every run. */
   readonly artifacts: ArtifactStore;
   /** The runs. */
@@ -143,7 +143,7 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
     throw storageError(err, given.workspace, "open");
   }
   const layout = storeLayout(real);
-  const index = new ArtifactIndex(layout.indexPath, {
+  const index = new SqliteArtifactIndex(layout.indexPath, {
     tolerateDamage: options.tolerateDamagedIndex,
   });
   const artifacts = new ArtifactStore(layout, index, {

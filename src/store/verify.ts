@@ -159,7 +159,7 @@ export async function verifyStore(
             "restore it from a backup",
         });
       }
-      for (const ref of store.index.query(options.runId ? { runId: options.runId } : {})) {
+      for (const ref of await store.index.query(options.runId ? { runId: options.runId } : {})) {
         if (!rowsByRun.has(ref.run_id)) rowsByRun.set(ref.run_id, []);
         rowsByRun.get(ref.run_id)!.push(ref);
       }
@@ -178,7 +178,7 @@ export async function verifyStore(
     try {
       const manifest = await readManifest(run.manifest);
       const wo = manifest.work_order_ref;
-      if (wo && indexUsable && !store.index.get(wo.artifact_id)) {
+      if (wo && indexUsable && !(await store.index.get(wo.artifact_id))) {
         add({
           kind: "dangling_ref",
           run_id: runId,

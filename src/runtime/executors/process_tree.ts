@@ -28,6 +28,7 @@
 import { dirname } from "node:path";
 import { startTimer, type Timer } from "../../core/delay.ts";
 import { PathSecurityError } from "../../core/errors.ts";
+import { readProcStat } from "../../core/proc_stat.ts";
 import { storageError } from "../../core/storage_error.ts";
 import { writeAll } from "../../store/durable_file.ts";
 import type { ExecutionStatus, OnSpawn } from "./executor.ts";
@@ -414,30 +415,6 @@ async function supervise(
   return { status: "succeeded", exitCode: 0, pid };
 }
 
-interface ProcStat {
-  readonly ppid: number;
-  readonly pgrp: number;
-  readonly session: number;
-  readonly startTicks: number;
-}
-
-async function readProcStat(pid: number | string): Promise<ProcStat | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(`/proc/${pid}/stat`);
-  } catch {
-    return undefined;
-  }
-  // Field 2 (comm) is parenthesised and may itself contain spaces or ")".
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  // fields[0] is field 3 of proc(5), so field N is fields[N - 3].
-  const [ppid, pgrp, session, startTicks] = [fields[1], fields[2], fields[3], fields[19]].map(
-    Number,
-  );
-  if (![ppid, pgrp, session, startTicks].every(Number.isSafeInteger)) return undefined;
-  return { ppid, pgrp, session, startTicks };
-}
-
 /** The children of `pid` that lead a process group of their own (none where `/proc` is missing). */
 async function childGroupLeaders(pid: number): Promise<number[]> {
   if (!(await hasProc())) return [];
@@ -448,19 +425,6 @@ async function childGroupLeaders(pid: number): Promise<number[]> {
     if (stat?.ppid === pid && stat.pgrp === Number(entry.name)) leaders.push(stat.pgrp);
   }
   return leaders;
-}
-
-/**
- * Reads when a process started, in clock ticks since boot (field 22 of
- * `/proc/<pid>/stat`). Together with the pid it identifies a process even
- * after the pid number has been reused.
- *
- * @param pid The process id.
- * @returns The start time, or `undefined` when the process does not exist or
- * there is no `/proc`.
- */
-export async function processStartTicks(pid: number): Promise<number | undefined> {
-  return (await readProcStat(pid))?.startTicks;
 }
 
 async function hasProc(): Promise<boolean> {
@@ -494,7 +458,7 @@ async function groupOutlivedLeader(pgid: number, startTicks: number): Promise<bo
  * member lives, so those are the leader's). A no-op where `/proc` is missing.
  *
  * @param pid The recorded pid of the group leader (= the group id).
- * @param startTicks Its start time as {@linkcode processStartTicks} read it at spawn.
+ * @param startTicks Its start time as `processStartTicks` read it at spawn.
  * @returns `true` when a signal was sent.
  */
 export async function killStaleProcessGroup(pid: number, startTicks: number): Promise<boolean> {

@@ -1,7 +1,9 @@
 /**
- * The global artifact index, `.iris/index.sqlite`: one immutable row per
- * artifact, in WAL mode so readers never block writers and SQLite serialises
- * writers with a busy timeout.
+ * The SQLite implementation of the {@linkcode ArtifactIndex} port:
+ * `.iris/index.sqlite`, one immutable row per artifact, in WAL mode so
+ * readers never block writers and SQLite serialises writers with a busy
+ * timeout. `node:sqlite` is synchronous; the port's promises resolve once
+ * the statement has run (an insert is committed by then).
  *
  * @module
  */
@@ -13,10 +15,11 @@ import {
   IntegrityError,
   LilyError,
   StorageError,
-} from "../core/errors.ts";
-import { storageError } from "../core/storage_error.ts";
+} from "../../core/errors.ts";
+import { storageError } from "../../core/storage_error.ts";
 import { dirname, join } from "node:path";
-import type { ArtifactRef, ProducerKind, StorageKind } from "./artifact_ref.ts";
+import type { ArtifactRef, ProducerKind, StorageKind } from "../artifact_ref.ts";
+import type { ArtifactIndex, ArtifactLineage, ArtifactQuery } from "../ports.ts";
 
 /** How long a writer waits for another writer before failing, in ms. */
 const BUSY_TIMEOUT_MS = 60_000;
@@ -47,29 +50,6 @@ const MIGRATIONS: readonly string[] = [
 
 /** The schema version this kernel writes. */
 export const INDEX_SCHEMA_VERSION: number = MIGRATIONS.length;
-
-/** Filters for artifact queries; every given field must match. */
-export interface ArtifactQuery {
-  /** Only this run's artifacts. */
-  runId?: string;
-  /** Only this artifact type. */
-  type?: string;
-  /** Only artifacts with this name. */
-  name?: string;
-  /** Only this producer id. */
-  producer?: string;
-  /** Only payloads with this sha256. */
-  sha256?: string;
-  /** Only artifacts created at or after this ISO time. */
-  since?: string;
-  /** Only artifacts created before this ISO time. */
-  until?: string;
-  /**
-   * At most this many rows, newest first.
-   * @default {unlimited}
-   */
-  limit?: number;
-}
 
 type Row = [
   artifact_id: string,
@@ -219,11 +199,20 @@ function checkWal(path: string): void {
   }
 }
 
-/** Options of {@linkcode ArtifactIndex}. */
+/** Runs a synchronous call, giving its result or its throw as a promise. */
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Options of {@linkcode SqliteArtifactIndex}. */
 export interface ArtifactIndexOptions {
   /**
    * When the index cannot be opened (damaged, unreadable), record why in
-   * {@linkcode ArtifactIndex.damage} instead of throwing; every query then
+   * {@linkcode SqliteArtifactIndex.damage} instead of throwing; every query then
    * throws that error. Verification uses this to report the index and go on.
    * @default {false}
    */
@@ -236,8 +225,8 @@ type ArrayStatement = StatementSync & { setReturnArrays(enabled: boolean): void 
 const COLUMNS = "artifact_id, run_id, artifact_type, storage_kind, artifact_name, rel_path, " +
   "sha256, created_at, producer_id, producer_kind, inputs_json, size_bytes";
 
-/** An open connection to a workspace's artifact index. */
-export class ArtifactIndex {
+/** An open connection to a workspace's SQLite artifact index. */
+export class SqliteArtifactIndex implements ArtifactIndex {
   #path: string;
   #db: DatabaseSync | undefined;
   #insert: StatementSync | undefined;
@@ -352,7 +341,11 @@ export class ArtifactIndex {
    * @param ref The artifact's reference; its payload must already be durable.
    * @throws {StorageError} When the disk is full (`No space left on device`).
    */
-  insert(ref: ArtifactRef): void {
+  insert(ref: ArtifactRef): Promise<void> {
+    return settle(() => this.#insertSync(ref));
+  }
+
+  #insertSync(ref: ArtifactRef): void {
     this.#use(() =>
       this.#insert!.run(
         ref.artifact_id,
@@ -377,7 +370,11 @@ export class ArtifactIndex {
    * @param artifactId The artifact id.
    * @returns Its reference, or `undefined` when there is no such row.
    */
-  get(artifactId: string): ArtifactRef | undefined {
+  get(artifactId: string): Promise<ArtifactRef | undefined> {
+    return settle(() => this.#getSync(artifactId));
+  }
+
+  #getSync(artifactId: string): ArtifactRef | undefined {
     const row = this.#use((db) =>
       this.#rows(db, `SELECT ${COLUMNS} FROM artifacts WHERE artifact_id = ?`)
         .get(artifactId) as unknown as Row | undefined
@@ -391,7 +388,11 @@ export class ArtifactIndex {
    * @param query The filters.
    * @returns The matching references.
    */
-  query(query: ArtifactQuery = {}): ArtifactRef[] {
+  query(query: ArtifactQuery = {}): Promise<ArtifactRef[]> {
+    return settle(() => this.#querySync(query));
+  }
+
+  #querySync(query: ArtifactQuery): ArtifactRef[] {
     const where: string[] = [];
     const params: SQLInputValue[] = [];
     const add = (clause: string, value: string | undefined) => {
@@ -423,13 +424,49 @@ export class ArtifactIndex {
    * @param runId The run.
    * @returns Type → count.
    */
-  countByType(runId: string): Record<string, number> {
+  countByType(runId: string): Promise<Record<string, number>> {
+    return settle(() => this.#countByTypeSync(runId));
+  }
+
+  #countByTypeSync(runId: string): Record<string, number> {
     const rows = this.#use((db) =>
       db.prepare(
         "SELECT artifact_type, COUNT(*) AS n FROM artifacts WHERE run_id = ? GROUP BY artifact_type",
       ).all(runId) as unknown as { artifact_type: string; n: number }[]
     );
     return Object.fromEntries(rows.map((r) => [r.artifact_type, r.n]));
+  }
+
+  /**
+   * The artifacts an artifact was made from and those made from it. The
+   * outputs are found by scanning every row's inputs (`json_each`), which is
+   * linear in the index's size; a lineage table comes with the provenance
+   * queries that need it to be fast.
+   *
+   * @param artifactId The artifact id.
+   * @returns Its inputs (in recorded order) and outputs (oldest first).
+   */
+  lineage(artifactId: string): Promise<ArtifactLineage> {
+    return settle(() => this.#lineageSync(artifactId));
+  }
+
+  #lineageSync(artifactId: string): ArtifactLineage {
+    const rows = this.#use((db) => {
+      const self = this.#rows(db, `SELECT ${COLUMNS} FROM artifacts WHERE artifact_id = ?`)
+        .get(artifactId) as unknown as Row | undefined;
+      const outputs = this.#rows(
+        db,
+        `SELECT ${COLUMNS} FROM artifacts WHERE EXISTS ` +
+          "(SELECT 1 FROM json_each(inputs_json) WHERE json_each.value = ?) " +
+          "ORDER BY created_at, rowid",
+      ).all(artifactId) as unknown as Row[];
+      return { self, outputs };
+    });
+    if (rows.self === undefined) return { inputs: [], outputs: [] };
+    const inputs = toRef(rows.self, this.#path).input_artifact_refs
+      .map((id) => this.#getSync(id))
+      .filter((ref) => ref !== undefined);
+    return { inputs, outputs: rows.outputs.map((row) => toRef(row, this.#path)) };
   }
 
   /** Closes the connection. */

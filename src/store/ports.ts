@@ -1,0 +1,267 @@
+/**
+ * The store's ports: what the kernel needs from storage, as async interfaces
+ * no file path leaks out of. One implementation ships today (the filesystem
+ * under `<workspace>/.iris/` plus SQLite, in `fs/` and `sqlite/`); a
+ * PostgreSQL + S3 backend implements the same interfaces and passes the same
+ * conformance suite (`tests/store_conformance.ts`, `runStoreSpec`).
+ *
+ * | port | holds |
+ * |---|---|
+ * | {@linkcode BlobStore} | payload bytes by key, with their sha256 and size |
+ * | {@linkcode ArtifactIndex} | one immutable row per artifact, queries and lineage |
+ * | {@linkcode RunEventLog} | each run's append-only log, with torn-tail semantics |
+ * | {@linkcode RunLease} | one live runner per run |
+ * | {@linkcode RunControl} | requests to a run's live runner (cancel) |
+ *
+ * @module
+ */
+
+import type { Clock } from "../core/clock.ts";
+import type { ArtifactRef } from "./artifact_ref.ts";
+
+/** What a {@linkcode BlobStore.put} stored. */
+export interface BlobInfo {
+  /** The key the bytes are stored under. */
+  readonly key: string;
+  /** Lower-case hex SHA-256 of the bytes. */
+  readonly sha256: string;
+  /** Size in bytes. */
+  readonly size: number;
+}
+
+/**
+ * Payload bytes by key. A key is a relative `/`-separated name; each is
+ * written once and never changed (a second put under the same key fails), so
+ * a key with its sha256 identifies content for ever. Future home of the
+ * content store (keys by hash) and of S3.
+ */
+export interface BlobStore {
+  /**
+   * Stores bytes under a new key; resolves once they are durable (fsynced,
+   * with the directory entries that name them).
+   *
+   * @param key The new key.
+   * @param data The bytes, whole or as a stream.
+   * @returns The key, sha256 and size of what was stored.
+   * @throws {ConflictError} When the key is already taken.
+   * @throws {StorageError} When the bytes cannot be written, e.g. on a full disk (names the file).
+   */
+  put(key: string, data: Uint8Array | ReadableStream<Uint8Array>): Promise<BlobInfo>;
+  /**
+   * Opens a stored blob for reading.
+   *
+   * @param key The key.
+   * @returns The bytes as a stream.
+   * @throws {NotFoundError} When there is no such blob.
+   */
+  open(key: string): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Tells whether a blob is stored under a key.
+   *
+   * @param key The key.
+   * @returns `true` when it is.
+   */
+  has(key: string): Promise<boolean>;
+  /**
+   * Deletes a blob; deleting a missing one does nothing.
+   *
+   * @param key The key.
+   */
+  delete(key: string): Promise<void>;
+}
+
+/** Filters for artifact queries; every given field must match. */
+export interface ArtifactQuery {
+  /** Only this run's artifacts. */
+  runId?: string;
+  /** Only this artifact type. */
+  type?: string;
+  /** Only artifacts with this name. */
+  name?: string;
+  /** Only this producer id. */
+  producer?: string;
+  /** Only artifacts with this payload hash. */
+  sha256?: string;
+  /** Only artifacts created at or after this ISO timestamp. */
+  since?: string;
+  /** Only artifacts created before this ISO timestamp. */
+  until?: string;
+  /** At most this many rows. */
+  limit?: number;
+}
+
+/** An artifact's neighbours in the provenance graph, across runs. */
+export interface ArtifactLineage {
+  /** The artifacts it was made from (its `input_artifact_refs`), in recorded order. */
+  readonly inputs: ArtifactRef[];
+  /** The artifacts made from it, oldest first. */
+  readonly outputs: ArtifactRef[];
+}
+
+/** One immutable row per artifact, for every run of a workspace. */
+export interface ArtifactIndex {
+  /**
+   * Inserts one row, committed when the promise resolves.
+   *
+   * @param ref The artifact's reference; its payload must already be durable.
+   * @throws {StorageError} When the row cannot be written, e.g. on a full disk.
+   */
+  insert(ref: ArtifactRef): Promise<void>;
+  /**
+   * Looks one artifact up by id.
+   *
+   * @param artifactId The artifact id.
+   * @returns Its reference, or `undefined` when there is no such row.
+   */
+  get(artifactId: string): Promise<ArtifactRef | undefined>;
+  /**
+   * Finds artifacts matching every given filter, newest first.
+   *
+   * @param query The filters.
+   * @returns The matching references.
+   */
+  query(query?: ArtifactQuery): Promise<ArtifactRef[]>;
+  /**
+   * Counts a run's artifacts by type.
+   *
+   * @param runId The run.
+   * @returns Type → count.
+   */
+  countByType(runId: string): Promise<Record<string, number>>;
+  /**
+   * The artifacts an artifact was made from and those made from it.
+   *
+   * @param artifactId The artifact id.
+   * @returns Its inputs and outputs; both empty for an unknown id.
+   */
+  lineage(artifactId: string): Promise<ArtifactLineage>;
+  /** Closes the index. */
+  close(): void;
+}
+
+/** How a log's entries are checked when read back. */
+export interface LogCodec<T> {
+  /** What the log is called in messages, e.g. `Run journal`. */
+  readonly label: string;
+  /**
+   * Checks one parsed line.
+   *
+   * @param value The line's JSON value.
+   * @param line Its 1-based line number.
+   * @returns The entry, or a problem naming what is wrong.
+   */
+  parse(value: unknown, line: number): { entry: T } | { problem: string };
+}
+
+/** What reading a log found. */
+export interface LogContents<T> {
+  /** The complete entries, in order. */
+  readonly entries: T[];
+  /** Whether a torn last entry (the trace of a crash mid-append) was found and ignored. */
+  readonly tornTail: boolean;
+}
+
+/**
+ * A log open for appending by its one writer. Entries appended together
+ * are written and made durable together (group commit). When a write fails
+ * the log cuts itself back to its last durable entry and fails that append
+ * and every one queued behind it; later appends may succeed.
+ */
+export interface AppendLog<T> {
+  /** How many entries the log holds, queued ones included. */
+  readonly length: number;
+  /**
+   * Queues an entry at once.
+   *
+   * @param entry The entry, already checked by the caller.
+   * @returns A promise that resolves once the entry is durable.
+   * @throws {StorageError} Through the promise, when it cannot be written (names the file).
+   */
+  append(entry: T): Promise<void>;
+  /** Closes the log; pending appends must have resolved. */
+  close(): void;
+}
+
+/**
+ * Each run's append-only log, one JSON value per entry. A torn last entry is
+ * ignored by readers and cut off by the next writer. The log is generic over
+ * its entries: the run-event schema stays in the runtime.
+ */
+export interface RunEventLog {
+  /**
+   * Reads a run's log, tolerating a torn last entry.
+   *
+   * @param runId The run.
+   * @param codec Checks each entry.
+   * @returns The entries; none when the log does not exist.
+   * @throws {IntegrityError} When an entry other than the last is damaged.
+   */
+  read<T>(runId: string, codec: LogCodec<T>): Promise<LogContents<T>>;
+  /**
+   * Opens a run's log for appending, cutting a torn tail off first. Only the
+   * holder of the run's lease may do this.
+   *
+   * @param runId The run.
+   * @param codec Checks each entry already there.
+   * @returns The open log and the entries already in it.
+   */
+  open<T>(runId: string, codec: LogCodec<T>): Promise<{ log: AppendLog<T>; entries: T[] }>;
+}
+
+/** A held lease; release it when the runner stops. */
+export interface HeldLease {
+  /** Releases the lease. */
+  release(): void;
+}
+
+/** Options of {@linkcode RunLease.acquire}. */
+export interface AcquireLeaseOptions {
+  /** The clock that stamps when the lease was taken. */
+  readonly clock?: Clock;
+}
+
+/**
+ * One live runner per run. A lease is released when its holder releases it
+ * or dies (a killed runner never blocks a resume).
+ */
+export interface RunLease {
+  /**
+   * Takes a run's lease without waiting.
+   *
+   * @param runId The run.
+   * @param options The clock.
+   * @returns The held lease.
+   * @throws {ConflictError} When another live process holds it.
+   */
+  acquire(runId: string, options?: AcquireLeaseOptions): Promise<HeldLease>;
+  /**
+   * Tells whether a live process holds a run's lease.
+   *
+   * @param runId The run.
+   * @returns `true` while a runner is alive.
+   */
+  isLive(runId: string): Promise<boolean>;
+}
+
+/** Requests to a run's live runner. */
+export interface RunControl {
+  /**
+   * Asks the run's runner to cancel the run; the request stays until cleared.
+   *
+   * @param runId The run.
+   */
+  requestCancel(runId: string): Promise<void>;
+  /**
+   * Tells whether a cancel was requested.
+   *
+   * @param runId The run.
+   * @returns `true` when a request is pending.
+   */
+  cancelRequested(runId: string): Promise<boolean>;
+  /**
+   * Clears a pending cancel request; clearing none does nothing.
+   *
+   * @param runId The run.
+   */
+  clearCancel(runId: string): Promise<void>;
+}
