@@ -2,7 +2,7 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createKernel, defineWorkflow, StorageError } from "../mod.ts";
-import { openContractStore } from "../store.ts";
+import { openContractStore, openStore } from "../store.ts";
 import { defaultExecutors } from "../src/runtime/executors/executor_registry.ts";
 import { readJournal, RunJournal } from "../src/runtime/run_journal.ts";
 import { startRun } from "../src/runtime/run_starter.ts";
@@ -155,26 +155,35 @@ Deno.test("a full disk during a run: one clear line naming the file, the run mar
 
 Deno.test("a journal append that meets a full disk names the file, leaves no torn line, and the next append continues the sequence", async () => {
   await withSmallDisk("1m", async (dir) => {
-    const path = join(dir, "events.jsonl");
-    const { journal } = await RunJournal.open(path);
+    const store = await openStore(dir);
     try {
-      await fill(dir);
-      const err = await journal.append({ type: "runner_started", pid: 1, resumed: false }).then(
-        () => undefined,
-        (e) => e,
-      );
-      assert(err instanceof StorageError, String(err));
-      assertEquals([err.code, err.path], ["ENOSPC", path]);
-      assertEquals(err.message, `No space left on device: ${path}; free some space and try again`);
-      assertEquals((await readJournal(path)).events, []);
-      await Deno.remove(join(dir, "filler"));
-      const next = await journal.append({ type: "runner_started", pid: 2, resumed: true });
-      assertEquals(next.seq, 1);
+      const runId = (await store.runs.create()).manifest.run_id;
+      const path = join(dir, ".iris", "runs", runId, "events.jsonl");
+      const { journal } = await RunJournal.open(store.events, runId);
+      try {
+        await fill(dir);
+        const err = await journal.append({ type: "runner_started", pid: 1, resumed: false }).then(
+          () => undefined,
+          (e) => e,
+        );
+        assert(err instanceof StorageError, String(err));
+        assertEquals([err.code, err.path], ["ENOSPC", path]);
+        assertEquals(
+          err.message,
+          `No space left on device: ${path}; free some space and try again`,
+        );
+        assertEquals((await readJournal(store.events, runId)).events, []);
+        await Deno.remove(join(dir, "filler"));
+        const next = await journal.append({ type: "runner_started", pid: 2, resumed: true });
+        assertEquals(next.seq, 1);
+      } finally {
+        journal.close();
+      }
+      const { events, tornTail } = await readJournal(store.events, runId);
+      assertEquals([events.length, tornTail], [1, false]);
     } finally {
-      journal.close();
+      store.close();
     }
-    const { events, tornTail } = await readJournal(path);
-    assertEquals([events.length, tornTail], [1, false]);
   });
 });
 
@@ -231,7 +240,7 @@ Deno.test("an error the runner cannot record stops the run as failed, with the r
       assertMatch(String(err), /has gates but the runner was given no gate evaluator/);
       const manifest = await readManifest(store.runs.paths(runId).manifest);
       assertEquals(manifest.status, "failed");
-      const { events } = await readJournal(store.runs.paths(runId).events);
+      const { events } = await readJournal(store.events, runId);
       const last = events.at(-1)!;
       assertEquals(last.type, "run_finished");
       assertMatch(last.type === "run_finished" ? last.reason ?? "" : "", /no gate evaluator/);

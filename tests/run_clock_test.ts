@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { join } from "node:path";
 import { type Clock, createKernel, defineWorkflow, LilyError } from "../mod.ts";
-import { openContractStore } from "../store.ts";
+import { openContractStore, openStore } from "../store.ts";
 import { retryDelayMs } from "../src/graph/retry_delay.ts";
 import { readJournal, RunJournal } from "../src/runtime/run_journal.ts";
 import { lily, lilyJson, withTempDir } from "./_helpers.ts";
@@ -34,7 +34,7 @@ Deno.test("a clock stepping back during a step never journals a negative duratio
         graph,
       );
       assertEquals(state.status, "succeeded");
-      const { events } = await readJournal(store.runs.paths(runId).events);
+      const { events } = await readJournal(store.events, runId);
       const at = (type: string) => Date.parse(events.find((e) => e.type === type)!.at);
       assert(
         at("attempt_finished") < at("attempt_started"),
@@ -51,8 +51,9 @@ Deno.test("a clock stepping back during a step never journals a negative duratio
 
 Deno.test("an event the reader would refuse is never appended: the writer throws naming the field", async () => {
   await withTempDir(async (dir) => {
-    const path = join(dir, "events.jsonl");
-    const { journal } = await RunJournal.open(path);
+    const store = await openStore(dir);
+    const runId = (await store.runs.create()).manifest.run_id;
+    const { journal } = await RunJournal.open(store.events, runId);
     try {
       await journal.append({ type: "runner_started", pid: 1, resumed: false });
       const bad = {
@@ -77,7 +78,11 @@ Deno.test("an event the reader would refuse is never appended: the writer throws
     } finally {
       journal.close();
     }
-    assertEquals((await readJournal(path)).events.length, 2);
+    try {
+      assertEquals((await readJournal(store.events, runId)).events.length, 2);
+    } finally {
+      store.close();
+    }
   });
 });
 

@@ -114,11 +114,10 @@ export async function approveGate(
   gateId: string,
   options: ApproveGateOptions = {},
 ): Promise<GateDecision> {
-  const run = store.runs.paths(runId);
   await store.runs.get(runId);
   const clock = options.clock ?? systemClock;
   // Check before taking the lease, so a wrong gate id changes nothing on disk.
-  const before = (await readJournal(run.events)).events;
+  const before = (await readJournal(store.events, runId)).events;
   const state = foldEvents(runId, before);
   await assertUndecided(store, state, before, gateId);
   findWaiting(state, gateId);

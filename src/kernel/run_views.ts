@@ -9,7 +9,6 @@
 import type { ContractStore } from "../contracts/contract_store.ts";
 import type { RunEvent, RunState } from "../runtime/run_events.ts";
 import { readJournal } from "../runtime/run_journal.ts";
-import { isRunLive } from "../runtime/run_lease.ts";
 import { readRunState } from "../runtime/run_starter.ts";
 import type { RunManifest } from "../store/run_manifest.ts";
 import { type LogExcerpt, readGateResult, readLogExcerpt } from "./run_logs.ts";
@@ -132,7 +131,7 @@ export async function listRunSummaries(store: ContractStore): Promise<RunSummary
       continue;
     }
     const orphaned = r.manifest.status === "running" &&
-      !(await isRunLive(store.runs.paths(r.run_id)));
+      !(await store.leases.isLive(r.run_id));
     out.push({ run_id: r.run_id, manifest: r.manifest, orphaned });
   }
   return out;
@@ -150,13 +149,12 @@ export async function describeRunIn(store: ContractStore, runId: string): Promis
   // Read first: it re-derives a manifest status a dead runner left stale.
   const state = await readRunState(store, runId);
   const manifest = await store.runs.get(runId);
-  const paths = store.runs.paths(runId);
-  const events = (await readJournal(paths.events)).events;
+  const events = (await readJournal(store.events, runId)).events;
   const counts = await store.index.countByType(runId);
-  const live = await isRunLive(paths);
+  const live = await store.leases.isLive(runId);
   return {
     manifest,
-    path: paths.root,
+    path: store.runs.paths(runId).root,
     artifact_counts: counts,
     artifact_total: Object.values(counts).reduce((a, b) => a + b, 0),
     runner_alive: live,

@@ -50,7 +50,7 @@ export async function verifyWorkspace(
   for (const runId of runIds.sort()) {
     const run = store.runs.paths(runId);
     try {
-      foldEvents(runId, (await readJournal(run.events)).events);
+      foldEvents(runId, (await readJournal(store.events, runId)).events);
     } catch (err) {
       if (!(err instanceof LilyError)) throw err;
       add("invalid_journal", runId, run.events, err.message);

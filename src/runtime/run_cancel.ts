@@ -1,6 +1,6 @@
 /**
- * Cancelling a run. A live runner is asked through a `cancel_requested`
- * file it watches; it kills its children, records the cancellation and
+ * Cancelling a run. A live runner is asked through the store's run control
+ * (a cancel request it watches); it kills its children, records the cancellation and
  * releases its lease. A run with no live runner is marked cancelled at once.
  *
  * @module
@@ -9,11 +9,9 @@
 import { type Clock, systemClock } from "../core/clock.ts";
 import { sleep } from "../core/delay.ts";
 import { ConflictError } from "../core/errors.ts";
-import { writeFileAtomic } from "../store/durable_file.ts";
 import type { Store } from "../store/store.ts";
 import { foldEvents, type RunState } from "./run_events.ts";
 import { readJournal } from "./run_journal.ts";
-import { isRunLive } from "./run_lease.ts";
 import { withRunSession } from "./run_session.ts";
 
 /** Options of {@linkcode cancelRun}. */
@@ -45,16 +43,15 @@ export async function cancelRun(
   runId: string,
   options: CancelRunOptions = {},
 ): Promise<RunState> {
-  const run = store.runs.paths(runId);
   const clock = options.clock ?? systemClock;
   const manifest = await store.runs.get(runId);
   if (manifest.status === "succeeded" || manifest.status === "cancelled") {
     throw new ConflictError(`Run ${runId} is already ${manifest.status}; nothing to cancel`);
   }
-  if (await isRunLive(run)) {
-    await writeFileAtomic(run.cancelRequest, new TextEncoder().encode(`${Deno.pid}\n`));
+  if (await store.leases.isLive(runId)) {
+    await store.control.requestCancel(runId);
     const deadline = clock.monotonicMs() + (options.waitMs ?? 30_000);
-    while (await isRunLive(run)) {
+    while (await store.leases.isLive(runId)) {
       if (clock.monotonicMs() > deadline) {
         throw new ConflictError(
           `Run ${runId}'s runner did not stop within ${options.waitMs ?? 30_000} ms; ` +
@@ -63,7 +60,7 @@ export async function cancelRun(
       }
       await sleep(50);
     }
-    return foldEvents(runId, (await readJournal(run.events)).events);
+    return foldEvents(runId, (await readJournal(store.events, runId)).events);
   }
   return await withRunSession(store, runId, async ({ journal, events }) => {
     const finished = await journal.append({

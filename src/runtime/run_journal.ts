@@ -1,106 +1,52 @@
 /**
- * The run journal: `events.jsonl`, one JSON event per line, appended and
- * fsynced before the runner acts on it. Appends issued together are written
- * and fsynced together (group commit). A torn last line — the trace of a
- * crash mid-append — is ignored by readers and cut off by the next writer.
+ * The run journal: each run's event log, one event per entry, appended and
+ * made durable before the runner acts on it (group commit and torn-tail
+ * semantics come from the store's {@linkcode RunEventLog}). This module
+ * holds the run-event side: each event is checked against the schema before
+ * it is appended and when it is read back, and carries its sequence number.
  *
  * @module
  */
 
 import { type Clock, systemClock } from "../core/clock.ts";
-import { IntegrityError } from "../core/errors.ts";
-import { storageError } from "../core/storage_error.ts";
-import { syncFile, writeAll } from "../store/durable_file.ts";
+import type { AppendLog, LogCodec, RunEventLog } from "../store/ports.ts";
 import { assertWritableRunEvent, describeEventIssue, parseRunEvent } from "./run_event_schema.ts";
 import type { RunEvent, RunEventBody } from "./run_events.ts";
+
+/** Reads run events back: each must match the schema and carry its line number as `seq`. */
+export const RUN_EVENT_CODEC: LogCodec<RunEvent> = {
+  label: "Run journal",
+  parse(value, line) {
+    const checked = parseRunEvent(value);
+    if (!checked.ok) return { problem: checked.issues.map(describeEventIssue).join("; ") };
+    if (checked.value.seq !== line) {
+      return { problem: `sequence number ${checked.value.seq}, expected ${line}` };
+    }
+    return { entry: checked.value };
+  },
+};
 
 /** What {@linkcode readJournal} found. */
 export interface JournalContents {
   /** The complete events, in order. */
   readonly events: RunEvent[];
-  /** Bytes of complete lines; anything after is a torn tail. */
-  readonly validBytes: number;
   /** Whether a torn last line was found (and ignored). */
   readonly tornTail: boolean;
 }
 
 /**
- * Reads a journal, tolerating a torn last line.
+ * Reads a run's journal, tolerating a torn last line.
  *
- * @param path The `events.jsonl` file.
- * @returns The events; empty when the file does not exist.
- * @throws {IntegrityError} When a line other than the last is not an event,
- * or the journal is a symlink.
- * @throws {StorageError} When the file cannot be read.
+ * @param log The store's run event log.
+ * @param runId The run.
+ * @returns The events; empty when the run has no journal.
+ * @throws {IntegrityError} When an entry other than the last is not an
+ * event, or the journal is a symlink.
+ * @throws {StorageError} When the journal cannot be read.
  */
-export async function readJournal(path: string): Promise<JournalContents> {
-  await refuseSymlink(path);
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return { events: [], validBytes: 0, tornTail: false };
-    throw storageError(err, path, "read");
-  }
-  const lastNewline = bytes.lastIndexOf(10);
-  const validBytes = lastNewline + 1;
-  const text = new TextDecoder().decode(bytes.subarray(0, validBytes));
-  const events: RunEvent[] = [];
-  const lines = text.split("\n");
-  lines.pop();
-  lines.forEach((line, i) => {
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (err) {
-      throw new IntegrityError(`Run journal ${path} is corrupt at line ${i + 1}: not JSON`, {
-        cause: err,
-      });
-    }
-    const checked = parseRunEvent(value);
-    if (!checked.ok) {
-      throw new IntegrityError(
-        `Run journal ${path} is corrupt at line ${i + 1}: ${describeEventIssue(checked.issues[0])}`,
-      );
-    }
-    if (checked.value.seq !== i + 1) {
-      throw new IntegrityError(
-        `Run journal ${path} is corrupt at line ${
-          i + 1
-        }: sequence number ${checked.value.seq}, expected ${i + 1}`,
-      );
-    }
-    events.push(checked.value);
-  });
-  return { events, validBytes, tornTail: validBytes < bytes.length };
-}
-
-/**
- * Refuses to open a run file that something replaced with a symlink or a
- * non-file, so the kernel never writes through a link planted in a run dir.
- *
- * @param path The file.
- * @throws {IntegrityError} When it exists and is not a regular file.
- */
-export async function refuseSymlink(path: string): Promise<void> {
-  try {
-    const info = await Deno.lstat(path);
-    if (!info.isFile) {
-      throw new IntegrityError(
-        `${path} is ${info.isSymlink ? "a symlink" : "not a regular file"}; the run's files ` +
-          "were tampered with, and Lily does not write through it",
-      );
-    }
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, path, "read");
-  }
-}
-
-interface Pending {
-  bytes: Uint8Array;
-  seq: number;
-  resolve: () => void;
-  reject: (err: unknown) => void;
+export async function readJournal(log: RunEventLog, runId: string): Promise<JournalContents> {
+  const { entries, tornTail } = await log.read(runId, RUN_EVENT_CODEC);
+  return { events: entries, tornTail };
 }
 
 /** Options of {@linkcode RunJournal.open}. */
@@ -115,78 +61,42 @@ export interface RunJournalOptions {
 /**
  * An open journal that one runner appends to. Every event is checked
  * against the journal's schema before it is queued. When a write fails (a
- * full disk), the journal cuts the file back to its last durable event and
- * fails that append and every one queued behind it, so it never holds a torn
- * line in its middle or a gap in its sequence; later appends may succeed.
+ * full disk), the log cuts itself back to its last durable event and fails
+ * that append and every one queued behind it, so it never holds a torn line
+ * in its middle or a gap in its sequence; later appends may succeed.
  */
 export class RunJournal {
-  #file: Deno.FsFile;
-  #path: string;
-  #seq: number;
-  #durableSeq: number;
-  #durableBytes: number;
+  #log: AppendLog<RunEvent>;
   #clock: Clock;
-  #queue: Pending[] = [];
-  #flushing = false;
-  #broken: unknown = null;
 
-  private constructor(
-    file: Deno.FsFile,
-    path: string,
-    end: { seq: number; bytes: number },
-    clock: Clock,
-  ) {
-    this.#file = file;
-    this.#path = path;
-    this.#seq = end.seq;
-    this.#durableSeq = end.seq;
-    this.#durableBytes = end.bytes;
+  private constructor(log: AppendLog<RunEvent>, clock: Clock) {
+    this.#log = log;
     this.#clock = clock;
   }
 
   /**
-   * Opens a journal for appending, cutting off a torn tail first. Only the
-   * holder of the run's lease may do this.
+   * Opens a run's journal for appending, cutting off a torn tail first.
+   * Only the holder of the run's lease may do this.
    *
-   * @param path The `events.jsonl` file (created when missing).
+   * @param log The store's run event log.
+   * @param runId The run.
    * @param options The clock.
    * @returns The journal and the events already in it.
    */
   static async open(
-    path: string,
+    log: RunEventLog,
+    runId: string,
     options: RunJournalOptions = {},
   ): Promise<{ journal: RunJournal; events: RunEvent[] }> {
-    const contents = await readJournal(path);
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(path, { read: true, write: true, create: true });
-    } catch (err) {
-      throw storageError(err, path, "open");
-    }
-    try {
-      if (contents.tornTail) {
-        await file.truncate(contents.validBytes);
-        await file.sync();
-      }
-      await file.seek(contents.validBytes, Deno.SeekMode.Start);
-    } catch (err) {
-      file.close();
-      throw storageError(err, path, "write");
-    }
-    const last = contents.events.at(-1)?.seq ?? 0;
+    const opened = await log.open(runId, RUN_EVENT_CODEC);
     return {
-      journal: new RunJournal(
-        file,
-        path,
-        { seq: last, bytes: contents.validBytes },
-        options.clock ?? systemClock,
-      ),
-      events: contents.events,
+      journal: new RunJournal(opened.log, options.clock ?? systemClock),
+      events: opened.entries,
     };
   }
 
   /**
-   * Appends an event; resolves once it is on disk.
+   * Appends an event; resolves once it is durable.
    *
    * @param body The event without `seq` and `at`.
    * @returns The stored event.
@@ -201,7 +111,7 @@ export class RunJournal {
 
   /**
    * Queues an event and gives it back at once, with a promise that resolves
-   * once it is on disk. Events queued together share one write and fsync.
+   * once it is durable. Events queued together share one write and fsync.
    *
    * @param body The event without `seq` and `at`.
    * @returns The event (with `seq` and `at`) and its durability.
@@ -209,61 +119,14 @@ export class RunJournal {
    * (a bug in Lily); nothing is queued then.
    */
   appendNow(body: RunEventBody): { event: RunEvent; durable: Promise<void> } {
-    const event = { ...body, seq: this.#seq + 1, at: this.#clock.now().toISOString() } as RunEvent;
+    const seq = this.#log.length + 1;
+    const event = { ...body, seq, at: this.#clock.now().toISOString() } as RunEvent;
     assertWritableRunEvent(event);
-    if (this.#broken !== null) return { event, durable: Promise.reject(this.#broken) };
-    this.#seq = event.seq;
-    const bytes = new TextEncoder().encode(JSON.stringify(event) + "\n");
-    const durable = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ bytes, seq: event.seq, resolve, reject });
-      if (!this.#flushing) this.#flush();
-    });
-    return { event, durable };
+    return { event, durable: this.#log.append(event) };
   }
 
-  async #flush(): Promise<void> {
-    this.#flushing = true;
-    try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0);
-        try {
-          const total = batch.reduce((n, p) => n + p.bytes.length, 0);
-          const joined = new Uint8Array(total);
-          let offset = 0;
-          for (const p of batch) {
-            joined.set(p.bytes, offset);
-            offset += p.bytes.length;
-          }
-          await writeAll(this.#file, joined, { path: this.#path });
-          await syncFile(this.#file, this.#path);
-          this.#durableBytes += total;
-          this.#durableSeq = batch.at(-1)!.seq;
-          for (const p of batch) p.resolve();
-        } catch (err) {
-          const error = storageError(err, this.#path, "write");
-          const failed = [...batch, ...this.#queue.splice(0)];
-          this.#seq = this.#durableSeq;
-          for (const p of failed) p.reject(error);
-          await this.#rollBack(error);
-        }
-      }
-    } finally {
-      this.#flushing = false;
-    }
-  }
-
-  /** Cuts a partly written batch off, so later appends follow the last durable event. */
-  async #rollBack(error: unknown): Promise<void> {
-    try {
-      await this.#file.truncate(this.#durableBytes);
-      await this.#file.seek(this.#durableBytes, Deno.SeekMode.Start);
-    } catch {
-      this.#broken = error;
-    }
-  }
-
-  /** Closes the file; pending appends must have resolved. */
+  /** Closes the journal; pending appends must have resolved. */
   close(): void {
-    this.#file.close();
+    this.#log.close();
   }
 }

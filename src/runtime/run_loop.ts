@@ -293,19 +293,18 @@ class RunLoop {
   }
 
   async run(): Promise<RunState> {
-    const run = this.#store.runs.paths(this.#runId);
     if (this.#state.status === "succeeded") {
       // Maybe a runner that died between run_finished and its exports.
       await exportRunState(this.#store, this.#state);
       return this.#state;
     }
-    await Deno.remove(run.cancelRequest).catch(() => {});
+    await this.#store.control.clearCancel(this.#runId).catch(() => {});
     const resumed = this.#state.last_seq > 1;
     await this.#repairInterrupted();
     await this.#record({ type: "runner_started", pid: Deno.pid, resumed });
     await this.#store.runs.update(this.#runId, () => ({ status: "running" }));
 
-    const stopWatching = this.#watchForCancel(run.cancelRequest);
+    const stopWatching = this.#watchForCancel();
     let end: { status: RunEndStatus; reason: string | null };
     try {
       end = await this.#schedule();
@@ -316,19 +315,21 @@ class RunLoop {
     await this.#record({ type: "run_finished", ...end });
     this.#finished = true;
     crashPoint("run_finished");
-    await Deno.remove(run.cancelRequest).catch(() => {});
+    await this.#store.control.clearCancel(this.#runId).catch(() => {});
     await exportRunState(this.#store, this.#state);
     return this.#state;
   }
 
-  #watchForCancel(path: string): () => void {
+  #watchForCancel(): () => void {
     const signal = this.#options.signal;
     const abort = () => this.#controller.abort();
     signal?.addEventListener("abort", abort);
     if (signal?.aborted) abort();
     const every = Math.min(Math.max(this.#options.cancelPollMs ?? 200, 1), MAX_TIMER_MS);
     const timer = setInterval(() => {
-      Deno.stat(path).then(abort, () => {});
+      this.#store.control.cancelRequested(this.#runId).then((asked) => {
+        if (asked) abort();
+      }, () => {});
     }, every);
     return () => {
       clearInterval(timer);
@@ -340,15 +341,11 @@ class RunLoop {
    * Looks for a cancel request at once (the poll may be up to
    * `cancelPollMs` late), so a cancel is seen at every phase boundary.
    */
-  #checkCancel(): boolean {
+  async #checkCancel(): Promise<boolean> {
     if (this.#controller.signal.aborted) return true;
-    try {
-      Deno.statSync(this.#store.runs.paths(this.#runId).cancelRequest);
-      this.#controller.abort();
-      return true;
-    } catch {
-      return false;
-    }
+    if (!(await this.#store.control.cancelRequested(this.#runId))) return false;
+    this.#controller.abort();
+    return true;
   }
 
   /** How long an attempt ran: on the monotonic clock when its start was read on it. */
@@ -477,7 +474,7 @@ class RunLoop {
         });
         await sleep(next.delayMs, this.#controller.signal);
       }
-      if (this.#checkCancel()) return await this.#finish(step, attemptNo, "cancelled");
+      if (await this.#checkCancel()) return await this.#finish(step, attemptNo, "cancelled");
       const attempt = this.#state.steps[stepId].attempts.at(-1)!.attempt + 1;
       work = { kind: "attempt", attempt, cause: pickedUp ? "resume" : "retry" };
       pickedUp = false;
@@ -568,7 +565,7 @@ class RunLoop {
       cause,
     });
     crashPoint("attempt_started");
-    this.#checkCancel();
+    await this.#checkCancel();
     const label = `${step.id}.${attemptNo}`;
     const inProcess = step.executor.kind === "fn" || step.executor.kind === "llm";
     const dirs = await prepareAttemptDirs(run, label, {
@@ -639,7 +636,7 @@ class RunLoop {
       }
       if (result.status === "succeeded") crashPoint("outputs_committing");
       // Uncommitted outputs are unfinished work: a cancel now is a cancel of the attempt.
-      if (result.status === "succeeded" && this.#checkCancel()) {
+      if (result.status === "succeeded" && (await this.#checkCancel())) {
         result = {
           ...result,
           status: "cancelled",
@@ -704,7 +701,7 @@ class RunLoop {
     }
     await finished;
     crashPoint("gates_starting");
-    this.#checkCancel();
+    await this.#checkCancel();
     return await this.#gate(step, this.#state.steps[step.id].attempts.at(-1)!);
   }
 

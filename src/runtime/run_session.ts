@@ -10,7 +10,6 @@ import { type Clock, systemClock } from "../core/clock.ts";
 import type { Store } from "../store/store.ts";
 import type { RunEvent } from "./run_events.ts";
 import { RunJournal } from "./run_journal.ts";
-import { acquireRunLease } from "./run_lease.ts";
 
 /** What a session holds while its callback runs. */
 export interface RunSession {
@@ -48,10 +47,9 @@ export async function withRunSession<T>(
   options: RunSessionOptions = {},
 ): Promise<T> {
   const clock = options.clock ?? systemClock;
-  const run = store.runs.paths(runId);
-  const lease = await acquireRunLease(run, runId, { clock });
+  const lease = await store.leases.acquire(runId, { clock });
   try {
-    const { journal, events } = await RunJournal.open(run.events, { clock });
+    const { journal, events } = await RunJournal.open(store.events, runId, { clock });
     try {
       return await fn({ journal, events });
     } finally {

@@ -335,9 +335,8 @@ function workspacePath(workspace: string, path: string | undefined): string | un
  * @returns The state (empty for a run that never started a workflow).
  */
 export async function readRunState(store: Store, runId: string): Promise<RunState> {
-  const run = store.runs.paths(runId);
   await store.runs.get(runId);
-  const state = foldEvents(runId, (await readJournal(run.events)).events);
+  const state = foldEvents(runId, (await readJournal(store.events, runId)).events);
   await repairRunFiles(store, state);
   return state;
 }

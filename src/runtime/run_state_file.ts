@@ -9,7 +9,6 @@
 import { writeFileAtomic } from "../store/durable_file.ts";
 import type { Store } from "../store/store.ts";
 import type { RunState } from "./run_events.ts";
-import { isRunLive } from "./run_lease.ts";
 
 /**
  * Writes `run_state.json` from the state, and the manifest's status when it
@@ -72,7 +71,7 @@ export async function repairRunFiles(store: Store, state: RunState): Promise<voi
   if (state.status === "running" || state.status === "created") return;
   const run = store.runs.paths(state.run_id);
   try {
-    if (await isRunLive(run)) return;
+    if (await store.leases.isLive(state.run_id)) return;
     const exported = await readExport(run.state, state.run_id);
     const manifest = await store.runs.get(state.run_id);
     if (exported === "foreign") {

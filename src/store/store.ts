@@ -13,6 +13,10 @@ import { ArtifactStore, type PayloadCheck, type Producer } from "./artifact_stor
 import { type StoreLayout, storeLayout } from "./layout.ts";
 import { RunStore, type WorkOrderCheck } from "./run_store.ts";
 import { SqliteArtifactIndex } from "./sqlite/sqlite_artifact_index.ts";
+import { FsRunControl } from "./fs/fs_run_control.ts";
+import { FsRunEventLog } from "./fs/fs_run_event_log.ts";
+import { FsRunLease } from "./fs/fs_run_lease.ts";
+import type { RunControl, RunEventLog, RunLease } from "./ports.ts";
 
 /** Options of {@linkcode openStore}. */
 export interface OpenStoreOptions {
@@ -58,6 +62,12 @@ export interface Store {
   readonly artifacts: ArtifactStore;
   /** The runs. */
   readonly runs: RunStore;
+  /** Each run's append-only event log. */
+  readonly events: RunEventLog;
+  /** One live runner per run. */
+  readonly leases: RunLease;
+  /** Requests to a run's live runner. */
+  readonly control: RunControl;
   /** Closes the index connection. */
   close(): void;
 }
@@ -157,5 +167,14 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
     newId: options.newRunId,
     checkWorkOrder: options.checkWorkOrder,
   });
-  return { layout, index, artifacts, runs, close: () => index.close() };
+  return {
+    layout,
+    index,
+    artifacts,
+    runs,
+    events: new FsRunEventLog(layout),
+    leases: new FsRunLease(layout),
+    control: new FsRunControl(layout),
+    close: () => index.close(),
+  };
 }

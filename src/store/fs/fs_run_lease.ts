@@ -1,5 +1,6 @@
 /**
- * The runner lease: one live runner per run. It is an OS lock on
+ * The filesystem implementation of the {@linkcode RunLease} port: one live
+ * runner per run. It is an OS lock on
  * `runner.lock`, held for the runner's whole life, so a killed runner's lease
  * is released by the OS and a resume can take it at once. Who holds it is
  * written to `runner.json` just after the lock is taken; in between, that
@@ -11,15 +12,15 @@
  * @module
  */
 
-import { type Clock, systemClock } from "../core/clock.ts";
-import { crashPoint } from "../core/crash_point.ts";
-import { ConflictError, IntegrityError } from "../core/errors.ts";
-import { storageError } from "../core/storage_error.ts";
-import { writeFileAtomic } from "../store/durable_file.ts";
-import type { RunLayout } from "../store/layout.ts";
-import type { HeldLease } from "../store/ports.ts";
-import { processStartTicks } from "../core/proc_stat.ts";
-import { refuseSymlink } from "./run_journal.ts";
+import { systemClock } from "../../core/clock.ts";
+import { crashPoint } from "../../core/crash_point.ts";
+import { ConflictError, IntegrityError } from "../../core/errors.ts";
+import { processStartTicks } from "../../core/proc_stat.ts";
+import { storageError } from "../../core/storage_error.ts";
+import { writeFileAtomic } from "../durable_file.ts";
+import { type RunLayout, runLayout, type StoreLayout } from "../layout.ts";
+import type { AcquireLeaseOptions, HeldLease, RunLease } from "../ports.ts";
+import { refuseSymlink } from "./refuse_symlink.ts";
 
 /** Who holds a lease, as written to `runner.json`. */
 export interface LeaseHolder {
@@ -31,13 +32,8 @@ export interface LeaseHolder {
   readonly start_ticks?: number | null;
 }
 
-/**
- * Reads who holds (or last held) the lease.
- *
- * @param run The run's paths.
- * @returns The holder, or `undefined` when nobody ever took it.
- */
-export async function readLeaseHolder(run: RunLayout): Promise<LeaseHolder | undefined> {
+/** Reads who holds (or last held) the lease; `undefined` when nobody ever took it. */
+async function readLeaseHolder(run: RunLayout): Promise<LeaseHolder | undefined> {
   try {
     return JSON.parse(await Deno.readTextFile(run.leaseInfo));
   } catch {
@@ -45,15 +41,7 @@ export async function readLeaseHolder(run: RunLayout): Promise<LeaseHolder | und
   }
 }
 
-/**
- * Tells whether a live process holds the run's lease.
- *
- * @param run The run's paths.
- * @returns `true` while a runner is alive.
- * @throws {IntegrityError} When `runner.lock` is a directory or under a file.
- * @throws {StorageError} When it cannot be opened otherwise (the message names it).
- */
-export async function isRunLive(run: RunLayout): Promise<boolean> {
+async function isRunLive(run: RunLayout): Promise<boolean> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(run.lease, { read: true, write: true });
@@ -90,30 +78,10 @@ async function isHolderAlive(holder: LeaseHolder): Promise<boolean> {
   return ticks === holder.start_ticks;
 }
 
-/** Options of {@linkcode acquireRunLease}. */
-export interface AcquireRunLeaseOptions {
-  /**
-   * The clock that stamps `since`.
-   * @default {systemClock}
-   */
-  readonly clock?: Clock;
-}
-
-/**
- * Takes the run's lease without waiting.
- *
- * @param run The run's paths.
- * @param runId The run id, for the message.
- * @param options The clock.
- * @returns The lease.
- * @throws {ConflictError} When another process holds it: naming that
- * process when `runner.json` names a live one, else saying the run is being
- * taken over.
- */
-export async function acquireRunLease(
+async function acquireRunLease(
   run: RunLayout,
   runId: string,
-  options: AcquireRunLeaseOptions = {},
+  options: AcquireLeaseOptions,
 ): Promise<HeldLease> {
   await refuseSymlink(run.lease);
   let file: Deno.FsFile;
@@ -148,4 +116,45 @@ export async function acquireRunLease(
     throw err;
   }
   return { release: () => file.close() };
+}
+
+/** The runner leases of every run in one workspace store: `runner.lock` and `runner.json`. */
+export class FsRunLease implements RunLease {
+  #layout: StoreLayout;
+
+  /**
+   * Creates the leases over a store's directories.
+   *
+   * @param layout The workspace store's paths.
+   */
+  constructor(layout: StoreLayout) {
+    this.#layout = layout;
+  }
+
+  /**
+   * Takes a run's lease without waiting.
+   *
+   * @param runId The run.
+   * @param options The clock that stamps `since`.
+   * @returns The held lease.
+   * @throws {ConflictError} When another process holds it: naming that
+   * process when `runner.json` names a live one, else saying the run is being
+   * taken over.
+   * @throws {UsageError} When `runId` is not a UUID.
+   */
+  async acquire(runId: string, options: AcquireLeaseOptions = {}): Promise<HeldLease> {
+    return await acquireRunLease(runLayout(this.#layout, runId), runId, options);
+  }
+
+  /**
+   * Tells whether a live process holds a run's lease.
+   *
+   * @param runId The run.
+   * @returns `true` while a runner is alive.
+   * @throws {IntegrityError} When `runner.lock` is a directory or under a file.
+   * @throws {StorageError} When it cannot be opened otherwise (the message names it).
+   */
+  async isLive(runId: string): Promise<boolean> {
+    return await isRunLive(runLayout(this.#layout, runId));
+  }
 }
