@@ -39,7 +39,6 @@ export {
   openContractStore,
   type OpenContractStoreOptions,
 } from "./src/contracts/contract_store.ts";
-export type { RunLayout, StoreLayout } from "./src/store/layout.ts";
 export type { ArtifactQuery } from "./src/store/ports.ts";
 export type { ArtifactIndex } from "./src/store/ports.ts";
 export type {

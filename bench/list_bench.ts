@@ -12,7 +12,6 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { openStore } from "../store.ts";
-import { storeLayout } from "../src/store/layout.ts";
 import { type BenchContext, type Figure, interleave, makeFigure, withTempDir } from "./_measure.ts";
 
 const ROWS_PER_RUN = 1000;
@@ -103,7 +102,7 @@ export async function benchList(ctx: BenchContext): Promise<Figure[]> {
   return await withTempDir(async (dir) => {
     const workspace = join(dir, "workspace");
     (await openStore(workspace)).close();
-    const indexPath = storeLayout(workspace).indexPath;
+    const indexPath = join(workspace, ".iris", "index.sqlite");
     const started = performance.now();
     const runIds = fillIndex(indexPath, runs);
     ctx.progress(

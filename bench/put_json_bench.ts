@@ -154,7 +154,7 @@ export async function benchPutJson(ctx: BenchContext): Promise<Figure[]> {
       const floor = new FloorPut(
         floorRoot,
         runId,
-        openFloorDb(join(dir, "floor.sqlite"), store.layout.indexPath),
+        openFloorDb(join(dir, "floor.sqlite"), join(dir, "workspace", ".iris", "index.sqlite")),
       );
       try {
         let seq = 0;

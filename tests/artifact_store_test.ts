@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { canonicalHash } from "../contracts.ts";
 import { IntegrityError, NotFoundError, UsageError } from "../mod.ts";
 import { openStore } from "../store.ts";
+import { SqliteArtifactIndex } from "../src/store/sqlite/sqlite_artifact_index.ts";
 import { withRunStore, withTempDir } from "./_helpers.ts";
 
 Deno.test("a second put of the same content gets a new id and keeps the first", async () => {
@@ -52,7 +53,7 @@ Deno.test("putJson rejects values JSON cannot represent and writes nothing", asy
       await assertRejects(() => store.artifacts.putJson(runId, bad, { type: "x.v1" }));
     }
     assertEquals(await store.artifacts.list(runId), []);
-    assertEquals([...Deno.readDirSync(store.runs.paths(runId).artifacts)], []);
+    assertEquals([...Deno.readDirSync(join(store.runs.location(runId), "artifacts"))], []);
   });
 });
 
@@ -124,9 +125,14 @@ Deno.test("cross-run queries filter by type, name, producer, sha256 and time win
         [b.artifact_id],
       );
       assertEquals(ids(await store.artifacts.list(r2, { limit: 1 })), [c.artifact_id]);
-      assert(store.index.schemaVersion >= 1);
     } finally {
       store.close();
+    }
+    const index = new SqliteArtifactIndex(join(ws, ".iris", "index.sqlite"));
+    try {
+      assert(index.schemaVersion >= 1);
+    } finally {
+      index.close();
     }
   });
 });
@@ -138,7 +144,7 @@ Deno.test("manifest updates are atomic rewrites that keep identity fields", asyn
     assertEquals(after.status, "running");
     assertEquals(after.created_at, before.created_at);
     assertEquals((await store.runs.get(runId)).status, "running");
-    const dir = [...Deno.readDirSync(store.runs.paths(runId).root)].map((e) => e.name).sort();
+    const dir = [...Deno.readDirSync(store.runs.location(runId))].map((e) => e.name).sort();
     assertEquals(dir, [".lock", "artifacts", "logs", "run_manifest.json", "tmp"]);
   });
 });

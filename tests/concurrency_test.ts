@@ -1,7 +1,6 @@
 import { assertEquals } from "./_assert.ts";
 import { join } from "node:path";
 import { openStore } from "../store.ts";
-import { verifyStore } from "../src/store/verify.ts";
 import { REPO, withTempDir } from "./_helpers.ts";
 
 const LOOP = join(REPO, "tests", "testdata", "put_loop.ts");
@@ -42,7 +41,7 @@ Deno.test("ten processes putting into one shared run and their own runs lose not
         assertEquals((await check.artifacts.list(runId)).length, putsPerChild);
       }
       for (const id of acknowledged) await check.artifacts.ref(id);
-      const report = await verifyStore(check);
+      const report = await check.verify();
       assertEquals(report.findings, []);
       assertEquals(report.artifacts_checked, acknowledged.length);
     } finally {
@@ -80,7 +79,7 @@ Deno.test("eight CLI processes creating runs in a fresh workspace all succeed", 
     try {
       assertEquals((await check.runs.list()).length, 8);
       assertEquals((await check.artifacts.query({ type: "work_order.v1" })).length, 8);
-      assertEquals((await verifyStore(check)).findings, []);
+      assertEquals((await check.verify()).findings, []);
     } finally {
       check.close();
     }

@@ -37,7 +37,7 @@ Deno.test("put, get and validate round-trip a bare payload of every kernel type"
       const { value } = await store.artifacts.get(ref);
       assertEquals(value, VALID[id]);
       assertEquals(store.registry.validate(id, value), { ok: true, value });
-      const path = join(store.runs.paths(runId).root, ref.rel_path);
+      const path = join(store.runs.location(runId), ref.rel_path);
       assertEquals(ref.sha256, canonicalHash(VALID[id]));
       assertEquals(await fileSha256(path), canonicalHash(VALID[id]));
     }
@@ -57,7 +57,7 @@ Deno.test("envelopes of every kernel type round-trip with their meta, typed by s
       assertEquals(bare, false);
       assertEquals(envelope, { schema_id: id, payload: VALID[id], meta });
       assert(store.registry.validate(id, envelope.payload).ok);
-      const path = join(store.runs.paths(runId).root, ref.rel_path);
+      const path = join(store.runs.location(runId), ref.rel_path);
       assertEquals(await fileSha256(path), canonicalHash(envelope));
       assertEquals(ref.sha256, canonicalHash(envelope));
     }

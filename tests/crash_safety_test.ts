@@ -3,7 +3,6 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { openStore } from "../store.ts";
 import { readManifest } from "../src/store/run_manifest.ts";
-import { verifyStore } from "../src/store/verify.ts";
 import { REPO, withTempDir } from "./_helpers.ts";
 
 const LOOP = join(REPO, "tests", "testdata", "put_loop.ts");
@@ -56,7 +55,7 @@ Deno.test("SIGKILL during puts and manifest writes never leaves corruption or to
     }
     const check = await openStore(ws, { create: false });
     try {
-      const report = await verifyStore(check);
+      const report = await check.verify();
       const errors = report.findings.filter((f) => f.severity === "error");
       assertEquals(errors, [], `seed ${seed}`);
       assert(acknowledged.size >= ROUNDS, `only ${acknowledged.size} puts acknowledged`);
@@ -65,10 +64,12 @@ Deno.test("SIGKILL during puts and manifest writes never leaves corruption or to
         assertEquals(ref.sha256, sha, `acknowledged artifact ${id} lost or changed`);
       }
       for (const ref of await check.artifacts.list(manifest.run_id)) {
-        const bytes = await Deno.readFile(join(check.runs.paths(ref.run_id).root, ref.rel_path));
+        const bytes = await Deno.readFile(join(check.runs.location(ref.run_id), ref.rel_path));
         assertEquals(createHash("sha256").update(bytes).digest("hex"), ref.sha256);
       }
-      const read = await readManifest(check.runs.paths(manifest.run_id).manifest);
+      const read = await readManifest(
+        join(check.runs.location(manifest.run_id), "run_manifest.json"),
+      );
       assertEquals(read.run_id, manifest.run_id);
     } finally {
       check.close();

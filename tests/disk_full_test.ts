@@ -238,7 +238,7 @@ Deno.test("an error the runner cannot record stops the run as failed, with the r
         onCreated: (id) => runId = id,
       }).then(() => undefined, (e) => e);
       assertMatch(String(err), /has gates but the runner was given no gate evaluator/);
-      const manifest = await readManifest(store.runs.paths(runId).manifest);
+      const manifest = await readManifest(join(store.runs.location(runId), "run_manifest.json"));
       assertEquals(manifest.status, "failed");
       const { events } = await readJournal(store.events, runId);
       const last = events.at(-1)!;

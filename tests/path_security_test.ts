@@ -68,7 +68,7 @@ Deno.test("a symlinked artifacts dir pointing outside the run makes puts fail an
   await withRunStore(async (ws, store, runId) => {
     const outside = join(ws, "outside");
     await Deno.mkdir(outside);
-    const artifacts = store.runs.paths(runId).artifacts;
+    const artifacts = join(store.runs.location(runId), "artifacts");
     await Deno.remove(artifacts);
     await Deno.symlink(outside, artifacts);
     await assertRejects(
@@ -91,7 +91,7 @@ Deno.test("a payload swapped for a symlink to a file outside cannot be read or o
     await Deno.writeTextFile(join(ws, "a.txt"), "a");
     const file = await store.artifacts.putFile(runId, join(ws, "a.txt"), { type: "f.v1" });
     const json = await store.artifacts.putJson(runId, { a: 1 }, { type: "j.v1" });
-    const root = store.runs.paths(runId).root;
+    const root = store.runs.location(runId);
     await Deno.writeTextFile(join(ws, "secret"), '{"a":1}');
     for (const ref of [file, json]) {
       await Deno.remove(join(root, ref.rel_path));

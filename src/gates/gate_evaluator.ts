@@ -115,9 +115,8 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
   }
 
   async function runAutomated(request: GateRequest, gate: GateSpec): Promise<GateResultPayload> {
-    const run = store.runs.paths(request.runId);
     const label = `gate.${gate.id}.${request.step.id}.${request.attempt}`;
-    const dirs = await prepareAttemptDirs(run, label);
+    const dirs = await prepareAttemptDirs(store.runs.scratch(request.runId), label);
     const started = clock.monotonicMs();
     const runner = gate.runner;
     const inputIds: Record<string, string> = Object.keys(gate.inputs).length > 0

@@ -51,21 +51,10 @@ async function logTail(
   logId: string,
   max: number,
 ): Promise<{ lines: string[]; total: number | null }> {
-  const { path } = await store.artifacts.payloadPath(logId);
-  using file = await Deno.open(path);
-  const size = (await file.stat()).size;
-  const start = Math.max(0, size - TAIL_BYTES);
-  await file.seek(start, Deno.SeekMode.Start);
-  const bytes = new Uint8Array(size - start);
-  let read = 0;
-  while (read < bytes.length) {
-    const n = await file.read(bytes.subarray(read));
-    if (n === null) break;
-    read += n;
-  }
-  const all = new TextDecoder().decode(bytes.subarray(0, read)).replace(/\n$/, "").split("\n");
-  if (start > 0) all.shift();
-  return { lines: all.slice(-max), total: start === 0 ? all.length : null };
+  const { bytes, offset } = await store.artifacts.readTail(logId, TAIL_BYTES);
+  const all = new TextDecoder().decode(bytes).replace(/\n$/, "").split("\n");
+  if (offset > 0) all.shift();
+  return { lines: all.slice(-max), total: offset === 0 ? all.length : null };
 }
 
 /**

@@ -154,7 +154,7 @@ export async function describeRunIn(store: ContractStore, runId: string): Promis
   const live = await store.leases.isLive(runId);
   return {
     manifest,
-    path: store.runs.paths(runId).root,
+    path: store.runs.location(runId),
     artifact_counts: counts,
     artifact_total: Object.values(counts).reduce((a, b) => a + b, 0),
     runner_alive: live,

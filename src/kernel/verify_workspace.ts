@@ -1,130 +1,33 @@
 /**
  * Whole-workspace verification: the store's checks (index, hashes, index ↔
- * files, manifests, partial creations) plus every run's runtime files: the
- * journal must parse event by event and fold into a state, and the lease
- * files and the exported run state must be what the runner writes.
+ * files, manifests, partial creations, the run files beside each journal)
+ * plus every run's journal, which must parse event by event and fold into a
+ * state.
  *
  * @module
  */
 
-import { LilyError } from "../core/errors.ts";
-import type { RunLayout } from "../store/layout.ts";
 import type { Store } from "../store/store.ts";
-import {
-  type Finding,
-  type FindingKind,
-  severityOf,
-  type VerifyOptions,
-  type VerifyReport,
-  verifyStore,
-} from "../store/verify.ts";
+import type { VerifyOptions, VerifyReport } from "../store/verify.ts";
 import { foldEvents } from "../runtime/run_events.ts";
 import { readJournal } from "../runtime/run_journal.ts";
 
 /**
- * Verifies the store and every run's journal, lease files and run state.
+ * Verifies the store and every run's journal.
  *
  * @param store The open store.
  * @param options Restrict to one run.
- * @returns The store's report with the runtime files' findings added.
+ * @returns The store's report, journal findings included.
  * @throws {NotFoundError} When the run asked for does not exist.
  */
 export async function verifyWorkspace(
   store: Store,
-  options: VerifyOptions = {},
+  options: Pick<VerifyOptions, "runId"> = {},
 ): Promise<VerifyReport> {
-  const report = await verifyStore(store, options);
-  const findings: Finding[] = [...report.findings];
-  const add = (kind: FindingKind, runId: string, path: string, detail: string) =>
-    findings.push({
-      kind,
-      severity: severityOf(kind),
-      run_id: runId,
-      artifact_id: null,
-      path,
-      detail,
-    });
-  const runIds = options.runId !== undefined
-    ? [options.runId]
-    : (await store.runs.list()).map((r) => r.run_id);
-  for (const runId of runIds.sort()) {
-    const run = store.runs.paths(runId);
-    try {
+  return await store.verify({
+    ...options,
+    checkJournal: async (runId) => {
       foldEvents(runId, (await readJournal(store.events, runId)).events);
-    } catch (err) {
-      if (!(err instanceof LilyError)) throw err;
-      add("invalid_journal", runId, run.events, err.message);
-    }
-    for (const [path, problem] of await runFileProblems(run, runId)) {
-      add("damaged_file", runId, path, problem);
-    }
-  }
-  return { ...report, ok: findings.every((f) => f.severity === "warning"), findings };
-}
-
-/** Checks the lease files and the exported state: each absent, or what the runner writes. */
-async function runFileProblems(run: RunLayout, runId: string): Promise<[string, string][]> {
-  const problems: [string, string][] = [];
-  const lock = await kindOf(run.lease);
-  if (lock !== "absent" && lock !== "a regular file") {
-    problems.push([run.lease, `the runner lease file is ${lock}; remove it`]);
-  }
-  const holder = await readJson(run.leaseInfo);
-  if (
-    holder !== undefined &&
-    ("problem" in holder || !isObject(holder.value) || !Number.isInteger(holder.value.pid) ||
-      typeof holder.value.since !== "string")
-  ) {
-    problems.push([
-      run.leaseInfo,
-      `${"problem" in holder ? holder.problem : "it holds other JSON"}, not the last ` +
-      'runner\'s {"pid", "since"}; it only names the last runner, so removing it loses nothing',
-    ]);
-  }
-  const state = await readJson(run.state);
-  if (
-    state !== undefined &&
-    ("problem" in state || !isObject(state.value) || state.value.run_id !== runId)
-  ) {
-    problems.push([
-      run.state,
-      `${"problem" in state ? state.problem : "it holds other JSON"}, not this run's exported ` +
-      "state; it is an export of the journal (events.jsonl), which keeps the run's record, so " +
-      "removing it loses nothing",
-    ]);
-  }
-  return problems;
-}
-
-async function kindOf(path: string): Promise<string> {
-  try {
-    const info = await Deno.lstat(path);
-    return info.isFile ? "a regular file" : info.isSymlink ? "a symlink" : "not a regular file";
-  } catch (err) {
-    return err instanceof Deno.errors.NotFound
-      ? "absent"
-      : `unreadable (${(err as Error).message})`;
-  }
-}
-
-/** The parsed file, `undefined` when absent, or what makes it unreadable. */
-async function readJson(
-  path: string,
-): Promise<{ value: unknown } | { problem: string } | undefined> {
-  const kind = await kindOf(path);
-  if (kind === "absent") return undefined;
-  if (kind !== "a regular file") return { problem: `it is ${kind}` };
-  try {
-    return { value: JSON.parse(await Deno.readTextFile(path)) };
-  } catch (err) {
-    return {
-      problem: err instanceof SyntaxError
-        ? "it is not valid JSON"
-        : `it is unreadable (${(err as Error).message})`,
-    };
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+    },
+  });
 }

@@ -7,7 +7,7 @@
  */
 
 import { NotFoundError, UsageError } from "../core/errors.ts";
-import { storeLayout } from "../store/layout.ts";
+import { storeExists } from "../store/store.ts";
 
 /**
  * Checks that a workspace directory exists.
@@ -43,13 +43,8 @@ export async function existingWorkspace(dir: string): Promise<string> {
  * @returns `true` when its index exists.
  * @throws {NotFoundError} When the workspace does not exist.
  * @throws {UsageError} When it is not a directory.
+ * @throws {StorageError} When the store cannot be examined.
  */
 export async function hasStore(dir: string): Promise<boolean> {
-  try {
-    await Deno.stat(storeLayout(await existingWorkspace(dir)).indexPath);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
+  return await storeExists(await existingWorkspace(dir));
 }

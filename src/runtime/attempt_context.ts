@@ -114,7 +114,7 @@ export async function buildAttemptContext(
   options: AttemptContextOptions,
 ): Promise<ExecutionContext> {
   const { dirs } = options;
-  const workspace = store.layout.workspace;
+  const workspace = store.workspace;
   const inputs = await materializeInputs(store, dirs.inputDir, options.inputIds);
   return {
     runId: options.runId,

@@ -1,5 +1,6 @@
 /**
- * One attempt's workspace: its staging dirs under the run's `tmp/`, its
+ * One attempt's workspace, owned by the runtime: its staging dirs under the
+ * run's local scratch (`tmp/`, from `Store.runs.scratch`), its
  * inputs copied in read-only, its environment subset and log files; and,
  * when it ends, its declared outputs validated and committed to the store.
  *
@@ -13,7 +14,7 @@ import { storageError } from "../core/storage_error.ts";
 import { createDir } from "../store/durable_file.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { Producer } from "../store/artifact_store.ts";
-import type { RunLayout } from "../store/layout.ts";
+import type { RunScratch } from "../store/run_store.ts";
 import { resolveInside } from "../store/safe_path.ts";
 import type { Store } from "../store/store.ts";
 import type { OutputSpec } from "../graph/workflow.ts";
@@ -47,7 +48,7 @@ export interface AttemptDirs {
  * numbers only grow), so the attempt dir is created exclusively; leftovers
  * under the same label are removed first only when they exist.
  *
- * @param run The run's paths.
+ * @param run The run's local scratch.
  * @param label A file-name-safe label such as `build.2` or `gate.tests.build.1`.
  * @param options `processes`: the attempt runs child processes and needs a
  * scratch dir (its `TMPDIR`); `inputs`: it has inputs to copy in;
@@ -56,7 +57,7 @@ export interface AttemptDirs {
  * @returns The dirs.
  */
 export async function prepareAttemptDirs(
-  run: RunLayout,
+  run: RunScratch,
   label: string,
   options: { processes: boolean; inputs: boolean; outputs: boolean } = {
     processes: true,
@@ -115,10 +116,10 @@ export async function materializeInputs(
 ): Promise<Record<string, MaterializedInput>> {
   const out: Record<string, MaterializedInput> = {};
   for (const [name, artifactId] of Object.entries(inputs)) {
-    const { ref, path } = await store.artifacts.payloadPath(artifactId);
-    const target = join(inputDir, name + extname(ref.rel_path));
+    const known = await store.artifacts.ref(artifactId);
+    const target = join(inputDir, name + extname(known.rel_path));
+    const ref = await store.artifacts.copyTo(artifactId, target);
     try {
-      await Deno.copyFile(path, target);
       await Deno.chmod(target, 0o444);
     } catch (err) {
       throw storageError(err, target, "write");

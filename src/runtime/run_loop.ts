@@ -277,7 +277,7 @@ class RunLoop {
 
   #confinement(subject: Parameters<typeof attemptConfinement>[1]): Confinement {
     return attemptConfinement(this.#graph.workflow, subject, {
-      workspace: this.#store.layout.workspace,
+      workspace: this.#store.workspace,
       mode: this.#state.sandbox === "none" ? "none" : "sandbox",
       workflowPath: this.#state.workflow_path,
     });
@@ -555,7 +555,6 @@ class RunLoop {
     cause: AttemptCause,
   ): Promise<"succeeded" | "waiting" | "cancelled" | "failed" | "timeout"> {
     const runId = this.#runId;
-    const run = this.#store.runs.paths(runId);
     const started = this.#clock.monotonicMs();
     await this.#record({
       type: "attempt_started",
@@ -568,7 +567,7 @@ class RunLoop {
     await this.#checkCancel();
     const label = `${step.id}.${attemptNo}`;
     const inProcess = step.executor.kind === "fn" || step.executor.kind === "llm";
-    const dirs = await prepareAttemptDirs(run, label, {
+    const dirs = await prepareAttemptDirs(this.#store.runs.scratch(runId), label, {
       processes: !inProcess,
       inputs: Object.keys(step.inputs).length > 0 || this.#state.steps[step.id].feedback !== null,
       outputs: Object.keys(step.outputs).length > 0,

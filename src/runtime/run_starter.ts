@@ -303,7 +303,7 @@ export async function startRun(
   const workOrder = inputRefs.find((ref) => ref.artifact_type === WORK_ORDER_TYPE);
   if (workOrder) await store.runs.update(runId, () => ({ work_order_ref: workOrder }));
   crashPoint("run_created");
-  const workflowPath = workspacePath(store.layout.workspace, options.workflowFile?.path);
+  const workflowPath = workspacePath(store.workspace, options.workflowFile?.path);
   const start = {
     type: "run_started" as const,
     workflow_name: graph.workflow.name,

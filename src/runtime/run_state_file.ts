@@ -6,7 +6,6 @@
  * @module
  */
 
-import { writeFileAtomic } from "../store/durable_file.ts";
 import type { Store } from "../store/store.ts";
 import type { RunState } from "./run_events.ts";
 
@@ -20,30 +19,27 @@ import type { RunState } from "./run_events.ts";
  * written, e.g. on a full disk (the message names the file).
  */
 export async function exportRunState(store: Store, state: RunState): Promise<void> {
-  const run = store.runs.paths(state.run_id);
   if (state.status !== "created") {
     const manifest = await store.runs.get(state.run_id);
     if (manifest.status !== state.status) {
       await store.runs.update(state.run_id, () => ({ status: state.status }));
     }
   }
-  await writeFileAtomic(
-    run.state,
-    new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"),
-  );
+  await store.runs.writeStateExport(state.run_id, JSON.stringify(state, null, 2) + "\n");
 }
 
 /**
  * What `run_state.json` holds: nothing, this run's export as of an event
  * sequence number, or something else (damaged; `lily verify` reports it).
  */
-async function readExport(path: string, runId: string): Promise<number | "missing" | "foreign"> {
-  let text: string;
+async function readExport(store: Store, runId: string): Promise<number | "missing" | "foreign"> {
+  let text: string | undefined;
   try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    return err instanceof Deno.errors.NotFound ? "missing" : "foreign";
+    text = await store.runs.readStateExport(runId);
+  } catch {
+    return "foreign";
   }
+  if (text === undefined) return "missing";
   try {
     const exported = JSON.parse(text);
     return exported?.run_id === runId && Number.isInteger(exported.last_seq)
@@ -69,10 +65,9 @@ async function readExport(path: string, runId: string): Promise<number | "missin
  */
 export async function repairRunFiles(store: Store, state: RunState): Promise<void> {
   if (state.status === "running" || state.status === "created") return;
-  const run = store.runs.paths(state.run_id);
   try {
     if (await store.leases.isLive(state.run_id)) return;
-    const exported = await readExport(run.state, state.run_id);
+    const exported = await readExport(store, state.run_id);
     const manifest = await store.runs.get(state.run_id);
     if (exported === "foreign") {
       if (manifest.status !== state.status) {

@@ -1,14 +1,16 @@
 /**
- * The artifact store: the only way payloads enter a run. Every put writes the
- * payload, fsyncs it and its directories, then commits one index row, so an
- * index row never names a payload that is not durable. Artifact directories
- * are created exclusively: an overwrite is impossible by construction.
+ * The artifact store: the only way payloads enter a run. It joins two ports:
+ * every put stores the payload in the {@linkcode BlobStore} (which resolves
+ * once it is durable), then commits one row to the {@linkcode ArtifactIndex},
+ * so an index row never names a payload that is not durable. Each payload's
+ * key is `<run_id>/artifacts/<artifact_id>/<file name>` with a fresh id, and
+ * the blob store never overwrites a key: an overwrite is impossible by
+ * construction.
  *
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { canonicalBytes, sha256Hex } from "../core/canonical_json.ts";
 import {
   IntegrityError,
@@ -18,24 +20,20 @@ import {
   UsageError,
 } from "../core/errors.ts";
 import { assertUuid, type IdSource, newArtifactId } from "../core/ids.ts";
-import type { ArtifactIndex, ArtifactQuery } from "./ports.ts";
+import type { ArtifactIndex, ArtifactQuery, BlobInfo, BlobSource, BlobStore } from "./ports.ts";
 import {
   type ArtifactRef,
   PRODUCER_KINDS,
   type ProducerKind,
   type StorageKind,
 } from "./artifact_ref.ts";
-import { syncDir, syncFile, writeAll, writeNewFileSynced } from "./durable_file.ts";
 import { storageError } from "../core/storage_error.ts";
-import { type RunLayout, runLayout, type StoreLayout } from "./layout.ts";
-import { readManifest } from "./run_manifest.ts";
-import { checkFileName, resolveInside } from "./safe_path.ts";
+import { checkFileName } from "./safe_path.ts";
 
 /** What to do about a damaged payload, appended to its errors. */
 const PAYLOAD_HINT = "restore it from a backup (lily verify lists every damaged file)";
 
 const TYPE_ID = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,199}$/;
-const COPY_CHUNK = 4 * 1024 * 1024;
 /** `.json` files up to this size get the JSON checks too when put as files. */
 const JSON_FILE_CHECK_LIMIT = 64 * 1024 * 1024;
 
@@ -104,6 +102,12 @@ export interface ArtifactStoreOptions {
   defaultProducer?: Producer;
   /** Checks run on JSON payloads before they are written. */
   checks?: readonly PayloadCheck[];
+  /**
+   * Checks that a run exists and may take artifacts (called once per run
+   * before its first put); throws when it may not.
+   * @default {no check}
+   */
+  checkRun?: (runId: string) => Promise<void>;
 }
 
 /** A json or text payload read back from the store, with its reference. */
@@ -114,15 +118,11 @@ export interface StoredPayload {
   readonly value: unknown;
 }
 
-interface Written {
-  sha256: string;
-  size: number;
-}
-
 /** Reads and writes the artifacts of every run in one workspace store. */
 export class ArtifactStore {
-  #layout: StoreLayout;
+  #blobs: BlobStore;
   #index: ArtifactIndex;
+  #checkRun: (runId: string) => Promise<void>;
   #now: () => Date;
   #newId: IdSource;
   #defaultProducer: Producer;
@@ -131,15 +131,16 @@ export class ArtifactStore {
   #validRuns = new Set<string>();
 
   /**
-   * Creates a store over an open index.
+   * Creates a store over a blob store and an open index.
    *
-   * @param layout The workspace store's paths.
+   * @param blobs Where payloads are kept.
    * @param index The open artifact index.
-   * @param options Clock, id source, default producer and payload checks.
+   * @param options Clock, id source, default producer, payload and run checks.
    */
-  constructor(layout: StoreLayout, index: ArtifactIndex, options: ArtifactStoreOptions = {}) {
-    this.#layout = layout;
+  constructor(blobs: BlobStore, index: ArtifactIndex, options: ArtifactStoreOptions = {}) {
+    this.#blobs = blobs;
     this.#index = index;
+    this.#checkRun = options.checkRun ?? (() => Promise.resolve());
     this.#now = options.now ?? (() => new Date());
     this.#newId = options.newId ?? newArtifactId;
     this.#defaultProducer = options.defaultProducer ?? { id: "lily", kind: "system" };
@@ -168,10 +169,7 @@ export class ArtifactStore {
     checkType(options.type);
     const bytes = canonicalBytes(value);
     for (const check of this.#checks) check(options.type, value);
-    return await this.#put(runId, "json", "payload.json", options, async (dest) => {
-      await writeNewFileSynced(dest, bytes, { mode: 0o444 });
-      return { sha256: sha256Hex(bytes), size: bytes.length };
-    });
+    return await this.#put(runId, "json", "payload.json", options, bytes);
   }
 
   /**
@@ -184,10 +182,7 @@ export class ArtifactStore {
    */
   async putText(runId: string, text: string, options: PutOptions): Promise<ArtifactRef> {
     const bytes = new TextEncoder().encode(text);
-    return await this.#put(runId, "text", "payload.txt", options, async (dest) => {
-      await writeNewFileSynced(dest, bytes, { mode: 0o444 });
-      return { sha256: sha256Hex(bytes), size: bytes.length };
-    });
+    return await this.#put(runId, "text", "payload.txt", options, bytes);
   }
 
   /**
@@ -218,10 +213,7 @@ export class ArtifactStore {
       }
       if (parsed) { for (const check of this.#checks) check(options.type, value); }
     }
-    return await this.#put(runId, "file", fileName, options, async (dest) => {
-      await writeNewFileSynced(dest, bytes, { mode: 0o444 });
-      return { sha256: sha256Hex(bytes), size: bytes.length };
-    });
+    return await this.#put(runId, "file", fileName, options, bytes);
   }
 
   /**
@@ -252,14 +244,10 @@ export class ArtifactStore {
       if (options.move) await Deno.remove(sourcePath);
       return ref;
     }
-    // A moved file with other hard links could be changed through them after
-    // commit, so it is copied (and the source name removed) instead.
-    const transfer = !options.move
-      ? copyAndHash
-      : source.nlink !== null && source.nlink > 1
-      ? copyThenRemove
-      : moveAndHash;
-    return await this.#put(runId, "file", fileName, options, (dest) => transfer(sourcePath, dest));
+    return await this.#put(runId, "file", fileName, options, {
+      file: sourcePath,
+      move: options.move ?? false,
+    });
   }
 
   async #put(
@@ -267,12 +255,12 @@ export class ArtifactStore {
     kind: StorageKind,
     fileName: string,
     options: PutOptions,
-    write: (dest: string) => Promise<Written>,
+    data: BlobSource,
   ): Promise<ArtifactRef> {
     checkType(options.type);
-    const run = runLayout(this.#layout, runId);
+    assertUuid(runId, "run id");
     if (!this.#validRuns.has(runId)) {
-      await requireRun(run, runId);
+      await this.#checkRun(runId);
       this.#validRuns.add(runId);
     }
     const name = options.name === undefined ? null : checkArtifactName(options.name);
@@ -282,33 +270,15 @@ export class ArtifactStore {
       inputs.push((await this.#requireArtifact(id)).artifact_id);
     }
     const artifactId = this.#newId();
-    const dirRel = `artifacts/${artifactId}`;
-    // The id is fresh and mkdir refuses any existing entry (a planted symlink
-    // included), so confining the existing artifacts/ dir confines the new one.
-    const dir = join(resolveInside(run.root, "artifacts"), artifactId);
-    try {
-      await Deno.mkdir(dir);
-    } catch (err) {
-      // An existing directory means a reused id: Lily's own bug, not the disk's.
-      if (err instanceof Deno.errors.AlreadyExists) throw err;
-      throw storageError(err, dir, "create");
-    }
-    let written: Written;
-    try {
-      written = await write(join(dir, fileName));
-      await syncDir(dir);
-      await syncDir(run.artifacts);
-    } catch (err) {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-      throw storageError(err, join(dir, fileName), "write");
-    }
+    const relPath = `artifacts/${artifactId}/${fileName}`;
+    const written: BlobInfo = await this.#blobs.put(`${runId}/${relPath}`, data);
     const ref: ArtifactRef = {
       artifact_id: artifactId,
       run_id: runId,
       artifact_type: options.type,
       storage_kind: kind,
       artifact_name: name,
-      rel_path: `${dirRel}/${fileName}`,
+      rel_path: relPath,
       sha256: written.sha256,
       created_at: this.#now().toISOString(),
       producer_id: producer.id,
@@ -348,7 +318,7 @@ export class ArtifactStore {
    */
   async readBytes(ref: ArtifactRef | string): Promise<{ ref: ArtifactRef; bytes: Uint8Array }> {
     const stored = await this.#matchIndex(ref);
-    const path = this.#payloadPath(stored);
+    const path = await this.#payloadPath(stored);
     let bytes: Uint8Array;
     try {
       bytes = await Deno.readFile(path);
@@ -413,20 +383,63 @@ export class ArtifactStore {
         `Artifact ${artifactId} is a ${ref.storage_kind} artifact; openPath serves file artifacts only, use get`,
       );
     }
-    return this.#payloadPath(ref);
+    return await this.#payloadPath(ref);
   }
 
   /**
-   * Gives the validated absolute path of any artifact's payload, for reading.
+   * Copies an artifact's payload to a new local file, for a step to read.
+   * The copy is not checked against the hash here; the caller hashes it.
    *
    * @param artifactId The artifact id.
-   * @returns The index's reference and a path inside its run root.
+   * @param dest The file to create.
+   * @returns The index's reference.
    * @throws {NotFoundError} When there is no such artifact.
    * @throws {IntegrityError} When the stored path escapes the run root.
+   * @throws {StorageError} When the copy cannot be made (the message names `dest`).
    */
-  async payloadPath(artifactId: string): Promise<{ ref: ArtifactRef; path: string }> {
+  async copyTo(artifactId: string, dest: string): Promise<ArtifactRef> {
     const ref = await this.#requireArtifact(artifactId);
-    return { ref, path: this.#payloadPath(ref) };
+    const source = await this.#payloadPath(ref);
+    try {
+      await Deno.copyFile(source, dest);
+    } catch (err) {
+      throw storageError(err, dest, "write");
+    }
+    return ref;
+  }
+
+  /**
+   * Reads the last bytes of an artifact's payload without reading the rest
+   * (for showing the end of a large log). The bytes are not checked against
+   * the hash, which covers the whole payload.
+   *
+   * @param artifactId The artifact id.
+   * @param maxBytes At most this many bytes.
+   * @returns The bytes, and the payload's offset they start at.
+   * @throws {NotFoundError} When there is no such artifact.
+   * @throws {StorageError} When the payload cannot be read (the message names it).
+   */
+  async readTail(
+    artifactId: string,
+    maxBytes: number,
+  ): Promise<{ bytes: Uint8Array; offset: number }> {
+    const path = await this.#payloadPath(await this.#requireArtifact(artifactId));
+    try {
+      using file = await Deno.open(path);
+      const size = (await file.stat()).size;
+      const offset = Math.max(0, size - maxBytes);
+      await file.seek(offset, Deno.SeekMode.Start);
+      const bytes = new Uint8Array(size - offset);
+      let read = 0;
+      while (read < bytes.length) {
+        const n = await file.read(bytes.subarray(read));
+        if (n === null) break;
+        read += n;
+      }
+      return { bytes: bytes.subarray(0, read), offset };
+    } catch (err) {
+      throw storageError(err, path, "read");
+    }
   }
 
   /**
@@ -467,18 +480,18 @@ export class ArtifactStore {
     return stored;
   }
 
-  #payloadPath(ref: ArtifactRef): string {
-    const run = runLayout(this.#layout, ref.run_id);
+  /** The payload's local file, its stored path checked to stay inside its run. */
+  async #payloadPath(ref: ArtifactRef): Promise<string> {
     try {
-      return resolveInside(run.root, ref.rel_path);
+      return await this.#blobs.openPath(`${ref.run_id}/${ref.rel_path}`);
     } catch (err) {
       if (err instanceof PathSecurityError) {
         throw new IntegrityError(`Artifact ${ref.artifact_id}: ${err.message}`, { cause: err });
       }
       if (err instanceof Deno.errors.NotFound) {
         throw new IntegrityError(
-          `Payload of artifact ${ref.artifact_id} is missing: its run directory ${run.root} ` +
-            `does not exist; ${PAYLOAD_HINT}`,
+          `Payload of artifact ${ref.artifact_id} is missing: its run ${ref.run_id} has no ` +
+            `directory; ${PAYLOAD_HINT}`,
           { cause: err },
         );
       }
@@ -523,18 +536,6 @@ function checkProducer(producer: Producer): Producer {
   return producer;
 }
 
-/** A put needs the run to exist with a valid manifest: a corrupt run takes no new artifacts. */
-async function requireRun(run: RunLayout, runId: string): Promise<void> {
-  try {
-    const info = await Deno.lstat(run.manifest);
-    if (!info.isFile) throw new Deno.errors.NotFound();
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, run.manifest, "read");
-    throw new NotFoundError(`Run ${runId} does not exist (no manifest at ${run.manifest})`);
-  }
-  await readManifest(run.manifest);
-}
-
 async function checkSourceFile(path: string, move: boolean): Promise<Deno.FileInfo> {
   let info: Deno.FileInfo;
   try {
@@ -553,99 +554,4 @@ async function checkSourceFile(path: string, move: boolean): Promise<Deno.FileIn
   }
   if (!info.isFile) throw new UsageError(`${path} is not a regular file`);
   return info;
-}
-
-async function copyThenRemove(source: string, dest: string): Promise<Written> {
-  const written = await copyAndHash(source, dest);
-  await removeSource(source);
-  return written;
-}
-
-async function removeSource(source: string): Promise<void> {
-  try {
-    await Deno.remove(source);
-  } catch (err) {
-    throw storageError(err, source, "remove");
-  }
-}
-
-async function openOrThrow(path: string, options: Deno.OpenOptions): Promise<Deno.FsFile> {
-  try {
-    return await Deno.open(path, options);
-  } catch (err) {
-    throw storageError(err, path, options.write ? "create" : "read");
-  }
-}
-
-async function readChunk(
-  file: Deno.FsFile,
-  buffer: Uint8Array,
-  path: string,
-): Promise<number | null> {
-  try {
-    return await file.read(buffer);
-  } catch (err) {
-    throw storageError(err, path, "read");
-  }
-}
-
-async function copyAndHash(source: string, dest: string): Promise<Written> {
-  const hash = createHash("sha256");
-  const input = await openOrThrow(source, { read: true });
-  try {
-    const output = await openOrThrow(dest, { write: true, createNew: true, mode: 0o444 });
-    try {
-      const buffer = new Uint8Array(COPY_CHUNK);
-      let size = 0;
-      while (true) {
-        const n = await readChunk(input, buffer, source);
-        if (n === null) break;
-        const chunk = buffer.subarray(0, n);
-        hash.update(chunk);
-        await writeAll(output, chunk, { path: dest });
-        size += n;
-      }
-      await syncFile(output, dest);
-      return { sha256: hash.digest("hex"), size };
-    } finally {
-      output.close();
-    }
-  } finally {
-    input.close();
-  }
-}
-
-async function moveAndHash(source: string, dest: string): Promise<Written> {
-  try {
-    await Deno.rename(source, dest);
-    await Deno.chmod(dest, 0o444);
-  } catch (err) {
-    if (!(err instanceof Error && /cross-device|EXDEV/i.test(err.message))) {
-      throw storageError(err, dest, "move a file to");
-    }
-    const written = await copyAndHash(source, dest);
-    await removeSource(source);
-    return written;
-  }
-  try {
-    const file = await openOrThrow(dest, { read: true });
-    try {
-      await syncFile(file, dest);
-      const hash = createHash("sha256");
-      const buffer = new Uint8Array(COPY_CHUNK);
-      let size = 0;
-      while (true) {
-        const n = await readChunk(file, buffer, dest);
-        if (n === null) break;
-        hash.update(buffer.subarray(0, n));
-        size += n;
-      }
-      return { sha256: hash.digest("hex"), size };
-    } finally {
-      file.close();
-    }
-  } catch (err) {
-    await Deno.rename(dest, source).catch(() => {});
-    throw err;
-  }
 }

@@ -30,6 +30,15 @@ export interface BlobInfo {
 }
 
 /**
+ * What a blob is made from: bytes, a stream, or a local file (copied, or
+ * with `move` taken over, removing it from where it was).
+ */
+export type BlobSource =
+  | Uint8Array
+  | ReadableStream<Uint8Array>
+  | { readonly file: string; readonly move?: boolean };
+
+/**
  * Payload bytes by key. A key is a relative `/`-separated name; each is
  * written once and never changed (a second put under the same key fails), so
  * a key with its sha256 identifies content for ever. Future home of the
@@ -41,12 +50,12 @@ export interface BlobStore {
    * with the directory entries that name them).
    *
    * @param key The new key.
-   * @param data The bytes, whole or as a stream.
+   * @param data The bytes, whole, as a stream or from a local file.
    * @returns The key, sha256 and size of what was stored.
-   * @throws {ConflictError} When the key is already taken.
+   * @throws {Error} When the key is already taken (keys are fresh: a bug in the caller).
    * @throws {StorageError} When the bytes cannot be written, e.g. on a full disk (names the file).
    */
-  put(key: string, data: Uint8Array | ReadableStream<Uint8Array>): Promise<BlobInfo>;
+  put(key: string, data: BlobSource): Promise<BlobInfo>;
   /**
    * Opens a stored blob for reading.
    *
@@ -68,6 +77,15 @@ export interface BlobStore {
    * @param key The key.
    */
   delete(key: string): Promise<void>;
+  /**
+   * A local file holding the blob, for reading only: the one path that leaves
+   * the store (a file artifact's `openPath`). A remote backend gives a cached
+   * copy.
+   *
+   * @param key The key.
+   * @returns The absolute path.
+   */
+  openPath(key: string): Promise<string>;
 }
 
 /** Filters for artifact queries; every given field must match. */

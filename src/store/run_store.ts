@@ -1,6 +1,8 @@
 /**
  * Runs: creating a run directory with its manifest, reading manifests back,
- * listing runs and updating a manifest under the run lock.
+ * listing runs, updating a manifest under the run lock, and the run files
+ * the runtime reaches only through methods: its exported state and the
+ * local scratch its attempts are staged in.
  *
  * @module
  */
@@ -12,7 +14,13 @@ import type { ArtifactRef } from "./artifact_ref.ts";
 import type { ArtifactStore, Producer } from "./artifact_store.ts";
 import { crashPoint } from "../core/crash_point.ts";
 import { storageError } from "../core/storage_error.ts";
-import { createDir, syncDir, withFileLock, writeNewFileSynced } from "./durable_file.ts";
+import {
+  createDir,
+  syncDir,
+  withFileLock,
+  writeFileAtomic,
+  writeNewFileSynced,
+} from "./durable_file.ts";
 import { type RunLayout, runLayout, type StoreLayout } from "./layout.ts";
 import { checkFileName } from "./safe_path.ts";
 import { basename, join } from "node:path";
@@ -70,6 +78,14 @@ export interface CreatedRun {
 export type RunListing =
   | { readonly run_id: string; readonly manifest: RunManifest }
   | { readonly run_id: string; readonly error: string };
+
+/** The local directories the runtime stages a run's attempts in (see {@linkcode RunStore.scratch}). */
+export interface RunScratch {
+  /** Attempt staging: not durable, may be wiped any time. */
+  readonly tmp: string;
+  /** Live log files. */
+  readonly logs: string;
+}
 
 /** The trace of an interrupted run creation, found by {@linkcode RunStore.partialCreations}. */
 export interface PartialCreation {
@@ -167,14 +183,58 @@ export class RunStore {
   }
 
   /**
-   * The paths of one run.
+   * Where a run is kept, for people to read (in messages and `lily run show`);
+   * for this store, the run's directory. Nothing outside the store opens it.
    *
    * @param runId The run id.
-   * @returns Its layout.
+   * @returns The location.
    * @throws {UsageError} When the id is not a UUID.
    */
-  paths(runId: string): RunLayout {
-    return runLayout(this.#layout, runId);
+  location(runId: string): string {
+    return runLayout(this.#layout, runId).root;
+  }
+
+  /**
+   * The local directories the runtime stages a run's attempts in: `tmp/`
+   * (not durable, may be wiped any time; on the store's file system, so
+   * staged outputs enter the store by rename) and `logs/` (the live log
+   * files, kept byte for byte). Both exist once the run is created.
+   *
+   * @param runId The run id.
+   * @returns The two directories.
+   * @throws {UsageError} When the id is not a UUID.
+   */
+  scratch(runId: string): RunScratch {
+    const run = runLayout(this.#layout, runId);
+    return { tmp: run.tmp, logs: run.logs };
+  }
+
+  /**
+   * Writes a run's exported state (`run_state.json`) atomically.
+   *
+   * @param runId The run id.
+   * @param text The export, JSON.
+   * @throws {StorageError} When it cannot be written, e.g. on a full disk (names the file).
+   */
+  async writeStateExport(runId: string, text: string): Promise<void> {
+    await writeFileAtomic(runLayout(this.#layout, runId).state, new TextEncoder().encode(text));
+  }
+
+  /**
+   * Reads a run's exported state (`run_state.json`).
+   *
+   * @param runId The run id.
+   * @returns The text, or `undefined` when there is none.
+   * @throws {StorageError} When it exists and cannot be read (names the file).
+   */
+  async readStateExport(runId: string): Promise<string | undefined> {
+    const path = runLayout(this.#layout, runId).state;
+    try {
+      return await Deno.readTextFile(path);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return undefined;
+      throw storageError(err, path, "read");
+    }
   }
 
   /**

@@ -1,6 +1,9 @@
 /**
- * Opening a workspace's store: its layout, artifact index, artifact store and
- * run store, wired together.
+ * Opening a workspace's store: the filesystem + SQLite implementation of the
+ * store's ports (`ports.ts`) under `<workspace>/.iris/`, wired together. No
+ * file path leaves the store except a file artifact's `openPath`, the run
+ * location shown to people, and the local scratch the runtime stages
+ * attempts in.
  *
  * @module
  */
@@ -10,13 +13,16 @@ import { NotFoundError } from "../core/errors.ts";
 import type { IdSource } from "../core/ids.ts";
 import { storageError } from "../core/storage_error.ts";
 import { ArtifactStore, type PayloadCheck, type Producer } from "./artifact_store.ts";
-import { type StoreLayout, storeLayout } from "./layout.ts";
+import { runLayout, storeLayout } from "./layout.ts";
+import { FsBlobStore } from "./fs/fs_blob_store.ts";
+import { requireRunManifest } from "./run_manifest.ts";
 import { RunStore, type WorkOrderCheck } from "./run_store.ts";
 import { SqliteArtifactIndex } from "./sqlite/sqlite_artifact_index.ts";
 import { FsRunControl } from "./fs/fs_run_control.ts";
 import { FsRunEventLog } from "./fs/fs_run_event_log.ts";
 import { FsRunLease } from "./fs/fs_run_lease.ts";
-import type { RunControl, RunEventLog, RunLease } from "./ports.ts";
+import type { ArtifactIndex, RunControl, RunEventLog, RunLease } from "./ports.ts";
+import { verifyFsStore, type VerifyOptions, type VerifyReport } from "./verify.ts";
 
 /** Options of {@linkcode openStore}. */
 export interface OpenStoreOptions {
@@ -54,10 +60,10 @@ export interface OpenStoreOptions {
 
 /** An open workspace store. Close it when done. */
 export interface Store {
-  /** The store's paths. */
-  readonly layout: StoreLayout;
+  /** The workspace directory (absolute, symlinks resolved) the store belongs to. */
+  readonly workspace: string;
   /** The artifact index. */
-  readonly index: SqliteArtifactIndex;
+  readonly index: ArtifactIndex;
   /** Artifacts of every run. */
   readonly artifacts: ArtifactStore;
   /** The runs. */
@@ -68,6 +74,16 @@ export interface Store {
   readonly leases: RunLease;
   /** Requests to a run's live runner. */
   readonly control: RunControl;
+  /**
+   * Verifies the whole store, or one run: payload hashes, index ↔ payloads,
+   * manifests, partial run creations, each run's journal (with
+   * `checkJournal`) and the run files beside it.
+   *
+   * @param options Restrict to one run; the journal check.
+   * @returns The findings; `ok` is false when any is an error.
+   * @throws {NotFoundError} When the run asked for does not exist.
+   */
+  verify(options?: VerifyOptions): Promise<VerifyReport>;
   /** Closes the index connection. */
   close(): void;
 }
@@ -79,6 +95,24 @@ async function writeStoreGitignore(storeDir: string): Promise<void> {
     await Deno.writeTextFile(path, "*\n", { createNew: true });
   } catch (err) {
     if (!(err instanceof Deno.errors.AlreadyExists)) throw storageError(err, path, "write");
+  }
+}
+
+/**
+ * Tells whether a workspace has a store (without creating one).
+ *
+ * @param workspace The workspace directory.
+ * @returns `true` when `.iris/index.sqlite` exists.
+ * @throws {StorageError} When it cannot be examined.
+ */
+export async function storeExists(workspace: string): Promise<boolean> {
+  const { indexPath } = storeLayout(workspace);
+  try {
+    await Deno.stat(indexPath);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw storageError(err, indexPath, "read");
   }
 }
 
@@ -156,7 +190,8 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
   const index = new SqliteArtifactIndex(layout.indexPath, {
     tolerateDamage: options.tolerateDamagedIndex,
   });
-  const artifacts = new ArtifactStore(layout, index, {
+  const artifacts = new ArtifactStore(new FsBlobStore(layout.runsDir), index, {
+    checkRun: (runId) => requireRunManifest(runLayout(layout, runId), runId),
     now: options.now,
     newId: options.newArtifactId,
     defaultProducer: options.defaultProducer,
@@ -168,13 +203,14 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
     checkWorkOrder: options.checkWorkOrder,
   });
   return {
-    layout,
+    workspace: layout.workspace,
     index,
     artifacts,
     runs,
     events: new FsRunEventLog(layout),
     leases: new FsRunLease(layout),
     control: new FsRunControl(layout),
+    verify: (verifyOptions) => verifyFsStore({ layout, index, runs }, verifyOptions),
     close: () => index.close(),
   };
 }

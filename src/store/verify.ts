@@ -1,6 +1,8 @@
 /**
- * Store verification: recompute every payload hash, check the index against
- * the files and the files against the index, and check every manifest.
+ * Verification of the filesystem store: recompute every payload hash, check
+ * the index against the files and the files against the index, check every
+ * manifest, every run's journal (with the caller's check) and the run files
+ * beside it. Reached through `Store.verify`.
  *
  * @module
  */
@@ -17,10 +19,12 @@ import {
 import { isUuid } from "../core/ids.ts";
 import type { ArtifactRef } from "./artifact_ref.ts";
 import { storageError } from "../core/storage_error.ts";
-import { runLayout } from "./layout.ts";
+import { runFileProblems } from "./fs/run_file_problems.ts";
+import { runLayout, type StoreLayout } from "./layout.ts";
+import type { RunStore } from "./run_store.ts";
+import type { SqliteArtifactIndex } from "./sqlite/sqlite_artifact_index.ts";
 import { readManifest } from "./run_manifest.ts";
 import { resolveInside } from "./safe_path.ts";
-import type { Store } from "./store.ts";
 
 /** What a finding is about. */
 export type FindingKind =
@@ -71,17 +75,28 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** Check only this run. */
   runId?: string;
+  /**
+   * Checks a run's journal (e.g. that its events fold into a state); a
+   * {@linkcode LilyError} it throws becomes an `invalid_journal` finding.
+   * Without it, journals are not checked.
+   */
+  checkJournal?: (runId: string) => Promise<void>;
+}
+
+/** The parts of a filesystem store that verification reads. */
+export interface FsStoreParts {
+  /** The store's paths. */
+  readonly layout: StoreLayout;
+  /** The SQLite index. */
+  readonly index: SqliteArtifactIndex;
+  /** The runs. */
+  readonly runs: RunStore;
 }
 
 const WARNINGS: readonly FindingKind[] = ["orphan_payload", "stray_entry", "partial_run"];
 
-/**
- * Tells whether a finding of this kind fails verification.
- *
- * @param kind The finding's kind.
- * @returns `warning` for the expected traces of a crash, else `error`.
- */
-export function severityOf(kind: FindingKind): FindingSeverity {
+/** Tells whether a finding of this kind fails verification: `warning` for the expected traces of a crash. */
+function severityOf(kind: FindingKind): FindingSeverity {
   return WARNINGS.includes(kind) ? "warning" : "error";
 }
 
@@ -96,21 +111,23 @@ async function listDir(path: string): Promise<Deno.DirEntry[]> {
 }
 
 /**
- * Verifies a store: the index is a sound SQLite file; every index row's
+ * Verifies a filesystem store: the index is a sound SQLite file; every index row's
  * payload exists inside its run and has the recorded hash; every manifest is
  * valid and its work order exists; payload directories without an index row
  * and the traces of interrupted run creations are reported as warnings. A
  * damaged file is a finding, and verification goes on with what it can still
  * check (with a damaged index: the manifests and the run directories).
+ * Then, for every run, its journal (with `checkJournal`) and the run files
+ * beside it (lease files, exported state).
  *
- * @param store The open store (opened with `tolerateDamagedIndex` to report
- * a damaged index instead of failing to open).
- * @param options Restrict to one run.
+ * @param store The open store's parts (opened with `tolerateDamagedIndex`
+ * to report a damaged index instead of failing to open).
+ * @param options Restrict to one run; the journal check.
  * @returns The findings; `ok` is false when any is an error.
  * @throws {NotFoundError} When the run asked for does not exist.
  */
-export async function verifyStore(
-  store: Store,
+export async function verifyFsStore(
+  store: FsStoreParts,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const findings: Finding[] = [];
@@ -267,12 +284,38 @@ export async function verifyStore(
       });
     }
   }
+  await checkRunFiles(store, options, add);
   return {
     ok: findings.every((f) => f.severity === "warning"),
     runs_checked: runIds.length,
     artifacts_checked: checked,
     findings,
   };
+}
+
+/** Checks every run's journal and the files beside it, in run id order. */
+async function checkRunFiles(
+  store: FsStoreParts,
+  options: VerifyOptions,
+  add: (f: Omit<Finding, "severity">) => void,
+): Promise<void> {
+  const runIds = options.runId !== undefined
+    ? [options.runId]
+    : (await store.runs.list()).map((r) => r.run_id);
+  for (const runId of runIds.sort()) {
+    const run = runLayout(store.layout, runId);
+    const finding = (kind: FindingKind, path: string, detail: string) =>
+      add({ kind, run_id: runId, artifact_id: null, path, detail });
+    try {
+      await options.checkJournal?.(runId);
+    } catch (err) {
+      if (!(err instanceof LilyError)) throw err;
+      finding("invalid_journal", run.events, err.message);
+    }
+    for (const [path, problem] of await runFileProblems(run, runId)) {
+      finding("damaged_file", path, problem);
+    }
+  }
 }
 
 function rethrowNotFound(err: unknown): void {
