@@ -13,7 +13,6 @@ import { causeMessage, IntegrityError, NotFoundError } from "../core/errors.ts";
 import type { ArtifactRef } from "./artifact_ref.ts";
 import { storageError } from "../core/storage_error.ts";
 import { writeFileAtomic } from "./durable_file.ts";
-import type { RunLayout } from "./layout.ts";
 
 /** What to do about a damaged manifest, appended to its errors. */
 const DAMAGED_HINT = "restore the file from a backup (lily verify lists every damaged file)";
@@ -180,19 +179,19 @@ export function manifestBytes(manifest: RunManifest): Uint8Array {
  * Checks that a run exists with a valid manifest, before it takes artifacts:
  * a corrupt run takes no new artifacts.
  *
- * @param run The run's paths.
+ * @param manifestPath The run's `run_manifest.json`.
  * @param runId The run id, for the message.
  * @throws {NotFoundError} When the run has no manifest.
  * @throws {IntegrityError} When its manifest is invalid.
  * @throws {StorageError} When the manifest cannot be read (names it).
  */
-export async function requireRunManifest(run: RunLayout, runId: string): Promise<void> {
+export async function requireRunManifest(manifestPath: string, runId: string): Promise<void> {
   try {
-    const info = await Deno.lstat(run.manifest);
+    const info = await Deno.lstat(manifestPath);
     if (!info.isFile) throw new Deno.errors.NotFound();
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, run.manifest, "read");
-    throw new NotFoundError(`Run ${runId} does not exist (no manifest at ${run.manifest})`);
+    if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, manifestPath, "read");
+    throw new NotFoundError(`Run ${runId} does not exist (no manifest at ${manifestPath})`);
   }
-  await readManifest(run.manifest);
+  await readManifest(manifestPath);
 }

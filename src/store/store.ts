@@ -21,7 +21,7 @@ import { SqliteArtifactIndex } from "./sqlite/sqlite_artifact_index.ts";
 import { FsRunControl } from "./fs/fs_run_control.ts";
 import { FsRunEventLog } from "./fs/fs_run_event_log.ts";
 import { FsRunLease } from "./fs/fs_run_lease.ts";
-import type { ArtifactIndex, RunControl, RunEventLog, RunLease } from "./ports.ts";
+import type { ArtifactIndex, BlobStore, RunControl, RunEventLog, RunLease } from "./ports.ts";
 import { verifyFsStore, type VerifyOptions, type VerifyReport } from "./verify.ts";
 
 /** Options of {@linkcode openStore}. */
@@ -62,6 +62,8 @@ export interface OpenStoreOptions {
 export interface Store {
   /** The workspace directory (absolute, symlinks resolved) the store belongs to. */
   readonly workspace: string;
+  /** Payload bytes by key (artifacts' payloads are keyed `<run_id>/<rel_path>`). */
+  readonly blobs: BlobStore;
   /** The artifact index. */
   readonly index: ArtifactIndex;
   /** Artifacts of every run. */
@@ -190,8 +192,9 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
   const index = new SqliteArtifactIndex(layout.indexPath, {
     tolerateDamage: options.tolerateDamagedIndex,
   });
-  const artifacts = new ArtifactStore(new FsBlobStore(layout.runsDir), index, {
-    checkRun: (runId) => requireRunManifest(runLayout(layout, runId), runId),
+  const blobs = new FsBlobStore(layout.runsDir);
+  const artifacts = new ArtifactStore(blobs, index, {
+    checkRun: (runId) => requireRunManifest(runLayout(layout, runId).manifest, runId),
     now: options.now,
     newId: options.newArtifactId,
     defaultProducer: options.defaultProducer,
@@ -204,6 +207,7 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
   });
   return {
     workspace: layout.workspace,
+    blobs,
     index,
     artifacts,
     runs,
