@@ -194,10 +194,14 @@ export class FsBlobStore implements BlobStore {
    * @throws {PathSecurityError} When a symlink leads the path out of its namespace.
    * @throws {Deno.errors.NotFound} When the key's namespace does not exist.
    */
-  // deno-lint-ignore require-await -- the port is async; resolving a local path is not
-  async openPath(key: string): Promise<string> {
-    const { namespace, dirs, slot, name } = splitKey(key);
-    return resolveInside(join(this.#root, namespace), [dirs, slot, name].filter(Boolean).join("/"));
+  openPath(key: string): Promise<string> {
+    try {
+      const { namespace, dirs, slot, name } = splitKey(key);
+      const rel = [dirs, slot, name].filter((part) => part !== "").join("/");
+      return Promise.resolve(resolveInside(join(this.#root, namespace), rel));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 }
 
