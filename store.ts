@@ -33,14 +33,28 @@
  * @module
  */
 
-export { openStore, type OpenStoreOptions, type Store } from "./src/store/store.ts";
+export { openStore, type OpenStoreOptions, type Store, storeExists } from "./src/store/store.ts";
 export {
   type ContractStore,
   openContractStore,
   type OpenContractStoreOptions,
 } from "./src/contracts/contract_store.ts";
-export type { ArtifactQuery } from "./src/store/ports.ts";
-export type { ArtifactIndex } from "./src/store/ports.ts";
+export type {
+  AcquireLeaseOptions,
+  AppendLog,
+  ArtifactIndex,
+  ArtifactLineage,
+  ArtifactQuery,
+  BlobInfo,
+  BlobSource,
+  BlobStore,
+  HeldLease,
+  LogCodec,
+  LogContents,
+  RunControl,
+  RunEventLog,
+  RunLease,
+} from "./src/store/ports.ts";
 export type {
   ArtifactStore,
   PayloadCheck,
@@ -55,6 +69,7 @@ export type {
   CreateRunOptions,
   PartialCreation,
   RunListing,
+  RunScratch,
   RunStore,
   WorkOrderCheck,
 } from "./src/store/run_store.ts";

@@ -48,7 +48,7 @@ Deno.test("the kernel stamps with its injected clock and names runs and artifact
       assertEquals(state.steps.a.outputs.note, "aaaaaaaa-0000-4000-8000-000000000002");
       const store = await openContractStore(ws);
       try {
-        const workflow = store.artifacts.ref(state.workflow_ref!);
+        const workflow = await store.artifacts.ref(state.workflow_ref!);
         assertEquals([workflow.producer_id, workflow.created_at], [
           "carol",
           "2030-01-02T03:04:05.000Z",
@@ -103,7 +103,7 @@ Deno.test("the kernel reads LILY_LLM and LILY_USER from its injected environment
       try {
         const greeting = await store.artifacts.get(state.steps.env.outputs.greeting);
         assertEquals(greeting.value, "hello");
-        assertEquals(store.artifacts.ref(state.workflow_ref!).producer_id, "dora");
+        assertEquals((await store.artifacts.ref(state.workflow_ref!)).producer_id, "dora");
       } finally {
         store.close();
       }

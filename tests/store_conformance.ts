@@ -1,6 +1,6 @@
 /**
  * The store conformance suite: what every store backend must do, written
- * once against the ports (`src/store/ports.ts`) and run against each backend
+ * once against the ports (`src/store/ports.ts`, exported by `store.ts`) and run against each backend
  * (as LangGraph's checkpoint-validation, go-workflows' backendtest and hono's
  * `common.case.test.ts` do). Today the filesystem + SQLite backend runs it
  * (`store_conformance_test.ts`); a PostgreSQL + S3 backend will call
@@ -11,14 +11,8 @@
 
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { createHash } from "node:crypto";
-import {
-  type ArtifactRef,
-  ConflictError,
-  IntegrityError,
-  type LogCodec,
-  NotFoundError,
-  type Store,
-} from "../mod.ts";
+import { ConflictError, IntegrityError, NotFoundError } from "../mod.ts";
+import type { ArtifactRef, LogCodec, Store } from "../store.ts";
 
 /** A backend opened for one test, with the hooks only a backend can provide. */
 export interface StoreUnderTest {

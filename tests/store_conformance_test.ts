@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { openStore } from "../mod.ts";
+import { openStore } from "../store.ts";
 import { REPO } from "./_helpers.ts";
 import { runStoreSpec } from "./store_conformance.ts";
 

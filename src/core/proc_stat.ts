@@ -34,9 +34,11 @@ export async function readProcStat(pid: number | string): Promise<ProcStat | und
   // Field 2 (comm) is parenthesised and may itself contain spaces or ")".
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   // fields[0] is field 3 of proc(5), so field N is fields[N - 3].
-  const [ppid, pgrp, session, startTicks] = [fields[1], fields[2], fields[3], fields[19]].map(
-    Number,
-  );
+  // A missing field reads as NaN, which the check below refuses.
+  const ppid = Number(fields[1]);
+  const pgrp = Number(fields[2]);
+  const session = Number(fields[3]);
+  const startTicks = Number(fields[19]);
   if (![ppid, pgrp, session, startTicks].every(Number.isSafeInteger)) return undefined;
   return { ppid, pgrp, session, startTicks };
 }

@@ -5,7 +5,7 @@
  * Usage: deno run -A hold_lease.ts <workspace> <run_id>
  */
 
-import { openStore } from "../../mod.ts";
+import { openStore } from "../../store.ts";
 
 const [workspace, runId] = Deno.args;
 const store = await openStore(workspace, { create: false });
