@@ -43,7 +43,7 @@ export type FindingKind =
 /** Whether a finding fails verification. */
 export type FindingSeverity = "error" | "warning";
 
-/** One problem found by verification (`verifyWorkspace`, `lily verify`). */
+/** One problem found by verification (`store.verify()`, `verifyWorkspace`, `lily verify`). */
 export interface Finding {
   /** What kind of problem it is. */
   readonly kind: FindingKind;
@@ -71,7 +71,7 @@ export interface VerifyReport {
   readonly findings: readonly Finding[];
 }
 
-/** Options of verification: which run to check. */
+/** Options of verification: which run to check, and how to check journals. */
 export interface VerifyOptions {
   /** Check only this run. */
   runId?: string;
