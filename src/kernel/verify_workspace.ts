@@ -2,7 +2,10 @@
  * Whole-workspace verification: the store's checks (index, hashes, index ↔
  * files, manifests, partial creations) plus every run's runtime files: the
  * journal must parse event by event and fold into a state, and the lease
- * files and the exported run state must be what the runner writes.
+ * files and the exported run state must be what the runner writes. A
+ * journal must agree with the run's other files (see
+ * `run_journal_check.ts`), and every artifact it names must be in the index.
+ * A run whose runner died before exporting its state gets it re-derived.
  *
  * @module
  */
@@ -19,7 +22,14 @@ import {
   verifyStore,
 } from "../store/verify.ts";
 import { foldEvents } from "../runtime/run_events.ts";
+import {
+  checkRunJournal,
+  interruptedStartMessage,
+  journalArtifactRefs,
+  lostJournalError,
+} from "../runtime/run_journal_check.ts";
 import { readJournal } from "../runtime/run_journal.ts";
+import { repairRunFiles } from "../runtime/run_state_file.ts";
 
 /**
  * Verifies the store and every run's journal, lease files and run state.
@@ -47,10 +57,43 @@ export async function verifyWorkspace(
   const runIds = options.runId !== undefined
     ? [options.runId]
     : (await store.runs.list()).map((r) => r.run_id);
+  const indexUsable = store.index.damage === undefined &&
+    !report.findings.some((f) => f.kind === "damaged_index");
   for (const runId of runIds.sort()) {
     const run = store.runs.paths(runId);
     try {
-      foldEvents(runId, (await readJournal(run.events)).events);
+      // A damaged manifest is the store's finding; its journal is still read.
+      const manifestReadable = await store.runs.get(runId).then(() => true, () => false);
+      const { events, verdict } = manifestReadable
+        ? await checkRunJournal(store, runId)
+        : { events: (await readJournal(run.events)).events, verdict: { kind: "sound" } as const };
+      if (verdict.kind === "lost") {
+        add(
+          "missing_journal",
+          runId,
+          run.events,
+          lostJournalError(store, runId, verdict.evidence).message,
+        );
+      } else if (verdict.kind === "interrupted_start") {
+        add("interrupted_start", runId, run.root, interruptedStartMessage(runId));
+      }
+      const state = foldEvents(runId, events);
+      if (indexUsable) {
+        for (const ref of journalArtifactRefs(events)) {
+          if (store.index.get(ref.artifact_id)) continue;
+          findings.push({
+            kind: "dangling_ref",
+            severity: severityOf("dangling_ref"),
+            run_id: runId,
+            artifact_id: ref.artifact_id,
+            path: run.events,
+            detail: `event ${ref.seq} (${ref.field}) names an artifact that is not in the index; ` +
+              `the index ${store.layout.indexPath} was lost or damaged: restore it from a backup`,
+          });
+        }
+      }
+      // Whoever finds a run whose runner died before exporting its state re-derives it.
+      if (verdict.kind === "sound") await repairRunFiles(store, state);
     } catch (err) {
       if (!(err instanceof LilyError)) throw err;
       add("invalid_journal", runId, run.events, err.message);

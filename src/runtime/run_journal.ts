@@ -30,7 +30,8 @@ export interface JournalContents {
  * @param path The `events.jsonl` file.
  * @returns The events; empty when the file does not exist.
  * @throws {IntegrityError} When a line other than the last is not an event,
- * or the journal is a symlink.
+ * the journal holds only NUL bytes (damage, not a torn append), or it is a
+ * symlink.
  * @throws {StorageError} When the file cannot be read.
  */
 export async function readJournal(path: string): Promise<JournalContents> {
@@ -44,6 +45,12 @@ export async function readJournal(path: string): Promise<JournalContents> {
   }
   const lastNewline = bytes.lastIndexOf(10);
   const validBytes = lastNewline + 1;
+  if (validBytes === 0 && bytes.length > 0 && bytes.every((b) => b === 0)) {
+    throw new IntegrityError(
+      `Run journal ${path} holds only NUL bytes (what a power loss leaves): the run's events ` +
+        "are lost; restore the file from a backup",
+    );
+  }
   const text = new TextDecoder().decode(bytes.subarray(0, validBytes));
   const events: RunEvent[] = [];
   const lines = text.split("\n");

@@ -34,7 +34,9 @@ export type FindingKind =
   | "invalid_journal"
   | "damaged_index"
   | "damaged_file"
-  | "partial_run";
+  | "partial_run"
+  | "interrupted_start"
+  | "missing_journal";
 
 /** Whether a finding fails verification. */
 export type FindingSeverity = "error" | "warning";
@@ -73,7 +75,12 @@ export interface VerifyOptions {
   runId?: string;
 }
 
-const WARNINGS: readonly FindingKind[] = ["orphan_payload", "stray_entry", "partial_run"];
+const WARNINGS: readonly FindingKind[] = [
+  "orphan_payload",
+  "stray_entry",
+  "partial_run",
+  "interrupted_start",
+];
 
 /**
  * Tells whether a finding of this kind fails verification.
@@ -184,7 +191,8 @@ export async function verifyStore(
           run_id: runId,
           artifact_id: wo.artifact_id,
           path: run.manifest,
-          detail: "work_order_ref names an artifact that is not in the index",
+          detail: "work_order_ref names an artifact that is not in the index; the index " +
+            `${store.layout.indexPath} was lost or damaged: restore it from a backup`,
         });
       }
     } catch (err) {
