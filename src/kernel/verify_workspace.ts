@@ -12,6 +12,8 @@
 
 import { LilyError } from "../core/errors.ts";
 import type { RunLayout } from "../store/layout.ts";
+import { join } from "node:path";
+import { CREATION_LOCK_NAME } from "../store/run_store.ts";
 import type { Store } from "../store/store.ts";
 import {
   type Finding,
@@ -102,15 +104,29 @@ export async function verifyWorkspace(
       add("damaged_file", runId, path, problem);
     }
   }
+  if (options.runId === undefined) {
+    const creationLock = join(store.layout.runsDir, CREATION_LOCK_NAME);
+    const problem = await lockFileProblem(creationLock, "run creation lock");
+    if (problem !== undefined) {
+      findings.push({
+        kind: "damaged_file",
+        severity: severityOf("damaged_file"),
+        run_id: null,
+        artifact_id: null,
+        path: creationLock,
+        detail: problem,
+      });
+    }
+  }
   return { ...report, ok: findings.every((f) => f.severity === "warning"), findings };
 }
 
 /** Checks the lease files and the exported state: each absent, or what the runner writes. */
 async function runFileProblems(run: RunLayout, runId: string): Promise<[string, string][]> {
   const problems: [string, string][] = [];
-  const lock = await kindOf(run.lease);
-  if (lock !== "absent" && lock !== "a regular file") {
-    problems.push([run.lease, `the runner lease file is ${lock}; remove it`]);
+  for (const [path, what] of [[run.lease, "runner lease"], [run.lock, "manifest lock"]]) {
+    const problem = await lockFileProblem(path, what);
+    if (problem !== undefined) problems.push([path, problem]);
   }
   const holder = await readJson(run.leaseInfo);
   if (
@@ -137,6 +153,14 @@ async function runFileProblems(run: RunLayout, runId: string): Promise<[string, 
     ]);
   }
   return problems;
+}
+
+/** What is wrong with a lock file (absent or a regular file is right). */
+async function lockFileProblem(path: string, what: string): Promise<string | undefined> {
+  const kind = await kindOf(path);
+  return kind === "absent" || kind === "a regular file"
+    ? undefined
+    : `the ${what} file is ${kind}; it holds no data: remove it`;
 }
 
 async function kindOf(path: string): Promise<string> {

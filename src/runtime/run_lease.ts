@@ -13,9 +13,8 @@
 
 import { type Clock, systemClock } from "../core/clock.ts";
 import { crashPoint } from "../core/crash_point.ts";
-import { ConflictError, IntegrityError } from "../core/errors.ts";
-import { storageError } from "../core/storage_error.ts";
-import { writeFileAtomic } from "../store/durable_file.ts";
+import { ConflictError } from "../core/errors.ts";
+import { openLockFile, writeFileAtomic } from "../store/durable_file.ts";
 import type { RunLayout } from "../store/layout.ts";
 import { processStartTicks } from "./executors/process_tree.ts";
 import { refuseSymlink } from "./run_journal.ts";
@@ -61,18 +60,10 @@ export async function readLeaseHolder(run: RunLayout): Promise<LeaseHolder | und
 export async function isRunLive(run: RunLayout): Promise<boolean> {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(run.lease, { read: true, write: true });
+    file = await openLockFile(run.lease, { create: false });
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;
-    const error = storageError(err, run.lease, "open");
-    if (err instanceof Deno.errors.IsADirectory || err instanceof Deno.errors.NotADirectory) {
-      throw new IntegrityError(
-        `${error.message}; the runner lease holds no data, remove it (lily verify lists every ` +
-          "damaged file)",
-        { cause: err },
-      );
-    }
-    throw error;
+    throw err;
   }
   try {
     const free = await file.tryLock(true);
@@ -121,12 +112,7 @@ export async function acquireRunLease(
   options: AcquireRunLeaseOptions = {},
 ): Promise<RunLease> {
   await refuseSymlink(run.lease);
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(run.lease, { read: true, write: true, create: true });
-  } catch (err) {
-    throw storageError(err, run.lease, "open");
-  }
+  const file = await openLockFile(run.lease, { create: true });
   if (!(await file.tryLock(true))) {
     file.close();
     const holder = await readLeaseHolder(run);

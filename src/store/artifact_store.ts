@@ -28,7 +28,7 @@ import {
 import { syncDir, syncFile, writeAll, writeNewFileSynced } from "./durable_file.ts";
 import { storageError } from "../core/storage_error.ts";
 import { type RunLayout, runLayout, type StoreLayout } from "./layout.ts";
-import { readManifest } from "./run_manifest.ts";
+import { missingManifestError, readManifest } from "./run_manifest.ts";
 import { checkFileName, resolveInside } from "./safe_path.ts";
 
 /** What to do about a damaged payload, appended to its errors. */
@@ -529,9 +529,9 @@ async function requireRun(run: RunLayout, runId: string): Promise<void> {
     if (!info.isFile) throw new Deno.errors.NotFound();
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, run.manifest, "read");
-    throw new NotFoundError(`Run ${runId} does not exist (no manifest at ${run.manifest})`);
+    throw await missingManifestError(run.root, run.manifest, runId);
   }
-  await readManifest(run.manifest);
+  await readManifest(run.manifest, runId);
 }
 
 async function checkSourceFile(path: string, move: boolean): Promise<Deno.FileInfo> {

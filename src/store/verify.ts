@@ -183,7 +183,7 @@ export async function verifyStore(
     const run = runLayout(store.layout, runId);
     const rows = rowsByRun.get(runId) ?? [];
     try {
-      const manifest = await readManifest(run.manifest);
+      const manifest = await readManifest(run.manifest, runId);
       const wo = manifest.work_order_ref;
       if (wo && indexUsable && !store.index.get(wo.artifact_id)) {
         add({
