@@ -104,7 +104,11 @@ export async function checkRunJournal(store: Store, runId: string): Promise<RunJ
   const run = store.runs.paths(runId);
   const manifest = await store.runs.get(runId);
   const events = (await readJournal(run.events)).events;
-  if (events.length > 0) return { events, verdict: judgeRunJournal(events, evidenceOf(manifest)) };
+  if (events.length > 0) {
+    // Only the first event matters then; the other files need not be read.
+    const rest = { stateExported: true, leaseFile: true, workflowStored: true, live: false };
+    return { events, verdict: judgeRunJournal(events, { status: manifest.status, ...rest }) };
+  }
   let workflowStored = false;
   if (store.index.damage === undefined) {
     try {
@@ -123,16 +127,6 @@ export async function checkRunJournal(store: Store, runId: string): Promise<RunJ
     live: await isRunLive(run),
   });
   return { events, verdict };
-}
-
-function evidenceOf(manifest: RunManifest): RunStartEvidence {
-  return {
-    status: manifest.status,
-    stateExported: false,
-    leaseFile: false,
-    workflowStored: false,
-    live: false,
-  };
 }
 
 /**
