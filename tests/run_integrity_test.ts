@@ -211,3 +211,22 @@ Deno.test("a manifest full of NUL bytes is described, never echoed", async () =>
     }
   });
 });
+
+Deno.test("cancel and approve never write over a lost journal", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      "name: w\nsteps:\n  - { id: a, shell: 'exit 1' }\n",
+    );
+    const started = await lily(["run", "start", "flow.yaml", "--json"], { workspace: ws });
+    assertEquals(started.code, 1, started.stderr);
+    const runId = JSON.parse(started.stdout).run_id;
+    const journal = join(runDir(ws, runId), "events.jsonl");
+    await Deno.remove(journal);
+    for (const args of [["run", "cancel", runId], ["approve", runId, "review"]]) {
+      const out = await lily(args, { workspace: ws });
+      assertCleanError(out, 1, /events\.jsonl is missing.*restore the file from a backup/);
+      assert(!(await Deno.lstat(journal).then(() => true, () => false)), args.join(" "));
+    }
+  });
+});
