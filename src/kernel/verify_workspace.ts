@@ -12,8 +12,7 @@
 
 import { LilyError } from "../core/errors.ts";
 import type { RunLayout } from "../store/layout.ts";
-import { join } from "node:path";
-import { CREATION_LOCK_NAME } from "../store/run_store.ts";
+import { creationLockPath } from "../store/run_store.ts";
 import type { Store } from "../store/store.ts";
 import {
   type Finding,
@@ -105,7 +104,7 @@ export async function verifyWorkspace(
     }
   }
   if (options.runId === undefined) {
-    const creationLock = join(store.layout.runsDir, CREATION_LOCK_NAME);
+    const creationLock = creationLockPath(store.layout);
     const problem = await lockFileProblem(creationLock, "run creation lock");
     if (problem !== undefined) {
       findings.push({

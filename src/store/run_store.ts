@@ -99,6 +99,16 @@ export const PARTIAL_PREFIX = ".creating-";
 /** The lock file run creations hold shared and clean-ups hold exclusively, in `runs/`. */
 export const CREATION_LOCK_NAME = ".create.lock";
 
+/**
+ * The path of `runs/.create.lock`.
+ *
+ * @param layout The workspace store's paths.
+ * @returns The lock file's path.
+ */
+export function creationLockPath(layout: StoreLayout): string {
+  return join(layout.runsDir, CREATION_LOCK_NAME);
+}
+
 function partialRunPath(layout: StoreLayout, runId: string): string {
   return join(layout.runsDir, `${PARTIAL_PREFIX}${runId}`);
 }
@@ -114,8 +124,7 @@ async function withCreationLock<T>(
   exclusive: boolean,
   fn: () => Promise<T>,
 ): Promise<T | undefined> {
-  const path = join(layout.runsDir, CREATION_LOCK_NAME);
-  const file = await openLockFile(path, { create: true });
+  const file = await openLockFile(creationLockPath(layout), { create: true });
   try {
     if (exclusive) {
       if (!(await file.tryLock(true))) return undefined;
