@@ -108,7 +108,7 @@ Deno.test("a lost journal (emptied, deleted, NUL-filled) of a succeeded run is a
   }
 });
 
-Deno.test("an index truncated to 0 bytes: verify names each run's artifacts the index lacks", async () => {
+Deno.test("an index truncated to 0 bytes: verify, show and resume name the run's artifacts the index lacks", async () => {
   await withTempDir(async (ws) => {
     const runId = await succeededRun(ws);
     await Deno.writeFile(join(ws, ".iris", "index.sqlite"), new Uint8Array());
@@ -123,6 +123,10 @@ Deno.test("an index truncated to 0 bytes: verify names each run's artifacts the 
       assertEquals([f.severity, f.run_id], ["error", runId]);
       assertMatch(f.artifact_id ?? "", /^[0-9a-f-]{36}$/);
       assertMatch(f.detail, /not in the index; the index .* was lost or damaged/);
+    }
+    for (const reader of [["run", "show"], ["run", "resume"]]) {
+      const out = await lily([...reader, runId], { workspace: ws });
+      assertCleanError(out, 1, new RegExp(`Run ${runId}'s journal names artifacts .*index.*lost`));
     }
   });
 });

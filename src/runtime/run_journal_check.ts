@@ -233,3 +233,32 @@ export function journalArtifactRefs(events: readonly RunEvent[]): JournalArtifac
   }
   return out;
 }
+
+/**
+ * Checks that the index holds every artifact a run's journal names; a
+ * journal written before the index was lost or truncated names artifacts
+ * the index no longer has.
+ *
+ * @param store The open store.
+ * @param runId The run.
+ * @param events The run's journal events.
+ * @throws {IntegrityError} Naming the run, the missing artifacts and the index.
+ */
+export function assertJournalArtifactsIndexed(
+  store: Store,
+  runId: string,
+  events: readonly RunEvent[],
+): void {
+  const missing = [
+    ...new Set(
+      journalArtifactRefs(events).map((r) => r.artifact_id).filter((id) => !store.index.get(id)),
+    ),
+  ];
+  if (missing.length === 0) return;
+  const more = missing.length > 3 ? ` and ${missing.length - 3} more` : "";
+  throw new IntegrityError(
+    `Run ${runId}'s journal names artifacts that are not in the index ` +
+      `(${missing.slice(0, 3).join(", ")}${more}): the index ${store.layout.indexPath} was ` +
+      "lost or damaged; restore it from a backup (lily verify lists every missing artifact)",
+  );
+}

@@ -31,6 +31,7 @@ import { executeRun, type ExecuteRunOptions } from "./run_loop.ts";
 import { repairRunFiles } from "./run_state_file.ts";
 import { crashPoint } from "../core/crash_point.ts";
 import {
+  assertJournalArtifactsIndexed,
   checkRunJournal,
   INTERRUPTED_START_REASON,
   interruptedStartMessage,
@@ -346,11 +347,13 @@ function workspacePath(workspace: string, path: string | undefined): string | un
  * @param runId The run.
  * @returns The state (empty for a run that never started a workflow).
  * @throws {IntegrityError} When the journal is damaged, or missing although
- * the run's other files show it started (the message names the file).
+ * the run's other files show it started (the message names the file), or it
+ * names artifacts the index lacks (the index was lost).
  */
 export async function readRunState(store: Store, runId: string): Promise<RunState> {
   const { events, verdict } = await checkRunJournal(store, runId);
   if (verdict.kind === "lost") throw lostJournalError(store, runId, verdict.evidence);
+  assertJournalArtifactsIndexed(store, runId, events);
   const state = foldEvents(runId, events);
   await repairRunFiles(store, state);
   return state;
