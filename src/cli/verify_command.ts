@@ -6,20 +6,16 @@
 
 import type { Command } from "@commander-js/extra-typings";
 import { openContractStore } from "../contracts/contract_store.ts";
-import { verifyWorkspace } from "../kernel/verify_workspace.ts";
-import { markInterruptedStarts } from "../runtime/run_journal_check.ts";
+import {
+  cleanPartialRuns,
+  type PartialRunsCleaned,
+  verifyWorkspace,
+} from "../kernel/verify_workspace.ts";
 import type { VerifyReport } from "../store/verify.ts";
 import type { CliContext } from "./context.ts";
 import { globalOptions, workspaceOf } from "./context.ts";
 import { existingWorkspace } from "../kernel/workspace.ts";
 import { emitResult } from "./output.ts";
-
-/** What `--clean-partial` did. */
-interface Cleaned {
-  readonly removed: string[];
-  readonly marked: string[];
-  readonly busy: boolean;
-}
 
 /**
  * Adds `verify` to the program.
@@ -48,12 +44,9 @@ export function registerVerifyCommand(program: Command, ctx: CliContext): void {
         tolerateDamagedIndex: true,
       });
       let report: VerifyReport;
-      let cleaned: Cleaned | undefined;
+      let cleaned: PartialRunsCleaned | undefined;
       try {
-        if (opts.cleanPartial) {
-          const partial = await store.runs.cleanPartialCreations();
-          cleaned = { ...partial, marked: await markInterruptedStarts(store) };
-        }
+        if (opts.cleanPartial) cleaned = await cleanPartialRuns(store);
         report = await verifyWorkspace(store, { runId: opts.run });
       } finally {
         store.close();

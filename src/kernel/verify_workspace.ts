@@ -28,6 +28,7 @@ import {
   interruptedStartMessage,
   journalArtifactRefs,
   lostJournalError,
+  markInterruptedStarts,
 } from "../runtime/run_journal_check.ts";
 import { readJournal } from "../runtime/run_journal.ts";
 import { repairRunFiles } from "../runtime/run_state_file.ts";
@@ -120,10 +121,38 @@ export async function verifyWorkspace(
   return { ...report, ok: findings.every((f) => f.severity === "warning"), findings };
 }
 
+/** What {@linkcode cleanPartialRuns} did. */
+export interface PartialRunsCleaned {
+  /** The `.creating-<id>` (and earlier Lily's manifest-less) run dirs removed. */
+  readonly removed: string[];
+  /** Whether a run creation in progress made it remove nothing. */
+  readonly busy: boolean;
+  /** The runs interrupted while starting that were marked failed. */
+  readonly marked: string[];
+}
+
+/**
+ * Cleans what interrupted run starts left: removes partial run creations
+ * (see `RunStore.cleanPartialCreations`) and marks runs interrupted while
+ * starting as failed (see `markInterruptedStarts`).
+ *
+ * @param store The open store.
+ * @returns What was removed and marked.
+ * @throws {StorageError} When a trace cannot be removed or a run cannot be marked.
+ */
+export async function cleanPartialRuns(store: Store): Promise<PartialRunsCleaned> {
+  const partial = await store.runs.cleanPartialCreations();
+  return { ...partial, marked: await markInterruptedStarts(store) };
+}
+
 /** Checks the lease files and the exported state: each absent, or what the runner writes. */
 async function runFileProblems(run: RunLayout, runId: string): Promise<[string, string][]> {
   const problems: [string, string][] = [];
-  for (const [path, what] of [[run.lease, "runner lease"], [run.lock, "manifest lock"]]) {
+  const locks: readonly (readonly [string, string])[] = [
+    [run.lease, "runner lease"],
+    [run.lock, "manifest lock"],
+  ];
+  for (const [path, what] of locks) {
     const problem = await lockFileProblem(path, what);
     if (problem !== undefined) problems.push([path, problem]);
   }
