@@ -79,6 +79,8 @@ export type {
   Finding,
   FindingKind,
   FindingSeverity,
+  JournalCheckContext,
+  JournalFinding,
   VerifyOptions,
   VerifyReport,
 } from "./src/store/verify.ts";

@@ -6,18 +6,16 @@
 
 import type { Command } from "@commander-js/extra-typings";
 import { openContractStore } from "../contracts/contract_store.ts";
-import { verifyWorkspace } from "../kernel/verify_workspace.ts";
+import {
+  cleanPartialRuns,
+  type PartialRunsCleaned,
+  verifyWorkspace,
+} from "../kernel/verify_workspace.ts";
 import type { VerifyReport } from "../store/verify.ts";
 import type { CliContext } from "./context.ts";
 import { globalOptions, workspaceOf } from "./context.ts";
 import { existingWorkspace } from "../kernel/workspace.ts";
 import { emitResult } from "./output.ts";
-
-/** What `--clean-partial` did. */
-interface Cleaned {
-  readonly removed: string[];
-  readonly busy: boolean;
-}
 
 /**
  * Adds `verify` to the program.
@@ -34,7 +32,8 @@ export function registerVerifyCommand(program: Command, ctx: CliContext): void {
     .option("--run <run_id>", "check only this run")
     .option(
       "--clean-partial",
-      "first remove what interrupted run creations left behind (runs/.creating-<id>)",
+      "first remove what interrupted run creations left behind (runs/.creating-<id>) and " +
+        "mark runs interrupted while starting as failed",
     )
     .action(async (opts, cmd) => {
       const g = globalOptions(cmd);
@@ -45,9 +44,9 @@ export function registerVerifyCommand(program: Command, ctx: CliContext): void {
         tolerateDamagedIndex: true,
       });
       let report: VerifyReport;
-      let cleaned: Cleaned | undefined;
+      let cleaned: PartialRunsCleaned | undefined;
       try {
-        if (opts.cleanPartial) cleaned = await store.runs.cleanPartialCreations();
+        if (opts.cleanPartial) cleaned = await cleanPartialRuns(store);
         report = await verifyWorkspace(store, { runId: opts.run });
       } finally {
         store.close();
@@ -59,9 +58,14 @@ export function registerVerifyCommand(program: Command, ctx: CliContext): void {
       emitResult(
         ctx.output,
         g.json,
-        cleaned ? { ...report, partial_removed: cleaned.removed } : { ...report },
+        cleaned
+          ? { ...report, partial_removed: cleaned.removed, interrupted_marked: cleaned.marked }
+          : { ...report },
         () => [
           ...(cleaned?.removed ?? []).map((path) => `removed partial run creation ${path}`),
+          ...(cleaned?.marked ?? []).map((id) =>
+            `marked run ${id} failed: it was interrupted while starting and nothing ran`
+          ),
           ...(cleaned?.busy
             ? ["a run is being created right now; nothing was removed, run this again in a moment"]
             : []),

@@ -18,12 +18,12 @@ export type CrashPoint =
   | "run_create.before_manifest"
   /** Run creation: the manifest is written; the temporary dir is not renamed into place yet. */
   | "run_create.before_rename"
-  /** The run's dir and manifest exist; `run_started` is not journaled yet. */
+  /** The lease is held; `runner.json` still names the previous holder (a new run: nothing stored). */
+  | "lease_acquired"
+  /** A new run's workflow and inputs are stored under its lease; `run_started` is not journaled yet. */
   | "run_created"
   /** The run's id was announced (`Started run <id>`); nothing else happened since. */
   | "run_announced"
-  /** The lease is held; `runner.json` still names the previous holder. */
-  | "lease_acquired"
   /** An attempt is journaled as started; its process is not spawned yet. */
   | "attempt_started"
   /** An attempt's process ended well; its outputs are not committed yet. */

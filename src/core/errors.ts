@@ -17,7 +17,23 @@ export interface LilyErrorOptions {
   issues?: readonly Issue[];
 }
 
-/** Base class of every error Lily throws on purpose. */
+/**
+ * Escapes control characters (other than the newlines that separate an
+ * error's issues) as `\uXXXX`, so text quoted from a damaged file never
+ * reaches a terminal raw.
+ */
+function escapeControls(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
+ * Base class of every error Lily throws on purpose. Control characters in
+ * its message (e.g. quoted from a damaged file) are escaped as `\uXXXX`.
+ */
 export class LilyError extends Error {
   /** Problems found, when the error collects more than one. */
   readonly issues: readonly Issue[];
@@ -29,7 +45,7 @@ export class LilyError extends Error {
    * @param options The cause and any collected issues.
    */
   constructor(message: string, options: LilyErrorOptions = {}) {
-    super(message, { cause: options.cause });
+    super(escapeControls(message), { cause: options.cause });
     this.name = new.target.name;
     this.issues = options.issues ?? [];
   }
@@ -114,8 +130,10 @@ export function isLilyError(err: unknown): err is LilyError {
  *
  * @param err Any thrown value.
  * @returns Its message with every line break (and the spaces around it)
- * replaced by one space.
+ * replaced by one space, and other control characters escaped as `\uXXXX`.
  */
 export function causeMessage(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).replace(/\s*[\r\n]+\s*/g, " ").trim();
+  return escapeControls(
+    (err instanceof Error ? err.message : String(err)).replace(/\s*[\r\n]+\s*/g, " ").trim(),
+  );
 }

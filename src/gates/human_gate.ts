@@ -14,7 +14,7 @@ import {
   type RunEvent,
   type RunState,
 } from "../runtime/run_events.ts";
-import { readJournal } from "../runtime/run_journal.ts";
+import { checkRunJournal, lostJournalError } from "../runtime/run_journal_check.ts";
 import { withRunSession } from "../runtime/run_session.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
 import { GATE_RESULT_TYPE, type GateResultPayload } from "./gate_evaluator.ts";
@@ -107,6 +107,7 @@ function findWaiting(state: RunState, gateId: string): { stepId: string; attempt
  * @returns What was recorded.
  * @throws {UsageError} When that gate is not waiting in that run.
  * @throws {ConflictError} When a runner is live on the run.
+ * @throws {IntegrityError} When the run's journal is lost or damaged.
  */
 export async function approveGate(
   store: Store,
@@ -114,10 +115,10 @@ export async function approveGate(
   gateId: string,
   options: ApproveGateOptions = {},
 ): Promise<GateDecision> {
-  await store.runs.get(runId);
   const clock = options.clock ?? systemClock;
   // Check before taking the lease, so a wrong gate id changes nothing on disk.
-  const before = (await readJournal(store.events, runId)).events;
+  const { events: before, verdict } = await checkRunJournal(store, runId);
+  if (verdict.kind === "lost") throw lostJournalError(store, runId, verdict.evidence);
   const state = foldEvents(runId, before);
   await assertUndecided(store, state, before, gateId);
   findWaiting(state, gateId);

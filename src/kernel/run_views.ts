@@ -7,6 +7,7 @@
  */
 
 import type { ContractStore } from "../contracts/contract_store.ts";
+import { LilyError } from "../core/errors.ts";
 import type { RunEvent, RunState } from "../runtime/run_events.ts";
 import { readJournal } from "../runtime/run_journal.ts";
 import { readRunState } from "../runtime/run_starter.ts";
@@ -118,7 +119,8 @@ export function endReason(state: RunState): string | null {
 }
 
 /**
- * Lists the runs of a store, oldest first, marking those a dead runner left `running`.
+ * Lists the runs of a store, oldest first, marking those a dead runner left
+ * `running`; a run whose journal ended is shown with the journal's status.
  *
  * @param store The open store.
  * @returns One summary per run directory.
@@ -130,11 +132,31 @@ export async function listRunSummaries(store: ContractStore): Promise<RunSummary
       out.push({ run_id: r.run_id, error: r.error });
       continue;
     }
-    const orphaned = r.manifest.status === "running" &&
-      !(await store.leases.isLive(r.run_id));
-    out.push({ run_id: r.run_id, manifest: r.manifest, orphaned });
+    if (r.manifest.status !== "running" || await store.leases.isLive(r.run_id)) {
+      out.push({ run_id: r.run_id, manifest: r.manifest, orphaned: false });
+    } else out.push(await journalTruth(store, r.run_id));
   }
   return out;
+}
+
+/**
+ * A `running` run without a live runner, as its journal tells it: a runner
+ * killed after `run_finished` left the manifest stale, which reading the
+ * state re-derives; a run still running by its journal is orphaned.
+ */
+async function journalTruth(store: ContractStore, runId: string): Promise<RunSummary> {
+  try {
+    const state = await readRunState(store, runId);
+    const manifest = await store.runs.get(runId);
+    // The journal's status, even when re-deriving the manifest's failed (a read-only store).
+    if (state.status !== "running" && state.status !== "created") {
+      return { run_id: runId, manifest: { ...manifest, status: state.status }, orphaned: false };
+    }
+    return { run_id: runId, manifest, orphaned: true };
+  } catch (err) {
+    if (!(err instanceof LilyError)) throw err;
+    return { run_id: runId, error: err.message };
+  }
 }
 
 /**

@@ -1,16 +1,31 @@
 /**
  * Whole-workspace verification: the store's checks (index, hashes, index ↔
- * files, manifests, partial creations, the run files beside each journal)
- * plus every run's journal, which must parse event by event and fold into a
- * state.
+ * files, manifests, partial creations, the lock files and the run files
+ * beside each journal) plus every run's journal, which must parse event by
+ * event, fold into a state, agree with the run's other files (see
+ * `run_journal_check.ts`) and name only artifacts the index holds. A run
+ * whose runner died before exporting its state gets it re-derived.
  *
  * @module
  */
 
 import type { Store } from "../store/store.ts";
-import type { VerifyOptions, VerifyReport } from "../store/verify.ts";
+import type {
+  JournalCheckContext,
+  JournalFinding,
+  VerifyOptions,
+  VerifyReport,
+} from "../store/verify.ts";
 import { foldEvents } from "../runtime/run_events.ts";
+import {
+  checkRunJournal,
+  interruptedStartMessage,
+  journalArtifactRefs,
+  lostJournalError,
+  markInterruptedStarts,
+} from "../runtime/run_journal_check.ts";
 import { readJournal } from "../runtime/run_journal.ts";
+import { repairRunFiles } from "../runtime/run_state_file.ts";
 
 /**
  * Verifies the store and every run's journal.
@@ -26,8 +41,73 @@ export async function verifyWorkspace(
 ): Promise<VerifyReport> {
   return await store.verify({
     ...options,
-    checkJournal: async (runId) => {
-      foldEvents(runId, (await readJournal(store.events, runId)).events);
-    },
+    checkJournal: (runId, context) => checkJournal(store, runId, context),
   });
+}
+
+/** One run's journal findings; a damaged journal throws (an `invalid_journal` finding). */
+async function checkJournal(
+  store: Store,
+  runId: string,
+  context: JournalCheckContext,
+): Promise<JournalFinding[]> {
+  const findings: JournalFinding[] = [];
+  // A damaged manifest is the store's finding; its journal is still read.
+  const manifestReadable = await store.runs.get(runId).then(() => true, () => false);
+  const { events, verdict } = manifestReadable ? await checkRunJournal(store, runId) : {
+    events: (await readJournal(store.events, runId)).events,
+    verdict: { kind: "sound" } as const,
+  };
+  if (verdict.kind === "lost") {
+    findings.push({
+      kind: "missing_journal",
+      artifact_id: null,
+      detail: lostJournalError(store, runId, verdict.evidence).message,
+    });
+  } else if (verdict.kind === "interrupted_start") {
+    findings.push({
+      kind: "interrupted_start",
+      artifact_id: null,
+      detail: interruptedStartMessage(runId),
+    });
+  }
+  const state = foldEvents(runId, events);
+  if (context.indexUsable) {
+    for (const ref of journalArtifactRefs(events)) {
+      if (await store.index.get(ref.artifact_id)) continue;
+      findings.push({
+        kind: "dangling_ref",
+        artifact_id: ref.artifact_id,
+        detail: `event ${ref.seq} (${ref.field}) names an artifact that is not in the index; ` +
+          `the index ${store.index.location()} was lost or damaged: restore it from a backup`,
+      });
+    }
+  }
+  // Whoever finds a run whose runner died before exporting its state re-derives it.
+  if (verdict.kind === "sound") await repairRunFiles(store, state);
+  return findings;
+}
+
+/** What {@linkcode cleanPartialRuns} did. */
+export interface PartialRunsCleaned {
+  /** The `.creating-<id>` (and earlier Lily's manifest-less) run dirs removed. */
+  readonly removed: string[];
+  /** Whether a run creation in progress made it remove nothing. */
+  readonly busy: boolean;
+  /** The runs interrupted while starting that were marked failed. */
+  readonly marked: string[];
+}
+
+/**
+ * Cleans what interrupted run starts left: removes partial run creations
+ * (see `RunStore.cleanPartialCreations`) and marks runs interrupted while
+ * starting as failed (see `markInterruptedStarts`).
+ *
+ * @param store The open store.
+ * @returns What was removed and marked.
+ * @throws {StorageError} When a trace cannot be removed or a run cannot be marked.
+ */
+export async function cleanPartialRuns(store: Store): Promise<PartialRunsCleaned> {
+  const partial = await store.runs.cleanPartialCreations();
+  return { ...partial, marked: await markInterruptedStarts(store) };
 }

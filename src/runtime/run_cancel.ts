@@ -12,6 +12,7 @@ import { ConflictError } from "../core/errors.ts";
 import type { Store } from "../store/store.ts";
 import { foldEvents, type RunState } from "./run_events.ts";
 import { readJournal } from "./run_journal.ts";
+import { checkRunJournal, lostJournalError } from "./run_journal_check.ts";
 import { withRunSession } from "./run_session.ts";
 
 /** Options of {@linkcode cancelRun}. */
@@ -37,6 +38,7 @@ export interface CancelRunOptions {
  * @returns The run's state afterwards.
  * @throws {ConflictError} When the run already succeeded or was cancelled, or
  * a live runner did not stop in time.
+ * @throws {IntegrityError} When the run's journal is lost or damaged.
  */
 export async function cancelRun(
   store: Store,
@@ -48,6 +50,9 @@ export async function cancelRun(
   if (manifest.status === "succeeded" || manifest.status === "cancelled") {
     throw new ConflictError(`Run ${runId} is already ${manifest.status}; nothing to cancel`);
   }
+  // A lost journal is not cancelled over: the appended event would hide the loss.
+  const { verdict } = await checkRunJournal(store, runId);
+  if (verdict.kind === "lost") throw lostJournalError(store, runId, verdict.evidence);
   if (await store.leases.isLive(runId)) {
     await store.control.requestCancel(runId);
     const deadline = clock.monotonicMs() + (options.waitMs ?? 30_000);

@@ -41,7 +41,8 @@ export interface JournalContents {
  * @param runId The run.
  * @returns The events; empty when the run has no journal.
  * @throws {IntegrityError} When an entry other than the last is not an
- * event, or the journal is a symlink.
+ * event, the journal holds only NUL bytes (damage, not a torn append), or it
+ * is a symlink.
  * @throws {StorageError} When the journal cannot be read.
  */
 export async function readJournal(log: RunEventLog, runId: string): Promise<JournalContents> {

@@ -138,9 +138,13 @@ export interface ExecuteRunOptions {
   readonly cancelPollMs?: number;
   /**
    * The `run_started` event of a new run, journaled once the lease is held
-   * (so nothing can slip in between; {@linkcode startRun} sets it).
+   * (so nothing can slip in between; {@linkcode startRun} sets it), or a
+   * function called under the lease that stores what the run starts with
+   * and returns that event.
    */
-  readonly start?: Extract<RunEventBody, { type: "run_started" }>;
+  readonly start?:
+    | Extract<RunEventBody, { type: "run_started" }>
+    | (() => Promise<Extract<RunEventBody, { type: "run_started" }>>);
   /**
    * Told the run id once the `start` event is durable — so an id a user is
    * shown always names a run that `resumeRun` can continue.
@@ -205,7 +209,8 @@ export async function executeRun(
   const clock = options.clock ?? systemClock;
   return await withRunSession(store, runId, async ({ journal, events }) => {
     if (events.length === 0 && options.start) {
-      events.push(await journal.append(options.start));
+      const start = typeof options.start === "function" ? await options.start() : options.start;
+      events.push(await journal.append(start));
       options.onCreated?.(runId);
       crashPoint("run_announced");
     }

@@ -11,6 +11,7 @@ import { basename, extname, isAbsolute, relative, resolve } from "node:path";
 import { canonicalHash } from "../core/canonical_json.ts";
 import {
   causeMessage,
+  ConflictError,
   IntegrityError,
   NotFoundError,
   UsageError,
@@ -29,7 +30,13 @@ import { foldEvents, type RunState } from "./run_events.ts";
 import { executeRun, type ExecuteRunOptions } from "./run_loop.ts";
 import { repairRunFiles } from "./run_state_file.ts";
 import { crashPoint } from "../core/crash_point.ts";
-import { readJournal } from "./run_journal.ts";
+import {
+  assertJournalArtifactsIndexed,
+  checkRunJournal,
+  INTERRUPTED_START_REASON,
+  interruptedStartMessage,
+  lostJournalError,
+} from "./run_journal_check.ts";
 
 /** The artifact type of a stored workflow file. */
 export const WORKFLOW_FILE_TYPE = "workflow.v1";
@@ -275,44 +282,51 @@ export async function startRun(
   const producer = options.producer ?? { id: "human", kind: "human" };
   const { manifest } = await store.runs.create();
   const runId = manifest.run_id;
-  const workflowRef = options.workflowFile !== undefined
-    ? await store.artifacts.putBytes(runId, options.workflowFile.bytes, {
-      type: WORKFLOW_FILE_TYPE,
-      name: graph.workflow.name,
-      fileName: options.workflowFile.name,
-      producer,
-    })
-    : await store.artifacts.putJson(runId, describeWorkflow(graph.workflow), {
-      type: WORKFLOW_DEFINITION_TYPE,
-      name: graph.workflow.name,
-      producer,
-    });
-  const inputIds: Record<string, string> = {};
-  for (const [name, input] of Object.entries(inputs)) {
-    if (input.kind === "artifact") {
-      inputIds[name] = input.artifactId;
-      continue;
+  // Stored under the run's lease (taken by the run loop before `start` is
+  // called): a crash leaves a run that `lily verify` reports as interrupted
+  // while starting, and a clean-up never marks a start still in progress.
+  const start = async () => {
+    const workflowRef = options.workflowFile !== undefined
+      ? await store.artifacts.putBytes(runId, options.workflowFile.bytes, {
+        type: WORKFLOW_FILE_TYPE,
+        name: graph.workflow.name,
+        fileName: options.workflowFile.name,
+        producer,
+      })
+      : await store.artifacts.putJson(runId, describeWorkflow(graph.workflow), {
+        type: WORKFLOW_DEFINITION_TYPE,
+        name: graph.workflow.name,
+        producer,
+      });
+    const inputIds: Record<string, string> = {};
+    for (const [name, input] of Object.entries(inputs)) {
+      if (input.kind === "artifact") {
+        inputIds[name] = input.artifactId;
+        continue;
+      }
+      const meta = { type: graph.workflow.inputs[name].type, name, producer };
+      const ref = input.kind === "json"
+        ? await store.artifacts.putJson(runId, input.value, meta)
+        : await store.artifacts.putFile(runId, input.path, meta);
+      inputIds[name] = ref.artifact_id;
     }
-    const meta = { type: graph.workflow.inputs[name].type, name, producer };
-    const ref = input.kind === "json"
-      ? await store.artifacts.putJson(runId, input.value, meta)
-      : await store.artifacts.putFile(runId, input.path, meta);
-    inputIds[name] = ref.artifact_id;
-  }
-  const inputRefs = await Promise.all(Object.values(inputIds).map((id) => store.artifacts.ref(id)));
-  const workOrder = inputRefs.find((ref) => ref.artifact_type === WORK_ORDER_TYPE);
-  if (workOrder) await store.runs.update(runId, () => ({ work_order_ref: workOrder }));
-  crashPoint("run_created");
-  const workflowPath = workspacePath(store.workspace, options.workflowFile?.path);
-  const start = {
-    type: "run_started" as const,
-    workflow_name: graph.workflow.name,
-    workflow_ref: workflowRef.artifact_id,
-    workflow_sha256: workflowHash(graph.workflow),
-    inputs: inputIds,
-    step_ids: graph.steps.map((s) => s.id),
-    ...(options.sandbox === false ? { sandbox: "none" as const } : {}),
-    ...(workflowPath ? { workflow_path: workflowPath } : {}),
+    const inputRefs = await Promise.all(
+      Object.values(inputIds).map((id) => store.artifacts.ref(id)),
+    );
+    const workOrder = inputRefs.find((ref) => ref.artifact_type === WORK_ORDER_TYPE);
+    if (workOrder) await store.runs.update(runId, () => ({ work_order_ref: workOrder }));
+    crashPoint("run_created");
+    const workflowPath = workspacePath(store.workspace, options.workflowFile?.path);
+    return {
+      type: "run_started" as const,
+      workflow_name: graph.workflow.name,
+      workflow_ref: workflowRef.artifact_id,
+      workflow_sha256: workflowHash(graph.workflow),
+      inputs: inputIds,
+      step_ids: graph.steps.map((s) => s.id),
+      ...(options.sandbox === false ? { sandbox: "none" as const } : {}),
+      ...(workflowPath ? { workflow_path: workflowPath } : {}),
+    };
   };
   return { runId, state: await executeRun(store, graph, runId, { ...options, start }) };
 }
@@ -333,10 +347,15 @@ function workspacePath(workspace: string, path: string | undefined): string | un
  * @param store The open store.
  * @param runId The run.
  * @returns The state (empty for a run that never started a workflow).
+ * @throws {IntegrityError} When the journal is damaged, or missing although
+ * the run's other files show it started (the message names the file), or it
+ * names artifacts the index lacks (the index was lost).
  */
 export async function readRunState(store: Store, runId: string): Promise<RunState> {
-  await store.runs.get(runId);
-  const state = foldEvents(runId, (await readJournal(store.events, runId)).events);
+  const { events, verdict } = await checkRunJournal(store, runId);
+  if (verdict.kind === "lost") throw lostJournalError(store, runId, verdict.evidence);
+  await assertJournalArtifactsIndexed(store, runId, events);
+  const state = foldEvents(runId, events);
   await repairRunFiles(store, state);
   return state;
 }
@@ -351,6 +370,7 @@ export async function readRunState(store: Store, runId: string): Promise<RunStat
  * @returns The graph.
  * @throws {UsageError} When the run has no workflow, or a TS API workflow is
  * needed and not given.
+ * @throws {ConflictError} When the run was interrupted while starting (nothing ran).
  * @throws {IntegrityError} When the given or stored workflow does not match the run's hash.
  */
 export async function loadRunWorkflow(
@@ -359,7 +379,13 @@ export async function loadRunWorkflow(
   definition?: WorkflowGraph,
 ): Promise<WorkflowGraph> {
   const state = await readRunState(store, runId);
+  if (state.workflow_ref === null && state.reason === INTERRUPTED_START_REASON) {
+    throw new ConflictError(`Run ${runId} was marked failed: it was ${INTERRUPTED_START_REASON}`);
+  }
   if (state.workflow_ref === null) {
+    if ((await checkRunJournal(store, runId)).verdict.kind === "interrupted_start") {
+      throw new ConflictError(interruptedStartMessage(runId));
+    }
     throw new UsageError(`Run ${runId} was not started from a workflow; nothing to resume`);
   }
   const ref = await store.artifacts.ref(state.workflow_ref);

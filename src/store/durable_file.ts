@@ -6,7 +6,7 @@
  */
 
 import { basename, dirname, join } from "node:path";
-import { StorageError } from "../core/errors.ts";
+import { IntegrityError, StorageError } from "../core/errors.ts";
 import { storageError } from "../core/storage_error.ts";
 
 /**
@@ -164,18 +164,46 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
  * @param fn The work to do under the lock.
  * @returns What `fn` returns.
  * @throws {StorageError} When the lock file cannot be opened or created.
+ * @throws {IntegrityError} When something else, e.g. a directory, took its place.
  */
 export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(lockPath, { read: true, write: true, create: true });
-  } catch (err) {
-    throw storageError(err, lockPath, "open");
-  }
+  const file = await openLockFile(lockPath, { create: true });
   try {
     await file.lock(true);
     return await fn();
   } finally {
     file.close();
+  }
+}
+
+/**
+ * Opens a lock file (one that holds no data, only an OS lock) for reading
+ * and writing.
+ *
+ * @param path The lock file.
+ * @param options `create`: create it when missing.
+ * @returns The open file.
+ * @throws {IntegrityError} When a directory (or a path under a file) took its
+ * place; the message says to remove it, which loses nothing.
+ * @throws {StorageError} When it cannot be opened for another reason
+ * (`Deno.errors.NotFound` passes through when `create` is false).
+ */
+export async function openLockFile(
+  path: string,
+  options: { create: boolean },
+): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { read: true, write: true, create: options.create });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound && !options.create) throw err;
+    const error = storageError(err, path, "open");
+    if (err instanceof Deno.errors.IsADirectory || err instanceof Deno.errors.NotADirectory) {
+      throw new IntegrityError(
+        `${error.message}; it is a lock file and holds no data: remove it (lily verify lists ` +
+          "every damaged file)",
+        { cause: err },
+      );
+    }
+    throw error;
   }
 }

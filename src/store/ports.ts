@@ -153,6 +153,13 @@ export interface ArtifactIndex {
    * @returns Its inputs and outputs; both empty for an unknown id.
    */
   lineage(artifactId: string): Promise<ArtifactLineage>;
+  /**
+   * Where the index is, for people (e.g. in the message of a lost index);
+   * not a path to read or write.
+   *
+   * @returns The location.
+   */
+  location(): string;
   /** Closes the index. */
   close(): void;
 }
@@ -224,6 +231,14 @@ export interface RunEventLog {
    * @returns The open log and the entries already in it.
    */
   open<T>(runId: string, codec: LogCodec<T>): Promise<{ log: AppendLog<T>; entries: T[] }>;
+  /**
+   * Where a run's log is, for people (e.g. in the message of a lost
+   * journal); not a path to read or write.
+   *
+   * @param runId The run.
+   * @returns The location.
+   */
+  location(runId: string): string;
 }
 
 /** A held lease; release it when the runner stops. */
@@ -259,6 +274,14 @@ export interface RunLease {
    * @returns `true` while a runner is alive.
    */
   isLive(runId: string): Promise<boolean>;
+  /**
+   * Tells whether a run's lease was ever taken (by a runner, or by a cancel
+   * of a run without one): the trace that `run start` got past creating it.
+   *
+   * @param runId The run.
+   * @returns `true` once the lease was first taken.
+   */
+  taken(runId: string): Promise<boolean>;
 }
 
 /** Requests to a run's live runner. */

@@ -109,6 +109,12 @@ type _ManifestMatchesSchema = AssertTrue<
  * names the file and the first wrong field.
  */
 export function parseManifest(text: string, path: string): RunManifest {
+  if (text.includes("\0")) {
+    throw new IntegrityError(
+      `Unreadable run manifest ${path}: it holds NUL bytes (what a power loss leaves); ` +
+        DAMAGED_HINT,
+    );
+  }
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -134,11 +140,12 @@ export function parseManifest(text: string, path: string): RunManifest {
  * Reads and validates a manifest file.
  *
  * @param path The `run_manifest.json` path.
+ * @param runId The run it must name (checked when given).
  * @returns The manifest.
  * @throws {NotFoundError} When the file does not exist.
- * @throws {IntegrityError} When it is not a valid manifest.
+ * @throws {IntegrityError} When it is not a valid manifest, or names another run.
  */
-export async function readManifest(path: string): Promise<RunManifest> {
+export async function readManifest(path: string, runId?: string): Promise<RunManifest> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -151,7 +158,38 @@ export async function readManifest(path: string): Promise<RunManifest> {
       { cause: err },
     );
   }
-  return parseManifest(text, path);
+  const manifest = parseManifest(text, path);
+  if (runId !== undefined && manifest.run_id !== runId) {
+    throw new IntegrityError(
+      `Run manifest ${path} names run ${manifest.run_id}, not ${runId}: it was copied from ` +
+        `another run or tampered with; ${DAMAGED_HINT}`,
+    );
+  }
+  return manifest;
+}
+
+/**
+ * The error for a run whose manifest is absent: the run does not exist, or
+ * (when its directory does) its manifest was lost.
+ *
+ * @param root The run's directory.
+ * @param path The `run_manifest.json` path.
+ * @param runId The run.
+ * @returns A {@linkcode NotFoundError} without the directory, else an
+ * {@linkcode IntegrityError} saying what to do.
+ */
+export async function missingManifestError(
+  root: string,
+  path: string,
+  runId: string,
+): Promise<NotFoundError | IntegrityError> {
+  const dir = await Deno.lstat(root).then((info) => info.isDirectory, () => false);
+  return dir
+    ? new IntegrityError(
+      `Run ${runId} has lost its manifest: ${path} is missing although the run directory ` +
+        `exists; ${DAMAGED_HINT}`,
+    )
+    : new NotFoundError(`Run ${runId} does not exist (no directory ${root})`);
 }
 
 /**
@@ -179,19 +217,24 @@ export function manifestBytes(manifest: RunManifest): Uint8Array {
  * Checks that a run exists with a valid manifest, before it takes artifacts:
  * a corrupt run takes no new artifacts.
  *
- * @param manifestPath The run's `run_manifest.json`.
+ * @param run The run's directory and `run_manifest.json`.
  * @param runId The run id, for the message.
- * @throws {NotFoundError} When the run has no manifest.
- * @throws {IntegrityError} When its manifest is invalid.
+ * @throws {NotFoundError} When the run does not exist.
+ * @throws {IntegrityError} When its manifest is invalid, names another run,
+ * or is missing from an existing run directory.
  * @throws {StorageError} When the manifest cannot be read (names it).
  */
-export async function requireRunManifest(manifestPath: string, runId: string): Promise<void> {
+export async function requireRunManifest(
+  run: { readonly root: string; readonly manifest: string },
+  runId: string,
+): Promise<void> {
+  const manifestPath = run.manifest;
   try {
     const info = await Deno.lstat(manifestPath);
     if (!info.isFile) throw new Deno.errors.NotFound();
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw storageError(err, manifestPath, "read");
-    throw new NotFoundError(`Run ${runId} does not exist (no manifest at ${manifestPath})`);
+    throw await missingManifestError(run.root, manifestPath, runId);
   }
-  await readManifest(manifestPath);
+  await readManifest(manifestPath, runId);
 }

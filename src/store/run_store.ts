@@ -16,6 +16,7 @@ import { crashPoint } from "../core/crash_point.ts";
 import { storageError } from "../core/storage_error.ts";
 import {
   createDir,
+  openLockFile,
   syncDir,
   withFileLock,
   writeFileAtomic,
@@ -24,7 +25,13 @@ import {
 import { type RunLayout, runLayout, type StoreLayout } from "./layout.ts";
 import { checkFileName } from "./safe_path.ts";
 import { basename, join } from "node:path";
-import { manifestBytes, readManifest, type RunManifest, writeManifest } from "./run_manifest.ts";
+import {
+  manifestBytes,
+  missingManifestError,
+  readManifest,
+  type RunManifest,
+  writeManifest,
+} from "./run_manifest.ts";
 import { readUserFile } from "./user_file.ts";
 import { readWorkspaceSnapshot } from "./workspace_snapshot.ts";
 
@@ -103,6 +110,16 @@ export const PARTIAL_PREFIX = ".creating-";
 /** The lock file run creations hold shared and clean-ups hold exclusively, in `runs/`. */
 export const CREATION_LOCK_NAME = ".create.lock";
 
+/**
+ * The path of `runs/.create.lock`.
+ *
+ * @param layout The workspace store's paths.
+ * @returns The lock file's path.
+ */
+export function creationLockPath(layout: StoreLayout): string {
+  return join(layout.runsDir, CREATION_LOCK_NAME);
+}
+
 function partialRunPath(layout: StoreLayout, runId: string): string {
   return join(layout.runsDir, `${PARTIAL_PREFIX}${runId}`);
 }
@@ -118,13 +135,7 @@ async function withCreationLock<T>(
   exclusive: boolean,
   fn: () => Promise<T>,
 ): Promise<T | undefined> {
-  const path = join(layout.runsDir, CREATION_LOCK_NAME);
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true, write: true, create: true });
-  } catch (err) {
-    throw storageError(err, path, "open");
-  }
+  const file = await openLockFile(creationLockPath(layout), { create: true });
   try {
     if (exclusive) {
       if (!(await file.tryLock(true))) return undefined;
@@ -399,19 +410,29 @@ export class RunStore {
    * @param runId The run id.
    * @returns The manifest.
    * @throws {NotFoundError} When the run does not exist.
-   * @throws {IntegrityError} When its manifest is unreadable or invalid.
+   * @throws {IntegrityError} When its manifest is unreadable, invalid,
+   * names another run, or is missing from an existing run directory.
    */
   async get(runId: string): Promise<RunManifest> {
     const run = runLayout(this.#layout, runId);
     try {
-      return await readManifest(run.manifest);
+      return await readManifest(run.manifest, runId);
     } catch (err) {
-      if (err instanceof NotFoundError) {
+      if (!(err instanceof NotFoundError)) throw err;
+      if (await isLegacyPartial(run.root)) {
+        throw new NotFoundError(
+          `Run ${runId} does not exist: ${run.root} is the trace of an interrupted run ` +
+            "creation; remove it with `lily verify --clean-partial`",
+          { cause: err },
+        );
+      }
+      const missing = await missingManifestError(run.root, run.manifest, runId);
+      if (missing instanceof NotFoundError) {
         throw new NotFoundError(`Run ${runId} does not exist in ${this.#layout.storeDir}`, {
           cause: err,
         });
       }
-      throw err;
+      throw missing;
     }
   }
 
@@ -431,7 +452,7 @@ export class RunStore {
         } catch (err) {
           if (!(err instanceof LilyError)) throw err;
           const root = join(this.#layout.runsDir, entry.name);
-          if (err instanceof NotFoundError && await isLegacyPartial(root)) continue;
+          if (await isLegacyPartial(root)) continue;
           out.push({ run_id: entry.name, error: err.message });
         }
       }
@@ -459,7 +480,7 @@ export class RunStore {
     const run = runLayout(this.#layout, runId);
     await this.get(runId);
     return await withFileLock(run.lock, async () => {
-      const current = await readManifest(run.manifest);
+      const current = await readManifest(run.manifest, runId);
       const next: RunManifest = {
         ...current,
         ...patch(current),

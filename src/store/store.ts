@@ -194,7 +194,7 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
   });
   const blobs = new FsBlobStore(layout.runsDir);
   const artifacts = new ArtifactStore(blobs, index, {
-    checkRun: (runId) => requireRunManifest(runLayout(layout, runId).manifest, runId),
+    checkRun: (runId) => requireRunManifest(runLayout(layout, runId), runId),
     now: options.now,
     newId: options.newArtifactId,
     defaultProducer: options.defaultProducer,

@@ -19,9 +19,9 @@ import {
 import { isUuid } from "../core/ids.ts";
 import type { ArtifactRef } from "./artifact_ref.ts";
 import { storageError } from "../core/storage_error.ts";
-import { runFileProblems } from "./fs/run_file_problems.ts";
+import { lockFileProblem, runFileProblems } from "./fs/run_file_problems.ts";
 import { runLayout, type StoreLayout } from "./layout.ts";
-import type { RunStore } from "./run_store.ts";
+import { creationLockPath, type RunStore } from "./run_store.ts";
 import type { SqliteArtifactIndex } from "./sqlite/sqlite_artifact_index.ts";
 import { readManifest } from "./run_manifest.ts";
 import { resolveInside } from "./safe_path.ts";
@@ -38,7 +38,9 @@ export type FindingKind =
   | "invalid_journal"
   | "damaged_index"
   | "damaged_file"
-  | "partial_run";
+  | "partial_run"
+  | "interrupted_start"
+  | "missing_journal";
 
 /** Whether a finding fails verification. */
 export type FindingSeverity = "error" | "warning";
@@ -71,16 +73,39 @@ export interface VerifyReport {
   readonly findings: readonly Finding[];
 }
 
+/** A finding about a run's journal, as the journal check reports it (the store adds the run and the file). */
+export interface JournalFinding {
+  /**
+   * `missing_journal` and `dangling_ref` are about the journal,
+   * `interrupted_start` about the run as a whole.
+   */
+  readonly kind: "missing_journal" | "dangling_ref" | "interrupted_start";
+  /** The artifact it concerns, when there is one. */
+  readonly artifact_id: string | null;
+  /** What is wrong. */
+  readonly detail: string;
+}
+
+/** What verification tells the journal check about the store. */
+export interface JournalCheckContext {
+  /** Whether the index is readable; when it is not, the journal's references cannot be checked. */
+  readonly indexUsable: boolean;
+}
+
 /** Options of verification: which run to check, and how to check journals. */
 export interface VerifyOptions {
   /** Check only this run. */
   runId?: string;
   /**
-   * Checks a run's journal (e.g. that its events fold into a state); a
-   * {@linkcode LilyError} it throws becomes an `invalid_journal` finding.
-   * Without it, journals are not checked.
+   * Checks a run's journal (e.g. that its events fold into a state, agree
+   * with the run's other files and name only indexed artifacts), returning
+   * its findings; a {@linkcode LilyError} it throws becomes an
+   * `invalid_journal` finding. Without it, journals are not checked.
    */
-  checkJournal?: (runId: string) => Promise<void>;
+  checkJournal?: (
+    runId: string,
+    context: JournalCheckContext,
+  ) => Promise<readonly JournalFinding[]>;
 }
 
 /** The parts of a filesystem store that verification reads. */
@@ -93,7 +118,12 @@ export interface FsStoreParts {
   readonly runs: RunStore;
 }
 
-const WARNINGS: readonly FindingKind[] = ["orphan_payload", "stray_entry", "partial_run"];
+const WARNINGS: readonly FindingKind[] = [
+  "orphan_payload",
+  "stray_entry",
+  "partial_run",
+  "interrupted_start",
+];
 
 /** Tells whether a finding of this kind fails verification: `warning` for the expected traces of a crash. */
 function severityOf(kind: FindingKind): FindingSeverity {
@@ -193,7 +223,7 @@ export async function verifyFsStore(
     const run = runLayout(store.layout, runId);
     const rows = rowsByRun.get(runId) ?? [];
     try {
-      const manifest = await readManifest(run.manifest);
+      const manifest = await readManifest(run.manifest, runId);
       const wo = manifest.work_order_ref;
       if (wo && indexUsable && !(await store.index.get(wo.artifact_id))) {
         add({
@@ -201,7 +231,8 @@ export async function verifyFsStore(
           run_id: runId,
           artifact_id: wo.artifact_id,
           path: run.manifest,
-          detail: "work_order_ref names an artifact that is not in the index",
+          detail: "work_order_ref names an artifact that is not in the index; the index " +
+            `${store.layout.indexPath} was lost or damaged: restore it from a backup`,
         });
       }
     } catch (err) {
@@ -284,7 +315,21 @@ export async function verifyFsStore(
       });
     }
   }
-  await checkRunFiles(store, options, add);
+  const indexReadable = indexUsable && !findings.some((f) => f.kind === "damaged_index");
+  await checkRunFiles(store, { ...options, indexUsable: indexReadable }, add);
+  if (options.runId === undefined) {
+    const creationLock = creationLockPath(store.layout);
+    const problem = await lockFileProblem(creationLock, "run creation lock");
+    if (problem !== undefined) {
+      add({
+        kind: "damaged_file",
+        run_id: null,
+        artifact_id: null,
+        path: creationLock,
+        detail: problem,
+      });
+    }
+  }
   return {
     ok: findings.every((f) => f.severity === "warning"),
     runs_checked: runIds.length,
@@ -296,7 +341,7 @@ export async function verifyFsStore(
 /** Checks every run's journal and the files beside it, in run id order. */
 async function checkRunFiles(
   store: FsStoreParts,
-  options: VerifyOptions,
+  options: VerifyOptions & JournalCheckContext,
   add: (f: Omit<Finding, "severity">) => void,
 ): Promise<void> {
   const runIds = options.runId !== undefined
@@ -307,7 +352,11 @@ async function checkRunFiles(
     const finding = (kind: FindingKind, path: string, detail: string) =>
       add({ kind, run_id: runId, artifact_id: null, path, detail });
     try {
-      await options.checkJournal?.(runId);
+      const context = { indexUsable: options.indexUsable };
+      for (const f of (await options.checkJournal?.(runId, context)) ?? []) {
+        const path = f.kind === "interrupted_start" ? run.root : run.events;
+        add({ kind: f.kind, run_id: runId, artifact_id: f.artifact_id, path, detail: f.detail });
+      }
     } catch (err) {
       if (!(err instanceof LilyError)) throw err;
       finding("invalid_journal", run.events, err.message);

@@ -46,4 +46,15 @@ export class FsRunEventLog implements RunEventLog {
   async open<T>(runId: string, codec: LogCodec<T>): Promise<{ log: AppendLog<T>; entries: T[] }> {
     return await JsonlLog.open(runLayout(this.#layout, runId).events, codec);
   }
+
+  /**
+   * Where a run's log is, for people: its `events.jsonl` path.
+   *
+   * @param runId The run.
+   * @returns The path, for messages.
+   * @throws {UsageError} When `runId` is not a UUID.
+   */
+  location(runId: string): string {
+    return runLayout(this.#layout, runId).events;
+  }
 }

@@ -14,10 +14,9 @@
 
 import { systemClock } from "../../core/clock.ts";
 import { crashPoint } from "../../core/crash_point.ts";
-import { ConflictError, IntegrityError } from "../../core/errors.ts";
+import { ConflictError } from "../../core/errors.ts";
 import { processStartTicks } from "../../core/proc_stat.ts";
-import { storageError } from "../../core/storage_error.ts";
-import { writeFileAtomic } from "../durable_file.ts";
+import { openLockFile, writeFileAtomic } from "../durable_file.ts";
 import { type RunLayout, runLayout, type StoreLayout } from "../layout.ts";
 import type { AcquireLeaseOptions, HeldLease, RunLease } from "../ports.ts";
 import { refuseSymlink } from "./refuse_symlink.ts";
@@ -44,18 +43,10 @@ async function readLeaseHolder(run: RunLayout): Promise<LeaseHolder | undefined>
 async function isRunLive(run: RunLayout): Promise<boolean> {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(run.lease, { read: true, write: true });
+    file = await openLockFile(run.lease, { create: false });
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;
-    const error = storageError(err, run.lease, "open");
-    if (err instanceof Deno.errors.IsADirectory || err instanceof Deno.errors.NotADirectory) {
-      throw new IntegrityError(
-        `${error.message}; the runner lease holds no data, remove it (lily verify lists every ` +
-          "damaged file)",
-        { cause: err },
-      );
-    }
-    throw error;
+    throw err;
   }
   try {
     const free = await file.tryLock(true);
@@ -84,12 +75,7 @@ async function acquireRunLease(
   options: AcquireLeaseOptions,
 ): Promise<HeldLease> {
   await refuseSymlink(run.lease);
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(run.lease, { read: true, write: true, create: true });
-  } catch (err) {
-    throw storageError(err, run.lease, "open");
-  }
+  const file = await openLockFile(run.lease, { create: true });
   if (!(await file.tryLock(true))) {
     file.close();
     const holder = await readLeaseHolder(run);
@@ -156,5 +142,17 @@ export class FsRunLease implements RunLease {
    */
   async isLive(runId: string): Promise<boolean> {
     return await isRunLive(runLayout(this.#layout, runId));
+  }
+
+  /**
+   * Tells whether a run's lease was ever taken: whether `runner.lock`
+   * exists (as anything).
+   *
+   * @param runId The run.
+   * @returns `true` when `runner.lock` exists.
+   * @throws {UsageError} When `runId` is not a UUID.
+   */
+  async taken(runId: string): Promise<boolean> {
+    return await Deno.lstat(runLayout(this.#layout, runId).lease).then(() => true, () => false);
   }
 }

@@ -28,7 +28,8 @@ interface JsonlContents<T> extends LogContents<T> {
  * @param codec Checks each line.
  * @returns The entries; none when the file does not exist.
  * @throws {IntegrityError} When a line other than the last is not an entry,
- * or the file is a symlink.
+ * the file holds only NUL bytes (damage, not a torn append), or it is a
+ * symlink.
  * @throws {StorageError} When the file cannot be read.
  */
 export async function readJsonlLog<T>(path: string, codec: LogCodec<T>): Promise<LogContents<T>> {
@@ -46,6 +47,12 @@ async function readContents<T>(path: string, codec: LogCodec<T>): Promise<JsonlC
     throw storageError(err, path, "read");
   }
   const validBytes = bytes.lastIndexOf(10) + 1;
+  if (validBytes === 0 && bytes.length > 0 && bytes.every((b) => b === 0)) {
+    throw new IntegrityError(
+      `${codec.label} ${path} holds only NUL bytes (what a power loss leaves): its entries ` +
+        "are lost; restore the file from a backup",
+    );
+  }
   const lines = new TextDecoder().decode(bytes.subarray(0, validBytes)).split("\n");
   lines.pop();
   const entries = lines.map((line, i) => {

@@ -1,6 +1,6 @@
 /**
- * The run files beside the journal, checked by verification: the lease
- * files (`runner.lock`, `runner.json`) and the exported state
+ * The run files beside the journal, checked by verification: the lock
+ * files (`runner.lock`, `.lock`), the lease holder (`runner.json`) and the exported state
  * (`run_state.json`) must each be absent or what the runner writes.
  *
  * @module
@@ -9,7 +9,7 @@
 import type { RunLayout } from "../layout.ts";
 
 /**
- * Checks a run's lease files and exported state.
+ * Checks a run's lock files, lease holder and exported state.
  *
  * @param run The run's paths.
  * @param runId The run id.
@@ -20,9 +20,13 @@ export async function runFileProblems(
   runId: string,
 ): Promise<[string, string][]> {
   const problems: [string, string][] = [];
-  const lock = await kindOf(run.lease);
-  if (lock !== "absent" && lock !== "a regular file") {
-    problems.push([run.lease, `the runner lease file is ${lock}; remove it`]);
+  const locks: readonly (readonly [string, string])[] = [
+    [run.lease, "runner lease"],
+    [run.lock, "manifest lock"],
+  ];
+  for (const [path, what] of locks) {
+    const problem = await lockFileProblem(path, what);
+    if (problem !== undefined) problems.push([path, problem]);
   }
   const holder = await readJson(run.leaseInfo);
   if (
@@ -49,6 +53,21 @@ export async function runFileProblems(
     ]);
   }
   return problems;
+}
+
+/**
+ * What is wrong with a lock file (one that holds no data, only an OS lock):
+ * absent or a regular file is right.
+ *
+ * @param path The lock file.
+ * @param what What it is, for the message (e.g. `runner lease`).
+ * @returns The problem, or `undefined` when there is none.
+ */
+export async function lockFileProblem(path: string, what: string): Promise<string | undefined> {
+  const kind = await kindOf(path);
+  return kind === "absent" || kind === "a regular file"
+    ? undefined
+    : `the ${what} file is ${kind}; it holds no data: remove it`;
 }
 
 async function kindOf(path: string): Promise<string> {

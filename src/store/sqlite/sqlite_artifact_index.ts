@@ -469,6 +469,15 @@ export class SqliteArtifactIndex implements ArtifactIndex {
     return { inputs, outputs: rows.outputs.map((row) => toRef(row, this.#path)) };
   }
 
+  /**
+   * Where the index is, for people: its `index.sqlite` path.
+   *
+   * @returns The path, for messages.
+   */
+  location(): string {
+    return this.#path;
+  }
+
   /** Closes the connection. */
   close(): void {
     if (this.#db?.isOpen) this.#db.close();
