@@ -28,6 +28,11 @@ export interface StoreUnderTest {
    * killed mid-append would.
    */
   tearLogTail(runId: string): Promise<void>;
+  /**
+   * Leaves `runId`'s event log holding entries' worth of NUL bytes, as a
+   * power loss can.
+   */
+  zeroLog(runId: string): Promise<void>;
   /** Closes the store and removes everything the test created. */
   dispose(): Promise<void>;
 }
@@ -81,8 +86,9 @@ function ref(runId: string, id: string, overrides: Partial<ArtifactRef> = {}): A
 
 /**
  * Registers the conformance tests for one backend: blobs, the artifact
- * index, the run event log (append, read, torn tail), the run lease
- * (exclusive, released by a killed holder) and run control.
+ * index, the run event log (append, read, torn tail, NUL damage), the run
+ * lease (exclusive, released by a killed holder, remembered as taken), the
+ * locations named in messages and run control.
  *
  * @param options The backend's name and how to open it.
  */
@@ -299,6 +305,34 @@ export function runStoreSpec(options: StoreSpecOptions): void {
     assertEquals(await store.leases.isLive(runId), false);
     (await store.leases.acquire(runId)).release();
   });
+
+  test("lease: a run's lease, once taken, stays known as taken", async ({ store }, runId) => {
+    const other = (await store.runs.create()).manifest.run_id;
+    assertEquals(await store.leases.taken(runId), false);
+    (await store.leases.acquire(runId)).release();
+    assertEquals(await store.leases.taken(runId), true);
+    assertEquals(await store.leases.isLive(runId), false);
+    assertEquals(await store.leases.taken(other), false);
+  });
+
+  test(
+    "locations: the index and each run's log name where they are, one per run",
+    async ({ store }, runId) => {
+      const other = (await store.runs.create()).manifest.run_id;
+      assert(store.index.location().length > 0);
+      assert(store.events.location(runId).includes(runId), store.events.location(runId));
+      assert(store.events.location(runId) !== store.events.location(other));
+    },
+  );
+
+  test(
+    "event log: a log of only NUL bytes is damage, not a torn tail",
+    async (under, runId) => {
+      const { store } = under;
+      await under.zeroLog(runId);
+      await assertRejects(() => store.events.read(runId, NUMBERED), IntegrityError, "NUL");
+    },
+  );
 
   test(
     "control: a cancel request stays until cleared, for its run only",

@@ -33,6 +33,9 @@ runStoreSpec({
         const events = join(store.runs.location(runId), "events.jsonl");
         await Deno.writeTextFile(events, '{"n": 99, "torn', { append: true });
       },
+      zeroLog: async (runId) => {
+        await Deno.writeFile(join(store.runs.location(runId), "events.jsonl"), new Uint8Array(64));
+      },
       dispose: async () => {
         for (const child of children) {
           try {
