@@ -14,12 +14,28 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import type { PolicyViolation } from "../../policy/policy_violation.ts";
 import { parseNetRules } from "../../policy/net_allow.ts";
 import type { BubblewrapMount } from "../../policy/bubblewrap_mounts.ts";
 import { netBridgeArgv, netBridgeEnv } from "./net_bridge.ts";
+import { findProgram } from "./find_program.ts";
 import { type ResolveHost, startNetProxy } from "./net_proxy.ts";
+
+/**
+ * The `deno` binary that runs the bridge: the kernel's own (`Deno.execPath()`),
+ * or, when the kernel is a compiled binary, `deno` on the kernel's PATH; its
+ * real path, so that binding its directory is enough.
+ *
+ * @param kernelPath The kernel's PATH.
+ * @returns The absolute path, or `undefined` when no deno is found.
+ */
+export async function bridgeDeno(kernelPath: string): Promise<string | undefined> {
+  const deno = Deno.build.standalone
+    ? await findProgram("deno", { cwd: "/", path: kernelPath })
+    : Deno.execPath();
+  return deno && isAbsolute(deno) ? await Deno.realPath(deno).catch(() => deno) : undefined;
+}
 
 /** Options of {@linkcode sandboxNetwork}. */
 export interface SandboxNetworkOptions {
