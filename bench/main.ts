@@ -16,8 +16,10 @@
 import { type BenchContext, type Figure, formatFigure } from "./_measure.ts";
 import { benchCliRunNew } from "./cli_run_new_bench.ts";
 import { benchContracts } from "./contracts_bench.ts";
+import { benchDenoBroker } from "./deno_broker_bench.ts";
 import { benchLangGraph } from "./langgraph_bench.ts";
 import { benchList } from "./list_bench.ts";
+import { benchNetBridge } from "./net_bridge_bench.ts";
 import { benchPutFile } from "./put_file_bench.ts";
 import { benchPutJson } from "./put_json_bench.ts";
 import { benchSandbox } from "./sandbox_bench.ts";
@@ -69,6 +71,8 @@ const BENCHMARKS: readonly ((ctx: BenchContext) => Promise<Figure[]>)[] = [
   benchContracts,
   benchWorkflow,
   benchLangGraph,
+  benchDenoBroker,
+  benchNetBridge,
 ];
 
 /**

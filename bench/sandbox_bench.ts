@@ -66,7 +66,7 @@ export async function benchSandbox(ctx: BenchContext): Promise<Figure[]> {
   try {
     const all = await contexts(ws, n + 1);
     const executor = new CommandExecutor({ bubblewrap: bwrap });
-    const prepared = await prepareSandbox(all[n], { bwrap, tools: null, netAllowlist: false });
+    const prepared = await prepareSandbox(all[n], { bwrap, tools: null });
     if (!prepared.ok) throw new Error(prepared.message);
     const bare = bubblewrapArgv(["/bin/true"], {
       bwrap,

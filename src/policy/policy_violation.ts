@@ -10,7 +10,16 @@
 export const POLICY_VIOLATION_TYPE = "policy_violation.v1";
 
 /** What kind of access was refused. */
-export type ViolationKind = "read" | "write" | "run" | "net" | "env" | "path";
+export type ViolationKind =
+  | "read"
+  | "write"
+  | "run"
+  | "net"
+  | "env"
+  | "path"
+  | "sys"
+  | "ffi"
+  | "import";
 
 /**
  * Who refused it: Deno's permission `flags`, the permission `broker`, the

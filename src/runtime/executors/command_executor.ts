@@ -20,11 +20,14 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import type { CommandSpec } from "../../graph/workflow.ts";
+import type { PolicyViolation } from "../../policy/policy_violation.ts";
 import { bubblewrapFromOption, runInBubblewrap } from "./bubblewrap.ts";
 import type { ExecutionContext, ExecutionResult, Executor, OnSpawn } from "./executor.ts";
 import { checkTool, prepareSandbox, resolveTools } from "./policy_sandbox.ts";
 import { runProcessTree } from "./process_tree.ts";
+import { bridgeDeno, sandboxNetwork } from "./sandbox_network.ts";
 import { checkSpawn } from "./spawn_failure.ts";
 
 /** Options of {@linkcode CommandExecutor}. */
@@ -135,10 +138,18 @@ export class CommandExecutor implements Executor<CommandSpec> {
     const real = await Deno.realPath(argv[0]).catch(() => argv[0]);
     const tool = tools?.find((t) => t.path === argv[0] || t.source === real);
     const bwrap = await this.#bubblewrap();
+    const net = ctx.confinement.net;
+    // A net allowlist runs the command behind the bridge, which needs deno in the sandbox.
+    const deno = net.length > 0 ? await bridgeDeno(this.#kernelPath) : undefined;
+    if (net.length > 0 && !deno) {
+      const message = "The net allowlist needs deno (for the bridge to the kernel's proxy); " +
+        "none was found on the kernel's PATH";
+      return { status: "failed", exitCode: null, message, summary };
+    }
     const sandbox = await prepareSandbox(ctx, {
       bwrap,
       tools,
-      netAllowlist: false,
+      ...(deno ? { runtime: [dirname(deno)] } : {}),
     });
     if (!sandbox.ok) {
       summary.sandbox = sandbox.reason === "sandbox_unavailable" ? "unavailable" : "bubblewrap";
@@ -151,12 +162,30 @@ export class CommandExecutor implements Executor<CommandSpec> {
       };
     }
     summary.sandbox = "bubblewrap";
-    const result = await runInBubblewrap([tool?.path ?? argv[0], ...args], {
-      ...processOptions,
-      bwrap: bwrap!,
-      mounts: sandbox.mounts,
-      unshareNetwork: true,
+    const violations: PolicyViolation[] = [];
+    const network = await sandboxNetwork([tool?.path ?? argv[0], ...args], {
+      net,
+      deno: deno ?? "",
+      onViolation: (v) => violations.push(v),
     });
-    return { ...result, summary };
+    try {
+      const result = await runInBubblewrap(network.argv, {
+        ...processOptions,
+        env: { ...ctx.env, ...network.env },
+        bwrap: bwrap!,
+        mounts: [...sandbox.mounts, ...network.mounts],
+        unshareNetwork: true,
+      });
+      if (violations.length === 0) return { ...result, summary };
+      return {
+        ...result,
+        status: result.status === "succeeded" ? "failed" : result.status,
+        message: `Policy violation: ${violations.map((v) => v.message).join("; ")}`,
+        summary,
+        violations,
+      };
+    } finally {
+      await network.close();
+    }
   }
 }

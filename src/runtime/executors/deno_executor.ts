@@ -115,7 +115,6 @@ async function confine(
       bwrap: options.bwrap,
       tools: options.tools,
       runtime: [dirname(options.deno), ...(cache ? [cache] : [])],
-      netAllowlist: true,
     });
     if (!sandbox.ok) {
       const unavailable = sandbox.reason === "sandbox_unavailable";

@@ -281,8 +281,8 @@ export type PreparedSandbox =
     readonly ok: false;
     /** Why the attempt cannot run, naming the violation or the missing sandbox. */
     readonly message: string;
-    /** `sandbox_unavailable`, `net_unsupported` or `policy_violation`. */
-    readonly reason: "sandbox_unavailable" | "net_unsupported" | "policy_violation";
+    /** `sandbox_unavailable` or `policy_violation`. */
+    readonly reason: "sandbox_unavailable" | "policy_violation";
     /** The violations, when that is the reason. */
     readonly violations: readonly PolicyViolation[];
   };
@@ -295,8 +295,6 @@ export interface PrepareSandboxOptions {
   readonly tools: readonly ResolvedTool[] | null;
   /** Read-only paths the runtime needs (the Deno binary's dir, its cache). */
   readonly runtime?: readonly string[];
-  /** Whether a `net` allowlist can be enforced for this executor. */
-  readonly netAllowlist: boolean;
 }
 
 /** The reason a sandbox could not start, as the attempt's message begins. */
@@ -304,11 +302,10 @@ export const SANDBOX_UNAVAILABLE = "sandbox_unavailable";
 
 /**
  * Prepares the sandbox of a confined attempt, failing closed: no working
- * bubblewrap, a `net` allowlist this executor cannot enforce, or a policy
- * path that escapes means the attempt never runs.
+ * bubblewrap, or a policy path that escapes, means the attempt never runs.
  *
  * @param ctx The attempt (its confinement must have mode `sandbox`).
- * @param options The bwrap path, the tools, the runtime's paths and net support.
+ * @param options The bwrap path, the tools and the runtime's paths.
  * @returns The mounts, or why the attempt cannot run.
  */
 export async function prepareSandbox(
@@ -323,16 +320,6 @@ export async function prepareSandbox(
       message: `${SANDBOX_UNAVAILABLE}: bubblewrap (bwrap) is not on the kernel's PATH or ` +
         "cannot create a sandbox here (user namespaces refused); install bubblewrap, " +
         "or start the run with --no-sandbox to run steps unconfined",
-      violations: [],
-    };
-  }
-  if (confinement.net.length > 0 && !options.netAllowlist) {
-    return {
-      ok: false,
-      reason: "net_unsupported",
-      message: `The net allowlist (${
-        confinement.net.join(", ")
-      }) is not yet supported for command steps; use net: [] or a deno step`,
       violations: [],
     };
   }
