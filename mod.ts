@@ -88,6 +88,7 @@ export type {
 } from "./src/kernel/workflow_plan.ts";
 export type { GateDecision } from "./src/gates/human_gate.ts";
 export type { RunInputValue } from "./src/runtime/run_starter.ts";
+export { type Durability, DURABILITY_MODES } from "./src/runtime/durability.ts";
 export type {
   AttemptCause,
   AttemptState,

@@ -179,6 +179,7 @@ function loopOptions(deps: KernelDeps, store: ContractStore, drive: RunDriveOpti
     executors,
     gates: createGateEvaluator(store, { executors, kernelEnv, clock: deps.clock }),
     jobs: drive.jobs ?? deps.options.jobs,
+    durability: drive.durability ?? deps.options.durability,
     kernelEnv,
     validate: (type: string, value: unknown) =>
       store.registry.has(type) ? issuesOf(store.registry.validate(type, value)) : [],

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Durability } from "../runtime/durability.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Env } from "../core/env.ts";
 import type { IdSource } from "../core/ids.ts";
@@ -75,6 +76,12 @@ export interface KernelOptions {
    * @default {navigator.hardwareConcurrency}
    */
   readonly jobs?: number;
+  /**
+   * How durable each journal event is before the runner acts on it
+   * (`docs/workflow.md`, Durability).
+   * @default {"fsync"}
+   */
+  readonly durability?: Durability;
 }
 
 /** A workflow to run: a graph (from `defineWorkflow`) or a workflow file to read once. */
@@ -92,6 +99,12 @@ export interface RunDriveOptions {
    * @default {the kernel's `jobs`}
    */
   readonly jobs?: number;
+  /**
+   * How durable each journal event is before the runner acts on it;
+   * recorded in `run_started` (a new run) and `runner_started`.
+   * @default {the kernel's `durability`}
+   */
+  readonly durability?: Durability;
   /** Cancels the run when aborted (as `runs.cancel` does). */
   readonly signal?: AbortSignal;
   /** Told about every event once it is durable, with the state it folds to. */

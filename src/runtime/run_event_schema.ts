@@ -16,6 +16,7 @@ import { LilyError } from "../core/errors.ts";
 import type { Immutable } from "../core/immutable.ts";
 import type { AssertTrue, SameType } from "../core/same_type.ts";
 import type { RunEvent } from "./run_events.ts";
+import { DURABILITY_MODES } from "./durability.ts";
 
 const id = z.string().min(1);
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -24,6 +25,7 @@ const base = { seq: z.number().int().positive(), at: z.iso.datetime() };
 const stepAttempt = { step: id, attempt };
 const pid = z.number().int().positive();
 const ticks = z.number().int().nonnegative().nullable();
+const durability = z.enum(DURABILITY_MODES);
 const gateRecord = z.object({
   gate_id: id,
   status: z.enum(["pass", "fail", "error", "skipped", "cancelled"]),
@@ -44,8 +46,15 @@ const eventSchema = (duration: z.ZodType<number>) =>
       step_ids: z.array(id),
       sandbox: z.enum(["bubblewrap", "none"]).optional(),
       workflow_path: z.string().optional(),
+      durability: durability.optional(),
     }),
-    z.object({ ...base, type: z.literal("runner_started"), pid, resumed: z.boolean() }),
+    z.object({
+      ...base,
+      type: z.literal("runner_started"),
+      pid,
+      resumed: z.boolean(),
+      durability: durability.optional(),
+    }),
     z.object({
       ...base,
       ...stepAttempt,

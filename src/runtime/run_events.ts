@@ -6,6 +6,7 @@
  */
 
 import { IntegrityError } from "../core/errors.ts";
+import type { Durability } from "./durability.ts";
 import type { LlmUsage } from "./executors/executor.ts";
 
 /** How one attempt ended (`interrupted`: its runner died while it ran). */
@@ -55,8 +56,16 @@ export type RunEventBody =
     readonly sandbox?: "bubblewrap" | "none";
     /** The workflow file, relative to the workspace, when it lies inside it (kept read-only). */
     readonly workflow_path?: string;
+    /** The durability the run was started with (absent in older journals: `fsync`). */
+    readonly durability?: Durability;
   }
-  | { readonly type: "runner_started"; readonly pid: number; readonly resumed: boolean }
+  | {
+    readonly type: "runner_started";
+    readonly pid: number;
+    readonly resumed: boolean;
+    /** The durability this runner journals with (absent in older journals: `fsync`). */
+    readonly durability?: Durability;
+  }
   | {
     readonly type: "attempt_started";
     readonly step: string;

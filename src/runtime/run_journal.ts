@@ -1,7 +1,8 @@
 /**
  * The run journal: `events.jsonl`, one JSON event per line, appended and
- * fsynced before the runner acts on it. Appends issued together are written
- * and fsynced together (group commit). A torn last line — the trace of a
+ * (with the default {@linkcode Durability}, `fsync`) fsynced before the
+ * runner acts on it. Appends issued together are written and fsynced
+ * together (group commit). A torn last line — the trace of a
  * crash mid-append — is ignored by readers and cut off by the next writer.
  *
  * @module
@@ -11,6 +12,7 @@ import { type Clock, systemClock } from "../core/clock.ts";
 import { IntegrityError } from "../core/errors.ts";
 import { storageError } from "../core/storage_error.ts";
 import { syncFile, writeAll } from "../store/durable_file.ts";
+import type { Durability } from "./durability.ts";
 import { assertWritableRunEvent, describeEventIssue, parseRunEvent } from "./run_event_schema.ts";
 import type { RunEvent, RunEventBody } from "./run_events.ts";
 
@@ -117,6 +119,11 @@ export interface RunJournalOptions {
    * @default {systemClock}
    */
   readonly clock?: Clock;
+  /**
+   * Whether an append resolves once written and fsynced, or once written.
+   * @default {"fsync"}
+   */
+  readonly durability?: Durability;
 }
 
 /**
@@ -133,6 +140,7 @@ export class RunJournal {
   #durableSeq: number;
   #durableBytes: number;
   #clock: Clock;
+  #fsync: boolean;
   #queue: Pending[] = [];
   #flushing = false;
   #broken: unknown = null;
@@ -141,14 +149,15 @@ export class RunJournal {
     file: Deno.FsFile,
     path: string,
     end: { seq: number; bytes: number },
-    clock: Clock,
+    options: { clock: Clock; durability: Durability },
   ) {
     this.#file = file;
     this.#path = path;
     this.#seq = end.seq;
     this.#durableSeq = end.seq;
     this.#durableBytes = end.bytes;
-    this.#clock = clock;
+    this.#clock = options.clock;
+    this.#fsync = options.durability === "fsync";
   }
 
   /**
@@ -156,7 +165,7 @@ export class RunJournal {
    * holder of the run's lease may do this.
    *
    * @param path The `events.jsonl` file (created when missing).
-   * @param options The clock.
+   * @param options The clock and the durability.
    * @returns The journal and the events already in it.
    */
   static async open(
@@ -186,14 +195,15 @@ export class RunJournal {
         file,
         path,
         { seq: last, bytes: contents.validBytes },
-        options.clock ?? systemClock,
+        { clock: options.clock ?? systemClock, durability: options.durability ?? "fsync" },
       ),
       events: contents.events,
     };
   }
 
   /**
-   * Appends an event; resolves once it is on disk.
+   * Appends an event; resolves once it is on disk (written, and fsynced
+   * unless the journal's durability is `process`).
    *
    * @param body The event without `seq` and `at`.
    * @returns The stored event.
@@ -242,7 +252,7 @@ export class RunJournal {
             offset += p.bytes.length;
           }
           await writeAll(this.#file, joined, { path: this.#path });
-          await syncFile(this.#file, this.#path);
+          if (this.#fsync) await syncFile(this.#file, this.#path);
           this.#durableBytes += total;
           this.#durableSeq = batch.at(-1)!.seq;
           for (const p of batch) p.resolve();

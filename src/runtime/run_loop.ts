@@ -49,6 +49,7 @@ import {
   type RunEventBody,
   type RunState,
 } from "./run_events.ts";
+import type { Durability } from "./durability.ts";
 import type { RunJournal } from "./run_journal.ts";
 import { withRunSession } from "./run_session.ts";
 import { exportRunState } from "./run_state_file.ts";
@@ -127,6 +128,12 @@ export interface ExecuteRunOptions {
   readonly clock?: Clock;
   /** Cancels the run when aborted. */
   readonly signal?: AbortSignal;
+  /**
+   * How durable each event is before the runner acts on it; recorded in
+   * `runner_started` (and, for a new run, in `run_started`).
+   * @default {"fsync"}
+   */
+  readonly durability?: Durability;
   /** Told about every event once it is durable, with the state after it. */
   readonly onEvent?: (event: RunEvent, state: RunState) => void;
   /**
@@ -222,7 +229,7 @@ export async function executeRun(
       if (!loop.finished) await recordFatal(store, { journal, runId, error: err });
       throw err;
     }
-  }, { clock });
+  }, { clock, durability: options.durability });
 }
 
 /**
@@ -306,7 +313,12 @@ class RunLoop {
     await Deno.remove(run.cancelRequest).catch(() => {});
     const resumed = this.#state.last_seq > 1;
     await this.#repairInterrupted();
-    await this.#record({ type: "runner_started", pid: Deno.pid, resumed });
+    await this.#record({
+      type: "runner_started",
+      pid: Deno.pid,
+      resumed,
+      durability: this.#options.durability ?? "fsync",
+    });
     await this.#store.runs.update(this.#runId, () => ({ status: "running" }));
 
     const stopWatching = this.#watchForCancel(run.cancelRequest);

@@ -9,6 +9,7 @@
 import { type Clock, systemClock } from "../core/clock.ts";
 import type { Store } from "../store/store.ts";
 import type { RunEvent } from "./run_events.ts";
+import type { Durability } from "./durability.ts";
 import { RunJournal } from "./run_journal.ts";
 import { acquireRunLease } from "./run_lease.ts";
 
@@ -27,6 +28,11 @@ export interface RunSessionOptions {
    * @default {systemClock}
    */
   readonly clock?: Clock;
+  /**
+   * How durable an appended event is before its append resolves.
+   * @default {"fsync"}
+   */
+  readonly durability?: Durability;
 }
 
 /**
@@ -36,7 +42,7 @@ export interface RunSessionOptions {
  * @param store The open store.
  * @param runId The run.
  * @param fn What to do while holding the run.
- * @param options The clock.
+ * @param options The clock and the journal's durability.
  * @returns What `fn` returns.
  * @throws {ConflictError} When another live process holds the run.
  * @throws {IntegrityError} When the journal is damaged.
@@ -51,7 +57,10 @@ export async function withRunSession<T>(
   const run = store.runs.paths(runId);
   const lease = await acquireRunLease(run, runId, { clock });
   try {
-    const { journal, events } = await RunJournal.open(run.events, { clock });
+    const { journal, events } = await RunJournal.open(run.events, {
+      clock,
+      durability: options.durability,
+    });
     try {
       return await fn({ journal, events });
     } finally {

@@ -325,6 +325,7 @@ export async function startRun(
       step_ids: graph.steps.map((s) => s.id),
       ...(options.sandbox === false ? { sandbox: "none" as const } : {}),
       ...(workflowPath ? { workflow_path: workflowPath } : {}),
+      durability: options.durability ?? "fsync",
     };
   };
   return { runId, state: await executeRun(store, graph, runId, { ...options, start }) };
