@@ -16,11 +16,16 @@ import { LilyError } from "../core/errors.ts";
 import { isUnwritableDisk } from "../core/storage_error.ts";
 import type { Store } from "../store/store.ts";
 import type { GateSpec } from "../graph/workflow.ts";
-import { prepareAttemptDirs, removeAttemptDirs, storeLogs } from "../runtime/attempt_workspace.ts";
+import {
+  inputRecords,
+  prepareAttemptDirs,
+  removeAttemptDirs,
+  storeLogs,
+} from "../runtime/attempt_workspace.ts";
 import { buildAttemptContext } from "../runtime/attempt_context.ts";
 import type { ExecutionResult } from "../runtime/executors/executor.ts";
 import { recordViolations } from "../runtime/violation_records.ts";
-import type { GateStatus } from "../runtime/run_events.ts";
+import type { GateStatus, InputRecord } from "../runtime/run_events.ts";
 import { executorFor, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
 import type { GateEvaluator, GateRequest } from "../runtime/run_loop.ts";
 
@@ -96,7 +101,11 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
   const kernelEnv = options.kernelEnv;
   const clock = options.clock ?? systemClock;
 
-  async function recordResult(request: GateRequest, payload: GateResultPayload): Promise<void> {
+  async function recordResult(
+    request: GateRequest,
+    payload: GateResultPayload,
+    inputs?: Readonly<Record<string, InputRecord>>,
+  ): Promise<void> {
     const ref = await store.artifacts.putJson(request.runId, payload, {
       type: GATE_RESULT_TYPE,
       name: `${payload.gate_id}.${payload.step_id}.${payload.attempt}`,
@@ -111,10 +120,13 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
       status: payload.status,
       required: payload.required,
       result_id: ref.artifact_id,
-    });
+    }, inputs);
   }
 
-  async function runAutomated(request: GateRequest, gate: GateSpec): Promise<GateResultPayload> {
+  async function runAutomated(
+    request: GateRequest,
+    gate: GateSpec,
+  ): Promise<{ payload: GateResultPayload; inputs: Record<string, InputRecord> }> {
     const run = store.runs.paths(request.runId);
     const label = `gate.${gate.id}.${request.step.id}.${request.attempt}`;
     const dirs = await prepareAttemptDirs(run, label);
@@ -128,6 +140,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
         }),
       )
       : { ...request.outputs };
+    const records = await inputRecords(store, inputIds);
     let result: ExecutionResult;
     let violations: string[] = [];
     try {
@@ -173,7 +186,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
     });
     await removeAttemptDirs(dirs);
     const { status, reason } = verdict(result, gate);
-    return {
+    const payload: GateResultPayload = {
       ...(violations.length > 0 ? { violations } : {}),
       gate_id: gate.id,
       step_id: request.step.id,
@@ -187,6 +200,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
       stderr_artifact_id: logs.stderr ?? null,
       runner: runner.kind,
     };
+    return { payload, inputs: records };
   }
 
   return {
@@ -219,8 +233,8 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
           continue;
         }
         if (gate.runner.kind === "human") return { waitingOn: gate.id };
-        const payload = await runAutomated(request, gate);
-        await recordResult(request, payload);
+        const { payload, inputs } = await runAutomated(request, gate);
+        await recordResult(request, payload, inputs);
         if (gate.required && payload.status !== "pass") blocker = gate.id;
       }
       return { waitingOn: null };

@@ -19,6 +19,7 @@ import type { Store } from "../store/store.ts";
 import type { OutputSpec } from "../graph/workflow.ts";
 export { inputEnvName } from "../graph/derived_names.ts";
 import type { MaterializedInput } from "./executors/executor.ts";
+import type { InputRecord } from "./run_events.ts";
 
 /** Environment variables every step gets from the kernel's environment when set. */
 export const BASE_ENV_NAMES: readonly string[] = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TERM"];
@@ -97,6 +98,30 @@ export async function prepareAttemptDirs(
  */
 export async function removeAttemptDirs(dirs: AttemptDirs): Promise<void> {
   await Deno.remove(dirs.root, { recursive: true }).catch(() => {});
+}
+
+/**
+ * The record of an attempt's inputs for its start event: each input's
+ * artifact id and indexed sha256 (null when the index has no such artifact;
+ * materializing the input then fails the attempt, naming it).
+ *
+ * @param store The store.
+ * @param inputs Input name → artifact id.
+ * @returns The records by input name.
+ */
+export async function inputRecords(
+  store: Store,
+  inputs: Readonly<Record<string, string>>,
+): Promise<Record<string, InputRecord>> {
+  const records: Record<string, InputRecord> = {};
+  for (const [name, artifactId] of Object.entries(inputs)) {
+    const sha256 = await store.artifacts.payloadPath(artifactId).then(
+      ({ ref }) => ref.sha256,
+      () => null,
+    );
+    records[name] = { artifact_id: artifactId, sha256 };
+  }
+  return records;
 }
 
 /**

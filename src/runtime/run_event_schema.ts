@@ -26,6 +26,11 @@ const stepAttempt = { step: id, attempt };
 const pid = z.number().int().positive();
 const ticks = z.number().int().nonnegative().nullable();
 const durability = z.enum(DURABILITY_MODES);
+const inputRecord = z.object({
+  artifact_id: uuid,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+});
+const inputs = z.record(z.string(), inputRecord).optional();
 const gateRecord = z.object({
   gate_id: id,
   status: z.enum(["pass", "fail", "error", "skipped", "cancelled"]),
@@ -61,6 +66,7 @@ const eventSchema = (duration: z.ZodType<number>) =>
       type: z.literal("attempt_started"),
       monotonic_ms: z.number().nonnegative().optional(),
       cause: z.enum(["first", "retry", "resume", "route"]).optional(),
+      inputs,
     }),
     z.object({
       ...base,
@@ -94,7 +100,13 @@ const eventSchema = (duration: z.ZodType<number>) =>
       pid,
       start_ticks: ticks,
     }),
-    z.object({ ...base, ...stepAttempt, type: z.literal("gate_finished"), gate: gateRecord }),
+    z.object({
+      ...base,
+      ...stepAttempt,
+      type: z.literal("gate_finished"),
+      gate: gateRecord,
+      inputs,
+    }),
     z.object({
       ...base,
       ...stepAttempt,

@@ -43,6 +43,14 @@ export interface GateRecord {
   readonly result_id: string;
 }
 
+/** One input of an attempt (a step's or a gate's) as its start recorded it. */
+export interface InputRecord {
+  /** The artifact the input comes from. */
+  readonly artifact_id: string;
+  /** The artifact's sha256 as indexed; null when the index has no such artifact (the attempt then fails). */
+  readonly sha256: string | null;
+}
+
 /** Everything a run's log can say. Each event has `seq` and `at` as well. */
 export type RunEventBody =
   | {
@@ -74,6 +82,8 @@ export type RunEventBody =
     readonly monotonic_ms?: number;
     /** Why it started (absent in older journals). */
     readonly cause?: AttemptCause;
+    /** The step's inputs by name (absent in older journals). */
+    readonly inputs?: Readonly<Record<string, InputRecord>>;
   }
   | {
     readonly type: "attempt_spawned";
@@ -110,6 +120,8 @@ export type RunEventBody =
     readonly step: string;
     readonly attempt: number;
     readonly gate: GateRecord;
+    /** The inputs the gate ran with, by name (absent for a gate that did not run, and in older journals). */
+    readonly inputs?: Readonly<Record<string, InputRecord>>;
   }
   | {
     readonly type: "gate_waiting";

@@ -26,6 +26,7 @@ import type { GateSpec, InputSource, StepSpec } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import {
   commitOutputs,
+  inputRecords,
   OutputError,
   type OutputValidator,
   prepareAttemptDirs,
@@ -44,6 +45,7 @@ import {
   type AttemptState,
   foldEvents,
   type GateRecord,
+  type InputRecord,
   type RunEndStatus,
   type RunEvent,
   type RunEventBody,
@@ -89,8 +91,14 @@ export interface GateRequest {
   readonly signal: AbortSignal;
   /** Records a gate's child process, so a resume can kill it if the runner dies. */
   readonly onSpawn: (gateId: string, pid: number) => Promise<void>;
-  /** Records one gate's outcome durably; call it for every gate decided now. */
-  readonly record: (gate: GateRecord) => Promise<void>;
+  /**
+   * Records one gate's outcome durably, with the inputs it ran with (when it
+   * ran); call it for every gate decided now.
+   */
+  readonly record: (
+    gate: GateRecord,
+    inputs?: Readonly<Record<string, InputRecord>>,
+  ) => Promise<void>;
   /** The confinement a gate runs under (the workflow's and its own policy). */
   readonly confinementOf: (gate: GateSpec) => Confinement;
 }
@@ -575,6 +583,14 @@ class RunLoop {
   ): Promise<"succeeded" | "waiting" | "cancelled" | "failed" | "timeout"> {
     const runId = this.#runId;
     const run = this.#store.runs.paths(runId);
+    const inputIds: Record<string, string> = {};
+    for (const [name, source] of Object.entries(step.inputs)) {
+      const id = resolveInputSource(source, this.#state);
+      if (id !== undefined) inputIds[name] = id;
+    }
+    const feedback = this.#state.steps[step.id].feedback;
+    if (feedback !== null) inputIds[FEEDBACK_INPUT] = feedback;
+    const inputs = await inputRecords(this.#store, inputIds);
     const started = this.#clock.monotonicMs();
     await this.#record({
       type: "attempt_started",
@@ -582,6 +598,7 @@ class RunLoop {
       attempt: attemptNo,
       monotonic_ms: Math.max(0, started),
       cause,
+      inputs,
     });
     crashPoint("attempt_started");
     this.#checkCancel();
@@ -593,13 +610,6 @@ class RunLoop {
       outputs: Object.keys(step.outputs).length > 0,
     });
     const producer = { id: step.id, kind: step.executor.kind === "llm" ? "llm" : "tool" } as const;
-    const inputIds: Record<string, string> = {};
-    for (const [name, source] of Object.entries(step.inputs)) {
-      const id = resolveInputSource(source, this.#state);
-      if (id !== undefined) inputIds[name] = id;
-    }
-    const feedback = this.#state.steps[step.id].feedback;
-    if (feedback !== null) inputIds[FEEDBACK_INPUT] = feedback;
     let result: ExecutionResult;
     let spawned: Promise<void> | undefined;
     let outputs: Record<string, string> = {};
@@ -756,12 +766,13 @@ class RunLoop {
           start_ticks: (await processStartTicks(pid)) ?? null,
         });
       },
-      record: async (gate) => {
+      record: async (gate, inputs) => {
         await this.#record({
           type: "gate_finished",
           step: step.id,
           attempt: attempt.attempt,
           gate,
+          ...(inputs ? { inputs } : {}),
         });
       },
     });
