@@ -95,6 +95,7 @@ export type {
   AttemptStatus,
   GateRecord,
   GateStatus,
+  InputRecord,
   RunEndStatus,
   RunEvent,
   RunEventBody,
@@ -103,7 +104,8 @@ export type {
   StepStatus,
 } from "./src/runtime/run_events.ts";
 export { defineWorkflow, parseWorkflow, WorkflowError } from "./src/graph/workflow_loader.ts";
-export type { WorkflowIssue } from "./src/graph/workflow_loader.ts";
+export type { WorkflowIssue, WorkflowLoadOptions } from "./src/graph/workflow_loader.ts";
+export { type ExecutorKinds, executorKinds } from "./src/graph/executor_kind.ts";
 export type {
   GateDefinition,
   OnFailDefinition,

@@ -1,8 +1,9 @@
 /**
  * Layer 3: gates. A step's attempt counts as succeeded only when its
  * required gates pass. Automated gates run first, in declaration order, with
- * the workspace read-only (their policy's `write` opens it); once a required gate fails the rest are recorded
- * as skipped; then human gates pause the run until someone decides.
+ * the workspace read-only (their policy's `write` opens it); once a required
+ * gate fails the rest are recorded as skipped; then gates whose kind waits
+ * for a person (`human`) pause the run until someone decides.
  * Every gate run leaves a `gate_result.v1` artifact. A gate stopped by a
  * cancel is recorded `cancelled` and the gates after it are left undecided,
  * as a crash would leave them, so a resume runs exactly those again.
@@ -15,7 +16,7 @@ import { type Clock, elapsedMs, systemClock } from "../core/clock.ts";
 import { LilyError } from "../core/errors.ts";
 import { isUnwritableDisk } from "../core/storage_error.ts";
 import type { Store } from "../store/store.ts";
-import type { GateSpec } from "../graph/workflow.ts";
+import type { ExecutorSpec, GateSpec } from "../graph/workflow.ts";
 import {
   inputRecords,
   prepareAttemptDirs,
@@ -100,6 +101,8 @@ function verdict(result: ExecutionResult, gate: GateSpec): { status: GateStatus;
 export function createGateEvaluator(store: Store, options: GateEvaluatorOptions): GateEvaluator {
   const kernelEnv = options.kernelEnv;
   const clock = options.clock ?? systemClock;
+  const capabilities = (request: GateRequest, kind: string) =>
+    request.kinds.get(kind)?.capabilities;
 
   async function recordResult(
     request: GateRequest,
@@ -111,7 +114,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
       name: `${payload.gate_id}.${payload.step_id}.${payload.attempt}`,
       producer: {
         id: `gate:${payload.gate_id}`,
-        kind: payload.runner === "human" ? "human" : "tool",
+        kind: capabilities(request, payload.runner)?.producerKind ?? "tool",
       },
       inputs: Object.values(request.outputs),
     });
@@ -131,7 +134,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
     const label = `gate.${gate.id}.${request.step.id}.${request.attempt}`;
     const dirs = await prepareAttemptDirs(run, label);
     const started = clock.monotonicMs();
-    const runner = gate.runner;
+    const runner: ExecutorSpec = gate.runner;
     const inputIds: Record<string, string> = Object.keys(gate.inputs).length > 0
       ? Object.fromEntries(
         Object.entries(gate.inputs).flatMap(([name, source]) => {
@@ -150,7 +153,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
         attempt: request.attempt,
         dirs,
         inputIds,
-        cwd: "cwd" in runner ? runner.cwd : undefined,
+        cwd: runner.cwd,
         outputs: {},
         kernelEnv,
         envPass: [],
@@ -205,8 +208,10 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
 
   return {
     async evaluate(request) {
-      const automated = request.gates.filter((g) => g.runner.kind !== "human");
-      const human = request.gates.filter((g) => g.runner.kind === "human");
+      const waitsForPerson = (gate: GateSpec) =>
+        capabilities(request, gate.runner.kind)?.waitsForPerson ?? false;
+      const automated = request.gates.filter((g) => !waitsForPerson(g));
+      const human = request.gates.filter(waitsForPerson);
       let blocker: string | null = null;
       for (const gate of [...automated, ...human]) {
         if (request.decided[gate.id]) {
@@ -232,7 +237,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
           });
           continue;
         }
-        if (gate.runner.kind === "human") return { waitingOn: gate.id };
+        if (waitsForPerson(gate)) return { waitingOn: gate.id };
         const { payload, inputs } = await runAutomated(request, gate);
         await recordResult(request, payload, inputs);
         if (gate.required && payload.status !== "pass") blocker = gate.id;

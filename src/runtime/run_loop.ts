@@ -24,6 +24,7 @@ import type { Store } from "../store/store.ts";
 import { Scheduler } from "../graph/scheduler.ts";
 import type { GateSpec, InputSource, StepSpec } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
+import type { ExecutorKinds } from "../graph/executor_kind.ts";
 import {
   commitOutputs,
   inputRecords,
@@ -81,6 +82,8 @@ export interface GateRequest {
   readonly attempt: number;
   /** The step's gates, in declaration order. */
   readonly gates: readonly GateSpec[];
+  /** The executor kinds of the workflow: what each gate's runner can do. */
+  readonly kinds: ExecutorKinds;
   /** The attempt's committed outputs: name → artifact id. */
   readonly outputs: Readonly<Record<string, string>>;
   /** Resolves a gate input to an artifact id (the subject's outputs are this attempt's). */
@@ -603,13 +606,13 @@ class RunLoop {
     crashPoint("attempt_started");
     this.#checkCancel();
     const label = `${step.id}.${attemptNo}`;
-    const inProcess = step.executor.kind === "fn" || step.executor.kind === "llm";
+    const capabilities = this.#graph.kinds.get(step.executor.kind)?.capabilities;
     const dirs = await prepareAttemptDirs(run, label, {
-      processes: !inProcess,
+      processes: !(capabilities?.inProcess ?? false),
       inputs: Object.keys(step.inputs).length > 0 || this.#state.steps[step.id].feedback !== null,
       outputs: Object.keys(step.outputs).length > 0,
     });
-    const producer = { id: step.id, kind: step.executor.kind === "llm" ? "llm" : "tool" } as const;
+    const producer = { id: step.id, kind: capabilities?.producerKind ?? "tool" };
     let result: ExecutionResult;
     let spawned: Promise<void> | undefined;
     let outputs: Record<string, string> = {};
@@ -748,6 +751,7 @@ class RunLoop {
       step,
       attempt: attempt.attempt,
       gates,
+      kinds: this.#graph.kinds,
       outputs: attempt.outputs,
       resolveInput: (source) =>
         source.from === "step_output" && source.step === step.id
@@ -782,13 +786,15 @@ class RunLoop {
     });
     if (verdict !== "waiting") return verdict;
     const gate = gates.find((g) => g.id === waitingOn);
+    // A runner that waits for a person may carry what the person is asked.
+    const prompt = (gate?.runner as { readonly prompt?: unknown } | undefined)?.prompt;
     await this.#record({
       type: "gate_waiting",
       step: step.id,
       attempt: attempt.attempt,
       gate_id: waitingOn!,
       required: gate?.required ?? true,
-      ...(gate?.runner.kind === "human" ? { prompt: gate.runner.prompt } : {}),
+      ...(typeof prompt === "string" ? { prompt } : {}),
     });
     return "waiting";
   }

@@ -89,14 +89,14 @@ export interface StartRunOptions extends ExecuteRunOptions {
 }
 
 /**
- * A JSON description of a workflow (functions replaced by their names),
- * for hashing and storing.
+ * A JSON description of a workflow (functions left out: an `fn` spec keeps
+ * its name), for hashing and storing.
  *
  * @param workflow The workflow.
  * @returns Plain JSON.
  */
 export function describeWorkflow(workflow: Workflow): unknown {
-  return JSON.parse(JSON.stringify(workflow, (key, value) => key === "fn" ? undefined : value));
+  return JSON.parse(JSON.stringify(workflow));
 }
 
 /**
