@@ -218,7 +218,8 @@ export class RunJournal {
 
   /**
    * Queues an event and gives it back at once, with a promise that resolves
-   * once it is on disk. Events queued together share one write and fsync.
+   * once it is on disk. Events queued in the same task (synchronously, one
+   * after the other), or while a write is under way, share one write and fsync.
    *
    * @param body The event without `seq` and `at`.
    * @returns The event (with `seq` and `at`) and its durability.
@@ -233,13 +234,16 @@ export class RunJournal {
     const bytes = new TextEncoder().encode(JSON.stringify(event) + "\n");
     const durable = new Promise<void>((resolve, reject) => {
       this.#queue.push({ bytes, seq: event.seq, resolve, reject });
-      if (!this.#flushing) this.#flush();
+      if (!this.#flushing) {
+        // Started after the current task, so every event queued in it shares the batch.
+        this.#flushing = true;
+        queueMicrotask(() => this.#flush());
+      }
     });
     return { event, durable };
   }
 
   async #flush(): Promise<void> {
-    this.#flushing = true;
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0);

@@ -264,7 +264,12 @@ class RunLoop {
   #options: ExecuteRunOptions;
   #clock: Clock;
   #controller = new AbortController();
-  #unflushed = new Map<string, Promise<void>>();
+  /**
+   * `attempt_finished` records of succeeded attempts without gates, held
+   * back so that `#finish` queues them with the `step_finished` that follows
+   * in one task: the journal writes and fsyncs both in one batch.
+   */
+  #heldEnds = new Map<string, RunEventBody>();
   /** Staging dirs being removed off the critical path; awaited before the runner stops. */
   #cleanups: Promise<void>[] = [];
   #kernelEnv: Readonly<Record<string, string>>;
@@ -563,10 +568,10 @@ class RunLoop {
     const gates = this.#state.steps[step.id].attempts.find((a) => a.attempt === attempt)?.gates ??
       {};
     const warnings = optionalGateWarnings(gates);
-    const unflushed = this.#unflushed.get(step.id);
-    this.#unflushed.delete(step.id);
+    const held = this.#heldEnds.get(step.id);
+    this.#heldEnds.delete(step.id);
     await Promise.all([
-      unflushed,
+      held && this.#record(held),
       this.#record({
         type: "step_finished",
         step: step.id,
@@ -624,7 +629,7 @@ class RunLoop {
         attempt: attemptNo,
         dirs,
         inputIds,
-        cwd: "cwd" in step.executor ? step.executor.cwd : undefined,
+        cwd: step.executor.cwd,
         outputs: step.outputs,
         kernelEnv: this.#kernelEnv,
         envPass: step.envPass,
@@ -707,7 +712,7 @@ class RunLoop {
         message: `${result.message ? `${result.message}; ` : ""}${describeError(err)}`,
       };
     }
-    const finished = this.#record({
+    const end: RunEventBody = {
       type: "attempt_finished",
       step: step.id,
       attempt: attemptNo,
@@ -720,18 +725,18 @@ class RunLoop {
       executor: { ...result.summary },
       ...(result.usage ? { usage: result.usage } : {}),
       ...(violations.length > 0 ? { violations } : {}),
-    });
+    };
     if (result.status !== "succeeded") {
-      await finished;
+      await this.#record(end);
       return result.status;
     }
     this.#cleanups.push(removeAttemptDirs(dirs));
     if (!this.#graph.gatesOf.has(step.id)) {
       // Written and fsynced together with the step_finished that follows.
-      this.#unflushed.set(step.id, finished);
+      this.#heldEnds.set(step.id, end);
       return "succeeded";
     }
-    await finished;
+    await this.#record(end);
     crashPoint("gates_starting");
     this.#checkCancel();
     return await this.#gate(step, this.#state.steps[step.id].attempts.at(-1)!);
