@@ -225,3 +225,25 @@ Deno.test("built-in kinds can be written as run: { kind, … } too, in files the
     );
   });
 });
+
+Deno.test("a workflow file the kernel reads may name the kinds of the executors it was given", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(join(ws, "echo.yaml"), ECHO_FLOW("acme/echo"));
+    const store = await openContractStore(ws);
+    try {
+      const echo = echoExecutor("acme/echo");
+      const kernel = createKernel({ workspace: ws, store, executors: { "acme/echo": echo } });
+      const { state } = await kernel.runs.start({ file: join(ws, "echo.yaml") });
+      assertEquals(state.status, "succeeded", state.reason ?? "");
+      const plain = createKernel({ workspace: ws, store });
+      const refused = await plain.runs.start({ file: join(ws, "echo.yaml") }).then(
+        () => undefined,
+        (err) => err,
+      );
+      assert(refused instanceof WorkflowError, String(refused));
+      assertMatch(refused.message, /unknown executor kind "acme\/echo"/);
+    } finally {
+      store.close();
+    }
+  });
+});
