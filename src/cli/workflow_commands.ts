@@ -12,7 +12,7 @@ import type { WorkflowPlan } from "../kernel/workflow_plan.ts";
 import type { RouteSpec } from "../graph/workflow.ts";
 import type { RunEvent, RunState } from "../runtime/run_events.ts";
 import type { RunInputValue } from "../runtime/run_starter.ts";
-import { type Durability, DURABILITY_MODES } from "../runtime/durability.ts";
+import { type Durability, DURABILITY_MODES } from "../kernel/kernel_api.ts";
 import type { CliContext, GlobalOptions } from "./context.ts";
 import { globalOptions, hint, withKernel } from "./context.ts";
 import { emit, emitResult } from "./output.ts";

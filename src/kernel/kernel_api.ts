@@ -24,6 +24,9 @@ import type { GateFailure, LogExcerpt } from "./run_logs.ts";
 import type { RunDescription, RunSummary } from "./run_views.ts";
 import type { WorkflowPlan } from "./workflow_plan.ts";
 
+/** The run durability modes, re-exported for the CLI (`--durability`). */
+export { type Durability, DURABILITY_MODES } from "../runtime/durability.ts";
+
 /** Where new ids come from. */
 export interface KernelIds {
   /**
