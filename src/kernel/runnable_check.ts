@@ -64,7 +64,8 @@ export function missingForRun(graph: WorkflowGraph, options: RunnableOptions): s
   }
   const problems: string[] = [];
   for (const [kind, list] of uses) {
-    if (Object.hasOwn(executors, kind)) problems.push(...executors[kind].unready?.(list) ?? []);
+    const executor = Object.hasOwn(executors, kind) ? executors[kind] : undefined;
+    problems.push(...executor?.unready?.(list) ?? []);
   }
   return problems;
 }
