@@ -14,7 +14,7 @@
 
 import { join } from "node:path";
 import type { Durability, StepDefinition } from "../mod.ts";
-import { bubblewrapArgv, findBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
+import { findBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
 import { fnChain, timeChain } from "./_chains.ts";
 import { type BenchContext, type Figure, makeFigure, runTool, withTempDir } from "./_measure.ts";
 
@@ -35,24 +35,33 @@ async function bareSpawns(n: number): Promise<number> {
 }
 
 /**
- * Spawns `/bin/true` `n` times in the sandbox a command step gets (the flags
- * `bubblewrapArgv` always sets, the host's root and `/dev`), or returns
- * `undefined` where bubblewrap does not work.
+ * Spawns `/bin/true` `n` times in the least sandbox bubblewrap sets up for a
+ * step (its own PID namespace and session, the host's root and `/dev`), or
+ * returns `undefined` where bubblewrap does not work.
  */
 async function bareSandboxedSpawns(n: number): Promise<number | undefined> {
   const bwrap = await findBubblewrap();
   if (bwrap === undefined) return undefined;
-  const [program, ...args] = bubblewrapArgv(["/bin/true"], {
-    bwrap,
-    mounts: [],
-    cwd: "/",
-    root: "host",
-    devices: "host",
-    dropCapabilities: false,
-  });
+  const args = [
+    "--unshare-pid",
+    "--die-with-parent",
+    "--new-session",
+    "--bind",
+    "/",
+    "/",
+    "--dev-bind",
+    "/dev",
+    "/dev",
+    "--proc",
+    "/proc",
+    "--chdir",
+    "/",
+    "--",
+    "/bin/true",
+  ];
   const start = performance.now();
   for (let i = 0; i < n; i++) {
-    await new Deno.Command(program, { args, stdout: "null", stderr: "null" }).output();
+    await new Deno.Command(bwrap, { args, stdout: "null", stderr: "null" }).output();
   }
   return performance.now() - start;
 }
