@@ -88,12 +88,14 @@ export type {
 } from "./src/kernel/workflow_plan.ts";
 export type { GateDecision } from "./src/gates/human_gate.ts";
 export type { RunInputValue } from "./src/runtime/run_starter.ts";
+export { type Durability, DURABILITY_MODES } from "./src/runtime/durability.ts";
 export type {
   AttemptCause,
   AttemptState,
   AttemptStatus,
   GateRecord,
   GateStatus,
+  InputRecord,
   RunEndStatus,
   RunEvent,
   RunEventBody,
@@ -102,7 +104,8 @@ export type {
   StepStatus,
 } from "./src/runtime/run_events.ts";
 export { defineWorkflow, parseWorkflow, WorkflowError } from "./src/graph/workflow_loader.ts";
-export type { WorkflowIssue } from "./src/graph/workflow_loader.ts";
+export type { WorkflowIssue, WorkflowLoadOptions } from "./src/graph/workflow_loader.ts";
+export { type ExecutorKinds, executorKinds } from "./src/graph/executor_kind.ts";
 export type {
   GateDefinition,
   OnFailDefinition,

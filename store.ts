@@ -51,6 +51,7 @@ export type {
   HeldLease,
   LogCodec,
   LogContents,
+  OpenLogOptions,
   RunControl,
   RunEventLog,
   RunLease,

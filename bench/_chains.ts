@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createKernel, defineWorkflow, type StepDefinition } from "../mod.ts";
+import { createKernel, defineWorkflow, type Durability, type StepDefinition } from "../mod.ts";
 import { openContractStore } from "../store.ts";
 import { withTempDir } from "./_measure.ts";
 
@@ -16,6 +16,11 @@ export interface TimeChainOptions {
    * @default {1}
    */
   jobs?: number;
+  /**
+   * The run's durability.
+   * @default {"fsync"}
+   */
+  durability?: Durability;
 }
 
 /**
@@ -23,7 +28,7 @@ export interface TimeChainOptions {
  * (opening the store and defining the workflow are not timed).
  *
  * @param steps The steps, each needing the one before it.
- * @param options How many steps run at once.
+ * @param options How many steps run at once; the durability.
  * @returns The run's wall time, in ms.
  * @throws {Error} When the run does not succeed.
  */
@@ -38,7 +43,7 @@ export async function timeChain(
     try {
       const graph = defineWorkflow({ name: `chain-${steps.length}`, steps });
       const start = performance.now();
-      const { state } = await kernel.runs.start(graph);
+      const { state } = await kernel.runs.start(graph, { durability: options.durability });
       const elapsed = performance.now() - start;
       if (state.status !== "succeeded") {
         throw new Error(`bench run ${state.status}: ${state.reason}`);

@@ -663,7 +663,13 @@ Deno.test("defaultExecutors dispatches by kind and rejects an unknown kind", () 
   for (const kind of ["command", "deno", "fn", "llm"]) {
     assertEquals(executorFor(executors, { kind }).kind, kind);
   }
-  const extended = { ...executors, custom: { kind: "custom", execute: executors.fn.execute } };
+  const custom = {
+    kind: "custom",
+    specSchema: executors.fn.specSchema,
+    capabilities: executors.fn.capabilities,
+    execute: executors.fn.execute,
+  };
+  const extended = { ...executors, custom };
   assertEquals(executorFor(extended, { kind: "custom" }).kind, "custom");
   assertThrows(
     () => executorFor(executors, { kind: "docker" }),

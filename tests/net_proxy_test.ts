@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
 import { readLog, withTempDir } from "./_helpers.ts";
 import { bwrapTest, PATH } from "./_executor_fixtures.ts";

@@ -12,6 +12,7 @@ import type { WorkflowPlan } from "../kernel/workflow_plan.ts";
 import type { RouteSpec } from "../graph/workflow.ts";
 import type { RunEvent, RunState } from "../runtime/run_events.ts";
 import type { RunInputValue } from "../runtime/run_starter.ts";
+import { type Durability, DURABILITY_MODES } from "../kernel/kernel_api.ts";
 import type { CliContext, GlobalOptions } from "./context.ts";
 import { globalOptions, hint, withKernel } from "./context.ts";
 import { emit, emitResult } from "./output.ts";
@@ -67,6 +68,18 @@ function planLines(p: WorkflowPlan & { readonly file: string }): string[] {
   ];
 }
 
+function parseDurability(value: string): Durability {
+  const mode = DURABILITY_MODES.find((m) => m === value);
+  if (mode === undefined) {
+    throw new UsageError(
+      `Invalid --durability ${JSON.stringify(value)}: expected ${
+        DURABILITY_MODES.map((m) => JSON.stringify(m)).join(" or ")
+      }`,
+    );
+  }
+  return mode;
+}
+
 function parseJobs(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) {
@@ -84,7 +97,7 @@ function driveOptions(
   ctx: CliContext,
   g: GlobalOptions,
   kernel: Kernel,
-  jobs: number | undefined,
+  run: { jobs?: number; durability?: Durability },
   signal: AbortSignal,
 ) {
   const progress = {
@@ -93,7 +106,8 @@ function driveOptions(
   };
   let printed: Promise<void> = Promise.resolve();
   return {
-    jobs,
+    jobs: run.jobs,
+    durability: run.durability,
     signal,
     onEvent: (event: RunEvent, state: RunState) => {
       const runId = state.run_id;
@@ -211,6 +225,12 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
       "--no-sandbox",
       "run every step and gate unconfined, without bubblewrap (recorded in the run)",
     )
+    .option(
+      "--durability <mode>",
+      "fsync: every event fsynced before it is acted on (default); process: written, not " +
+        "fsynced (survives a kill of Lily, not a power loss)",
+      parseDurability,
+    )
     .action(async (file, opts, cmd) => {
       const g = globalOptions(cmd);
       const inputs = parseInputs(opts.input);
@@ -220,7 +240,7 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
         g,
         (kernel) =>
           withInterrupts(async ({ signal, arm }) => {
-            const { printed, ...drive } = driveOptions(ctx, g, kernel, opts.jobs, signal);
+            const { printed, ...drive } = driveOptions(ctx, g, kernel, opts, signal);
             try {
               return await kernel.runs.start({ file }, {
                 ...drive,
@@ -243,12 +263,18 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
     .description("Continue a run after a crash, a failure, a cancel or a human decision")
     .argument("<run_id>", "the run")
     .option("--jobs <n>", "how many steps run at once (default: number of cores)", parseJobs)
+    .option(
+      "--durability <mode>",
+      "fsync: every event fsynced before it is acted on (default); process: written, not " +
+        "fsynced (survives a kill of Lily, not a power loss)",
+      parseDurability,
+    )
     .action(async (runId, opts, cmd) => {
       const g = globalOptions(cmd);
       const state = await withKernel(ctx, g, (kernel) =>
         withInterrupts(async ({ signal, arm }) => {
           arm();
-          const { printed, ...drive } = driveOptions(ctx, g, kernel, opts.jobs, signal);
+          const { printed, ...drive } = driveOptions(ctx, g, kernel, opts, signal);
           try {
             return await kernel.runs.resume(runId, drive);
           } finally {

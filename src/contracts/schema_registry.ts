@@ -34,6 +34,7 @@ import { z } from "zod";
 import { jsonIssues } from "../core/canonical_json.ts";
 import { NotFoundError, UsageError } from "../core/errors.ts";
 import { failure, success } from "../core/issue.ts";
+import { Registry } from "../core/registry.ts";
 import type { PayloadCheck } from "../store/artifact_store.ts";
 import { fromAjvErrors, fromZodIssues } from "./_issues.ts";
 import { storedValueIssues } from "./envelope.ts";
@@ -159,7 +160,14 @@ function isZodSchema(source: SchemaSource): source is ZodSchema {
 
 /** Artifact types by id, and validation against them. */
 export class SchemaRegistry {
-  #entries = new Map<string, Entry>();
+  #entries: Registry<Entry> = new Registry<Entry>({
+    what: "schema",
+    collisionHint: (id) => {
+      const { name } = parseSchemaId(id);
+      const latest = Math.max(...this.list().filter((s) => s.name === name).map((s) => s.version));
+      return `a changed type needs a new id such as ${name}.v${latest + 1}`;
+    },
+  });
   #compiler?: Promise<JsonSchemaCompiler>;
 
   /**
@@ -183,12 +191,12 @@ export class SchemaRegistry {
         );
       }
     }
-    this.#assertUnregistered(registration, name);
+    this.#entries.assertFree(id, origin);
     const where = `Schema ${id} from origin ${origin}`;
     const { kind, jsonSchema, check } = isZodSchema(schema)
       ? this.#compileZod(where, registration, schema)
       : await this.#compileJsonSchema(where, schema);
-    this.#assertUnregistered(registration, name);
+    this.#entries.assertFree(id, origin);
     const info: RegisteredSchema = Object.freeze({
       id,
       name,
@@ -198,19 +206,8 @@ export class SchemaRegistry {
       kind,
       jsonSchema: deepFreeze(jsonSchema),
     });
-    this.#entries.set(id, { info, check });
+    this.#entries.register(id, { info, check }, { origin });
     return info;
-  }
-
-  #assertUnregistered(registration: SchemaRegistration, name: string): void {
-    const existing = this.#entries.get(registration.id);
-    if (!existing) return;
-    const latest = Math.max(...this.list().filter((s) => s.name === name).map((s) => s.version));
-    throw new UsageError(
-      `Cannot register schema ${registration.id} from origin ${registration.origin}: it is ` +
-        `already registered from origin ${existing.info.origin}; a changed type needs a new id ` +
-        `such as ${name}.v${latest + 1}`,
-    );
   }
 
   #compileZod(where: string, registration: SchemaRegistration, source: ZodSchema): Compiled {
@@ -300,7 +297,7 @@ export class SchemaRegistry {
   #require(id: string): Entry {
     const entry = this.#entries.get(id);
     if (entry) return entry;
-    const ids = [...this.#entries.keys()].sort();
+    const ids = this.#entries.ids().sort();
     const shown = ids.slice(0, KNOWN_IDS_SHOWN).join(", ") +
       (ids.length > KNOWN_IDS_SHOWN ? ` and ${ids.length - KNOWN_IDS_SHOWN} more` : "");
     throw new NotFoundError(
@@ -315,7 +312,7 @@ export class SchemaRegistry {
    * @returns The registered types.
    */
   list(): RegisteredSchema[] {
-    return [...this.#entries.values()].map((e) => e.info).sort((a, b) =>
+    return this.#entries.entries().map((e) => e.value.info).sort((a, b) =>
       a.id < b.id ? -1 : a.id > b.id ? 1 : 0
     );
   }

@@ -1,8 +1,9 @@
 /**
  * Layer 3: gates. A step's attempt counts as succeeded only when its
  * required gates pass. Automated gates run first, in declaration order, with
- * the workspace read-only (their policy's `write` opens it); once a required gate fails the rest are recorded
- * as skipped; then human gates pause the run until someone decides.
+ * the workspace read-only (their policy's `write` opens it); once a required
+ * gate fails the rest are recorded as skipped; then gates whose kind waits
+ * for a person (`human`) pause the run until someone decides.
  * Every gate run leaves a `gate_result.v1` artifact. A gate stopped by a
  * cancel is recorded `cancelled` and the gates after it are left undecided,
  * as a crash would leave them, so a resume runs exactly those again.
@@ -15,12 +16,17 @@ import { type Clock, elapsedMs, systemClock } from "../core/clock.ts";
 import { LilyError } from "../core/errors.ts";
 import { isUnwritableDisk } from "../core/storage_error.ts";
 import type { Store } from "../store/store.ts";
-import type { GateSpec } from "../graph/workflow.ts";
-import { prepareAttemptDirs, removeAttemptDirs, storeLogs } from "../runtime/attempt_workspace.ts";
+import type { ExecutorSpec, GateSpec } from "../graph/workflow.ts";
+import {
+  inputRecords,
+  prepareAttemptDirs,
+  removeAttemptDirs,
+  storeLogs,
+} from "../runtime/attempt_workspace.ts";
 import { buildAttemptContext } from "../runtime/attempt_context.ts";
 import type { ExecutionResult } from "../runtime/executors/executor.ts";
 import { recordViolations } from "../runtime/violation_records.ts";
-import type { GateStatus } from "../runtime/run_events.ts";
+import type { GateStatus, InputRecord } from "../runtime/run_events.ts";
 import { executorFor, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
 import type { GateEvaluator, GateRequest } from "../runtime/run_loop.ts";
 
@@ -95,14 +101,20 @@ function verdict(result: ExecutionResult, gate: GateSpec): { status: GateStatus;
 export function createGateEvaluator(store: Store, options: GateEvaluatorOptions): GateEvaluator {
   const kernelEnv = options.kernelEnv;
   const clock = options.clock ?? systemClock;
+  const capabilities = (request: GateRequest, kind: string) =>
+    request.kinds.get(kind)?.capabilities;
 
-  async function recordResult(request: GateRequest, payload: GateResultPayload): Promise<void> {
+  async function recordResult(
+    request: GateRequest,
+    payload: GateResultPayload,
+    inputs?: Readonly<Record<string, InputRecord>>,
+  ): Promise<void> {
     const ref = await store.artifacts.putJson(request.runId, payload, {
       type: GATE_RESULT_TYPE,
       name: `${payload.gate_id}.${payload.step_id}.${payload.attempt}`,
       producer: {
         id: `gate:${payload.gate_id}`,
-        kind: payload.runner === "human" ? "human" : "tool",
+        kind: capabilities(request, payload.runner)?.producerKind ?? "tool",
       },
       inputs: Object.values(request.outputs),
     });
@@ -111,14 +123,17 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
       status: payload.status,
       required: payload.required,
       result_id: ref.artifact_id,
-    });
+    }, inputs);
   }
 
-  async function runAutomated(request: GateRequest, gate: GateSpec): Promise<GateResultPayload> {
+  async function runAutomated(
+    request: GateRequest,
+    gate: GateSpec,
+  ): Promise<{ payload: GateResultPayload; inputs: Record<string, InputRecord> }> {
     const label = `gate.${gate.id}.${request.step.id}.${request.attempt}`;
     const dirs = await prepareAttemptDirs(store.runs.scratch(request.runId), label);
     const started = clock.monotonicMs();
-    const runner = gate.runner;
+    const runner: ExecutorSpec = gate.runner;
     const inputIds: Record<string, string> = Object.keys(gate.inputs).length > 0
       ? Object.fromEntries(
         Object.entries(gate.inputs).flatMap(([name, source]) => {
@@ -127,6 +142,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
         }),
       )
       : { ...request.outputs };
+    const records = await inputRecords(store, inputIds);
     let result: ExecutionResult;
     let violations: string[] = [];
     try {
@@ -136,7 +152,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
         attempt: request.attempt,
         dirs,
         inputIds,
-        cwd: "cwd" in runner ? runner.cwd : undefined,
+        cwd: runner.cwd,
         outputs: {},
         kernelEnv,
         envPass: [],
@@ -172,7 +188,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
     });
     await removeAttemptDirs(dirs);
     const { status, reason } = verdict(result, gate);
-    return {
+    const payload: GateResultPayload = {
       ...(violations.length > 0 ? { violations } : {}),
       gate_id: gate.id,
       step_id: request.step.id,
@@ -186,12 +202,15 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
       stderr_artifact_id: logs.stderr ?? null,
       runner: runner.kind,
     };
+    return { payload, inputs: records };
   }
 
   return {
     async evaluate(request) {
-      const automated = request.gates.filter((g) => g.runner.kind !== "human");
-      const human = request.gates.filter((g) => g.runner.kind === "human");
+      const waitsForPerson = (gate: GateSpec) =>
+        capabilities(request, gate.runner.kind)?.waitsForPerson ?? false;
+      const automated = request.gates.filter((g) => !waitsForPerson(g));
+      const human = request.gates.filter(waitsForPerson);
       let blocker: string | null = null;
       for (const gate of [...automated, ...human]) {
         if (request.decided[gate.id]) {
@@ -217,9 +236,9 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
           });
           continue;
         }
-        if (gate.runner.kind === "human") return { waitingOn: gate.id };
-        const payload = await runAutomated(request, gate);
-        await recordResult(request, payload);
+        if (waitsForPerson(gate)) return { waitingOn: gate.id };
+        const { payload, inputs } = await runAutomated(request, gate);
+        await recordResult(request, payload, inputs);
         if (gate.required && payload.status !== "pass") blocker = gate.id;
       }
       return { waitingOn: null };

@@ -189,11 +189,24 @@ export interface HumanSpec {
   readonly prompt: string;
 }
 
-/** How a step or gate is carried out. */
-export type ExecutorSpec = CommandSpec | DenoSpec | FnSpec | LlmSpec;
+/**
+ * How a step or gate is carried out: the settings of a registered executor
+ * kind (`executor_kind.ts`), such as a {@linkcode CommandSpec}, a
+ * {@linkcode DenoSpec}, a {@linkcode FnSpec} or an {@linkcode LlmSpec}, or a
+ * pack's kind.
+ */
+export interface ExecutorSpec {
+  /** The executor kind's id. */
+  readonly kind: string;
+  /** Working directory relative to the workspace, for kinds that have one. */
+  readonly cwd?: string;
+}
 
-/** How a gate is carried out. */
-export type GateRunnerSpec = CommandSpec | DenoSpec | FnSpec | HumanSpec;
+/**
+ * How a gate is carried out: any registered kind's spec, such as a
+ * {@linkcode HumanSpec}, which waits for a person.
+ */
+export type GateRunnerSpec = ExecutorSpec | HumanSpec;
 
 /** One step of a workflow. */
 export interface StepSpec {

@@ -8,9 +8,10 @@
 import { z } from "zod";
 import { failure, type IssuePath, type Result, success } from "../core/issue.ts";
 import { DURATION_HINT, parseDuration } from "./duration.ts";
+import { type ExecutorKinds, executorKinds, type RunnerRole } from "./executor_kind.ts";
+import { relPath } from "./_rel_path.ts";
 import type {
   ExecutorSpec,
-  GateRunnerSpec,
   GateSpec,
   InputSource,
   OutputKind,
@@ -37,10 +38,6 @@ const inputRef = z.string().describe(
   'where the input comes from: "inputs.NAME", "steps.STEP.outputs.NAME" or "@ARTIFACT_ID"',
 );
 const envMap = z.record(z.string(), z.string());
-const relPath = z.string().min(1).refine(
-  (p) => !p.startsWith("/") && !p.split("/").includes("..") && !p.includes("\0"),
-  "expected a path relative to the workspace without '..'",
-);
 
 // The policy rules live in src/policy (a higher layer); the loader repeats
 // them here as zod refinements so a file is refused at load.
@@ -152,11 +149,16 @@ function fnField(allowFunctions: boolean) {
     : name;
 }
 
-const RUNNER_KEYS = ["command", "shell", "deno", "fn", "llm", "human"] as const;
+const RUNNER_KEYS = ["command", "shell", "deno", "fn", "llm", "human", "run"] as const;
+
+const run = z.looseObject({
+  kind: z.string().min(1).describe('a registered executor kind, e.g. "command" or "acme/docker"'),
+}).describe("an executor kind and its settings, checked against the kind's own schema");
 
 function exactlyOneRunner(allowed: readonly string[]) {
   return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
     const present = RUNNER_KEYS.filter((k) => value[k] !== undefined);
+    // The message lists the shorthand keys; `run: { kind, … }` is accepted as well.
     if (present.length !== 1) {
       ctx.addIssue({
         code: "custom",
@@ -184,6 +186,7 @@ function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
     env: envMap.optional(),
     inputs: z.record(z.string().regex(ID), inputRef).optional(),
     policy: policy.optional(),
+    run: run.optional(),
   };
   const step = z.strictObject({
     id,
@@ -247,6 +250,11 @@ export interface RunnerDefinition {
   env?: Record<string, string>;
   /** Inputs: `inputs.NAME`, `steps.STEP.outputs.NAME` or `@ARTIFACT_ID`. */
   inputs?: Record<string, string>;
+  /**
+   * Run a registered executor kind (`acme/docker`, or a built-in one such as
+   * `command`) with these settings, checked against the kind's schema.
+   */
+  run?: { kind: string; [setting: string]: unknown };
   /** Its own policy: each field given replaces the top-level one. */
   policy?: PolicyDefinition;
 }
@@ -434,36 +442,89 @@ function inputs(
   return out;
 }
 
-function runner(raw: ParsedStep | ParsedGate): ExecutorSpec | GateRunnerSpec {
-  const cwd = raw.cwd;
-  if (raw.command) return { kind: "command", argv: raw.command, cwd };
-  if (raw.shell) return { kind: "command", argv: ["sh", "-c", raw.shell], cwd, shell: true };
-  if (raw.deno) {
-    return typeof raw.deno === "string"
-      ? { kind: "deno", module: raw.deno, args: [], cwd }
-      : { kind: "deno", module: raw.deno.module, args: raw.deno.args ?? [], cwd };
-  }
-  if (raw.fn) {
-    return typeof raw.fn === "string"
+type ParsedRunner = ParsedStep | ParsedGate;
+
+/** How each shorthand key of a step or gate becomes the spec of a built-in kind. */
+const SHORTHANDS: Readonly<Record<string, (raw: ParsedRunner) => ExecutorSpec>> = {
+  command: (raw) => ({ kind: "command", argv: raw.command!, cwd: raw.cwd }),
+  shell: (raw) => ({ kind: "command", argv: ["sh", "-c", raw.shell!], cwd: raw.cwd, shell: true }),
+  deno: (raw) =>
+    typeof raw.deno === "string"
+      ? { kind: "deno", module: raw.deno, args: [], cwd: raw.cwd }
+      : { kind: "deno", module: raw.deno!.module, args: raw.deno!.args ?? [], cwd: raw.cwd },
+  fn: (raw) =>
+    typeof raw.fn === "string"
       ? { kind: "fn", name: raw.fn }
-      : { kind: "fn", name: raw.fn.name || "anonymous", fn: raw.fn };
-  }
-  if ("llm" in raw && raw.llm) {
+      : { kind: "fn", name: raw.fn!.name || "anonymous", fn: raw.fn },
+  llm: (raw) => {
+    const llm = (raw as ParsedStep).llm!;
     const messages = [
-      ...(raw.llm.system ? [{ role: "system" as const, content: raw.llm.system }] : []),
-      ...(raw.llm.messages ?? []),
-      ...(raw.llm.prompt ? [{ role: "user" as const, content: raw.llm.prompt }] : []),
+      ...(llm.system ? [{ role: "system" as const, content: llm.system }] : []),
+      ...(llm.messages ?? []),
+      ...(llm.prompt ? [{ role: "user" as const, content: llm.prompt }] : []),
     ];
-    return {
-      kind: "llm",
-      model: raw.llm.model,
-      messages,
-      output: raw.llm.output,
-      json: raw.llm.json ?? false,
-    };
+    return { kind: "llm", model: llm.model, messages, output: llm.output, json: llm.json ?? false };
+  },
+  human: (raw) => ({
+    kind: "human",
+    prompt: (raw as ParsedGate).human!.prompt ?? `Approve ${raw.id}?`,
+  }),
+};
+
+/**
+ * The spec of a step's or gate's runner: from its shorthand key, or from
+ * `run: { kind, … }` checked against the registered kind's schema.
+ */
+function runner(
+  raw: ParsedRunner,
+  where: { role: RunnerRole; base: (string | number)[]; kinds: ExecutorKinds },
+  issues: PathIssue[],
+): ExecutorSpec {
+  const shorthand = Object.keys(SHORTHANDS).find((key) =>
+    (raw as Record<string, unknown>)[key] !== undefined
+  );
+  if (shorthand !== undefined) return SHORTHANDS[shorthand](raw);
+  const written = raw.run!;
+  const base = [...where.base, "run"];
+  const kind = where.kinds.get(written.kind);
+  if (kind === undefined) {
+    issues.push({
+      code: "unknown_executor_kind",
+      path: [...base, "kind"],
+      message: `unknown executor kind "${written.kind}"; registered: ${
+        where.kinds.ids().join(", ")
+      }`,
+    });
+    return written;
   }
-  const human = (raw as ParsedGate).human;
-  return { kind: "human", prompt: human?.prompt ?? `Approve ${raw.id}?` };
+  if (!kind.capabilities.roles.includes(where.role)) {
+    issues.push({
+      code: "invalid_executor_kind",
+      path: [...base, "kind"],
+      message: `executor kind "${written.kind}" cannot run a ${where.role}; it runs ` +
+        `${kind.capabilities.roles.map((r) => `${r}s`).join(" and ")} only`,
+    });
+    return written;
+  }
+  if (raw.cwd !== undefined) {
+    issues.push({
+      code: "invalid_runner",
+      path: [...where.base, "cwd"],
+      message: "expected cwd inside run (run.cwd) for a step or gate given as run: { kind, … }",
+    });
+  }
+  const parsed = z.safeParse(kind.specSchema as z.ZodType, written);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      issues.push({
+        code: issue.code,
+        path: [...base, ...issue.path.filter((p): p is string | number => typeof p !== "symbol")],
+        message: issue.message,
+      });
+    }
+    return written;
+  }
+  return parsed.data as ExecutorSpec;
 }
 
 /** The default `max_backoff`: one hour, in ms. */
@@ -511,8 +572,12 @@ function retrySpec(
   };
 }
 
-function step(raw: ParsedStep, index: number, issues: PathIssue[]): StepSpec {
-  const base = ["steps", index];
+function step(
+  raw: ParsedStep,
+  where: { index: number; kinds: ExecutorKinds },
+  issues: PathIssue[],
+): StepSpec {
+  const base = ["steps", where.index];
   const outputs: Record<string, OutputSpec> = {};
   for (const [name, o] of Object.entries(raw.outputs ?? {})) {
     outputs[name] = {
@@ -524,7 +589,7 @@ function step(raw: ParsedStep, index: number, issues: PathIssue[]): StepSpec {
   }
   return {
     id: raw.id,
-    executor: runner(raw) as ExecutorSpec,
+    executor: runner(raw, { role: "step", base, kinds: where.kinds }, issues),
     needs: raw.needs ?? [],
     inputs: inputs(raw.inputs, base, issues),
     outputs,
@@ -541,11 +606,16 @@ function routeSpec(raw: NonNullable<ParsedStep["on_fail"]>): RouteSpec {
   return { goto: raw.goto, max: raw.max ?? DEFAULT_ROUTE_MAX };
 }
 
-function gate(raw: ParsedGate, index: number, issues: PathIssue[]): GateSpec {
+function gate(
+  raw: ParsedGate,
+  where: { index: number; kinds: ExecutorKinds },
+  issues: PathIssue[],
+): GateSpec {
+  const index = where.index;
   return {
     id: raw.id,
     step: raw.step,
-    runner: runner(raw) as GateRunnerSpec,
+    runner: runner(raw, { role: "gate", base: ["gates", index], kinds: where.kinds }, issues),
     required: raw.required ?? true,
     timeoutMs: raw.timeout === undefined ? undefined : parseDuration(raw.timeout),
     inputs: inputs(raw.inputs, ["gates", index], issues),
@@ -573,18 +643,30 @@ function withoutExtensions(definition: unknown): unknown {
   return Object.fromEntries(Object.entries(definition).filter(([key]) => !key.startsWith("x-")));
 }
 
+/** Options of {@linkcode normalizeDefinition}. */
+export interface NormalizeOptions {
+  /** Let `fn` be a function (the TS API); in files it names a registered function. */
+  readonly allowFunctions?: boolean;
+  /**
+   * The executor kinds `run: { kind, … }` may name.
+   * @default {executorKinds()}
+   */
+  readonly kinds?: ExecutorKinds;
+}
+
 /**
  * Validates a definition against the schema and normalises it. Top-level
  * keys starting with `x-` are ignored.
  *
  * @param definition The parsed file, or a TS API object.
- * @param options `allowFunctions` for the TS API.
+ * @param options `allowFunctions` for the TS API; the executor kinds.
  * @returns The workflow, or every schema issue with its path.
  */
 export function normalizeDefinition(
   definition: unknown,
-  options: { allowFunctions?: boolean } = {},
+  options: NormalizeOptions = {},
 ): Result<Workflow, PathIssue> {
+  const kinds = options.kinds ?? executorKinds();
   const parsed = workflowDefinitionSchema(options).safeParse(withoutExtensions(definition));
   if (!parsed.success) {
     return {
@@ -610,8 +692,8 @@ export function normalizeDefinition(
     ...(raw.description ? { description: raw.description } : {}),
     inputs: inputsSpec,
     ...(raw.policy ? { policy: raw.policy } : {}),
-    steps: raw.steps.map((s, i) => step(s, i, issues)),
-    gates: (raw.gates ?? []).map((g, i) => gate(g, i, issues)),
+    steps: raw.steps.map((s, index) => step(s, { index, kinds }, issues)),
+    gates: (raw.gates ?? []).map((g, index) => gate(g, { index, kinds }, issues)),
     maxTransitions: raw.max_transitions ?? DEFAULT_MAX_TRANSITIONS,
   };
   return issues.length > 0 ? failure(issues) : success(workflow);

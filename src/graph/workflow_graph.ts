@@ -10,8 +10,9 @@ import { checkDerivedNames } from "./derived_names.ts";
 import { didYouMean } from "./did_you_mean.ts";
 import { checkRoutes } from "./route_check.ts";
 import { failure, type Result, success } from "../core/issue.ts";
+import { type ExecutorKinds, executorKinds, type RunnerOwner } from "./executor_kind.ts";
 import type { PathIssue } from "./workflow_definition.ts";
-import type { GateSpec, InputSource, StepSpec, Workflow } from "./workflow.ts";
+import type { ExecutorSpec, GateSpec, InputSource, StepSpec, Workflow } from "./workflow.ts";
 
 /** A checked workflow with its edges, indexed by declaration order. */
 export interface WorkflowGraph {
@@ -27,6 +28,17 @@ export interface WorkflowGraph {
   readonly downstream: readonly (readonly number[])[];
   /** Gates by the id of the step they check, in declaration order. */
   readonly gatesOf: ReadonlyMap<string, readonly GateSpec[]>;
+  /** The executor kinds the workflow was checked against. */
+  readonly kinds: ExecutorKinds;
+}
+
+/** Options of {@linkcode buildGraph}. */
+export interface BuildGraphOptions {
+  /**
+   * The executor kinds the steps and gates may use.
+   * @default {executorKinds()}
+   */
+  readonly kinds?: ExecutorKinds;
 }
 
 /** Maps each id to its first index, reporting every later duplicate. */
@@ -55,10 +67,33 @@ function indexIds(
  * Checks a workflow's references and builds its graph.
  *
  * @param workflow The normalised workflow.
+ * @param options The executor kinds.
  * @returns The graph, or every problem with its path.
  */
-export function buildGraph(workflow: Workflow): Result<WorkflowGraph, PathIssue> {
+export function buildGraph(
+  workflow: Workflow,
+  options: BuildGraphOptions = {},
+): Result<WorkflowGraph, PathIssue> {
+  const kinds = options.kinds ?? executorKinds();
   const issues: PathIssue[] = [];
+  const checkRunner = (
+    spec: ExecutorSpec,
+    owner: RunnerOwner,
+    base: (string | number)[],
+  ): void => {
+    const kind = kinds.get(spec.kind);
+    if (kind === undefined) {
+      issues.push({
+        code: "unknown_executor_kind",
+        path: base,
+        message: `unknown executor kind "${spec.kind}"; registered: ${kinds.ids().join(", ")}`,
+      });
+      return;
+    }
+    for (const issue of kind.check?.(spec, owner) ?? []) {
+      issues.push({ ...issue, path: [...base, ...issue.path] });
+    }
+  };
   const indexOf = indexIds("steps", workflow.steps, issues);
   const runInputs = Object.keys(workflow.inputs);
   const upstream: Set<number>[] = workflow.steps.map(() => new Set());
@@ -122,13 +157,7 @@ export function buildGraph(workflow: Workflow): Result<WorkflowGraph, PathIssue>
     for (const [name, source] of Object.entries(step.inputs)) {
       checkSource(source, ["steps", i, "inputs", name], i);
     }
-    if (step.executor.kind === "llm" && !(step.executor.output in step.outputs)) {
-      issues.push({
-        code: "unknown_output",
-        path: ["steps", i, "llm", "output"],
-        message: `llm output "${step.executor.output}" is not a declared output of the step`,
-      });
-    }
+    checkRunner(step.executor, { role: "step", id: step.id, outputs: step.outputs }, ["steps", i]);
   });
 
   indexIds("gates", workflow.gates, issues);
@@ -147,6 +176,7 @@ export function buildGraph(workflow: Workflow): Result<WorkflowGraph, PathIssue>
     for (const [name, source] of Object.entries(gate.inputs)) {
       checkSource(source, ["gates", g, "inputs", name], undefined);
     }
+    checkRunner(gate.runner, { role: "gate", id: gate.id, outputs: {} }, ["gates", g]);
   });
 
   issues.push(...checkDerivedNames(workflow));
@@ -171,6 +201,7 @@ export function buildGraph(workflow: Workflow): Result<WorkflowGraph, PathIssue>
     upstream: upstreamLists,
     downstream,
     gatesOf,
+    kinds,
   });
 }
 

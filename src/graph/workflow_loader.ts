@@ -25,11 +25,22 @@ import {
   type WorkflowDefinition,
 } from "./workflow_definition.ts";
 import { findJsonSyntaxError } from "./_json_syntax.ts";
+import type { ExecutorKinds } from "./executor_kind.ts";
 import { buildGraph, type WorkflowGraph } from "./workflow_graph.ts";
 
 /** Joins a message's lines (parsers write several) into one. */
 function oneLine(message: string): string {
   return message.trim().replace(/\s*\n\s*/g, " ");
+}
+
+/** Options of the workflow loaders. */
+export interface WorkflowLoadOptions {
+  /**
+   * The executor kinds steps and gates may name with `run: { kind, … }`
+   * (a pack's, beside the kernel's).
+   * @default {executorKinds()}
+   */
+  readonly kinds?: ExecutorKinds;
 }
 
 /** A workflow problem, with the line it is on when it came from a file. */
@@ -143,10 +154,15 @@ function isJsonWorkflowName(name: string): boolean {
  *
  * @param text The file's contents.
  * @param source The file name used in error messages; its ending picks the parser.
+ * @param options The executor kinds.
  * @returns The checked graph.
  * @throws {WorkflowError} With every problem, as `file:line path: message`.
  */
-export function parseWorkflow(text: string, source = "workflow.yaml"): WorkflowGraph {
+export function parseWorkflow(
+  text: string,
+  source = "workflow.yaml",
+  options: WorkflowLoadOptions = {},
+): WorkflowGraph {
   const json = isJsonWorkflowName(source);
   if (json) {
     const bad = findJsonSyntaxError(text);
@@ -190,9 +206,9 @@ export function parseWorkflow(text: string, source = "workflow.yaml"): WorkflowG
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     fail(source, [{ code: "invalid_type", path: [], message: "expected a mapping" }], raw, line);
   }
-  const normalized = normalizeDefinition(raw);
+  const normalized = normalizeDefinition(raw, { kinds: options.kinds });
   if (!normalized.ok) fail(source, normalized.issues, raw, line);
-  const built = buildGraph(normalized.value);
+  const built = buildGraph(normalized.value, { kinds: options.kinds });
   if (!built.ok) fail(source, built.issues, raw, line);
   return built.value;
 }
@@ -221,12 +237,16 @@ async function readAll(path: string): Promise<Uint8Array> {
  * input; pipes, FIFOs and `/dev/stdin` (e.g. `<(cat flow.yaml)`) work too.
  *
  * @param path The YAML or JSON file, or `-`.
+ * @param options The executor kinds.
  * @returns The graph, the bytes read and the name to store them under.
  * @throws {NotFoundError} When the file does not exist.
  * @throws {UsageError} When it cannot be read (a directory, permissions, not UTF-8).
  * @throws {WorkflowError} When it is invalid.
  */
-export async function readWorkflowFile(path: string): Promise<WorkflowFile> {
+export async function readWorkflowFile(
+  path: string,
+  options: WorkflowLoadOptions = {},
+): Promise<WorkflowFile> {
   let bytes: Uint8Array;
   try {
     bytes = await readAll(path);
@@ -249,7 +269,7 @@ export async function readWorkflowFile(path: string): Promise<WorkflowFile> {
   }
   const base = path === "-" ? "stdin" : basename(path);
   const named = /\.(json|ya?ml)$/i.test(base);
-  const graph = parseWorkflow(text, named ? base : path === "-" ? "stdin" : path);
+  const graph = parseWorkflow(text, named ? base : path === "-" ? "stdin" : path, options);
   return { graph, bytes, name: named ? base : "workflow.yaml" };
 }
 
@@ -257,12 +277,16 @@ export async function readWorkflowFile(path: string): Promise<WorkflowFile> {
  * Reads, parses and checks a workflow file (see {@linkcode readWorkflowFile}).
  *
  * @param path The YAML or JSON file, or `-` for standard input.
+ * @param options The executor kinds.
  * @returns The checked graph.
  * @throws {NotFoundError} When the file does not exist.
  * @throws {WorkflowError} When it is invalid.
  */
-export async function loadWorkflowFile(path: string): Promise<WorkflowGraph> {
-  return (await readWorkflowFile(path)).graph;
+export async function loadWorkflowFile(
+  path: string,
+  options: WorkflowLoadOptions = {},
+): Promise<WorkflowGraph> {
+  return (await readWorkflowFile(path, options)).graph;
 }
 
 /**
@@ -282,13 +306,20 @@ export async function loadWorkflowFile(path: string): Promise<WorkflowGraph> {
  * ```
  *
  * @param definition The workflow definition.
+ * @param options The executor kinds.
  * @returns The checked graph.
  * @throws {WorkflowError} With every problem and its path.
  */
-export function defineWorkflow(definition: WorkflowDefinition): WorkflowGraph {
-  const normalized = normalizeDefinition(definition, { allowFunctions: true });
+export function defineWorkflow(
+  definition: WorkflowDefinition,
+  options: WorkflowLoadOptions = {},
+): WorkflowGraph {
+  const normalized = normalizeDefinition(definition, {
+    allowFunctions: true,
+    kinds: options.kinds,
+  });
   if (!normalized.ok) fail("workflow", normalized.issues, definition, () => undefined);
-  const built = buildGraph(normalized.value);
+  const built = buildGraph(normalized.value, { kinds: options.kinds });
   if (!built.ok) fail("workflow", built.issues, definition, () => undefined);
   return built.value;
 }

@@ -46,6 +46,11 @@ import { type ContractStore, openContractStore } from "../contracts/contract_sto
 import { kernelRegistry } from "../contracts/kernel_schemas.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import { readWorkflowFile } from "../graph/workflow_loader.ts";
+import {
+  BUILTIN_EXECUTOR_KINDS,
+  type ExecutorKinds,
+  executorKinds,
+} from "../graph/executor_kind.ts";
 import { createGateEvaluator } from "../gates/gate_evaluator.ts";
 import { approveGate } from "../gates/human_gate.ts";
 import { defaultExecutors, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
@@ -127,12 +132,23 @@ function settle(options: KernelOptions): KernelDeps {
   };
 }
 
+/**
+ * The executor kinds a workflow file may name: the kernel's, and those of
+ * the executors given to `createKernel` that are not built in.
+ */
+function fileKinds(deps: KernelDeps): ExecutorKinds {
+  const builtin = new Set(BUILTIN_EXECUTOR_KINDS.map((k) => k.kind));
+  const extra = Object.values(deps.options.executors ?? {}).filter((e) => !builtin.has(e.kind));
+  return executorKinds(extra, { origin: "createKernel executors" });
+}
+
 /** A workflow read once: its graph and, for a file, the bytes to store. */
 async function loadSource(
+  deps: KernelDeps,
   source: WorkflowSource,
 ): Promise<{ graph: WorkflowGraph; file?: WorkflowFileBytes }> {
   if ("file" in source) {
-    const { graph, name, bytes } = await readWorkflowFile(source.file);
+    const { graph, name, bytes } = await readWorkflowFile(source.file, { kinds: fileKinds(deps) });
     return { graph, file: { name, bytes, ...(source.file === "-" ? {} : { path: source.file }) } };
   }
   return { graph: source };
@@ -143,7 +159,7 @@ async function loadRunnable(
   deps: KernelDeps,
   source: WorkflowSource,
 ): Promise<{ graph: WorkflowGraph; file?: WorkflowFileBytes }> {
-  const loaded = await loadSource(source);
+  const loaded = await loadSource(deps, source);
   assertRunnable(loaded.graph, {
     llm: deps.llm,
     functions: deps.options.functions,
@@ -179,6 +195,7 @@ function loopOptions(deps: KernelDeps, store: ContractStore, drive: RunDriveOpti
     executors,
     gates: createGateEvaluator(store, { executors, kernelEnv, clock: deps.clock }),
     jobs: drive.jobs ?? deps.options.jobs,
+    durability: drive.durability ?? deps.options.durability,
     kernelEnv,
     validate: (type: string, value: unknown) =>
       store.registry.has(type) ? issuesOf(store.registry.validate(type, value)) : [],

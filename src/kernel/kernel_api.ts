@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Durability } from "../runtime/durability.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Env } from "../core/env.ts";
 import type { IdSource } from "../core/ids.ts";
@@ -22,6 +23,9 @@ import type { CreatedRun } from "../store/run_store.ts";
 import type { GateFailure, LogExcerpt } from "./run_logs.ts";
 import type { RunDescription, RunSummary } from "./run_views.ts";
 import type { WorkflowPlan } from "./workflow_plan.ts";
+
+/** The run durability modes, re-exported for the CLI (`--durability`). */
+export { type Durability, DURABILITY_MODES } from "../runtime/durability.ts";
 
 /** Where new ids come from. */
 export interface KernelIds {
@@ -75,6 +79,12 @@ export interface KernelOptions {
    * @default {navigator.hardwareConcurrency}
    */
   readonly jobs?: number;
+  /**
+   * How durable each journal event is before the runner acts on it
+   * (`docs/workflow.md`, Durability).
+   * @default {"fsync"}
+   */
+  readonly durability?: Durability;
 }
 
 /** A workflow to run: a graph (from `defineWorkflow`) or a workflow file to read once. */
@@ -92,6 +102,12 @@ export interface RunDriveOptions {
    * @default {the kernel's `jobs`}
    */
   readonly jobs?: number;
+  /**
+   * How durable each journal event is before the runner acts on it;
+   * recorded in `run_started` (a new run) and `runner_started`.
+   * @default {the kernel's `durability`}
+   */
+  readonly durability?: Durability;
   /** Cancels the run when aborted (as `runs.cancel` does). */
   readonly signal?: AbortSignal;
   /** Told about every event once it is durable, with the state it folds to. */

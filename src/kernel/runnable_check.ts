@@ -1,16 +1,18 @@
 /**
  * What a workflow needs from the kernel beyond its own file — an LLM
  * provider for `llm` steps, registered functions for `fn` steps and gates
- * that name one — checked before a run is created, so a run is never left
- * behind that could only fail.
+ * that name one, whatever a pack's executor needs — checked before a run is
+ * created, so a run is never left behind that could only fail. Each
+ * executor answers for its own kind (`Executor.unready`).
  *
  * @module
  */
 
 import { UsageError } from "../core/errors.ts";
-import type { StepFunction } from "../graph/workflow.ts";
+import type { ExecutorSpec, StepFunction } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
-import type { ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
+import type { ExecutorUse } from "../runtime/executors/executor.ts";
+import { defaultExecutors, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
 import type { LlmProvider } from "../runtime/executors/llm_provider.ts";
 
 /** What the kernel will run a workflow with. */
@@ -19,45 +21,51 @@ export interface RunnableOptions {
   readonly llm?: LlmProvider;
   /** Functions for `fn` steps and gates that name one. */
   readonly functions?: Readonly<Record<string, StepFunction>>;
-  /** Executors by kind that replace the built-in ones (then their needs are theirs). */
+  /** Executors by kind beside (or replacing) the built-in ones. */
   readonly executors?: ExecutorRegistry;
 }
 
 /**
- * Lists what a workflow needs and is not given: each `llm` step when there
- * is no provider, each `fn` step or gate whose function is neither carried
- * nor registered. Kinds whose executor is replaced are not checked.
+ * The executors a run uses: the built-in ones, given the provider and the
+ * functions, with `options.executors` added over them.
+ *
+ * @param options The provider, functions and extra executors.
+ * @returns Executors by kind.
+ */
+export function runExecutors(options: RunnableOptions): ExecutorRegistry {
+  return {
+    ...defaultExecutors({ functions: options.functions, llmProvider: options.llm }),
+    ...options.executors,
+  };
+}
+
+/**
+ * Lists what a workflow needs and is not given, as the executors that will
+ * run it say (e.g. each `llm` step when there is no provider, each `fn` step
+ * or gate whose function is neither carried nor registered).
  *
  * @param graph The workflow.
  * @param options The provider, functions and executors it will run with.
  * @returns One sentence per problem; empty when it can run.
  */
 export function missingForRun(graph: WorkflowGraph, options: RunnableOptions): string[] {
-  const own = (kind: string) =>
-    options.executors !== undefined && Object.hasOwn(options.executors, kind);
-  const problems: string[] = [];
-  const llmSteps = graph.steps.filter((s) => s.executor.kind === "llm").map((s) => s.id);
-  if (llmSteps.length > 0 && options.llm === undefined && !own("llm")) {
-    problems.push(
-      `${llmSteps.length === 1 ? "Step" : "Steps"} ${llmSteps.join(", ")} ` +
-        `${llmSteps.length === 1 ? "is an llm step" : "are llm steps"}, and no LLM provider is ` +
-        "configured: set LILY_LLM=fake for the deterministic fake (CLI), or pass llm (library)",
-    );
+  const executors = runExecutors(options);
+  const uses = new Map<string, ExecutorUse<ExecutorSpec>[]>();
+  const add = (use: ExecutorUse<ExecutorSpec>) => {
+    const list = uses.get(use.spec.kind) ?? [];
+    list.push(use);
+    uses.set(use.spec.kind, list);
+  };
+  for (const s of graph.steps) {
+    add({ what: `Step ${s.id}`, role: "step", id: s.id, spec: s.executor });
   }
-  if (!own("fn")) {
-    const runners = [
-      ...graph.steps.map((s) => ({ what: `Step ${s.id}`, spec: s.executor })),
-      ...graph.workflow.gates.map((g) => ({ what: `Gate ${g.id}`, spec: g.runner })),
-    ];
-    for (const { what, spec } of runners) {
-      if (spec.kind !== "fn" || spec.fn !== undefined) continue;
-      if (options.functions !== undefined && Object.hasOwn(options.functions, spec.name)) continue;
-      problems.push(
-        `${what} calls the function "${spec.name}", which is not registered: pass it in ` +
-          "functions (library); the CLI registers no functions, so a workflow run from it " +
-          "cannot use fn",
-      );
-    }
+  for (const g of graph.workflow.gates) {
+    add({ what: `Gate ${g.id}`, role: "gate", id: g.id, spec: g.runner });
+  }
+  const problems: string[] = [];
+  for (const [kind, list] of uses) {
+    const executor = Object.hasOwn(executors, kind) ? executors[kind] : undefined;
+    problems.push(...executor?.unready?.(list) ?? []);
   }
   return problems;
 }

@@ -7,7 +7,7 @@
  */
 
 import { Scheduler } from "../graph/scheduler.ts";
-import type { ExecutorSpec, GateRunnerSpec, RouteSpec, StepSpec } from "../graph/workflow.ts";
+import type { ExecutorSpec, RouteSpec, StepSpec } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import type { RunInputValue } from "../runtime/run_starter.ts";
 
@@ -75,21 +75,9 @@ export interface WorkflowPlan {
   readonly warnings: readonly string[];
 }
 
-function describeRunner(spec: ExecutorSpec | GateRunnerSpec): string {
-  switch (spec.kind) {
-    case "command":
-      return spec.argv.length === 3 && spec.argv[0] === "sh" && spec.argv[1] === "-c"
-        ? `shell: ${spec.argv[2]}`
-        : `command: ${spec.argv.join(" ")}`;
-    case "deno":
-      return `deno: ${[spec.module, ...spec.args].join(" ")}`;
-    case "fn":
-      return `fn: ${spec.name}`;
-    case "llm":
-      return `llm: ${spec.model}`;
-    case "human":
-      return "human";
-  }
+/** A runner in a few words, as its kind describes it (`command: make test`), or its kind. */
+function describeRunner(graph: WorkflowGraph, spec: ExecutorSpec): string {
+  return graph.kinds.get(spec.kind)?.describe?.(spec) ?? spec.kind;
 }
 
 /** The steps in the order one job runs them when every step succeeds. */
@@ -109,7 +97,7 @@ function plannedStep(graph: WorkflowGraph, step: StepSpec, index: number): Plann
   return {
     id: step.id,
     executor: step.executor.kind,
-    runs: describeRunner(step.executor),
+    runs: describeRunner(graph, step.executor),
     needs: (graph.upstream[index] ?? []).flatMap((u) => graph.steps[u]?.id ?? []),
     timeout_ms: step.timeoutMs ?? null,
     max_attempts: step.retry.maxAttempts,
@@ -117,7 +105,7 @@ function plannedStep(graph: WorkflowGraph, step: StepSpec, index: number): Plann
     gates: (graph.gatesOf.get(step.id) ?? []).map((gate) => ({
       id: gate.id,
       runner: gate.runner.kind,
-      runs: describeRunner(gate.runner),
+      runs: describeRunner(graph, gate.runner),
       required: gate.required,
       on_fail: gate.onFail ?? null,
     })),

@@ -60,7 +60,8 @@ export function attemptConfinement(
       workspace: options.workspace,
       mode: options.mode,
       workflowFile: options.workflowPath ?? undefined,
-      shell: runner.kind === "command" && runner.shell === true,
+      // A spec written as `shell:` runs through sh, whatever its kind.
+      shell: (runner as { readonly shell?: unknown }).shell === true,
     },
   );
 }

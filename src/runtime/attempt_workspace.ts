@@ -11,7 +11,7 @@ import { extname, join, posix } from "node:path";
 import { canonicalJson, sha256File } from "../core/canonical_json.ts";
 import { causeMessage, IntegrityError, type Issue, LilyError } from "../core/errors.ts";
 import { storageError } from "../core/storage_error.ts";
-import { createDir } from "../store/durable_file.ts";
+import { createDirSync } from "../store/durable_file.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { Producer } from "../store/artifact_store.ts";
 import type { RunScratch } from "../store/run_store.ts";
@@ -20,6 +20,7 @@ import type { Store } from "../store/store.ts";
 import type { OutputSpec } from "../graph/workflow.ts";
 export { inputEnvName } from "../graph/derived_names.ts";
 import type { MaterializedInput } from "./executors/executor.ts";
+import type { InputRecord } from "./run_events.ts";
 
 /** Environment variables every step gets from the kernel's environment when set. */
 export const BASE_ENV_NAMES: readonly string[] = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TERM"];
@@ -75,18 +76,19 @@ export async function prepareAttemptDirs(
     stderrPath: join(run.logs, `${label}.stderr.log`),
   };
   if (!options.processes && !options.inputs && !options.outputs) return dirs;
+  // Synchronous: a mkdir costs microseconds, a round trip through the thread pool far more.
   try {
-    await Deno.mkdir(root);
+    Deno.mkdirSync(root);
   } catch (err) {
     if (!(err instanceof Deno.errors.AlreadyExists)) throw storageError(err, root, "create");
     await Deno.remove(root, { recursive: true }).catch((err) => {
       throw storageError(err, root, "remove");
     });
-    await createDir(root);
+    createDirSync(root);
   }
-  await createDir(dirs.outputDir);
-  if (options.inputs) await createDir(dirs.inputDir);
-  if (options.processes) await createDir(dirs.scratchDir);
+  createDirSync(dirs.outputDir);
+  if (options.inputs) createDirSync(dirs.inputDir);
+  if (options.processes) createDirSync(dirs.scratchDir);
   return dirs;
 }
 
@@ -97,6 +99,27 @@ export async function prepareAttemptDirs(
  */
 export async function removeAttemptDirs(dirs: AttemptDirs): Promise<void> {
   await Deno.remove(dirs.root, { recursive: true }).catch(() => {});
+}
+
+/**
+ * The record of an attempt's inputs for its start event: each input's
+ * artifact id and indexed sha256 (null when the index has no such artifact;
+ * materializing the input then fails the attempt, naming it).
+ *
+ * @param store The store.
+ * @param inputs Input name → artifact id.
+ * @returns The records by input name.
+ */
+export async function inputRecords(
+  store: Store,
+  inputs: Readonly<Record<string, string>>,
+): Promise<Record<string, InputRecord>> {
+  const records: Record<string, InputRecord> = {};
+  for (const [name, artifactId] of Object.entries(inputs)) {
+    const sha256 = await store.artifacts.ref(artifactId).then((ref) => ref.sha256, () => null);
+    records[name] = { artifact_id: artifactId, sha256 };
+  }
+  return records;
 }
 
 /**
@@ -287,7 +310,7 @@ export async function storeLogs(
   for (const [stream, path] of streams) {
     let info: Deno.FileInfo;
     try {
-      info = await Deno.lstat(path);
+      info = Deno.lstatSync(path);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) continue;
       throw err;

@@ -16,6 +16,7 @@ import { LilyError } from "../core/errors.ts";
 import type { Immutable } from "../core/immutable.ts";
 import type { AssertTrue, SameType } from "../core/same_type.ts";
 import type { RunEvent } from "./run_events.ts";
+import { DURABILITY_MODES } from "./durability.ts";
 
 const id = z.string().min(1);
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -24,6 +25,12 @@ const base = { seq: z.number().int().positive(), at: z.iso.datetime() };
 const stepAttempt = { step: id, attempt };
 const pid = z.number().int().positive();
 const ticks = z.number().int().nonnegative().nullable();
+const durability = z.enum(DURABILITY_MODES);
+const inputRecord = z.object({
+  artifact_id: uuid,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+});
+const inputs = z.record(z.string(), inputRecord).optional();
 const gateRecord = z.object({
   gate_id: id,
   status: z.enum(["pass", "fail", "error", "skipped", "cancelled"]),
@@ -44,14 +51,22 @@ const eventSchema = (duration: z.ZodType<number>) =>
       step_ids: z.array(id),
       sandbox: z.enum(["bubblewrap", "none"]).optional(),
       workflow_path: z.string().optional(),
+      durability: durability.optional(),
     }),
-    z.object({ ...base, type: z.literal("runner_started"), pid, resumed: z.boolean() }),
+    z.object({
+      ...base,
+      type: z.literal("runner_started"),
+      pid,
+      resumed: z.boolean(),
+      durability: durability.optional(),
+    }),
     z.object({
       ...base,
       ...stepAttempt,
       type: z.literal("attempt_started"),
       monotonic_ms: z.number().nonnegative().optional(),
       cause: z.enum(["first", "retry", "resume", "route"]).optional(),
+      inputs,
     }),
     z.object({
       ...base,
@@ -85,7 +100,13 @@ const eventSchema = (duration: z.ZodType<number>) =>
       pid,
       start_ticks: ticks,
     }),
-    z.object({ ...base, ...stepAttempt, type: z.literal("gate_finished"), gate: gateRecord }),
+    z.object({
+      ...base,
+      ...stepAttempt,
+      type: z.literal("gate_finished"),
+      gate: gateRecord,
+      inputs,
+    }),
     z.object({
       ...base,
       ...stepAttempt,

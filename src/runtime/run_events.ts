@@ -6,6 +6,7 @@
  */
 
 import { IntegrityError } from "../core/errors.ts";
+import type { Durability } from "./durability.ts";
 import type { LlmUsage } from "./executors/executor.ts";
 
 /** How one attempt ended (`interrupted`: its runner died while it ran). */
@@ -42,6 +43,14 @@ export interface GateRecord {
   readonly result_id: string;
 }
 
+/** One input of an attempt (a step's or a gate's) as its start recorded it. */
+export interface InputRecord {
+  /** The artifact the input comes from. */
+  readonly artifact_id: string;
+  /** The artifact's sha256 as indexed; null when the index has no such artifact (the attempt then fails). */
+  readonly sha256: string | null;
+}
+
 /** Everything a run's log can say. Each event has `seq` and `at` as well. */
 export type RunEventBody =
   | {
@@ -55,8 +64,16 @@ export type RunEventBody =
     readonly sandbox?: "bubblewrap" | "none";
     /** The workflow file, relative to the workspace, when it lies inside it (kept read-only). */
     readonly workflow_path?: string;
+    /** The durability the run was started with (absent in older journals: `fsync`). */
+    readonly durability?: Durability;
   }
-  | { readonly type: "runner_started"; readonly pid: number; readonly resumed: boolean }
+  | {
+    readonly type: "runner_started";
+    readonly pid: number;
+    readonly resumed: boolean;
+    /** The durability this runner journals with (absent in older journals: `fsync`). */
+    readonly durability?: Durability;
+  }
   | {
     readonly type: "attempt_started";
     readonly step: string;
@@ -65,6 +82,8 @@ export type RunEventBody =
     readonly monotonic_ms?: number;
     /** Why it started (absent in older journals). */
     readonly cause?: AttemptCause;
+    /** The step's inputs by name (absent in older journals). */
+    readonly inputs?: Readonly<Record<string, InputRecord>>;
   }
   | {
     readonly type: "attempt_spawned";
@@ -101,6 +120,8 @@ export type RunEventBody =
     readonly step: string;
     readonly attempt: number;
     readonly gate: GateRecord;
+    /** The inputs the gate ran with, by name (absent for a gate that did not run, and in older journals). */
+    readonly inputs?: Readonly<Record<string, InputRecord>>;
   }
   | {
     readonly type: "gate_waiting";

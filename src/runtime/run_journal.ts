@@ -1,15 +1,18 @@
 /**
+/**
  * The run journal: each run's event log, one event per entry, appended and
- * made durable before the runner acts on it (group commit and torn-tail
- * semantics come from the store's {@linkcode RunEventLog}). This module
- * holds the run-event side: each event is checked against the schema before
- * it is appended and when it is read back, and carries its sequence number.
+ * (with the default {@linkcode Durability}, `fsync`) made durable before the
+ * runner acts on it (group commit and torn-tail semantics come from the
+ * store's {@linkcode RunEventLog}). This module holds the run-event side:
+ * each event is checked against the schema before it is appended and when it
+ * is read back, and carries its sequence number.
  *
  * @module
  */
 
 import { type Clock, systemClock } from "../core/clock.ts";
 import type { AppendLog, LogCodec, RunEventLog } from "../store/ports.ts";
+import type { Durability } from "./durability.ts";
 import { assertWritableRunEvent, describeEventIssue, parseRunEvent } from "./run_event_schema.ts";
 import type { RunEvent, RunEventBody } from "./run_events.ts";
 
@@ -57,6 +60,11 @@ export interface RunJournalOptions {
    * @default {systemClock}
    */
   readonly clock?: Clock;
+  /**
+   * Whether an append resolves once written and fsynced, or once written.
+   * @default {"fsync"}
+   */
+  readonly durability?: Durability;
 }
 
 /**
@@ -81,7 +89,7 @@ export class RunJournal {
    *
    * @param log The store's run event log.
    * @param runId The run.
-   * @param options The clock.
+   * @param options The clock and the durability.
    * @returns The journal and the events already in it.
    */
   static async open(
@@ -89,7 +97,9 @@ export class RunJournal {
     runId: string,
     options: RunJournalOptions = {},
   ): Promise<{ journal: RunJournal; events: RunEvent[] }> {
-    const opened = await log.open(runId, RUN_EVENT_CODEC);
+    const opened = await log.open(runId, RUN_EVENT_CODEC, {
+      fsync: (options.durability ?? "fsync") === "fsync",
+    });
     return {
       journal: new RunJournal(opened.log, options.clock ?? systemClock),
       events: opened.entries,
@@ -97,7 +107,8 @@ export class RunJournal {
   }
 
   /**
-   * Appends an event; resolves once it is durable.
+   * Appends an event; resolves once it is on disk (written, and fsynced
+   * unless the journal's durability is `process`).
    *
    * @param body The event without `seq` and `at`.
    * @returns The stored event.
@@ -112,7 +123,8 @@ export class RunJournal {
 
   /**
    * Queues an event and gives it back at once, with a promise that resolves
-   * once it is durable. Events queued together share one write and fsync.
+   * once it is on disk. Events queued in the same task (synchronously, one
+   * after the other), or while a write is under way, share one write and fsync.
    *
    * @param body The event without `seq` and `at`.
    * @returns The event (with `seq` and `at`) and its durability.

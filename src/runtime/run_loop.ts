@@ -24,8 +24,10 @@ import type { Store } from "../store/store.ts";
 import { Scheduler } from "../graph/scheduler.ts";
 import type { GateSpec, InputSource, StepSpec } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
+import type { ExecutorKinds } from "../graph/executor_kind.ts";
 import {
   commitOutputs,
+  inputRecords,
   OutputError,
   type OutputValidator,
   prepareAttemptDirs,
@@ -45,11 +47,13 @@ import {
   type AttemptState,
   foldEvents,
   type GateRecord,
+  type InputRecord,
   type RunEndStatus,
   type RunEvent,
   type RunEventBody,
   type RunState,
 } from "./run_events.ts";
+import type { Durability } from "./durability.ts";
 import type { RunJournal } from "./run_journal.ts";
 import { withRunSession } from "./run_session.ts";
 import { exportRunState } from "./run_state_file.ts";
@@ -79,6 +83,8 @@ export interface GateRequest {
   readonly attempt: number;
   /** The step's gates, in declaration order. */
   readonly gates: readonly GateSpec[];
+  /** The executor kinds of the workflow: what each gate's runner can do. */
+  readonly kinds: ExecutorKinds;
   /** The attempt's committed outputs: name → artifact id. */
   readonly outputs: Readonly<Record<string, string>>;
   /** Resolves a gate input to an artifact id (the subject's outputs are this attempt's). */
@@ -89,8 +95,14 @@ export interface GateRequest {
   readonly signal: AbortSignal;
   /** Records a gate's child process, so a resume can kill it if the runner dies. */
   readonly onSpawn: (gateId: string, pid: number) => Promise<void>;
-  /** Records one gate's outcome durably; call it for every gate decided now. */
-  readonly record: (gate: GateRecord) => Promise<void>;
+  /**
+   * Records one gate's outcome durably, with the inputs it ran with (when it
+   * ran); call it for every gate decided now.
+   */
+  readonly record: (
+    gate: GateRecord,
+    inputs?: Readonly<Record<string, InputRecord>>,
+  ) => Promise<void>;
   /** The confinement a gate runs under (the workflow's and its own policy). */
   readonly confinementOf: (gate: GateSpec) => Confinement;
 }
@@ -128,6 +140,12 @@ export interface ExecuteRunOptions {
   readonly clock?: Clock;
   /** Cancels the run when aborted. */
   readonly signal?: AbortSignal;
+  /**
+   * How durable each event is before the runner acts on it; recorded in
+   * `runner_started` (and, for a new run, in `run_started`).
+   * @default {"fsync"}
+   */
+  readonly durability?: Durability;
   /** Told about every event once it is durable, with the state after it. */
   readonly onEvent?: (event: RunEvent, state: RunState) => void;
   /**
@@ -223,7 +241,7 @@ export async function executeRun(
       if (!loop.finished) await recordFatal(store, { journal, runId, error: err });
       throw err;
     }
-  }, { clock });
+  }, { clock, durability: options.durability });
 }
 
 /**
@@ -247,7 +265,12 @@ class RunLoop {
   #options: ExecuteRunOptions;
   #clock: Clock;
   #controller = new AbortController();
-  #unflushed = new Map<string, Promise<void>>();
+  /**
+   * `attempt_finished` records of succeeded attempts without gates, held
+   * back so that `#finish` queues them with the `step_finished` that follows
+   * in one task: the journal writes and fsyncs both in one batch.
+   */
+  #heldEnds = new Map<string, RunEventBody>();
   /** Staging dirs being removed off the critical path; awaited before the runner stops. */
   #cleanups: Promise<void>[] = [];
   #kernelEnv: Readonly<Record<string, string>>;
@@ -306,7 +329,12 @@ class RunLoop {
     await this.#store.control.clearCancel(this.#runId).catch(() => {});
     const resumed = this.#state.last_seq > 1;
     await this.#repairInterrupted();
-    await this.#record({ type: "runner_started", pid: Deno.pid, resumed });
+    await this.#record({
+      type: "runner_started",
+      pid: Deno.pid,
+      resumed,
+      durability: this.#options.durability ?? "fsync",
+    });
     await this.#store.runs.update(this.#runId, () => ({ status: "running" }));
 
     const stopWatching = this.#watchForCancel();
@@ -538,10 +566,10 @@ class RunLoop {
     const gates = this.#state.steps[step.id].attempts.find((a) => a.attempt === attempt)?.gates ??
       {};
     const warnings = optionalGateWarnings(gates);
-    const unflushed = this.#unflushed.get(step.id);
-    this.#unflushed.delete(step.id);
+    const held = this.#heldEnds.get(step.id);
+    this.#heldEnds.delete(step.id);
     await Promise.all([
-      unflushed,
+      held && this.#record(held),
       this.#record({
         type: "step_finished",
         step: step.id,
@@ -560,24 +588,6 @@ class RunLoop {
     cause: AttemptCause,
   ): Promise<"succeeded" | "waiting" | "cancelled" | "failed" | "timeout"> {
     const runId = this.#runId;
-    const started = this.#clock.monotonicMs();
-    await this.#record({
-      type: "attempt_started",
-      step: step.id,
-      attempt: attemptNo,
-      monotonic_ms: Math.max(0, started),
-      cause,
-    });
-    crashPoint("attempt_started");
-    await this.#checkCancel();
-    const label = `${step.id}.${attemptNo}`;
-    const inProcess = step.executor.kind === "fn" || step.executor.kind === "llm";
-    const dirs = await prepareAttemptDirs(this.#store.runs.scratch(runId), label, {
-      processes: !inProcess,
-      inputs: Object.keys(step.inputs).length > 0 || this.#state.steps[step.id].feedback !== null,
-      outputs: Object.keys(step.outputs).length > 0,
-    });
-    const producer = { id: step.id, kind: step.executor.kind === "llm" ? "llm" : "tool" } as const;
     const inputIds: Record<string, string> = {};
     for (const [name, source] of Object.entries(step.inputs)) {
       const id = resolveInputSource(source, this.#state);
@@ -585,6 +595,26 @@ class RunLoop {
     }
     const feedback = this.#state.steps[step.id].feedback;
     if (feedback !== null) inputIds[FEEDBACK_INPUT] = feedback;
+    const inputs = await inputRecords(this.#store, inputIds);
+    const started = this.#clock.monotonicMs();
+    await this.#record({
+      type: "attempt_started",
+      step: step.id,
+      attempt: attemptNo,
+      monotonic_ms: Math.max(0, started),
+      cause,
+      inputs,
+    });
+    crashPoint("attempt_started");
+    await this.#checkCancel();
+    const label = `${step.id}.${attemptNo}`;
+    const capabilities = this.#graph.kinds.get(step.executor.kind)?.capabilities;
+    const dirs = await prepareAttemptDirs(this.#store.runs.scratch(runId), label, {
+      processes: !(capabilities?.inProcess ?? false),
+      inputs: Object.keys(step.inputs).length > 0 || this.#state.steps[step.id].feedback !== null,
+      outputs: Object.keys(step.outputs).length > 0,
+    });
+    const producer = { id: step.id, kind: capabilities?.producerKind ?? "tool" };
     let result: ExecutionResult;
     let spawned: Promise<void> | undefined;
     let outputs: Record<string, string> = {};
@@ -596,7 +626,7 @@ class RunLoop {
         attempt: attemptNo,
         dirs,
         inputIds,
-        cwd: "cwd" in step.executor ? step.executor.cwd : undefined,
+        cwd: step.executor.cwd,
         outputs: step.outputs,
         kernelEnv: this.#kernelEnv,
         envPass: step.envPass,
@@ -679,7 +709,7 @@ class RunLoop {
         message: `${result.message ? `${result.message}; ` : ""}${describeError(err)}`,
       };
     }
-    const finished = this.#record({
+    const end: RunEventBody = {
       type: "attempt_finished",
       step: step.id,
       attempt: attemptNo,
@@ -692,18 +722,18 @@ class RunLoop {
       executor: { ...result.summary },
       ...(result.usage ? { usage: result.usage } : {}),
       ...(violations.length > 0 ? { violations } : {}),
-    });
+    };
     if (result.status !== "succeeded") {
-      await finished;
+      await this.#record(end);
       return result.status;
     }
     this.#cleanups.push(removeAttemptDirs(dirs));
     if (!this.#graph.gatesOf.has(step.id)) {
       // Written and fsynced together with the step_finished that follows.
-      this.#unflushed.set(step.id, finished);
+      this.#heldEnds.set(step.id, end);
       return "succeeded";
     }
-    await finished;
+    await this.#record(end);
     crashPoint("gates_starting");
     await this.#checkCancel();
     return await this.#gate(step, this.#state.steps[step.id].attempts.at(-1)!);
@@ -723,6 +753,7 @@ class RunLoop {
       step,
       attempt: attempt.attempt,
       gates,
+      kinds: this.#graph.kinds,
       outputs: attempt.outputs,
       resolveInput: (source) =>
         source.from === "step_output" && source.step === step.id
@@ -741,12 +772,13 @@ class RunLoop {
           start_ticks: (await processStartTicks(pid)) ?? null,
         });
       },
-      record: async (gate) => {
+      record: async (gate, inputs) => {
         await this.#record({
           type: "gate_finished",
           step: step.id,
           attempt: attempt.attempt,
           gate,
+          ...(inputs ? { inputs } : {}),
         });
       },
     });
@@ -756,13 +788,15 @@ class RunLoop {
     });
     if (verdict !== "waiting") return verdict;
     const gate = gates.find((g) => g.id === waitingOn);
+    // A runner that waits for a person may carry what the person is asked.
+    const prompt = (gate?.runner as { readonly prompt?: unknown } | undefined)?.prompt;
     await this.#record({
       type: "gate_waiting",
       step: step.id,
       attempt: attempt.attempt,
       gate_id: waitingOn!,
       required: gate?.required ?? true,
-      ...(gate?.runner.kind === "human" ? { prompt: gate.runner.prompt } : {}),
+      ...(typeof prompt === "string" ? { prompt } : {}),
     });
     return "waiting";
   }

@@ -9,6 +9,7 @@
 import { type Clock, systemClock } from "../core/clock.ts";
 import type { Store } from "../store/store.ts";
 import type { RunEvent } from "./run_events.ts";
+import type { Durability } from "./durability.ts";
 import { RunJournal } from "./run_journal.ts";
 
 /** What a session holds while its callback runs. */
@@ -26,6 +27,11 @@ export interface RunSessionOptions {
    * @default {systemClock}
    */
   readonly clock?: Clock;
+  /**
+   * How durable an appended event is before its append resolves.
+   * @default {"fsync"}
+   */
+  readonly durability?: Durability;
 }
 
 /**
@@ -35,7 +41,7 @@ export interface RunSessionOptions {
  * @param store The open store.
  * @param runId The run.
  * @param fn What to do while holding the run.
- * @param options The clock.
+ * @param options The clock and the journal's durability.
  * @returns What `fn` returns.
  * @throws {ConflictError} When another live process holds the run.
  * @throws {IntegrityError} When the journal is damaged.
@@ -49,7 +55,10 @@ export async function withRunSession<T>(
   const clock = options.clock ?? systemClock;
   const lease = await store.leases.acquire(runId, { clock });
   try {
-    const { journal, events } = await RunJournal.open(store.events, runId, { clock });
+    const { journal, events } = await RunJournal.open(store.events, runId, {
+      clock,
+      durability: options.durability,
+    });
     try {
       return await fn({ journal, events });
     } finally {

@@ -89,14 +89,14 @@ export interface StartRunOptions extends ExecuteRunOptions {
 }
 
 /**
- * A JSON description of a workflow (functions replaced by their names),
- * for hashing and storing.
+ * A JSON description of a workflow (functions left out: an `fn` spec keeps
+ * its name), for hashing and storing.
  *
  * @param workflow The workflow.
  * @returns Plain JSON.
  */
 export function describeWorkflow(workflow: Workflow): unknown {
-  return JSON.parse(JSON.stringify(workflow, (key, value) => key === "fn" ? undefined : value));
+  return JSON.parse(JSON.stringify(workflow));
 }
 
 /**
@@ -326,6 +326,7 @@ export async function startRun(
       step_ids: graph.steps.map((s) => s.id),
       ...(options.sandbox === false ? { sandbox: "none" as const } : {}),
       ...(workflowPath ? { workflow_path: workflowPath } : {}),
+      durability: options.durability ?? "fsync",
     };
   };
   return { runId, state: await executeRun(store, graph, runId, { ...options, start }) };

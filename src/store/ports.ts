@@ -199,12 +199,23 @@ export interface AppendLog<T> {
    * Queues an entry at once.
    *
    * @param entry The entry, already checked by the caller.
-   * @returns A promise that resolves once the entry is durable.
+   * @returns A promise that resolves once the entry is written (and fsynced,
+   * unless the log was opened with `fsync: false`).
    * @throws {StorageError} Through the promise, when it cannot be written (names the file).
    */
   append(entry: T): Promise<void>;
   /** Closes the log; pending appends must have resolved. */
   close(): void;
+}
+
+/** Options of {@linkcode RunEventLog.open}. */
+export interface OpenLogOptions {
+  /**
+   * Whether an append resolves once written and fsynced (surviving a power
+   * loss), or once written (surviving a crash of the process only).
+   * @default {true}
+   */
+  readonly fsync?: boolean;
 }
 
 /**
@@ -228,9 +239,14 @@ export interface RunEventLog {
    *
    * @param runId The run.
    * @param codec Checks each entry already there.
+   * @param options Whether appends are fsynced.
    * @returns The open log and the entries already in it.
    */
-  open<T>(runId: string, codec: LogCodec<T>): Promise<{ log: AppendLog<T>; entries: T[] }>;
+  open<T>(
+    runId: string,
+    codec: LogCodec<T>,
+    options?: OpenLogOptions,
+  ): Promise<{ log: AppendLog<T>; entries: T[] }>;
   /**
    * Where a run's log is, for people (e.g. in the message of a lost
    * journal); not a path to read or write.

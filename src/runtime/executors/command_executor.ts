@@ -23,6 +23,11 @@
 import { dirname } from "node:path";
 import type { CommandSpec } from "../../graph/workflow.ts";
 import type { PolicyViolation } from "../../policy/policy_violation.ts";
+import {
+  COMMAND_KIND,
+  type ExecutorCapabilities,
+  type SpecSchema,
+} from "../../graph/executor_kind.ts";
 import { bubblewrapFromOption, runInBubblewrap } from "./bubblewrap.ts";
 import type { ExecutionContext, ExecutionResult, Executor, OnSpawn } from "./executor.ts";
 import { checkTool, prepareSandbox, resolveTools } from "./policy_sandbox.ts";
@@ -54,6 +59,10 @@ export interface CommandExecutorOptions {
 export class CommandExecutor implements Executor<CommandSpec> {
   /** The kind this executor runs. */
   readonly kind = "command";
+  /** The schema of its spec. */
+  readonly specSchema: SpecSchema = COMMAND_KIND.specSchema;
+  /** What it can do. */
+  readonly capabilities: ExecutorCapabilities = COMMAND_KIND.capabilities;
   readonly #kernelPath: string;
   readonly #killGraceMs: number | undefined;
   readonly #bubblewrap: () => Promise<string | undefined>;

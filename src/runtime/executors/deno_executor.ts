@@ -28,6 +28,11 @@
 
 import { dirname, isAbsolute, join } from "node:path";
 import type { DenoSpec } from "../../graph/workflow.ts";
+import {
+  DENO_KIND,
+  type ExecutorCapabilities,
+  type SpecSchema,
+} from "../../graph/executor_kind.ts";
 import { isLilyError } from "../../core/errors.ts";
 import { resolveInside } from "../../store/safe_path.ts";
 import type { BubblewrapMount } from "../../policy/bubblewrap_mounts.ts";
@@ -136,6 +141,10 @@ async function confine(
 export class DenoExecutor implements Executor<DenoSpec> {
   /** The kind this executor runs. */
   readonly kind = "deno";
+  /** The schema of its spec. */
+  readonly specSchema: SpecSchema = DENO_KIND.specSchema;
+  /** What it can do. */
+  readonly capabilities: ExecutorCapabilities = DENO_KIND.capabilities;
   readonly #denoPath: string | undefined;
   readonly #runtimeEnv: Readonly<Record<string, string>>;
   readonly #killGraceMs: number | undefined;

@@ -2,7 +2,10 @@
  * The executor interface: how one attempt of a step (or a gate) is carried
  * out. The runtime prepares everything an executor needs (staging dir,
  * materialized inputs, env subset, log paths, timeout, cancellation) and
- * an executor only runs the work and reports what happened.
+ * an executor only runs the work and reports what happened. An executor is
+ * also the description of its kind (`graph/executor_kind.ts`: the schema of
+ * its spec and its capabilities), so the runtime asks it, not its name,
+ * what it needs.
  *
  * @module
  */
@@ -10,6 +13,7 @@
 import type { OutputSpec } from "../../graph/workflow.ts";
 import type { Confinement } from "../../policy/policy_model.ts";
 import type { PolicyViolation } from "../../policy/policy_violation.ts";
+import type { ExecutorKind, ExecutorKindSpec } from "../../graph/executor_kind.ts";
 
 /** One input as an executor sees it: a read-only copy of a stored payload. */
 export interface MaterializedInput {
@@ -98,10 +102,29 @@ export interface ExecutionResult {
 /** Called once a child process has started, so the runtime can record its pid. */
 export type OnSpawn = (pid: number) => void | Promise<void>;
 
-/** Runs attempts of one executor kind. */
-export interface Executor<Spec> {
-  /** The kind, e.g. `command`. */
-  readonly kind: string;
+/** A step or gate that will run on an executor, as {@linkcode Executor.unready} sees it. */
+export interface ExecutorUse<Spec> {
+  /** `Step <id>` or `Gate <id>`, to start a sentence with. */
+  readonly what: string;
+  /** Whether it is a step or a gate. */
+  readonly role: "step" | "gate";
+  /** Its id. */
+  readonly id: string;
+  /** Its spec. */
+  readonly spec: Spec;
+}
+
+/** Runs attempts of one executor kind, and describes the kind. */
+export interface Executor<Spec extends ExecutorKindSpec> extends ExecutorKind<Spec> {
+  /**
+   * Says what the executor, as configured, lacks to run these steps and
+   * gates (a function that is not registered, a provider that is not
+   * configured), before a run is created.
+   *
+   * @param uses Every step and gate of a workflow that uses this kind.
+   * @returns One sentence per problem; empty when all can run.
+   */
+  unready?(uses: readonly ExecutorUse<Spec>[]): string[];
   /**
    * Runs one attempt.
    *

@@ -1,13 +1,16 @@
 /**
- * Executors by kind: the four built in, and a lookup the run loop dispatches
- * through. Packs add kinds by spreading the defaults into a larger record:
- * `{ ...defaultExecutors(), docker: new DockerExecutor() }`.
+ * Executors by kind: the four built in, and the lookup the run loop and the
+ * gate evaluator dispatch through. Packs add kinds by spreading the defaults
+ * into a larger record: `{ ...defaultExecutors(), "acme/docker": docker }`
+ * (and register the same executor as a kind the loader knows, with
+ * `executorKinds([docker], { origin: "acme" })`).
  *
  * @module
  */
 
 import { UsageError } from "../../core/errors.ts";
 import type { CommandSpec, DenoSpec, FnSpec, LlmSpec, StepFunction } from "../../graph/workflow.ts";
+import type { ExecutorKindSpec } from "../../graph/executor_kind.ts";
 import { CommandExecutor, type CommandExecutorOptions } from "./command_executor.ts";
 import { DenoExecutor, type DenoExecutorOptions } from "./deno_executor.ts";
 import type { Executor } from "./executor.ts";
@@ -16,10 +19,7 @@ import { LlmExecutor } from "./llm_executor.ts";
 import { type LlmProvider, MissingLlmProvider } from "./llm_provider.ts";
 
 /** The settings of an executor of any kind, built in or from a pack. */
-export interface AnyExecutorSpec {
-  /** The executor kind. */
-  readonly kind: string;
-}
+export type AnyExecutorSpec = ExecutorKindSpec;
 
 /** Executors by the kind they run. */
 export type ExecutorRegistry = Readonly<Record<string, Executor<AnyExecutorSpec>>>;

@@ -18,8 +18,15 @@ import type { JsonValue } from "../../core/canonical_json.ts";
 import { causeMessage, isLilyError, UsageError, ValidationError } from "../../core/errors.ts";
 import { createDir, writeTextFile } from "../../store/durable_file.ts";
 import type { FnContext, FnSpec, StepFunction } from "../../graph/workflow.ts";
+import { type ExecutorCapabilities, FN_KIND, type SpecSchema } from "../../graph/executor_kind.ts";
 import { declaredOutputPath, settleWithin, writeAttemptLogs } from "./_in_process.ts";
-import type { ExecutionContext, ExecutionResult, Executor, MaterializedInput } from "./executor.ts";
+import type {
+  ExecutionContext,
+  ExecutionResult,
+  Executor,
+  ExecutorUse,
+  MaterializedInput,
+} from "./executor.ts";
 
 /** Options of {@linkcode FnExecutor}. */
 export interface FnExecutorOptions {
@@ -94,6 +101,10 @@ function outputFiles(ctx: ExecutionContext, values: unknown): { path: string; te
 export class FnExecutor implements Executor<FnSpec> {
   /** The kind this executor runs. */
   readonly kind = "fn";
+  /** The schema of its spec. */
+  readonly specSchema: SpecSchema = FN_KIND.specSchema;
+  /** What it can do. */
+  readonly capabilities: ExecutorCapabilities = FN_KIND.capabilities;
   readonly #functions: Readonly<Record<string, StepFunction>>;
 
   /**
@@ -103,6 +114,23 @@ export class FnExecutor implements Executor<FnSpec> {
    */
   constructor(options: FnExecutorOptions = {}) {
     this.#functions = { ...options.functions };
+  }
+
+  /**
+   * Names each step or gate whose function is neither carried by its spec
+   * (the TS API) nor registered in `functions`.
+   *
+   * @param uses The fn steps and gates of a workflow.
+   * @returns One sentence per function that is missing.
+   */
+  unready(uses: readonly ExecutorUse<FnSpec>[]): string[] {
+    return uses.filter(({ spec }) =>
+      spec.fn === undefined && !Object.hasOwn(this.#functions, spec.name)
+    ).map(({ what, spec }) =>
+      `${what} calls the function "${spec.name}", which is not registered: pass it in ` +
+      "functions (library); the CLI registers no functions, so a workflow run from it " +
+      "cannot use fn"
+    );
   }
 
   /**

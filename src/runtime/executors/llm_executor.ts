@@ -10,9 +10,10 @@ import { dirname } from "node:path";
 import { causeMessage, isLilyError, UsageError } from "../../core/errors.ts";
 import { createDir, writeTextFile } from "../../store/durable_file.ts";
 import type { LlmMessage, LlmSpec } from "../../graph/workflow.ts";
+import { type ExecutorCapabilities, LLM_KIND, type SpecSchema } from "../../graph/executor_kind.ts";
 import { declaredOutputPath, settleWithin, writeAttemptLogs } from "./_in_process.ts";
-import type { ExecutionContext, ExecutionResult, Executor } from "./executor.ts";
-import type { LlmProvider } from "./llm_provider.ts";
+import type { ExecutionContext, ExecutionResult, Executor, ExecutorUse } from "./executor.ts";
+import { type LlmProvider, MissingLlmProvider } from "./llm_provider.ts";
 
 /** Options of {@linkcode LlmExecutor}. */
 export interface LlmExecutorOptions {
@@ -59,6 +60,10 @@ function jsonProblem(text: string): string | undefined {
 export class LlmExecutor implements Executor<LlmSpec> {
   /** The kind this executor runs. */
   readonly kind = "llm";
+  /** The schema of its spec. */
+  readonly specSchema: SpecSchema = LLM_KIND.specSchema;
+  /** What it can do. */
+  readonly capabilities: ExecutorCapabilities = LLM_KIND.capabilities;
   readonly #provider: LlmProvider;
 
   /**
@@ -68,6 +73,22 @@ export class LlmExecutor implements Executor<LlmSpec> {
    */
   constructor(options: LlmExecutorOptions) {
     this.#provider = options.provider;
+  }
+
+  /**
+   * Without a provider (a {@linkcode MissingLlmProvider}), no llm step can run.
+   *
+   * @param uses The llm steps of a workflow.
+   * @returns One sentence naming them when there is no provider; else none.
+   */
+  unready(uses: readonly ExecutorUse<LlmSpec>[]): string[] {
+    if (!(this.#provider instanceof MissingLlmProvider) || uses.length === 0) return [];
+    const one = uses.length === 1;
+    return [
+      `${one ? "Step" : "Steps"} ${uses.map((u) => u.id).join(", ")} ` +
+      `${one ? "is an llm step" : "are llm steps"}, and no LLM provider is configured: ` +
+      "set LILY_LLM=fake for the deterministic fake (CLI), or pass llm (library)",
+    ];
   }
 
   /**

@@ -157,12 +157,7 @@ export async function createLogFile(path: string): Promise<Deno.FsFile> {
  */
 function checkLogPath(path: string): void {
   const dir = dirname(path);
-  try {
-    Deno.mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw storageError(err, dir, "create");
-  }
-  if (Deno.lstatSync(dir).isSymlink) {
+  if (dirInfo(dir).isSymlink) {
     throw new PathSecurityError(
       `Refusing to create ${JSON.stringify(path)}: its directory is a symbolic link; ` +
         "expected a plain directory",
@@ -182,6 +177,24 @@ function checkLogPath(path: string): void {
         "expected no file (it may have been planted to redirect the write)",
     );
   }
+}
+
+/**
+ * The directory's lstat, after creating it (and its parents) only when it
+ * is missing: a step's logs dir exists from its run's first log on.
+ */
+function dirInfo(dir: string): Deno.FileInfo {
+  try {
+    return Deno.lstatSync(dir);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  try {
+    Deno.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw storageError(err, dir, "create");
+  }
+  return Deno.lstatSync(dir);
 }
 
 /** A log file created on the first byte written to it. */

@@ -80,10 +80,10 @@ function notExecutable(program: string, why: string): string {
   return `Program ${quote(program)} cannot be executed: ${why}`;
 }
 
-async function checkWorkingDirectory(cwd: string): Promise<string | undefined> {
+function checkWorkingDirectory(cwd: string): string | undefined {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(cwd);
+    info = Deno.statSync(cwd);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
       return cwdMissing(cwd);
@@ -94,7 +94,7 @@ async function checkWorkingDirectory(cwd: string): Promise<string | undefined> {
   if (!info.isDirectory) return cwdNotDirectory(cwd);
   try {
     // Resolving a name inside it needs the search permission that chdir needs.
-    await Deno.stat(`${cwd}/.`);
+    Deno.statSync(`${cwd}/.`);
   } catch (err) {
     if (err instanceof Deno.errors.PermissionDenied) return cwdUnusable(cwd, "permission denied");
     throw err;
@@ -103,10 +103,10 @@ async function checkWorkingDirectory(cwd: string): Promise<string | undefined> {
 }
 
 /** Reads the first bytes of a file, or `undefined` when it cannot be read (execute-only). */
-async function head(path: string): Promise<Uint8Array | undefined> {
+function head(path: string): Uint8Array | undefined {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    file = Deno.openSync(path, { read: true });
   } catch {
     return undefined;
   }
@@ -114,7 +114,7 @@ async function head(path: string): Promise<Uint8Array | undefined> {
     const buffer = new Uint8Array(256);
     let length = 0;
     while (length < buffer.length) {
-      const read = await file.read(buffer.subarray(length));
+      const read = file.readSync(buffer.subarray(length));
       if (read === null) break;
       length += read;
     }
@@ -162,7 +162,7 @@ function checkElf(program: string, bytes: Uint8Array): string | undefined {
 
 /** Checks the start of an executable file: a `#!` line's interpreter, an ELF's machine, binary junk. */
 async function checkFormat(program: string, path: string): Promise<string | undefined> {
-  const bytes = await head(path);
+  const bytes = head(path);
   if (bytes === undefined || bytes.length === 0) return undefined;
   if (bytes[0] === 0x23 && bytes[1] === 0x21) return await checkInterpreter(program, bytes);
   if (bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46) {
@@ -202,7 +202,7 @@ export async function checkSpawn(
   program: string,
   options: CheckSpawnOptions,
 ): Promise<SpawnCheck> {
-  const cwdProblem = await checkWorkingDirectory(options.cwd);
+  const cwdProblem = checkWorkingDirectory(options.cwd);
   if (cwdProblem !== undefined) return { ok: false, message: cwdProblem };
   const found = await lookUpProgram(program, options);
   switch (found.status) {

@@ -6,7 +6,7 @@
  */
 
 import { runLayout, type StoreLayout } from "../layout.ts";
-import type { AppendLog, LogCodec, LogContents, RunEventLog } from "../ports.ts";
+import type { AppendLog, LogCodec, LogContents, OpenLogOptions, RunEventLog } from "../ports.ts";
 import { JsonlLog, readJsonlLog } from "./jsonl_log.ts";
 
 /** Every run's `events.jsonl` in one workspace store. */
@@ -40,11 +40,16 @@ export class FsRunEventLog implements RunEventLog {
    *
    * @param runId The run.
    * @param codec Checks each entry already there.
+   * @param options Whether appends are fsynced.
    * @returns The open log and the entries already in it.
    * @throws {UsageError} When `runId` is not a UUID.
    */
-  async open<T>(runId: string, codec: LogCodec<T>): Promise<{ log: AppendLog<T>; entries: T[] }> {
-    return await JsonlLog.open(runLayout(this.#layout, runId).events, codec);
+  async open<T>(
+    runId: string,
+    codec: LogCodec<T>,
+    options: OpenLogOptions = {},
+  ): Promise<{ log: AppendLog<T>; entries: T[] }> {
+    return await JsonlLog.open(runLayout(this.#layout, runId).events, codec, options);
   }
 
   /**

@@ -12,7 +12,7 @@
 import { IntegrityError } from "../../core/errors.ts";
 import { storageError } from "../../core/storage_error.ts";
 import { syncFile, writeAll } from "../durable_file.ts";
-import type { AppendLog, LogCodec, LogContents } from "../ports.ts";
+import type { AppendLog, LogCodec, LogContents, OpenLogOptions } from "../ports.ts";
 import { refuseSymlink } from "./refuse_symlink.ts";
 
 /** What {@linkcode readJsonlLog} found, with where the complete lines end. */
@@ -93,13 +93,19 @@ export class JsonlLog<T> implements AppendLog<T> {
   #length: number;
   #durableLength: number;
   #durableBytes: number;
+  #fsync: boolean;
   #queue: Pending[] = [];
   #flushing = false;
   #broken: unknown = null;
 
-  private constructor(file: Deno.FsFile, path: string, end: { length: number; bytes: number }) {
+  private constructor(
+    file: Deno.FsFile,
+    path: string,
+    end: { length: number; bytes: number; fsync: boolean },
+  ) {
     this.#file = file;
     this.#path = path;
+    this.#fsync = end.fsync;
     this.#length = end.length;
     this.#durableLength = end.length;
     this.#durableBytes = end.bytes;
@@ -110,6 +116,7 @@ export class JsonlLog<T> implements AppendLog<T> {
    *
    * @param path The file (created when missing).
    * @param codec Checks each line already there.
+   * @param options Whether appends are fsynced (by default they are).
    * @returns The log and the entries already in it.
    * @throws {IntegrityError} When a complete line is not an entry.
    * @throws {StorageError} When the file cannot be opened or cut (names it).
@@ -117,6 +124,7 @@ export class JsonlLog<T> implements AppendLog<T> {
   static async open<T>(
     path: string,
     codec: LogCodec<T>,
+    options: OpenLogOptions = {},
   ): Promise<{ log: JsonlLog<T>; entries: T[] }> {
     const contents = await readContents(path, codec);
     let file: Deno.FsFile;
@@ -135,7 +143,11 @@ export class JsonlLog<T> implements AppendLog<T> {
       file.close();
       throw storageError(err, path, "write");
     }
-    const end = { length: contents.entries.length, bytes: contents.validBytes };
+    const end = {
+      length: contents.entries.length,
+      bytes: contents.validBytes,
+      fsync: options.fsync ?? true,
+    };
     return { log: new JsonlLog<T>(file, path, end), entries: contents.entries };
   }
 
@@ -145,11 +157,13 @@ export class JsonlLog<T> implements AppendLog<T> {
   }
 
   /**
-   * Queues an entry at once; entries queued together share one write and
+   * Queues an entry at once; entries queued in the same task (synchronously,
+   * one after the other), or while a write is under way, share one write and
    * fsync.
    *
    * @param entry The entry, already checked by the caller.
-   * @returns A promise that resolves once the entry is durable.
+   * @returns A promise that resolves once the entry is written, and fsynced
+   * unless the log was opened with `fsync: false`.
    * @throws {StorageError} Through the promise, when the file cannot be
    * written, e.g. on a full disk (the message names it).
    */
@@ -159,12 +173,15 @@ export class JsonlLog<T> implements AppendLog<T> {
     const bytes = new TextEncoder().encode(JSON.stringify(entry) + "\n");
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ bytes, resolve, reject });
-      if (!this.#flushing) this.#flush();
+      if (!this.#flushing) {
+        // Started after the current task, so every entry queued in it shares the batch.
+        this.#flushing = true;
+        queueMicrotask(() => this.#flush());
+      }
     });
   }
 
   async #flush(): Promise<void> {
-    this.#flushing = true;
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0);
@@ -177,7 +194,7 @@ export class JsonlLog<T> implements AppendLog<T> {
             offset += p.bytes.length;
           }
           await writeAll(this.#file, joined, { path: this.#path });
-          await syncFile(this.#file, this.#path);
+          if (this.#fsync) await syncFile(this.#file, this.#path);
           this.#durableBytes += total;
           this.#durableLength += batch.length;
           for (const p of batch) p.resolve();
