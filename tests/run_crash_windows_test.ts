@@ -139,3 +139,53 @@ Deno.test("two resumes racing: the loser never names the dead runner as the live
     assertEquals(resumed.status, "succeeded");
   });
 });
+
+Deno.test("a cancel made while a resuming runner holds the fresh lease is carried out, not discarded", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(join(ws, "flow.yaml"), FLOW);
+    const killed = await spawnLily(["run", "start", "flow.yaml"], ws, {
+      LILY_TEST_CRASH_AT: "attempt_started",
+    }).done;
+    assertEquals(killed.signal, "SIGKILL");
+    const runId = /Started run ([0-9a-f-]{36})/.exec(killed.stderr)![1];
+    const runner = spawnLily(["run", "resume", runId], ws, {
+      LILY_TEST_PAUSE_AT: "lease_acquired",
+    });
+    await waitStopped(runner.child.pid);
+    const cancel = spawnLily(["run", "cancel", runId, "--json"], ws, {});
+    await waitFor("the cancel request", async () => {
+      return (await exists(join(runDir(ws, runId), "cancel_requested"))) || undefined;
+    });
+    runner.child.kill("SIGCONT");
+    const [cancelled, resumed] = await Promise.all([cancel.done, runner.done]);
+    assertEquals(cancelled.code, 0, cancelled.stderr);
+    assertEquals(JSON.parse(cancelled.stdout).status, "cancelled");
+    assertEquals(resumed.code, 1, resumed.stderr);
+    assert(!(await exists(join(ws, "a.log"))), "the step ran after the cancel");
+    const events = await runEvents(ws, runId);
+    assertEquals(events.at(-1)?.status, "cancelled");
+  });
+});
+
+Deno.test("a cancel whose runner dies before honouring it cancels the run itself", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(join(ws, "flow.yaml"), FLOW);
+    const runner = spawnLily(["run", "start", "flow.yaml"], ws, {
+      LILY_TEST_PAUSE_AT: "attempt_started",
+    });
+    await waitStopped(runner.child.pid);
+    const runs = await Array.fromAsync(Deno.readDir(join(ws, ".iris", "runs")));
+    const runId = runs.map((entry) => entry.name).find((name) => /^[0-9a-f-]{36}$/.test(name))!;
+    const cancel = spawnLily(["run", "cancel", runId, "--json"], ws, {});
+    await waitFor("the cancel request", async () => {
+      return (await exists(join(runDir(ws, runId), "cancel_requested"))) || undefined;
+    });
+    runner.child.kill("SIGKILL");
+    await runner.done;
+    const cancelled = await cancel.done;
+    assertEquals(cancelled.code, 0, cancelled.stderr);
+    assertEquals(JSON.parse(cancelled.stdout).status, "cancelled");
+    const show = await lilyJson<{ run_state: { status: string } }>(["run", "show", runId], ws);
+    assertEquals(show.run_state.status, "cancelled");
+  });
+});

@@ -347,4 +347,19 @@ export function runStoreSpec(options: StoreSpecOptions): void {
       await store.control.clearCancel(runId);
     },
   );
+
+  test(
+    "control: each request has its own id, and clearing by id spares a newer request",
+    async ({ store }, runId) => {
+      assertEquals(await store.control.pendingCancel(runId), null);
+      const first = await store.control.requestCancel(runId);
+      assertEquals(await store.control.pendingCancel(runId), first);
+      const second = await store.control.requestCancel(runId);
+      assert(first !== second, "two requests share an id");
+      await store.control.clearCancel(runId, first);
+      assertEquals(await store.control.pendingCancel(runId), second);
+      await store.control.clearCancel(runId, second);
+      assertEquals(await store.control.pendingCancel(runId), null);
+    },
+  );
 }

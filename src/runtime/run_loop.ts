@@ -225,6 +225,8 @@ export async function executeRun(
   options: ExecuteRunOptions,
 ): Promise<RunState> {
   const clock = options.clock ?? systemClock;
+  // A request already there was meant for an earlier runner; one that appears later is for this one.
+  const staleCancel = await store.control.pendingCancel(runId);
   return await withRunSession(store, runId, async ({ journal, events }) => {
     if (events.length === 0 && options.start) {
       const start = typeof options.start === "function" ? await options.start() : options.start;
@@ -233,7 +235,7 @@ export async function executeRun(
       crashPoint("run_announced");
     }
     const state = foldEvents(runId, events);
-    const loop = new RunLoop(store, graph, state, journal, { ...options, clock });
+    const loop = new RunLoop(store, graph, state, journal, { ...options, clock, staleCancel });
     try {
       return await loop.run();
     } catch (err) {
@@ -262,7 +264,7 @@ class RunLoop {
   #graph: WorkflowGraph;
   #state: RunState;
   #journal: RunJournal;
-  #options: ExecuteRunOptions;
+  #options: ExecuteRunOptions & { readonly staleCancel: string | null };
   #clock: Clock;
   #controller = new AbortController();
   /**
@@ -281,7 +283,7 @@ class RunLoop {
     graph: WorkflowGraph,
     state: RunState,
     journal: RunJournal,
-    options: ExecuteRunOptions & { readonly clock: Clock },
+    options: ExecuteRunOptions & { readonly clock: Clock; readonly staleCancel: string | null },
   ) {
     this.#clock = options.clock;
     this.#store = store;
@@ -326,7 +328,9 @@ class RunLoop {
       await exportRunState(this.#store, this.#state);
       return this.#state;
     }
-    await this.#store.control.clearCancel(this.#runId).catch(() => {});
+    if (this.#options.staleCancel !== null) {
+      await this.#store.control.clearCancel(this.#runId, this.#options.staleCancel).catch(() => {});
+    }
     const resumed = this.#state.last_seq > 1;
     await this.#repairInterrupted();
     await this.#record({
@@ -338,6 +342,7 @@ class RunLoop {
     await this.#store.runs.update(this.#runId, () => ({ status: "running" }));
 
     const stopWatching = this.#watchForCancel();
+    this.#checkCancel();
     let end: { status: RunEndStatus; reason: string | null };
     try {
       end = await this.#schedule();

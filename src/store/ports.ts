@@ -304,21 +304,32 @@ export interface RunLease {
 export interface RunControl {
   /**
    * Asks the run's runner to cancel the run; the request stays until cleared.
+   * Each request gets an id of its own, so a runner can tell a request made
+   * for an earlier runner from one made for it.
    *
    * @param runId The run.
+   * @returns The request's id.
    */
-  requestCancel(runId: string): Promise<void>;
+  requestCancel(runId: string): Promise<string>;
   /**
-   * Tells whether a cancel was requested.
+   * Tells whether a cancel was requested (the runner's per-phase check: keep it cheap).
    *
    * @param runId The run.
    * @returns `true` when a request is pending.
    */
   cancelRequested(runId: string): Promise<boolean>;
   /**
+   * The id of the pending cancel request.
+   *
+   * @param runId The run.
+   * @returns The id, or `null` when no request is pending.
+   */
+  pendingCancel(runId: string): Promise<string | null>;
+  /**
    * Clears a pending cancel request; clearing none does nothing.
    *
    * @param runId The run.
+   * @param requestId When given, clears the pending request only if it is this one.
    */
-  clearCancel(runId: string): Promise<void>;
+  clearCancel(runId: string, requestId?: string): Promise<void>;
 }

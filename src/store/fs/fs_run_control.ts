@@ -1,7 +1,8 @@
 /**
  * The filesystem implementation of the {@linkcode RunControl} port: a cancel
  * request is the file `runs/<run_id>/cancel_requested` (holding the pid of
- * the process that asked), which the live runner polls.
+ * the process that asked and the request's id, as one JSON line), which the
+ * live runner polls.
  *
  * @module
  */
@@ -28,12 +29,16 @@ export class FsRunControl implements RunControl {
    * Asks the run's runner to cancel: writes `cancel_requested` atomically.
    *
    * @param runId The run.
+   * @returns The request's id (a random UUID).
    * @throws {UsageError} When `runId` is not a UUID.
    * @throws {StorageError} When the request cannot be written (the message names the file).
    */
-  async requestCancel(runId: string): Promise<void> {
+  async requestCancel(runId: string): Promise<string> {
     const path = runLayout(this.#layout, runId).cancelRequest;
-    await writeFileAtomic(path, new TextEncoder().encode(`${Deno.pid}\n`));
+    const id = crypto.randomUUID();
+    const body = JSON.stringify({ pid: Deno.pid, request_id: id }) + "\n";
+    await writeFileAtomic(path, new TextEncoder().encode(body));
+    return id;
   }
 
   /**
@@ -61,14 +66,41 @@ export class FsRunControl implements RunControl {
   }
 
   /**
-   * Removes `cancel_requested`; a missing one is no error.
+   * Reads the pending request's id; a request in an earlier format (a bare
+   * pid) is identified by its whole text.
    *
    * @param runId The run.
+   * @returns The id, or `null` when none is pending.
+   * @throws {UsageError} When `runId` is not a UUID.
+   */
+  async pendingCancel(runId: string): Promise<string | null> {
+    const path = runLayout(this.#layout, runId).cancelRequest;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch {
+      return null;
+    }
+    try {
+      const id = (JSON.parse(text) as { request_id?: unknown }).request_id;
+      return typeof id === "string" ? id : text;
+    } catch {
+      return text;
+    }
+  }
+
+  /**
+   * Removes `cancel_requested` (only when it holds `requestId`, if given); a
+   * missing one is no error.
+   *
+   * @param runId The run.
+   * @param requestId When given, only this request is cleared.
    * @throws {UsageError} When `runId` is not a UUID.
    * @throws {StorageError} When it exists and cannot be removed (the message names it).
    */
-  async clearCancel(runId: string): Promise<void> {
+  async clearCancel(runId: string, requestId?: string): Promise<void> {
     const path = runLayout(this.#layout, runId).cancelRequest;
+    if (requestId !== undefined && await this.pendingCancel(runId) !== requestId) return;
     try {
       await Deno.remove(path);
     } catch (err) {
