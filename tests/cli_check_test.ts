@@ -233,3 +233,57 @@ Deno.test("artifact put --file and run new --work-order take a pipe and store wh
     assert(JSON.parse(withOrder.stdout).work_order_ref !== null);
   });
 });
+
+Deno.test("--input takes a pipe, /dev/stdin or a FIFO in run start and check, reads it once and names it after the input", async () => {
+  await withTempDir(async (ws) => {
+    const flow = [
+      "name: piped-inputs",
+      "inputs:",
+      "  wo: { type: work_order.v1 }",
+      "  notes: { type: notes.v1, required: false }",
+      "steps:",
+      "  - id: a",
+      '    shell: cat "$LILY_INPUT_WO"',
+      "    inputs: { wo: inputs.wo, notes: inputs.notes }",
+    ].join("\n") + "\n";
+    await Deno.writeTextFile(join(ws, "flow.yaml"), flow);
+    await Deno.writeTextFile(join(ws, "wo.json"), '{"goal": "piped"}');
+    const checked = await bash("$LILY check flow.yaml --input wo=<(cat wo.json) --json", ws);
+    assertEquals(checked.code, 0, checked.stderr);
+    const invalid = await bash(`$LILY check flow.yaml --input wo=<(echo '{"goal": 5}')`, ws);
+    assertCleanError(
+      invalid,
+      2,
+      /^lily: Run input "wo": \/dev\/fd\/\d+ does not match schema work_order\.v1/,
+    );
+    const started = await bash(
+      "$LILY run start flow.yaml --input wo=<(cat wo.json) --input notes=/dev/stdin --json",
+      ws,
+      "piped notes\n",
+    );
+    assertEquals(started.code, 0, started.stderr);
+    const fifo = join(ws, "wo.fifo");
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert(made.success);
+    const fromFifo = await bash(
+      "cat wo.json > wo.fifo & $LILY run start flow.yaml --input wo=wo.fifo --json",
+      ws,
+    );
+    assertEquals(fromFifo.code, 0, fromFifo.stderr);
+    const store = await openStore(ws);
+    try {
+      for (const out of [started, fromFifo]) {
+        const state = await readRunState(store, JSON.parse(out.stdout).run_id);
+        const wo = await store.artifacts.readBytes(state.inputs.wo);
+        assertEquals(JSON.parse(new TextDecoder().decode(wo.bytes)), { goal: "piped" });
+        assertEquals(wo.ref.artifact_type, "work_order.v1");
+      }
+      const state = await readRunState(store, JSON.parse(started.stdout).run_id);
+      const notes = await store.artifacts.readBytes(state.inputs.notes);
+      assertEquals(new TextDecoder().decode(notes.bytes), "piped notes\n");
+      assert(notes.ref.rel_path.endsWith("/notes"), notes.ref.rel_path);
+    } finally {
+      store.close();
+    }
+  });
+});

@@ -115,6 +115,7 @@ function plannedStep(graph: WorkflowGraph, step: StepSpec, index: number): Plann
 function givenAs(value: RunInputValue | undefined): string | null {
   if (value === undefined) return null;
   if ("path" in value) return value.path;
+  if ("bytes" in value) return value.fileName;
   return "artifactId" in value ? `@${value.artifactId}` : "a JSON value";
 }
 

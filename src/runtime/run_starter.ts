@@ -21,6 +21,7 @@ import { assertUuid } from "../core/ids.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { Producer } from "../store/artifact_store.ts";
 import { checkFileName } from "../store/safe_path.ts";
+import { readUserFile } from "../store/user_file.ts";
 import { WORK_ORDER_TYPE } from "../store/run_store.ts";
 import type { Store } from "../store/store.ts";
 import type { Workflow } from "../graph/workflow.ts";
@@ -58,13 +59,16 @@ export interface WorkflowFileBytes {
 }
 
 /**
- * A run input: a file to store, an artifact that exists already, or a JSON
- * value already read (stored as a JSON artifact).
+ * A run input: a file to store, an artifact that exists already, a JSON
+ * value already read (stored as a JSON artifact), or bytes already read
+ * (from a pipe; stored as a file named `fileName`, and read as JSON when
+ * that name ends in `.json`, as a file's would be).
  */
 export type RunInputValue =
   | { readonly path: string }
   | { readonly artifactId: string }
-  | { readonly json: unknown };
+  | { readonly json: unknown }
+  | { readonly bytes: Uint8Array; readonly fileName: string };
 
 /** Options of {@linkcode startRun}. */
 export interface StartRunOptions extends ExecuteRunOptions {
@@ -113,7 +117,8 @@ export function workflowHash(workflow: Workflow): string {
 export type PreparedInput =
   | { readonly kind: "artifact"; readonly artifactId: string }
   | { readonly kind: "json"; readonly value: unknown }
-  | { readonly kind: "file"; readonly path: string };
+  | { readonly kind: "file"; readonly path: string }
+  | { readonly kind: "bytes"; readonly bytes: Uint8Array; readonly fileName: string };
 
 /** Options of {@linkcode prepareRunInputs}. */
 export interface PrepareRunInputsOptions {
@@ -131,7 +136,9 @@ export interface PrepareRunInputsOptions {
  * anything: every name is declared, every required input is given, `@ID`
  * artifacts exist with the declared type, files are regular files with a
  * storable name, and `.json` files are read once, parsed and validated (the
- * value read is the value later stored).
+ * value read is the value later stored). A pipe, FIFO or device (`/dev/stdin`,
+ * a shell's `<(…)`) is read once: a JSON object or array read from it is a
+ * JSON input; anything else is stored as a file named after the input.
  *
  * @param graph The workflow graph.
  * @param inputs Run inputs by name.
@@ -184,6 +191,8 @@ export async function prepareRunInputs(
     } else if ("json" in value) {
       checkJson(name, "the value", spec.type, value.json, options.validate);
       prepared[name] = { kind: "json", value: value.json };
+    } else if ("bytes" in value) {
+      prepared[name] = prepareBytes(name, spec.type, value, { validate: options.validate });
     } else prepared[name] = await prepareFile(name, spec.type, value.path, options.validate);
   }
   return prepared;
@@ -201,10 +210,14 @@ async function prepareFile(
   } catch (err) {
     throw new NotFoundError(`Run input "${name}": file ${path} does not exist`, { cause: err });
   }
-  if (!info.isFile) {
-    throw new UsageError(
-      `Run input "${name}": ${path} is not a regular file; save it to a file and give that path`,
-    );
+  if (info.isDirectory) {
+    throw new UsageError(`Run input "${name}": ${path} is a directory; expected a file or a pipe`);
+  }
+  if (!info.isFile || isStream(path)) {
+    // A pipe can be read once: what is checked is what is stored.
+    const bytes = await readUserFile(path, `Run input "${name}"`);
+    const fileName = streamFileName(name, bytes);
+    return prepareBytes(name, type, { bytes, fileName }, { validate, where: path });
   }
   checkFileName(basename(path), `file name of run input "${name}"`);
   if (extname(path) !== ".json") return { kind: "file", path };
@@ -217,6 +230,43 @@ async function prepareFile(
     );
   }
   checkJson(name, path, type, parsed, validate);
+  return { kind: "json", value: parsed };
+}
+
+/** Whether a path names a stream that reads differently twice, even when it leads to a regular file. */
+function isStream(path: string): boolean {
+  return /^\/(dev|proc\/self)\/(stdin|fd\/)/.test(path);
+}
+
+/** The name data read from a pipe is stored under: the input's, `.json` for a JSON object or array. */
+function streamFileName(name: string, bytes: Uint8Array): string {
+  try {
+    const value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    if (typeof value === "object" && value !== null) return `${name}.json`;
+  } catch {
+    // Not JSON: stored as it is.
+  }
+  return name;
+}
+
+function prepareBytes(
+  name: string,
+  type: string,
+  value: { readonly bytes: Uint8Array; readonly fileName: string },
+  { validate, where = value.fileName }: {
+    validate: ExecuteRunOptions["validate"];
+    where?: string;
+  },
+): PreparedInput {
+  const fileName = checkFileName(value.fileName, `file name of run input "${name}"`);
+  if (extname(fileName) !== ".json") return { kind: "bytes", bytes: value.bytes, fileName };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(value.bytes));
+  } catch (err) {
+    throw new UsageError(`Run input "${name}": ${where} is not valid JSON: ${causeMessage(err)}`);
+  }
+  checkJson(name, where, type, parsed, validate);
   return { kind: "json", value: parsed };
 }
 
@@ -254,6 +304,8 @@ export function preparedInputValues(
         ? { artifactId: input.artifactId }
         : input.kind === "json"
         ? { json: input.value }
+        : input.kind === "bytes"
+        ? { bytes: input.bytes, fileName: input.fileName }
         : { path: input.path },
     ]),
   );
@@ -307,6 +359,8 @@ export async function startRun(
       const meta = { type: graph.workflow.inputs[name].type, name, producer };
       const ref = input.kind === "json"
         ? await store.artifacts.putJson(runId, input.value, meta)
+        : input.kind === "bytes"
+        ? await store.artifacts.putBytes(runId, input.bytes, { ...meta, fileName: input.fileName })
         : await store.artifacts.putFile(runId, input.path, meta);
       inputIds[name] = ref.artifact_id;
     }
