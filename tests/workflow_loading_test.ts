@@ -205,10 +205,10 @@ Deno.test("YAML merge keys and top-level x-* fields hold anchors; other unknown 
     ["b", 60_000, 2, "ci"],
   ]);
   assertEquals(errorLines(`${base}\nz-other: 1\n`), [
-    'flow.yaml:1 (root): Unrecognized key: "z-other"',
+    "flow.yaml:15 z-other: unknown key; expected one of name, description, inputs, steps, gates, max_transitions (keys starting with x- are ignored)",
   ]);
   assertEquals(errorLines(`${base}\n    x-nested: 1\n`), [
-    'flow.yaml:11 steps.b: Unrecognized key: "x-nested"',
+    "flow.yaml:15 steps.b.x-nested: unknown key; expected one of id, description, command, shell, deno, fn, cwd, timeout, env, inputs, llm, needs, outputs, retry, on_fail, env_pass",
   ]);
   // A bad value that comes from an anchor is reported on the anchor's line.
   assertEquals(
@@ -234,7 +234,7 @@ Deno.test("a .json workflow is parsed as JSON: a trailing comma is an error with
   // A "<<" key in JSON is just an unknown key, not a merge.
   assertMatch(
     errorLines('{"name": "j", "<<": {}, "steps": [{"id": "a", "shell": "true"}]}', "f.json")[0],
-    /^f\.json:1 \(root\): Unrecognized key: "<<"$/,
+    /^f\.json:1 <<: unknown key; expected one of name,/,
   );
 });
 
@@ -256,4 +256,65 @@ Deno.test("defineWorkflow checks derived names and durations too", () => {
     Error,
     "workflow steps.a.env.LILY_STEP_ID: LILY_STEP_ID is reserved",
   );
+});
+
+Deno.test("YAML problems the library finds only while converting are reported with their line, in Lily's words", () => {
+  const step = "steps:\n  - id: s\n    shell: echo\n";
+  assertEquals(errorLines(`name: a\nsteps:\n  - id: s\n    <<: *nope\n    shell: echo\n`), [
+    "flow.yaml:4 (root): alias *nope names no anchor; define &nope above it",
+  ]);
+  assertEquals(errorLines(`name: a\n${step}    timeout: *nope\n`), [
+    "flow.yaml:5 (root): alias *nope names no anchor; define &nope above it",
+  ]);
+  assertEquals(
+    errorLines(`name: a\nx-s: &s echo\nsteps:\n  - <<: *s\n    id: s\n    shell: echo\n`),
+    [
+      "flow.yaml:4 (root): a << merge takes a mapping, or an alias of one (or a list of them)",
+    ],
+  );
+  assertEquals(errorLines(`name: a\n${step}---\nname: b\n`), [
+    "flow.yaml:5 (root): a workflow file holds one YAML document, and a second one starts here; " +
+    "remove the `---` line and what follows, or split the file",
+  ]);
+  const ten = (name: string) => Array(10).fill(`*${name}`).join(", ");
+  const bomb = `name: a\nx-a: &a [x, x, x, x, x, x, x, x, x, x]\nx-b: &b [${ten("a")}]\n` +
+    `x-c: &c [${ten("b")}]\nx-d: &d [${ten("c")}]\n${step}`;
+  assertMatch(errorLines(bomb)[0], /^flow\.yaml \(root\): aliases expand to too many nodes/);
+});
+
+Deno.test("an unknown key that came through a merge names the anchor's line, and says which keys exist", () => {
+  const text = "name: a\nx-base: &b\n  shell: echo\n  bogus: 1\nsteps:\n  - id: s\n    <<: *b\n";
+  assertEquals(errorLines(text), [
+    "flow.yaml:4 steps.s.bogus: unknown key; expected one of id, description, command, shell, " +
+    "deno, fn, cwd, timeout, env, inputs, llm, needs, outputs, retry, on_fail, env_pass",
+  ]);
+});
+
+Deno.test("schema messages say what a valid value is, not the validation library's terms", () => {
+  const text = [
+    "name: 5",
+    "inputs:",
+    '  "9x": { type: a.v1 }',
+    "  y: { type: a.v1, required: maybe }",
+    "steps:",
+    "  - id: s",
+    "    shell: echo",
+    "    retry: { max_attempts: 1000 }",
+    "    outputs: { o: { type: a.v1, path: o.txt, kind: blob } }",
+    "    needs: build",
+    '    inputs: { "bad name": inputs.y }',
+    "  - id: u",
+    "    command: []",
+  ].join("\n");
+  const NAME = "expected a letter, then letters, digits, _ or - (at most 64)";
+  assertEquals(errorLines(text), [
+    "flow.yaml:1 name: expected a string, got a number",
+    `flow.yaml:3 inputs.9x: "9x" is not a valid name: ${NAME}`,
+    "flow.yaml:4 inputs.y.required: expected true or false, got a string",
+    "flow.yaml:8 steps.s.retry.max_attempts: expected at most 100",
+    'flow.yaml:9 steps.s.outputs.o.kind: expected one of "json", "text", "file"',
+    "flow.yaml:10 steps.s.needs: expected a list, got a string",
+    `flow.yaml:11 steps.s.inputs.bad name: "bad name" is not a valid name: ${NAME}`,
+    "flow.yaml:13 steps.u.command: expected at least 1 item",
+  ]);
 });

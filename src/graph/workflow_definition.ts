@@ -10,6 +10,8 @@ import { failure, type IssuePath, type Result, success } from "../core/issue.ts"
 import { DURATION_HINT, parseDuration } from "./duration.ts";
 import { type ExecutorKinds, executorKinds, type RunnerRole } from "./executor_kind.ts";
 import { relPath } from "./_rel_path.ts";
+import { keysAt, schemaIssueMessage } from "./_schema_wording.ts";
+import { didYouMean } from "./did_you_mean.ts";
 import type {
   ExecutorSpec,
   GateSpec,
@@ -184,7 +186,7 @@ function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
     cwd: relPath.optional(),
     timeout: duration.optional(),
     env: envMap.optional(),
-    inputs: z.record(z.string().regex(ID), inputRef).optional(),
+    inputs: z.record(id, inputRef).optional(),
     policy: policy.optional(),
     run: run.optional(),
   };
@@ -194,7 +196,7 @@ function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
     ...runnerFields,
     llm: llm.optional(),
     needs: z.array(z.string()).optional(),
-    outputs: z.record(z.string().regex(ID), outputDecl).optional(),
+    outputs: z.record(id, outputDecl).optional(),
     retry: retry.optional(),
     on_fail: onFail.optional(),
     env_pass: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).optional(),
@@ -213,7 +215,7 @@ function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
     name: z.string().min(1),
     description: z.string().optional(),
     inputs: z.record(
-      z.string().regex(ID),
+      id,
       z.strictObject({
         type: typeId,
         required: z.boolean().optional(),
@@ -667,16 +669,10 @@ export function normalizeDefinition(
   options: NormalizeOptions = {},
 ): Result<Workflow, PathIssue> {
   const kinds = options.kinds ?? executorKinds();
-  const parsed = workflowDefinitionSchema(options).safeParse(withoutExtensions(definition));
+  const schema = workflowDefinitionSchema(options);
+  const parsed = schema.safeParse(withoutExtensions(definition), { error: schemaIssueMessage });
   if (!parsed.success) {
-    return {
-      ok: false,
-      issues: parsed.error.issues.map((i) => ({
-        code: i.code,
-        path: i.path.filter((p): p is string | number => typeof p !== "symbol"),
-        message: i.message,
-      })),
-    };
+    return failure(parsed.error.issues.flatMap((i) => pathIssues(schema, i)));
   }
   const raw = parsed.data;
   const issues: PathIssue[] = [];
@@ -697,6 +693,26 @@ export function normalizeDefinition(
     maxTransitions: raw.max_transitions ?? DEFAULT_MAX_TRANSITIONS,
   };
   return issues.length > 0 ? failure(issues) : success(workflow);
+}
+
+/**
+ * A schema issue as path issues: an unknown key is one issue per key, at
+ * the key itself, so its line is the key's (inside an anchor when it came
+ * through a `<<` merge).
+ */
+function pathIssues(schema: z.ZodType, issue: z.core.$ZodIssue): PathIssue[] {
+  const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
+  if (issue.code === "unrecognized_keys") {
+    const known = keysAt(schema, path)?.filter((k) => k !== "$schema") ?? [];
+    return issue.keys.map((key) => ({
+      code: issue.code,
+      path: [...path, key],
+      message: `unknown key${didYouMean(key, known)}` +
+        (known.length > 0 ? `; expected one of ${known.join(", ")}` : "") +
+        (path.length === 0 ? " (keys starting with x- are ignored)" : ""),
+    }));
+  }
+  return [{ code: issue.code, path, message: issue.message }];
 }
 
 /**

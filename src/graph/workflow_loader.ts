@@ -26,7 +26,11 @@ import {
 } from "./workflow_definition.ts";
 import { findJsonSyntaxError } from "./_json_syntax.ts";
 import type { ExecutorKinds } from "./executor_kind.ts";
+import { aliasProblems, yamlErrorMessage } from "./_yaml_checks.ts";
 import { buildGraph, type WorkflowGraph } from "./workflow_graph.ts";
+
+/** The `yaml` library's bound on how many nodes an alias may expand to (a guard against alias bombs). */
+const MAX_ALIAS_COUNT = 100;
 
 /** Joins a message's lines (parsers write several) into one. */
 function oneLine(message: string): string {
@@ -194,13 +198,27 @@ export function parseWorkflow(
   // duplicate keys (which JSON.parse would silently drop).
   const errors = json ? doc.errors.filter((e) => e.code === "DUPLICATE_KEY") : doc.errors;
   if (errors.length > 0) {
-    throw new WorkflowError(source, errors.map((e) => syntax(e.message, e.pos[0])));
+    throw new WorkflowError(
+      source,
+      errors.map((e) => syntax(yamlErrorMessage(e.code, e.message), e.pos[0])),
+    );
+  }
+  const aliases = json ? [] : aliasProblems(doc, lines);
+  if (aliases.length > 0) {
+    throw new WorkflowError(
+      source,
+      aliases.map((p) => ({ code: "syntax", path: "$", where: "(root)", ...p })),
+    );
   }
   let raw: unknown;
   try {
-    raw = json ? JSON.parse(text) : doc.toJS({ maxAliasCount: 100 });
+    raw = json ? JSON.parse(text) : doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
-    throw new WorkflowError(source, [syntax((err as Error).message, undefined)]);
+    const message = /Excessive alias count/.test((err as Error).message)
+      ? `aliases expand to too many nodes (at most ${MAX_ALIAS_COUNT} per alias, a guard ` +
+        "against alias bombs); write the repeated part out"
+      : (err as Error).message;
+    throw new WorkflowError(source, [syntax(message, undefined)]);
   }
   const line = (path: readonly (string | number)[]) => lineOf(doc, lines, path);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
