@@ -12,8 +12,9 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { commandLine } from "../src/cli/hints.ts";
 
 const USAGE = "Usage: deno task demo [--workspace DIR] [--keep]";
 
@@ -59,6 +60,12 @@ const cli = join(repo, "cli.ts");
 const workspace = options.workspace ?? await Deno.makeTempDir({ prefix: "lily_demo_" });
 const removeAtEnd = options.workspace === undefined && !options.keep;
 
+/** A path in the workspace as typed from the current directory. */
+function inWorkspace(name: string): string {
+  const path = relative(Deno.cwd(), join(workspace, name));
+  return path.startsWith("..") ? join(workspace, name) : path;
+}
+
 async function copyTree(from: string, to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
   for await (const entry of Deno.readDir(from)) {
@@ -67,8 +74,13 @@ async function copyTree(from: string, to: string): Promise<void> {
   }
 }
 
+/**
+ * Runs lily from the directory the demo was started in, naming the workspace
+ * as a user would, so the commands shown and the hints lily prints (`Details:
+ * lily run show <id> --workspace DIR`) work as typed.
+ */
 async function lily(...args: string[]): Promise<string> {
-  console.log(`\n$ lily ${args.join(" ")}`);
+  console.log(`\n$ ${commandLine(args, workspace)}`);
   const text = await quietly(...args);
   Deno.stdout.writeSync(new TextEncoder().encode(text));
   return text;
@@ -76,8 +88,7 @@ async function lily(...args: string[]): Promise<string> {
 
 async function quietly(...args: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", cli, ...args],
-    cwd: workspace,
+    args: ["run", "-A", "--quiet", cli, ...args, "--workspace", workspace],
     env: { LILY_LLM: "fake" },
     stdout: "piped",
     stderr: "inherit",
@@ -97,7 +108,13 @@ async function demo(): Promise<void> {
   );
   await Deno.copyFile(join(repo, "examples", "demo.yaml"), join(workspace, "demo.yaml"));
 
-  const started = await lily("run", "start", "demo.yaml", "--input", "work_order=work_order.json");
+  const started = await lily(
+    "run",
+    "start",
+    inWorkspace("demo.yaml"),
+    "--input",
+    `work_order=${inWorkspace("work_order.json")}`,
+  );
   const runId = started.match(/^Run (\S+) /)![1];
   await lily("run", "show", runId);
   await lily("artifact", "list", "--run", runId, "--type", "gate_result.v1");

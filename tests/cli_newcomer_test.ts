@@ -335,6 +335,30 @@ Deno.test("deno task demo: --help prints usage, a bad argument is one usage line
   });
 });
 
+Deno.test("deno task demo --workspace DIR: every command it shows and every hint lily prints works as typed", async () => {
+  await withTempDir(async (dir) => {
+    const ws = join(dir, "demo ws");
+    const ran = await demo(["--workspace", ws]);
+    assertEquals(ran.code, 0, ran.stderr);
+    const commands = [...`${ran.stdout}\n${ran.stderr}`.matchAll(/(?:^\$ |: )(lily [^\n]*)/gm)]
+      .map((m) => m[1]);
+    assert(commands.length >= 7, `too few commands shown: ${commands.join("; ")}`);
+    for (const command of commands) {
+      assert(command.endsWith(`--workspace '${ws}'`), `does not name the workspace: ${command}`);
+    }
+    const details = commands.find((c) => c.startsWith("lily run show "))!;
+    const typed = await new Deno.Command("sh", {
+      args: ["-c", details.replace(/^lily /, `"${Deno.execPath()}" run -A --quiet "${CLI}" `)],
+      cwd: REPO,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(typed.code, 0, new TextDecoder().decode(typed.stderr));
+    assertMatch(new TextDecoder().decode(typed.stdout), /Status: succeeded/);
+  });
+});
+
 Deno.test("deno task install installs a lily command that runs", async () => {
   await withTempDir(async (root) => {
     const out = await new Deno.Command(Deno.execPath(), {
