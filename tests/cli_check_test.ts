@@ -111,7 +111,7 @@ Deno.test("lily check exits 2 for an invalid workflow or input, and still create
     );
     assertCleanError(
       await lily(["check", "flow.yaml", "--input", "wo=nope.json"], { workspace: ws }),
-      2,
+      1,
       /Run input "wo": file nope\.json does not exist/,
     );
     assertCleanError(
@@ -124,10 +124,17 @@ Deno.test("lily check exits 2 for an invalid workflow or input, and still create
         ["check", "flow.yaml", "--input", "wo=@0190b5a8-0000-7000-8000-000000000000"],
         { workspace: ws },
       ),
-      2,
+      1,
       /artifact 0190b5a8-0000-7000-8000-000000000000 does not exist/,
     );
-    assertCleanError(await lily(["check", "missing.yaml"], { workspace: ws }), 2, /does not exist/);
+    // A missing file (or artifact) is not found, exit 1, in check as in run start.
+    for (const command of ["check", "run start"]) {
+      assertCleanError(
+        await lily([...command.split(" "), "missing.yaml"], { workspace: ws }),
+        1,
+        /^lily: Workflow file missing\.yaml does not exist$/,
+      );
+    }
     const json = await lily(["check", "broken.yaml", "--json"], { workspace: ws });
     assertEquals(json.code, 2);
     assertEquals(await exists(join(ws, ".iris")), false);

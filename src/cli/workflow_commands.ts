@@ -5,7 +5,7 @@
  */
 
 import type { Command } from "@commander-js/extra-typings";
-import { causeMessage, isLilyError, UsageError } from "../core/errors.ts";
+import { causeMessage, isLilyError, NotFoundError, UsageError } from "../core/errors.ts";
 import type { Kernel } from "../kernel/kernel.ts";
 import { endReason } from "../kernel/run_views.ts";
 import type { WorkflowPlan } from "../kernel/workflow_plan.ts";
@@ -182,7 +182,8 @@ async function withInterrupts<T>(fn: (interrupts: Interrupts) => Promise<T>): Pr
 export function registerWorkflowCommands(program: Command, run: Command, ctx: CliContext): void {
   program.command("check")
     .description(
-      "Validate a workflow file and its inputs and print the plan; creates nothing (exit 0 or 2)",
+      "Validate a workflow file and its inputs and print the plan; creates nothing (exit 0 or 2; 1 " +
+        "when a file does not exist)",
     )
     .argument("<file>", "the workflow file (YAML, or JSON when it ends in .json; - for stdin)")
     .option(
@@ -203,8 +204,9 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
         const result = { valid: true, file: file === "-" ? "stdin" : file, ...checked };
         emit(ctx.output, g.json, result, () => planLines(result));
       } catch (err) {
-        // Whatever makes the workflow or an input unusable is a usage error here.
-        if (isLilyError(err) && !(err instanceof UsageError)) {
+        // Whatever makes the workflow or an input unusable is a usage error here; a missing
+        // file is not found, as in every command.
+        if (isLilyError(err) && !(err instanceof UsageError) && !(err instanceof NotFoundError)) {
           throw new UsageError(err.message, { issues: err.issues, cause: err });
         }
         throw err;
