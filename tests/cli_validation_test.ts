@@ -113,3 +113,48 @@ Deno.test("lily run new accepts a valid JSON work order and a free-text one", as
     assert(runs.length === 2);
   });
 });
+
+Deno.test("an empty option value or argument is a usage error, never a quiet default", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      "name: a\nsteps:\n  - { id: s, shell: echo }\n",
+    );
+    const cases: [string[], RegExp][] = [
+      [["-w", "", "run", "list"], /^lily: --workspace needs a value; got an empty string$/],
+      [["run", "list", "--workspace="], /^lily: --workspace needs a value; got an empty string$/],
+      [["schema", "export", "--out", ""], /^lily: --out needs a value; got an empty string$/],
+      [["check", ""], /^lily: <file> needs a value; got an empty string$/],
+      [["run", "start", "flow.yaml", "--input", ""], /^lily: --input needs a value/],
+    ];
+    for (const [args, pattern] of cases) {
+      assertCleanError(await lily(args, { cwd: ws }), 2, pattern);
+    }
+    assertCleanError(
+      await lily(["run", "list"], { cwd: ws, env: { LILY_WORKSPACE: "" } }),
+      2,
+      /^lily: LILY_WORKSPACE is set but empty; unset it or set it to a directory$/,
+    );
+    assertEquals(
+      [...Deno.readDirSync(ws)].map((e) => e.name),
+      ["flow.yaml"],
+      "nothing was created",
+    );
+  });
+});
+
+Deno.test("schema export --out: a file in the way is a usage error (2), a file-system refusal a failure (1)", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(join(ws, "afile"), "");
+    assertCleanError(
+      await lily(["schema", "export", "--out", "/proc/nope"], { workspace: ws }),
+      1,
+      /^lily: Cannot create \/proc\/nope: /,
+    );
+    assertCleanError(
+      await lily(["schema", "export", "--out", "afile"], { workspace: ws }),
+      2,
+      /^lily: Cannot export schemas to afile: .*give --out a directory$/,
+    );
+  });
+});

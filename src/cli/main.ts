@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import { Command, CommanderError, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import {
   causeMessage,
   ConflictError,
@@ -47,7 +47,8 @@ export function buildProgram(ctx: CliContext): Command {
       writeOut: (s) => ctx.output.out(s.trimEnd()),
       writeErr: (s) => ctx.output.err(s.trimEnd()),
       outputError: () => {},
-    });
+    })
+    .hook("preAction", (_, action) => refuseEmptyValues(action));
   registerWorkflowCommands(program, registerRunCommands(program, ctx), ctx);
   registerArtifactCommands(program, ctx);
   registerVerifyCommand(program, ctx);
@@ -60,6 +61,30 @@ export function buildProgram(ctx: CliContext): Command {
     });
   }
   return program;
+}
+
+/**
+ * Refuses an empty option value or argument (`-w ""`, `--out ""`, `check ""`):
+ * none of Lily's options means anything empty, and quietly falling back to a
+ * default (the cwd for `--workspace`) would act on something not asked for.
+ */
+function refuseEmptyValues(action: CommandUnknownOpts): void {
+  for (let cmd: CommandUnknownOpts | null = action; cmd !== null; cmd = cmd.parent) {
+    for (const option of cmd.options) {
+      const value = cmd.getOptionValue(option.attributeName());
+      const values: unknown[] = Array.isArray(value) ? value : [value];
+      if (values.some((v) => v === "")) {
+        throw new UsageError(`${option.long ?? option.short} needs a value; got an empty string`);
+      }
+    }
+  }
+  action.registeredArguments.forEach((argument, i) => {
+    const value = action.processedArgs[i];
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    if (values.some((v) => v === "")) {
+      throw new UsageError(`<${argument.name()}> needs a value; got an empty string`);
+    }
+  });
 }
 
 function allCommands(command: Command): Command[] {

@@ -7,6 +7,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import { storageError } from "../core/storage_error.ts";
 import { dirname, join } from "node:path";
 import { KERNEL_VERSION } from "../core/version.ts";
 import type { SchemaRegistry } from "./schema_registry.ts";
@@ -51,31 +52,52 @@ function schemaFile(id: string): string {
  * @param registry The schemas.
  * @param options Where to write.
  * @returns The index as written.
- * @throws {UsageError} When the directory cannot be created (e.g. it is a file).
+ * @throws {UsageError} When `dir`, or a file in it Lily writes, is a file where a directory must be.
+ * @throws {StorageError} When the file system refuses otherwise (a missing parent under `/proc`,
+ * a denied permission, a full disk); the message names the path.
  */
 export async function exportSchemas(
   registry: SchemaRegistry,
   options: ExportSchemasOptions,
 ): Promise<SchemaIndex> {
-  try {
-    await Deno.mkdir(options.dir, { recursive: true });
-  } catch (err) {
-    throw new UsageError(
-      `Cannot export schemas to ${options.dir}: ${(err as Error).message}; expected a directory`,
-      { cause: err },
-    );
-  }
+  await writeExported(options.dir, undefined);
   const schemas: ExportedSchema[] = [];
   for (const schema of registry.list()) {
     const file = schemaFile(schema.id);
-    const path = join(options.dir, file);
-    await Deno.mkdir(dirname(path), { recursive: true });
-    await Deno.writeTextFile(path, JSON.stringify(schema.jsonSchema, null, 2) + "\n");
+    await writeExported(join(options.dir, file), JSON.stringify(schema.jsonSchema, null, 2) + "\n");
     const { id, origin, description, kind } = schema;
     schemas.push({ id, origin, description, kind, file });
   }
   const index: SchemaIndex = { kernel_version: KERNEL_VERSION, schemas };
-  await Deno.mkdir(options.dir, { recursive: true });
-  await Deno.writeTextFile(join(options.dir, "index.json"), JSON.stringify(index, null, 2) + "\n");
+  await writeExported(join(options.dir, "index.json"), JSON.stringify(index, null, 2) + "\n");
   return index;
+}
+
+/**
+ * Creates a directory (`text` undefined) or writes a file with its parent
+ * directories. A file in the way of a directory is the user's to move (a
+ * usage error); any other refusal is the file system's (a storage error).
+ */
+async function writeExported(path: string, text: string | undefined): Promise<void> {
+  const dir = text === undefined ? path : dirname(path);
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    if (text !== undefined) await Deno.writeTextFile(path, text);
+  } catch (err) {
+    if (
+      err instanceof Deno.errors.AlreadyExists || err instanceof Deno.errors.NotADirectory ||
+      err instanceof Deno.errors.IsADirectory
+    ) {
+      throw new UsageError(
+        `Cannot export schemas to ${path}: it, or a directory above it, is a file where a ` +
+          "directory must be (or a directory where a file must be); give --out a directory",
+        { cause: err },
+      );
+    }
+    throw storageError(
+      err,
+      text === undefined ? dir : path,
+      text === undefined ? "create" : "write",
+    );
+  }
 }

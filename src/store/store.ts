@@ -9,7 +9,7 @@
  */
 
 import { resolve } from "node:path";
-import { NotFoundError } from "../core/errors.ts";
+import { NotFoundError, UsageError } from "../core/errors.ts";
 import type { IdSource } from "../core/ids.ts";
 import { storageError } from "../core/storage_error.ts";
 import { ArtifactStore, type PayloadCheck, type Producer } from "./artifact_store.ts";
@@ -124,12 +124,19 @@ export async function storeExists(workspace: string): Promise<boolean> {
  * @param explicit A `--workspace` value, when given.
  * @param env Reads an environment variable.
  * @returns The absolute workspace path.
+ * @throws {UsageError} When the one that applies is an empty string (it
+ * would quietly mean the cwd).
  */
 export function resolveWorkspace(
   explicit: string | undefined,
   env: (name: string) => string | undefined,
 ): string {
-  return resolve(explicit ?? env("LILY_WORKSPACE") ?? ".");
+  if (explicit === "") throw new UsageError("The workspace is an empty string; name a directory");
+  const fromEnv = explicit === undefined ? env("LILY_WORKSPACE") : undefined;
+  if (fromEnv === "") {
+    throw new UsageError("LILY_WORKSPACE is set but empty; unset it or set it to a directory");
+  }
+  return resolve(explicit ?? fromEnv ?? ".");
 }
 
 /**
