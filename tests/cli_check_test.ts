@@ -294,3 +294,22 @@ Deno.test("--input takes a pipe, /dev/stdin or a FIFO in run start and check, re
     }
   });
 });
+
+Deno.test("an unknown LILY_LLM names itself and the known providers, in check and run start", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(
+      join(ws, "ask.yaml"),
+      "name: ask\nsteps:\n  - id: ask\n    llm: { model: m, prompt: hi, output: o }\n" +
+        "    outputs: { o: { type: o.v1, path: o.txt } }\n",
+    );
+    const unknown = /^lily: LILY_LLM="openai" names no LLM provider Lily knows; known: fake /;
+    for (const command of [["check"], ["run", "start"]]) {
+      assertCleanError(
+        await lily([...command, "ask.yaml"], { workspace: ws, env: { LILY_LLM: "openai" } }),
+        2,
+        unknown,
+      );
+    }
+    assertEquals(await exists(join(ws, ".iris")), false);
+  });
+});

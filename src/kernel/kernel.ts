@@ -42,6 +42,7 @@
 import { type Clock, systemClock } from "../core/clock.ts";
 import { actorId, type Env, systemEnv } from "../core/env.ts";
 import { issuesOf } from "../core/issue.ts";
+import { UsageError } from "../core/errors.ts";
 import { type ContractStore, openContractStore } from "../contracts/contract_store.ts";
 import { kernelRegistry } from "../contracts/kernel_schemas.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
@@ -121,7 +122,10 @@ function settle(options: KernelOptions): KernelDeps {
     options,
     clock,
     env,
-    llm: options.llm ?? (env.get("LILY_LLM") === "fake" ? new FakeLlmProvider() : undefined),
+    // Read when a workflow needs it, so a bad LILY_LLM does not stop `run list`.
+    get llm() {
+      return options.llm ?? llmFromEnv(env.get("LILY_LLM"));
+    },
     store,
     storeExists: async () => options.store !== undefined || await hasStore(options.workspace),
     close: () => {
@@ -140,6 +144,25 @@ function fileKinds(deps: KernelDeps): ExecutorKinds {
   const builtin = new Set(BUILTIN_EXECUTOR_KINDS.map((k) => k.kind));
   const extra = Object.values(deps.options.executors ?? {}).filter((e) => !builtin.has(e.kind));
   return executorKinds(extra, { origin: "createKernel executors" });
+}
+
+/** The values `LILY_LLM` takes; Lily ships no network provider. */
+const LLM_PROVIDERS = ["fake"];
+
+/**
+ * The provider `LILY_LLM` names: none when unset, the fake for `fake`.
+ *
+ * @throws {UsageError} For any other value, naming it and the known ones (it
+ * is not read as "none", which would blame the workflow instead).
+ */
+function llmFromEnv(name: string | undefined): LlmProvider | undefined {
+  if (name === undefined) return undefined;
+  if (name === "fake") return new FakeLlmProvider();
+  throw new UsageError(
+    `LILY_LLM=${JSON.stringify(name)} names no LLM provider Lily knows; known: ` +
+      `${LLM_PROVIDERS.join(", ")} (the deterministic fake; Lily ships no network provider), ` +
+      "or unset it",
+  );
 }
 
 /** A workflow read once: its graph and, for a file, the bytes to store. */
