@@ -126,7 +126,7 @@ Deno.test("a failed step shows its stderr's last lines and a command that prints
   });
 });
 
-Deno.test("a failed gate shows its reason, its stderr's last lines and the command that prints it", async () => {
+Deno.test("a failed gate shows its reason (in text and --json), its stderr's last lines and the command that prints it", async () => {
   await withWorkspaceElsewhere(async (ws, cwd) => {
     await Deno.writeTextFile(
       join(ws, "flow.yaml"),
@@ -147,11 +147,11 @@ gates:
     const shown = await lilyAt(cwd, ws, ["run", "show", runId]);
     assertMatch(shown.stdout, /failed: build#1: required gate lint: fail \(Exited with code 4\)/);
     assertMatch(shown.stdout, /^\s+src\/a\.ts:3 unused variable$/m);
-    assertEquals(
-      JSON.parse((await lilyAt(cwd, ws, ["run", "show", runId, "--json"])).stdout).failures[0]
-        .gate_id,
-      "lint",
-    );
+    const [failure] = JSON.parse((await lilyAt(cwd, ws, ["run", "show", runId, "--json"])).stdout)
+      .failures;
+    assertEquals(failure.gate_id, "lint");
+    // --json says what the text says, the cause included.
+    assertEquals(failure.message, "required gate lint: fail (Exited with code 4)");
   });
 });
 

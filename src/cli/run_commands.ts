@@ -105,11 +105,12 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
         runner_alive: run.runner_alive,
         run_state: run.has_workflow ? state : null,
         human_gates: gates,
-        failures: failures.map(({ step, attempt, gate_id, message }) => ({
+        failures: failures.map(({ step, attempt, gate_id, message, reasons }) => ({
           step,
           attempt,
           gate_id,
           message,
+          reasons,
         })),
         routes: run.routes,
       }, () => [
@@ -144,11 +145,8 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
 
 /** A failed attempt or gate, with its log, as `run show` words it. */
 function describeFailure(failure: FailureView, command: CommandHint): string[] {
-  const reasons = failure.gate_id !== null && failure.reasons.length > 0
-    ? ` (${failure.reasons.join("; ")})`
-    : "";
   return [
-    `failed: ${failure.step}#${failure.attempt}: ${failure.message}${reasons}`,
+    `failed: ${failure.step}#${failure.attempt}: ${failure.message}`,
     ...logLines(failure.log, command, "  "),
   ];
 }

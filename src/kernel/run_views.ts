@@ -213,7 +213,9 @@ async function failures(store: ContractStore, state: RunState): Promise<FailureV
         step: id,
         attempt: last.attempt,
         gate_id: gate.gate_id,
-        message: `required gate ${gate.gate_id}: ${gate.status}`,
+        // The message says what the text says, the gate's reasons included.
+        message: `required gate ${gate.gate_id}: ${gate.status}` +
+          (result.reasons.length > 0 ? ` (${result.reasons.join("; ")})` : ""),
         reasons: result.reasons,
         log: await readLogExcerpt(store, {
           stderr: result.stderr_artifact_id,
