@@ -46,7 +46,7 @@ async function withWorkspaceElsewhere(fn: (ws: string, cwd: string) => Promise<v
   });
 }
 
-Deno.test("a human gate's prompt shows when the run pauses, in run show and when approving; a decided gate says who decided and why", async () => {
+Deno.test("a human gate's prompt shows when the run pauses, in run show and when approving; a decided gate says who decided and why; an unknown gate is named", async () => {
   await withWorkspaceElsewhere(async (ws, cwd) => {
     const env = { LILY_USER: "alice" };
     await Deno.writeTextFile(
@@ -90,6 +90,15 @@ gates:
       await lilyAt(cwd, ws, ["approve", runId, "review"], { LILY_USER: "bob" }),
       2,
       /Gate "review" of run \S+ was already approved by alice at \d{4}-[\d\-T:.]+Z; nothing to decide/,
+    );
+    // After the decision: a gate the workflow lacks is named, with the gates that exist.
+    assertCleanError(
+      await lilyAt(cwd, ws, ["approve", runId, "reveiw"], env),
+      2,
+      new RegExp(
+        `^lily: Run ${runId}'s workflow has no gate "reveiw" \\(did you mean "review"\\?\\); ` +
+          "its human gates: review$",
+      ),
     );
     const resumed = await runHint(hintAfter(approved.stdout, "Continue with:"), cwd, env);
     assertEquals(resumed.code, 0, resumed.stderr);

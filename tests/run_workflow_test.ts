@@ -362,7 +362,7 @@ gates:
     assertCleanError(
       await lily(["approve", runId, "nope"], { workspace: ws }),
       2,
-      /Gate "nope" of run .* is not waiting for a decision; waiting: review/,
+      /Run \S+'s workflow has no gate "nope"; its human gates: review; waiting: review$/,
     );
     const approved = await lilyJson<{ status: string; result_id: string }>(
       ["approve", runId, "review", "--reason", "looks good"],

@@ -15,6 +15,9 @@ import {
   type RunState,
 } from "../runtime/run_events.ts";
 import { checkRunJournal, lostJournalError } from "../runtime/run_journal_check.ts";
+import { loadRunWorkflow } from "../runtime/run_starter.ts";
+import { didYouMean } from "../graph/did_you_mean.ts";
+import type { GateSpec } from "../graph/workflow.ts";
 import { withRunSession } from "../runtime/run_session.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
 import { GATE_RESULT_TYPE, type GateResultPayload } from "./gate_evaluator.ts";
@@ -83,17 +86,61 @@ async function assertUndecided(
   }
 }
 
-function findWaiting(state: RunState, gateId: string): { stepId: string; attempt: AttemptState } {
+function findWaiting(
+  state: RunState,
+  gateId: string,
+): { stepId: string; attempt: AttemptState } | undefined {
   for (const [stepId, step] of Object.entries(state.steps)) {
     const attempt = step.attempts.at(-1);
     if (step.status === "waiting" && attempt?.waiting_on === gateId) return { stepId, attempt };
   }
+  return undefined;
+}
+
+/** The workflow's gates, or `undefined` when its definition cannot be read back (a TS API run). */
+async function workflowGates(
+  store: Store,
+  runId: string,
+): Promise<readonly GateSpec[] | undefined> {
+  try {
+    return (await loadRunWorkflow(store, runId)).workflow.gates;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Says why a gate takes no decision: the workflow has no such gate (naming
+ * its human gates), it is not a human gate, or it is not waiting (naming the
+ * gates that are, or saying the run only needs resuming).
+ */
+async function notWaiting(store: Store, state: RunState, gateId: string): Promise<UsageError> {
+  const runId = state.run_id;
   const open = Object.values(state.steps).flatMap((s) => s.attempts.at(-1)?.waiting_on ?? []);
-  throw new UsageError(
-    `Gate ${JSON.stringify(gateId)} of run ${state.run_id} is not waiting for a decision; ` +
-      (open.length
-        ? `waiting: ${open.join(", ")}`
-        : `no gate is waiting (run status ${state.status})`),
+  const waiting = open.length ? `; waiting: ${open.join(", ")}` : "";
+  const gates = await workflowGates(store, runId);
+  const gate = gates?.find((g) => g.id === gateId);
+  if (gates !== undefined && gate === undefined) {
+    const human = gates.filter((g) => g.runner.kind === "human").map((g) => g.id);
+    return new UsageError(
+      `Run ${runId}'s workflow has no gate ${JSON.stringify(gateId)}` +
+        didYouMean(gateId, gates.map((g) => g.id)) + "; " +
+        (human.length ? `its human gates: ${human.join(", ")}` : "it has no human gate") + waiting,
+    );
+  }
+  if (gate !== undefined && gate.runner.kind !== "human") {
+    return new UsageError(
+      `Gate ${JSON.stringify(gateId)} of run ${runId} runs a ${gate.runner.kind}, not a person; ` +
+        `only a human gate takes a decision${waiting}`,
+    );
+  }
+  const why = open.length
+    ? `waiting: ${open.join(", ")}`
+    : state.status === "waiting"
+    ? `no gate is waiting, every decision is recorded; continue with \`lily run resume ${runId}\``
+    : `no gate is waiting (the run is ${state.status})`;
+  return new UsageError(
+    `Gate ${JSON.stringify(gateId)} of run ${runId} is not waiting for a decision; ${why}`,
   );
 }
 
@@ -121,11 +168,13 @@ export async function approveGate(
   if (verdict.kind === "lost") throw lostJournalError(store, runId, verdict.evidence);
   const state = foldEvents(runId, before);
   await assertUndecided(store, state, before, gateId);
-  findWaiting(state, gateId);
+  if (findWaiting(state, gateId) === undefined) throw await notWaiting(store, state, gateId);
   return await withRunSession(store, runId, async ({ journal, events }) => {
     const current = foldEvents(runId, events);
     await assertUndecided(store, current, events, gateId);
-    const { stepId, attempt } = findWaiting(current, gateId);
+    const found = findWaiting(current, gateId);
+    if (found === undefined) throw await notWaiting(store, current, gateId);
+    const { stepId, attempt } = found;
     const status = options.reject ? "fail" : "pass";
     const by = options.by ?? "human";
     const waited = events.findLast((e) =>
