@@ -17,7 +17,7 @@ function errorLines(text: string, source = "flow.yaml"): string[] {
 Deno.test("schema errors come first; then every invalid reference, duplicate and cycle, with file, line and path", async () => {
   const text = await Deno.readTextFile(join(REPO, "tests/testdata/workflows/invalid.yaml"));
   assertEquals(errorLines(text, "invalid.yaml"), [
-    "invalid.yaml:24 steps.c.timeout: expected a duration from 1ms to 8760h (365 days) such as 500ms, 30s, 5m or 1h, or a number of milliseconds",
+    "invalid.yaml:24 steps.c.timeout: expected a duration of whole milliseconds from 1ms to 8760h (365 days) such as 500ms, 30s, 1.5s, 5m or 1h, or a number of milliseconds",
   ]);
   const fixed = text.replace("timeout: 10x", "timeout: 10s");
   assertEquals(errorLines(fixed, "invalid.yaml"), [

@@ -57,7 +57,7 @@ Deno.test("an in-process step with a 597h timeout is not timed out at once", asy
 });
 
 Deno.test("durations beyond 8760h, non-finite numbers and bad factors are rejected at load with the range", () => {
-  const range = /expected a duration from 1ms to 8760h \(365 days\)/;
+  const range = /expected a duration of whole milliseconds from 1ms to 8760h \(365 days\)/;
   const [timeout] = errorLines(`${STEP}    timeout: 8761h\n`);
   assertMatch(timeout, /^flow\.yaml:5 steps\.a\.timeout: /);
   assertMatch(timeout, range);
@@ -67,7 +67,10 @@ Deno.test("durations beyond 8760h, non-finite numbers and bad factors are reject
     `${STEP}    retry: { max_attempts: 3, backoff: 99999h, backoff_factor: .inf, max_backoff: 0s }\n`,
   );
   assertEquals(retry.length, 3);
-  assertMatch(retry[0], /^flow\.yaml:5 steps\.a\.retry\.backoff: expected a duration from 1ms/);
+  assertMatch(
+    retry[0],
+    /^flow\.yaml:5 steps\.a\.retry\.backoff: expected a duration of whole milliseconds from 1ms/,
+  );
   assertMatch(
     retry[1],
     /^flow\.yaml:5 steps\.a\.retry\.backoff_factor: expected a number from 1 to 10$/,
@@ -76,8 +79,23 @@ Deno.test("durations beyond 8760h, non-finite numbers and bad factors are reject
   const gate = errorLines(
     `${STEP}gates:\n  - id: g\n    step: a\n    shell: "true"\n    timeout: 10000000000000\n`,
   );
-  assertMatch(gate[0], /^flow\.yaml:9 gates\.g\.timeout: expected a duration from 1ms/);
+  assertMatch(
+    gate[0],
+    /^flow\.yaml:9 gates\.g\.timeout: expected a duration of whole milliseconds from 1ms/,
+  );
   assertEquals(parseWorkflow(`${STEP}    timeout: 8760h\n`).steps[0].timeoutMs, 8760 * 3_600_000);
+});
+
+Deno.test("a duration must be whole milliseconds: 0.5ms, 1.0005s and 1.5 are refused, not rounded", () => {
+  const range = /expected a duration of whole milliseconds from 1ms/;
+  for (const bad of ["0.5ms", "1.0005s", "1.5", "1.9ms"]) {
+    assertMatch(errorLines(`${STEP}    timeout: ${bad}\n`)[0], range, bad);
+  }
+  const ok = ["1ms", "1.5s", "1.001s", "0.5s", "2.5m", "0.001s", "1000"];
+  assertEquals(
+    ok.map((good) => parseWorkflow(`${STEP}    timeout: ${good}\n`).steps[0].timeoutMs),
+    [1, 1500, 1001, 500, 150_000, 1, 1000],
+  );
 });
 
 Deno.test("retry backoff grows by its factor up to max_backoff (1h by default)", async () => {
@@ -214,10 +232,10 @@ Deno.test("YAML merge keys and top-level x-* fields hold anchors; other unknown 
   assertEquals(
     errorLines(base.replace("timeout: 30s", "timeout: 30x").replace("timeout: 1m", "")),
     [
-      "flow.yaml:3 steps.a.timeout: expected a duration from 1ms to 8760h (365 days) such as " +
-      "500ms, 30s, 5m or 1h, or a number of milliseconds",
-      "flow.yaml:3 steps.b.timeout: expected a duration from 1ms to 8760h (365 days) such as " +
-      "500ms, 30s, 5m or 1h, or a number of milliseconds",
+      "flow.yaml:3 steps.a.timeout: expected a duration of whole milliseconds from 1ms to 8760h (365 days) such as " +
+      "500ms, 30s, 1.5s, 5m or 1h, or a number of milliseconds",
+      "flow.yaml:3 steps.b.timeout: expected a duration of whole milliseconds from 1ms to 8760h (365 days) such as " +
+      "500ms, 30s, 1.5s, 5m or 1h, or a number of milliseconds",
     ],
   );
 });
@@ -248,7 +266,7 @@ Deno.test("defineWorkflow checks derived names and durations too", () => {
   assertThrows(
     () => defineWorkflow({ name: "x", steps: [{ id: "a", fn: () => {}, timeout: "9000h" }] }),
     Error,
-    "workflow steps.a.timeout: expected a duration from 1ms to 8760h",
+    "workflow steps.a.timeout: expected a duration of whole milliseconds from 1ms to 8760h",
   );
   assertThrows(
     () =>
