@@ -202,6 +202,49 @@ steps:
   });
 });
 
+Deno.test("during a retry's backoff run show says which step is retried and when; a cancel then stops the run", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      "name: slow-retry\nsteps:\n  - id: net\n    shell: exit 75\n" +
+        "    retry: { max_attempts: 2, backoff: 10m }\n",
+    );
+    const runner = lilyInBackground(["run", "start", "flow.yaml"], ws);
+    try {
+      const runId = await waitFor("a run", async () => {
+        const runs = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
+        return runs[0]?.run_id;
+      });
+      await waitFor("the retry to be scheduled", async () => {
+        const events = await runEvents(ws, runId);
+        return events.some((e) => e.type === "retry_scheduled") || undefined;
+      });
+      const text = await lily(["run", "show", runId], { workspace: ws });
+      assertMatch(
+        text.stdout,
+        /^Status: running, retrying net in \d+\.\ds \(attempt 1: failed; failure 1 of 2/m,
+      );
+      const doc = await lilyJson<{ pending_retries: { step: string; delay_ms: number }[] }>(
+        ["run", "show", runId],
+        ws,
+      );
+      assertEquals(doc.pending_retries.map((r) => [r.step, r.delay_ms]), [["net", 600_000]]);
+      const cancelled = await lilyJson<{ status: string }>(["run", "cancel", runId], ws);
+      assertEquals(cancelled.status, "cancelled");
+      const after = await lilyJson<{ pending_retries: unknown[] }>(["run", "show", runId], ws);
+      assertEquals(after.pending_retries, []);
+      assertEquals((await runner.done).code, 1);
+    } finally {
+      try {
+        runner.child.kill("SIGKILL");
+      } catch {
+        // It already stopped.
+      }
+      await runner.done;
+    }
+  });
+});
+
 Deno.test("max_transitions bounds the routes of the whole run", async () => {
   await withTempDir(async (ws) => {
     const ran = await start(ws, `max_transitions: 1\n${gateLoop(5, 3)}`);

@@ -8,6 +8,7 @@ import type { Command } from "@commander-js/extra-typings";
 import type { CliContext } from "./context.ts";
 import { globalOptions, hint, withKernel } from "./context.ts";
 import type { FailureView, HumanGateView, RunSummary } from "../kernel/run_views.ts";
+import type { PendingRetry } from "../kernel/pending_retry.ts";
 import { type CommandHint, logLines } from "./run_details.ts";
 import { emit, table } from "./output.ts";
 import type { AttemptState, RunState } from "../runtime/run_events.ts";
@@ -113,9 +114,11 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
           reasons,
         })),
         routes: run.routes,
+        pending_retries: run.pending_retries,
       }, () => [
         `Run ${manifest.run_id}`,
         `Status: ${manifest.status}${reason ? ` (${reason})` : ""}` +
+        run.pending_retries.map((r) => `, ${describePendingRetry(r)}`).join("") +
         (run.orphaned
           ? ` — no live runner; continue with: ${command(["run", "resume", runId])}`
           : ""),
@@ -141,6 +144,12 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
       ]);
     });
   return run;
+}
+
+/** A retry being waited out, for the status line: `retrying build in 4.2s (attempt 1: …)`. */
+function describePendingRetry(retry: PendingRetry): string {
+  const wait = retry.remaining_ms === 0 ? "now" : `in ${(retry.remaining_ms / 1000).toFixed(1)}s`;
+  return `retrying ${retry.step} ${wait} (attempt ${retry.attempt}: ${retry.reason})`;
 }
 
 /** A failed attempt or gate, with its log, as `run show` words it. */

@@ -286,7 +286,7 @@ function runQueries(deps: KernelDeps): RunQueries {
       return await deps.storeExists() ? await listRunSummaries(await deps.store(false)) : [];
     },
     async describeRun(runId) {
-      return await describeRunIn(await deps.store(false), runId);
+      return await describeRunIn(await deps.store(false), runId, deps.clock.now());
     },
     async checkWorkflow(workflow, options = {}) {
       const { graph } = await loadRunnable(deps, workflow);

@@ -12,6 +12,7 @@ import type { RunEvent, RunState } from "../runtime/run_events.ts";
 import { readJournal } from "../runtime/run_journal.ts";
 import { readRunState } from "../runtime/run_starter.ts";
 import type { RunManifest } from "../store/run_manifest.ts";
+import { pendingRetries, type PendingRetry } from "./pending_retry.ts";
 import { type LogExcerpt, readGateResult, readLogExcerpt } from "./run_logs.ts";
 
 /** One run of the workspace, as a run list shows it. */
@@ -93,6 +94,8 @@ export interface RunDescription {
   readonly failures: readonly FailureView[];
   /** The routes (`on_fail`) the run took, in journal order. */
   readonly routes: readonly RouteTaken[];
+  /** The retries a live runner is waiting out (its backoff), in journal order. */
+  readonly pending_retries: readonly PendingRetry[];
 }
 
 /** A route the run took: its `route_taken` event. */
@@ -164,10 +167,15 @@ async function journalTruth(store: ContractStore, runId: string): Promise<RunSum
  *
  * @param store The open store.
  * @param runId The run.
+ * @param now The current time (for how long a pending retry still waits).
  * @returns The description.
  * @throws {NotFoundError} When there is no such run.
  */
-export async function describeRunIn(store: ContractStore, runId: string): Promise<RunDescription> {
+export async function describeRunIn(
+  store: ContractStore,
+  runId: string,
+  now: Date = new Date(),
+): Promise<RunDescription> {
   // Read first: it re-derives a manifest status a dead runner left stale.
   const state = await readRunState(store, runId);
   const manifest = await store.runs.get(runId);
@@ -187,6 +195,7 @@ export async function describeRunIn(store: ContractStore, runId: string): Promis
     human_gates: await humanGates(store, state, events),
     failures: await failures(store, state),
     routes: events.filter((e): e is RouteTaken => e.type === "route_taken"),
+    pending_retries: live ? pendingRetries(state, events, now) : [],
   };
 }
 
