@@ -219,7 +219,7 @@ Deno.test("run start checks inputs, llm providers and functions before the store
   });
 });
 
-Deno.test("artifact put --file and run new --work-order take a pipe and store what they read", async () => {
+Deno.test("artifact put --file and run new --work-order take a pipe, store what they read under a name that says what it is", async () => {
   await withTempDir(async (ws) => {
     const created = await lilyJson<{ run_id: string }>(["run", "new"], ws);
     const put = await bash(
@@ -230,6 +230,8 @@ Deno.test("artifact put --file and run new --work-order take a pipe and store wh
     assertEquals(put.code, 0, put.stderr);
     const ref = JSON.parse(put.stdout);
     assertEquals(ref.size_bytes, "piped notes\n".length);
+    // A descriptor's name (`stdin`, `63`) says nothing about the data: stored as `data`.
+    assert(ref.rel_path.endsWith("/data"), ref.rel_path);
     const path = await lily(["artifact", "path", ref.artifact_id], { workspace: ws });
     assertEquals(await Deno.readTextFile(path.stdout.trim()), "piped notes\n");
     const withOrder = await bash(
@@ -237,7 +239,8 @@ Deno.test("artifact put --file and run new --work-order take a pipe and store wh
       ws,
     );
     assertEquals(withOrder.code, 0, withOrder.stderr);
-    assert(JSON.parse(withOrder.stdout).work_order_ref !== null);
+    const order = JSON.parse(withOrder.stdout).work_order_ref;
+    assert(order.rel_path.endsWith("/work_order.json"), order.rel_path);
   });
 });
 

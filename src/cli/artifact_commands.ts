@@ -5,11 +5,10 @@
  */
 
 import { type Command, Option } from "@commander-js/extra-typings";
-import { basename } from "node:path";
 import { causeMessage, NotFoundError, UsageError } from "../core/errors.ts";
 import type { ArtifactRef, ProducerKind } from "../store/artifact_ref.ts";
 import { PRODUCER_KINDS } from "../store/artifact_ref.ts";
-import { readUserFile } from "../store/user_file.ts";
+import { isJsonObject, readUserFile, userFileName } from "../store/user_file.ts";
 import type { CliContext } from "./context.ts";
 import { globalOptions, hint, withExistingStore, withStore } from "./context.ts";
 import { emit, table } from "./output.ts";
@@ -138,9 +137,11 @@ export function registerArtifactCommands(program: Command, ctx: CliContext): voi
         const file = opts.file!;
         if (!opts.move && await isPipe(file)) {
           // A pipe (e.g. /dev/stdin or <(…)) can be read once: store exactly what was read.
-          return await store.artifacts.putBytes(runId, await readUserFile(file, "File"), {
+          // A descriptor's name (`63` for `<(…)`) says nothing: it is stored as `data`.
+          const bytes = await readUserFile(file, "File");
+          return await store.artifacts.putBytes(runId, bytes, {
             ...meta,
-            fileName: basename(file),
+            fileName: userFileName(file, isJsonObject(bytes) ? "data.json" : "data"),
           });
         }
         return await store.artifacts.putFile(runId, file, { ...meta, move: opts.move });

@@ -21,7 +21,7 @@ import { assertUuid } from "../core/ids.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { Producer } from "../store/artifact_store.ts";
 import { checkFileName } from "../store/safe_path.ts";
-import { readUserFile } from "../store/user_file.ts";
+import { isDescriptorPath, isJsonObject, readUserFile, userFileName } from "../store/user_file.ts";
 import { WORK_ORDER_TYPE } from "../store/run_store.ts";
 import type { Store } from "../store/store.ts";
 import type { Workflow } from "../graph/workflow.ts";
@@ -213,10 +213,10 @@ async function prepareFile(
   if (info.isDirectory) {
     throw new UsageError(`Run input "${name}": ${path} is a directory; expected a file or a pipe`);
   }
-  if (!info.isFile || isStream(path)) {
+  if (!info.isFile || isDescriptorPath(path)) {
     // A pipe can be read once: what is checked is what is stored.
     const bytes = await readUserFile(path, `Run input "${name}"`);
-    const fileName = streamFileName(name, bytes);
+    const fileName = userFileName(path, isJsonObject(bytes) ? `${name}.json` : name);
     return prepareBytes(name, type, { bytes, fileName }, { validate, where: path });
   }
   checkFileName(basename(path), `file name of run input "${name}"`);
@@ -231,22 +231,6 @@ async function prepareFile(
   }
   checkJson(name, path, type, parsed, validate);
   return { kind: "json", value: parsed };
-}
-
-/** Whether a path names a stream that reads differently twice, even when it leads to a regular file. */
-function isStream(path: string): boolean {
-  return /^\/(dev|proc\/self)\/(stdin|fd\/)/.test(path);
-}
-
-/** The name data read from a pipe is stored under: the input's, `.json` for a JSON object or array. */
-function streamFileName(name: string, bytes: Uint8Array): string {
-  try {
-    const value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-    if (typeof value === "object" && value !== null) return `${name}.json`;
-  } catch {
-    // Not JSON: stored as it is.
-  }
-  return name;
 }
 
 function prepareBytes(

@@ -32,7 +32,7 @@ import {
   type RunManifest,
   writeManifest,
 } from "./run_manifest.ts";
-import { readUserFile } from "./user_file.ts";
+import { isJsonObject, readUserFile, userFileName } from "./user_file.ts";
 import { readWorkspaceSnapshot } from "./workspace_snapshot.ts";
 
 /** The artifact type of work orders. */
@@ -500,6 +500,8 @@ export class RunStore {
 async function readWorkOrder(
   path: string,
 ): Promise<{ path: string; fileName: string; bytes: Uint8Array }> {
-  const fileName = checkFileName(basename(path), "work order file name");
-  return { path, fileName, bytes: await readUserFile(path, "Work order") };
+  const bytes = await readUserFile(path, "Work order");
+  const fallback = isJsonObject(bytes) ? "work_order.json" : "work_order";
+  const fileName = checkFileName(userFileName(path, fallback), "work order file name");
+  return { path, fileName, bytes };
 }
