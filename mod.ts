@@ -80,6 +80,7 @@ export type {
   RunSummary,
 } from "./src/kernel/run_views.ts";
 export type { GateFailure, LogExcerpt } from "./src/kernel/run_logs.ts";
+export type { PendingRetry } from "./src/kernel/pending_retry.ts";
 export type {
   PlannedGate,
   PlannedInput,
