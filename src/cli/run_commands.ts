@@ -106,12 +106,11 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
         runner_alive: run.runner_alive,
         run_state: run.has_workflow ? state : null,
         human_gates: gates,
-        failures: failures.map(({ step, attempt, gate_id, message, reasons }) => ({
+        failures: failures.map(({ step, attempt, gate_id, message }) => ({
           step,
           attempt,
           gate_id,
           message,
-          reasons,
         })),
         routes: run.routes,
         pending_retries: run.pending_retries,
