@@ -73,3 +73,22 @@ Deno.test("net checks use the allowlist, with the host's addresses", () => {
   assertEquals(net("unix:/run/docker.sock", []).allowed, false);
   assertEquals(net(null, []).allowed, false);
 });
+
+Deno.test("a staging dir inside the denied .iris/ is open, its siblings and a link out of it are not", () => {
+  const staged: AccessRules = {
+    ...rules,
+    read: [...rules.read, "/ws/.iris/runs/r/tmp/in"],
+    write: [...rules.write, "/ws/.iris/runs/r/tmp/out"],
+    staged: ["/ws/.iris/runs/r/tmp/in", "/ws/.iris/runs/r/tmp/out"],
+  };
+  const check = (permission: string, lexical: string, real = lexical) =>
+    decideBrokerCheck(staged, { permission, value: lexical, path: { lexical, real } });
+  assertEquals(check("read", "/ws/.iris/runs/r/tmp/in/a.json").allowed, true);
+  assertEquals(check("write", "/ws/.iris/runs/r/tmp/out/b.txt").allowed, true);
+  assertEquals(check("write", "/ws/.iris/runs/r/tmp/in/a.json").allowed, false);
+  assertMatch(check("read", "/ws/.iris/index.db").reason, /under the denied path \/ws\/\.iris/);
+  assertMatch(
+    check("read", "/ws/.iris/runs/r/tmp/out/l", "/ws/.iris/index.db").reason,
+    /under the denied path/,
+  );
+});

@@ -77,10 +77,11 @@ async function assertDenied(ctx: ExecutionContext, action: string, target: strin
   const { result, stderr } = await probe(ctx, action, target);
   assertEquals(result.status, "failed", `${action} ${target} should have been denied`);
   assertEquals(result.exitCode, 1);
-  assertMatch(
-    stderr,
-    /(NotCapable|TypeError): Requires \w+ access/,
-    `${action} ${target}: ${stderr}`,
+  // The kernel, as Deno's permission broker, refuses it and records a violation.
+  assertMatch(stderr, /(NotCapable|TypeError): Lily policy: /, `${action} ${target}: ${stderr}`);
+  assert(
+    result.violations?.some((v) => v.decidedBy === "broker"),
+    `${action} ${target}: a violation decided by the broker`,
   );
 }
 

@@ -478,23 +478,118 @@ try {
           JSON.stringify(target)
         }] }\n` +
         (policy ? `    policy: ${policy}\n` : "");
-      const { runId, code, stderr } = await startRun(
+      const allowed = await startRun(
         s,
         "name: d\nsteps:\n" +
-          step("read", "read", secret) +
           step("read_ok", "read", secret, `{ read: [".", ${JSON.stringify(secret)}] }`) +
-          step("run", "run", "/usr/bin/true") +
           step("run_ok", "run", "/usr/bin/true", '{ tools: ["/usr/bin/true"] }'),
         { args: ["--jobs", "2"] },
       );
-      assertEquals(code, 0, stderr);
-      for (const id of ["read", "run"]) {
-        assertEquals(await stdoutOf(s, runId, `${id}.1`), "DENIED", id);
-        assertEquals(await stdoutOf(s, runId, `${id}_ok.1`), "ALLOWED", `${id}_ok`);
+      assertEquals(allowed.code, 0, allowed.stderr);
+      for (const id of ["read_ok", "run_ok"]) {
+        assertEquals(await stdoutOf(s, allowed.runId, `${id}.1`), "ALLOWED", id);
+      }
+      // Refused by the broker: the program sees the error, the step fails naming the violation.
+      for (
+        const [id, reason] of [["read", /outside every read path/], ["run", /not among/]] as const
+      ) {
+        const refused = await startRun(
+          s,
+          "name: d\nsteps:\n" + step(id, id, id === "read" ? secret : "/usr/bin/true"),
+        );
+        assertEquals(refused.code, 1, refused.stderr);
+        assertEquals(await stdoutOf(s, refused.runId, `${id}.1`), "DENIED", id);
+        const attempt = refused.doc.run_state.steps[id].attempts[0];
+        assertMatch(attempt.message, reason);
+        const decided = (await violationsOf(s, refused.doc, id)).map((v) => v.decided_by);
+        assert(decided.length > 0 && decided.every((d) => d === "broker"), id);
       }
     });
   },
 );
+
+/** The `decided_by` and `target` of every violation of a step's first attempt. */
+async function violationsOf(s: Setup, doc: { run_state: unknown }, stepId: string) {
+  const state = doc.run_state as {
+    steps: Record<string, { attempts: { violations: string[] }[] }>;
+  };
+  const found = [];
+  for (const id of state.steps[stepId].attempts[0].violations) {
+    const got = await lily(["artifact", "get", id], { workspace: s.ws });
+    const payload = JSON.parse(got.stdout);
+    found.push({ decided_by: payload.decided_by, kind: payload.kind, target: payload.target });
+  }
+  return found;
+}
+
+const DENO_PROBE = `const [action, target] = Deno.args;
+try {
+  if (action === "read") console.log(Deno.readTextFileSync(target));
+  else { Deno.writeTextFileSync(target, "planted"); console.log("WROTE"); }
+} catch (err) {
+  console.log("DENIED", err.name);
+}
+`;
+
+for (const sandbox of [true, false]) {
+  const label = sandbox ? "" : " (--no-sandbox)";
+  bwrapTest(
+    `a deno step reading through a link in an allowed dir that leads outside is refused by the broker${label}; the real file is read`,
+    async () => {
+      await withSetup(async (s) => {
+        await Deno.mkdir(join(s.ws, "data"));
+        await Deno.writeTextFile(join(s.ws, "data", "real.txt"), "inside");
+        await Deno.symlink(join(s.root, "secret.txt"), join(s.ws, "data", "link"));
+        await Deno.writeTextFile(join(s.ws, "probe.ts"), DENO_PROBE);
+        const args = sandbox ? [] : ["--no-sandbox"];
+        const step = (id: string, target: string) =>
+          `  - { id: ${id}, deno: { module: probe.ts, args: [read, ${target}] }, policy: { read: [data, probe.ts] } }\n`;
+        const ok = await startRun(s, "name: d\nsteps:\n" + step("real", "data/real.txt"), {
+          args,
+        });
+        assertEquals(ok.code, 0, ok.stderr);
+        assertEquals(await stdoutOf(s, ok.runId, "real.1"), "inside");
+        const refused = await startRun(s, "name: d\nsteps:\n" + step("link", "data/link"), {
+          args,
+        });
+        assertEquals(refused.code, 1, refused.stderr);
+        assertEquals(await stdoutOf(s, refused.runId, "link.1"), "DENIED NotCapable");
+        assertMatch(refused.stderr, /link#1 failed .*data\/link leads to .*secret\.txt, outside/);
+        assertMatch(refused.stderr, /policy_violation\.v1 /);
+        assertEquals(await violationsOf(s, refused.doc, "link"), [
+          { decided_by: "broker", kind: "read", target: join(s.root, "secret.txt") },
+        ]);
+        assert(!(await stdoutOf(s, refused.runId, "link.1")).includes(MARK));
+      });
+    },
+  );
+
+  bwrapTest(
+    `a deno step writing a path its policy does not allow is refused by the broker${label}`,
+    async () => {
+      await withSetup(async (s) => {
+        await Deno.writeTextFile(join(s.ws, "probe.ts"), DENO_PROBE);
+        const args = sandbox ? [] : ["--no-sandbox"];
+        const step = (id: string, target: string) =>
+          `  - { id: ${id}, deno: { module: probe.ts, args: [write, ${target}] }, policy: { write: [out] } }\n`;
+        const ok = await startRun(s, "name: d\nsteps:\n" + step("allowed", "out/x.txt"), {
+          args,
+        });
+        assertEquals(ok.code, 0, ok.stderr);
+        assertEquals(await Deno.readTextFile(join(s.ws, "out", "x.txt")), "planted");
+        const refused = await startRun(s, "name: d\nsteps:\n" + step("outside", "data.txt"), {
+          args,
+        });
+        assertEquals(refused.code, 1, refused.stderr);
+        assertEquals(await stdoutOf(s, refused.runId, "outside.1"), "DENIED NotCapable");
+        assertEquals(await Deno.readTextFile(join(s.ws, "data.txt")), "data\n");
+        assertEquals(await violationsOf(s, refused.doc, "outside"), [
+          { decided_by: "broker", kind: "write", target: join(s.ws, "data.txt") },
+        ]);
+      });
+    },
+  );
+}
 
 bwrapTest(
   "a gate refused a tool records a policy_violation.v1 in its gate_result; listed, it passes",

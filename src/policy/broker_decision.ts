@@ -39,6 +39,11 @@ export interface AccessRules {
   readonly deny: readonly string[];
   /** Absolute paths never writable, even under a `write` path (`.git/`, the workflow file). */
   readonly readOnly: readonly string[];
+  /**
+   * Absolute paths a `deny` path does not cover: the attempt's staging dirs
+   * inside the denied `.iris/`. They still need a `read` or `write` root.
+   */
+  readonly staged?: readonly string[];
   /** The parsed `net:` rules. */
   readonly net: readonly NetRule[];
   /** Environment variable names it may read. */
@@ -120,7 +125,8 @@ function decidePath(
   }
   const roots = kind === "read" ? rules.read : rules.write;
   for (const p of [path.lexical, path.real]) {
-    const denied = rules.deny.find((d) => under(d, p));
+    const staged = (rules.staged ?? []).some((s) => under(s, p));
+    const denied = staged ? undefined : rules.deny.find((d) => under(d, p));
     if (denied) return no(`${p} is under the denied path ${denied}`);
     const fixed = kind === "write" ? rules.readOnly.find((r) => under(r, p)) : undefined;
     if (fixed) return no(`${p} is under the read-only path ${fixed}`);

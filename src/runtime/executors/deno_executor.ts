@@ -27,6 +27,10 @@
  */
 
 import { dirname, isAbsolute, join } from "node:path";
+import type { AccessRules } from "../../policy/broker_decision.ts";
+import { parseNetRules } from "../../policy/net_allow.ts";
+import type { Confinement } from "../../policy/policy_model.ts";
+import { startDenoBroker } from "./deno_broker.ts";
 import type { DenoSpec } from "../../graph/workflow.ts";
 import {
   DENO_KIND,
@@ -95,6 +99,49 @@ function moduleCache(env: Readonly<Record<string, string>>): string | undefined 
     (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "deno") : undefined) ??
     (env.HOME ? join(env.HOME, ".cache", "deno") : undefined);
   return dir && isAbsolute(dir) ? dir : undefined;
+}
+
+/**
+ * Which spawns the broker allows. As the flags, no `tools` list means no
+ * subprocess. Deno 2.9.6 names no program in a spawn's check, so a list can
+ * only allow every spawn or none: in the sandbox, where only the listed
+ * tools (and the deno binary) exist, every spawn; without it, none.
+ */
+function runRule(
+  tools: readonly ResolvedTool[] | null,
+  sandboxed: boolean,
+): AccessRules["run"] {
+  if (tools === null) return [];
+  return sandboxed && tools.length > 0 ? "any" : tools.map((t) => t.path);
+}
+
+/**
+ * The broker's rules: everything the flags grant ({@linkcode denoPermissionFlags}),
+ * as Deno ignores its flags once a broker is set.
+ */
+function brokerRules(
+  confinement: Confinement,
+  options: {
+    paths: ExpandedPaths;
+    ctx: ExecutionContext;
+    tools: readonly ResolvedTool[] | null;
+    /** Whether the step runs in bubblewrap. */
+    sandboxed: boolean;
+  },
+): AccessRules {
+  const { paths, ctx } = options;
+  const writable = [ctx.outputDir, ctx.scratchDir];
+  return {
+    read: [...paths.read, ...paths.write, ctx.inputDir, ...writable],
+    write: [...paths.write, ...writable],
+    deny: [...paths.hidden, ...paths.deny.map((d) => d.path)],
+    readOnly: [...paths.readOnly, ctx.inputDir],
+    staged: [ctx.inputDir, ...writable],
+    net: parseNetRules(confinement.net),
+    env: Object.keys(ctx.env),
+    run: runRule(options.tools, options.sandboxed),
+    sys: [],
+  };
 }
 
 type Confined =
@@ -238,29 +285,58 @@ export class DenoExecutor implements Executor<DenoSpec> {
     }
     summary.flags = flags;
     const argv = [deno, "run", ...flags, module, ...spec.args];
-    const processOptions = {
-      cwd: ctx.cwd,
-      env,
-      stdoutPath: ctx.stdoutPath,
-      stderrPath: ctx.stderrPath,
-      timeoutMs: ctx.timeoutMs,
-      signal: ctx.signal,
-      onSpawn,
-      killGraceMs: this.#killGraceMs,
-    };
-    let result;
-    if (mounts) {
-      summary.sandbox = "bubblewrap";
-      result = await runInBubblewrap(argv, {
-        ...processOptions,
-        bwrap: bwrap!,
-        unshareNetwork: confinement.net.length === 0,
-        mounts,
+    const violations: PolicyViolation[] = [];
+    const decisions = { allowed: 0, denied: 0 };
+    const sockets = await Deno.makeTempDir({ prefix: "lily-broker-" });
+    try {
+      const broker = startDenoBroker({
+        socketPath: join(sockets, "broker.sock"),
+        rules: brokerRules(confinement, { paths, ctx, tools, sandboxed: mounts !== undefined }),
+        onAccess: (record) => record.allowed ? decisions.allowed++ : decisions.denied++,
+        onViolation: (v) => violations.push(v),
       });
-    } else {
-      summary.sandbox = "none";
-      result = await runProcessTree(deno, { ...processOptions, args: argv.slice(1) });
+      summary.broker = decisions;
+      const processOptions = {
+        cwd: ctx.cwd,
+        env: { ...env, ...broker.env },
+        stdoutPath: ctx.stdoutPath,
+        stderrPath: ctx.stderrPath,
+        timeoutMs: ctx.timeoutMs,
+        signal: ctx.signal,
+        onSpawn: async (pid: number) => {
+          broker.track(pid);
+          await onSpawn?.(pid);
+        },
+        killGraceMs: this.#killGraceMs,
+      };
+      let result;
+      try {
+        if (mounts) {
+          summary.sandbox = "bubblewrap";
+          result = await runInBubblewrap(argv, {
+            ...processOptions,
+            bwrap: bwrap!,
+            unshareNetwork: confinement.net.length === 0,
+            // Last, so no policy mount covers the socket.
+            mounts: [...mounts, { mode: "read-only", path: sockets }],
+          });
+        } else {
+          summary.sandbox = "none";
+          result = await runProcessTree(deno, { ...processOptions, args: argv.slice(1) });
+        }
+      } finally {
+        await broker.close();
+      }
+      if (violations.length === 0) return { ...result, summary };
+      return {
+        ...result,
+        status: result.status === "succeeded" ? "failed" : result.status,
+        message: `Policy violation: ${violations.map((v) => v.message).join("; ")}`,
+        summary,
+        violations,
+      };
+    } finally {
+      await Deno.remove(sockets, { recursive: true }).catch(() => {});
     }
-    return { ...result, summary };
   }
 }
