@@ -2,7 +2,9 @@
  * Escape attempts against a deno step's sandbox: what Deno's permission
  * flags cannot stop (static and `text` imports, symbolic links) and the
  * bubblewrap root must. Each attempt is first shown to work with the flags
- * alone, so a test that passes proves the sandbox closed a real hole.
+ * alone (for symbolic links: to be refused by the kernel's permission
+ * broker, which resolves them), so a test that passes proves the sandbox
+ * closed a real hole.
  */
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";

@@ -11,11 +11,19 @@
  * capabilities, a PID namespace of its own that dies with the kernel. It
  * fails closed (`sandbox_unavailable`) where bubblewrap does not work. That
  * closes what the flags cannot: static and `text` imports, which Deno does
- * not check against `--allow-read`; symbolic links in the workspace, which
- * Deno checks as written, not where they lead; and files Deno's own CLI
- * writes. The flags stay, as a second line, and apply alone under
- * `--no-sandbox`. A module that imports an `npm:` package not yet in the
- * cache fails, as the cache is read-only and the network absent.
+ * not check against `--allow-read`; and files Deno's own CLI writes. A
+ * module that imports an `npm:` package not yet in the cache fails, as the
+ * cache is read-only and the network absent.
+ *
+ * With or without bubblewrap, the kernel is also Deno's permission broker
+ * (`deno_broker.ts`): one per attempt, on a Unix socket in a fresh temp dir
+ * bound read-only into the sandbox, with rules holding what the flags hold
+ * (Deno ignores its flags once a broker is set). It resolves where each
+ * path really leads, so a symbolic link in an allowed dir that points
+ * outside is refused, which the flags alone do not do. Every refusal fails
+ * the attempt as a `policy_violation.v1` decided by `broker`; the summary
+ * counts the checks allowed and denied. Deno's warning that the broker is
+ * experimental stays in the step's stderr log.
  *
  * The child gets the attempt's env subset, and may read exactly those
  * variables; besides, so that its module cache is found, it gets `DENO_DIR`,
@@ -69,7 +77,7 @@ export interface DenoExecutorOptions {
    */
   readonly runtimeEnv?: Readonly<Record<string, string>>;
   /**
-   * The `bwrap` executable, or `false` to rely on the permission flags alone.
+   * The `bwrap` executable, or `false` to rely on the permission flags and the broker alone.
    * @default {found on the kernel's PATH (and probed) at first use}
    */
   readonly bubblewrap?: string | false;
@@ -222,7 +230,8 @@ export class DenoExecutor implements Executor<DenoSpec> {
    * @param spec The module (relative to the workspace) and its arguments.
    * @param ctx Everything prepared for the attempt.
    * @param onSpawn Told the child's pid (its process group id) once it runs.
-   * @returns How it ended; summary `{ executor, module, args, flags, sandbox }`.
+   * @returns How it ended, with the broker's refusals as `violations`; summary
+   * `{ executor, module, args, flags, sandbox, broker: { allowed, denied } }`.
    */
   async execute(
     spec: DenoSpec,
