@@ -128,7 +128,7 @@ Deno.test("llm steps use the configured provider, record usage, and without one 
   });
 });
 
-Deno.test("deno steps run confined: they write outputs but cannot reach outside the workspace", async () => {
+Deno.test("deno steps run confined: a refusal the program catches still fails the step, decided by the broker", async () => {
   await withTempDir(async (ws) => {
     const outside = await Deno.makeTempDir({ prefix: "lily_secret_" });
     try {
@@ -159,12 +159,24 @@ await Deno.writeTextFile(out + "/result.json", JSON.stringify({ leaked, net, tok
         });
         const env = envFrom({ ...Deno.env.toObject(), SECRET_TOKEN: "t0ken" });
         const { state } = await createKernel({ workspace: ws, store, env }).runs.start(graph);
-        const log = state.steps.probe.attempts[0].logs.stderr;
-        const stderr = log ? (await store.artifacts.get(log)).value : "";
-        assertEquals(state.status, "succeeded", `${state.reason}: ${stderr}`);
-        const result = await store.artifacts.get(state.steps.probe.outputs.result);
-        assertEquals(result.value, { leaked: "no", net: "denied", token: "denied" });
-        assert(String(state.steps.probe.attempts[0].executor.flags).includes("--deny-net"));
+        const attempt = state.steps.probe.attempts[0];
+        // The step caught every refusal, but the kernel's broker saw each and fails it.
+        assertEquals(state.status, "failed", state.reason ?? undefined);
+        assertMatch(
+          attempt.message ?? "",
+          /^Policy violation: .*secret\.txt is outside every read path/,
+        );
+        const refused = [];
+        for (const id of attempt.violations ?? []) {
+          const v = (await store.artifacts.get(id)).value as Record<string, string>;
+          refused.push(`${v.decided_by} ${v.kind} ${v.target}`);
+        }
+        assertEquals(refused, [
+          `broker read ${join(outside, "secret.txt")}`,
+          "broker net 127.0.0.1:47123",
+          "broker env SECRET_TOKEN",
+        ]);
+        assert(String(attempt.executor.flags).includes("--deny-net"));
       } finally {
         store.close();
       }
