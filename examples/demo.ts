@@ -5,7 +5,9 @@
  * plan, a permission-confined deno step and the tests in parallel, a required
  * and a failing optional gate, a package step — then shows the run, its
  * artifacts and a store verification. The temporary workspace is removed at
- * the end unless `--keep` is given.
+ * the end unless `--keep` is given. Where no working bubblewrap is found the
+ * demo says so and runs with `--no-sandbox`, so it works on any machine with
+ * Deno; a real run fails closed instead (`sandbox_unavailable`).
  *
  * Usage: deno task demo [--workspace DIR] [--keep]
  *
@@ -15,6 +17,7 @@
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { commandLine } from "../src/cli/hints.ts";
+import { findBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
 
 const USAGE = "Usage: deno task demo [--workspace DIR] [--keep]";
 
@@ -108,12 +111,20 @@ async function demo(): Promise<void> {
   );
   await Deno.copyFile(join(repo, "examples", "demo.yaml"), join(workspace, "demo.yaml"));
 
+  const sandboxed = await findBubblewrap() !== undefined;
+  if (!sandboxed) {
+    console.log(
+      "\nNo working bubblewrap here: the demo runs with --no-sandbox (steps unconfined).\n" +
+        "Install bubblewrap (Debian: apt-get install bubblewrap) to run it confined.",
+    );
+  }
   const started = await lily(
     "run",
     "start",
     inWorkspace("demo.yaml"),
     "--input",
     `work_order=${inWorkspace("work_order.json")}`,
+    ...(sandboxed ? [] : ["--no-sandbox"]),
   );
   const runId = started.match(/^Run (\S+) /)![1];
   await lily("run", "show", runId);
