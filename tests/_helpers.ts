@@ -9,6 +9,23 @@ import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openStore, type Store } from "../store.ts";
+import { findBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
+
+/**
+ * Whether Lily can sandbox steps here. Without a working bubblewrap (and
+ * without `LILY_REQUIRE_BWRAP=1`), the tests run Lily with
+ * `LILY_SANDBOX=off`, as a user without bubblewrap would run it, so
+ * `deno task test` passes on a machine with only Deno; the sandbox tests are
+ * skipped then (`bwrapTest`).
+ */
+export const SANDBOXED: boolean = Deno.env.get("LILY_REQUIRE_BWRAP") === "1" ||
+  await findBubblewrap() !== undefined;
+if (!SANDBOXED) Deno.env.set("LILY_SANDBOX", "off");
+
+/** What a test's injected kernel environment adds so its runs work where Lily cannot sandbox. */
+export const SANDBOX_ENV: Readonly<Record<string, string>> = SANDBOXED
+  ? {}
+  : { LILY_SANDBOX: "off" };
 
 /** The repository root. */
 export const REPO: string = fileURLToPath(new URL("..", import.meta.url));

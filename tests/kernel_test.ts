@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { createKernel, defineWorkflow, NotFoundError, UsageError } from "../mod.ts";
 import { openContractStore } from "../store.ts";
 import { envFrom, ManualClock } from "../testing.ts";
-import { fingerprint, lilyJson, withTempDir } from "./_helpers.ts";
+import { fingerprint, lilyJson, SANDBOX_ENV, withTempDir } from "./_helpers.ts";
 
 const RUN_ID = "00000000-0000-4000-8000-000000000001";
 
@@ -89,6 +89,7 @@ Deno.test("the kernel reads LILY_LLM and LILY_USER from its injected environment
       refused.close();
     }
     const env = envFrom({
+      ...SANDBOX_ENV,
       PATH: Deno.env.get("PATH")!,
       LILY_LLM: "fake",
       LILY_USER: "dora",
@@ -153,7 +154,10 @@ Deno.test("describeRun and listRuns are the views lily run show and run list pri
         "  - { id: review, step: build, human: { prompt: Ship it? } }",
       ].join("\n") + "\n",
     );
-    const kernel = createKernel({ workspace: ws, env: envFrom({ PATH: Deno.env.get("PATH")! }) });
+    const kernel = createKernel({
+      workspace: ws,
+      env: envFrom({ ...SANDBOX_ENV, PATH: Deno.env.get("PATH")! }),
+    });
     try {
       const { runId, state } = await kernel.runs.start({ file: join(ws, "flow.yaml") });
       assertEquals(state.status, "failed");

@@ -247,7 +247,9 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
               return await kernel.runs.start({ file }, {
                 ...drive,
                 inputs,
-                sandbox: opts.sandbox,
+                // Commander's --no-sandbox defaults to true; only an explicit "off" overrides
+                // the kernel's default (on, unless LILY_SANDBOX=off).
+                ...(opts.sandbox === false ? { sandbox: false } : {}),
                 onPrepared: arm,
                 onCreated: (runId: string, notes: readonly string[]) => {
                   if (!g.json) ctx.output.err([`Started run ${runId}`, ...notes].join("; "));

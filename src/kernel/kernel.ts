@@ -239,6 +239,7 @@ function runOperations(deps: KernelDeps): RunOperations {
       });
     },
     async start(workflow, options = {}) {
+      const sandbox = options.sandbox ?? deps.env.get("LILY_SANDBOX") !== "off";
       const { graph, file } = await loadRunnable(deps, workflow);
       const inputs = preparedInputValues(await prepareInputs(deps, graph, options.inputs ?? {}));
       options.onPrepared?.();
@@ -248,12 +249,14 @@ function runOperations(deps: KernelDeps): RunOperations {
         inputs,
         workflowFile: file,
         producer: options.producer ?? { id: actor(), kind: "human" },
-        sandbox: options.sandbox,
+        sandbox,
         onCreated: (runId) =>
           options.onCreated?.(runId, [
-            ...(options.sandbox === false
-              ? ["sandbox off (--no-sandbox): steps and gates run unconfined"]
-              : []),
+            ...(sandbox ? [] : [
+              `sandbox off (${
+                options.sandbox === false ? "--no-sandbox" : "LILY_SANDBOX=off"
+              }): steps and gates run unconfined`,
+            ]),
             ...unconfiningToolWarnings(graph.workflow),
           ]),
       });

@@ -137,7 +137,7 @@ export interface RunStartOptions extends RunDriveOptions {
   /**
    * `false` runs every step and gate unconfined (`lily run start
    * --no-sandbox`), recorded in the run's `run_started` event.
-   * @default {true}
+   * @default {true, unless the kernel's environment has `LILY_SANDBOX=off`}
    */
   readonly sandbox?: boolean;
 }
