@@ -17,6 +17,7 @@ import { type BenchContext, type Figure, formatFigure } from "./_measure.ts";
 import { benchCliRunNew } from "./cli_run_new_bench.ts";
 import { benchContracts } from "./contracts_bench.ts";
 import { benchDenoBroker } from "./deno_broker_bench.ts";
+import { benchDenoStep } from "./deno_step_bench.ts";
 import { benchLangGraph } from "./langgraph_bench.ts";
 import { benchList } from "./list_bench.ts";
 import { benchNetBridge } from "./net_bridge_bench.ts";
@@ -68,6 +69,7 @@ const BENCHMARKS: readonly ((ctx: BenchContext) => Promise<Figure[]>)[] = [
   benchList,
   benchCliRunNew,
   benchSandbox,
+  benchDenoStep,
   benchContracts,
   benchWorkflow,
   benchLangGraph,
