@@ -3,8 +3,8 @@
  * {@linkcode DenoExecutor} (the policy's paths expanded and checked, the
  * host facts gathered, the flags and mounts compiled, the kernel as
  * Deno's permission broker, bubblewrap, the process tree, the log files)
- * running a module that writes one small
- * file to its output dir, under the default policy, against a bare
+ * running a module that writes one small file to its output dir, under
+ * the default policy, against a bare
  * `deno run` of the same module with the flags the executor compiled
  * (read back from its summary), the same env and working directory, and no
  * bubblewrap: the issue's "≤ 1.3×". A second figure, without a target,
