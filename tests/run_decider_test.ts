@@ -11,31 +11,17 @@ import {
   runEnd,
   stepStart,
 } from "../src/runtime/run_decider.ts";
-import { newStepState } from "../src/runtime/run_events.ts";
+import { newAttemptState, newStepState } from "../src/runtime/run_events.ts";
 
 const ID = "00000000-0000-4000-8000-000000000000";
 
 function attempt(n: number, status: AttemptState["status"], extra: Partial<AttemptState> = {}) {
-  return {
-    attempt: n,
+  const started = newAttemptState(n, {
     cause: null,
-    status,
-    started_at: "2026-01-01T00:00:00.000Z",
-    started_monotonic_ms: null,
-    ended_at: null,
-    duration_ms: null,
-    exit_code: null,
-    message: null,
-    pid: null,
-    start_ticks: null,
-    outputs: {},
-    logs: {},
-    gates: {},
-    gate_pids: {},
-    waiting_on: null,
-    executor: {},
-    ...extra,
-  } satisfies AttemptState;
+    startedAt: "2026-01-01T00:00:00.000Z",
+    startedMonotonicMs: null,
+  });
+  return { ...started, status, ...extra } satisfies AttemptState;
 }
 
 function step(status: StepState["status"], attempts: AttemptState[]): StepState {

@@ -70,6 +70,30 @@ export type HostEntry =
   | { readonly path: string; readonly kind: "dir" | "file" }
   | { readonly path: string; readonly kind: "symlink"; readonly target: string };
 
+/** The confinement's paths with globs expanded and only those that exist (absolute). */
+export interface ExpandedPaths {
+  /** Readable paths. */
+  readonly read: readonly string[];
+  /** Writable paths. */
+  readonly write: readonly string[];
+  /** Denied paths and what they are. */
+  readonly deny: readonly HostEntry[];
+  /** Always read-only paths. */
+  readonly readOnly: readonly string[];
+  /** Hidden paths. */
+  readonly hidden: readonly string[];
+}
+
+/** An attempt's staging dirs: input (read), output and scratch (read and write); absolute. */
+export interface StagingDirs {
+  /** Where the attempt's inputs are materialized. */
+  readonly inputDir: string;
+  /** Where it writes its outputs. */
+  readonly outputDir: string;
+  /** Its scratch dir. */
+  readonly scratchDir: string;
+}
+
 /** Top-level system dirs a program may need. */
 export const SYSTEM_DIRS: readonly string[] = [
   "/usr",
@@ -121,23 +145,10 @@ export interface SandboxFacts {
   readonly runtime: readonly string[];
   /** The private `$HOME`, when it is an absolute path other than `/`. */
   readonly home?: string;
-  /**
-   * The confinement's paths with globs expanded and only those that exist:
-   * `read`, `write`, `deny`, `readOnly`, `hidden`, each entry with its kind.
-   */
-  readonly paths: {
-    readonly read: readonly string[];
-    readonly write: readonly string[];
-    readonly deny: readonly HostEntry[];
-    readonly readOnly: readonly string[];
-    readonly hidden: readonly string[];
-  };
+  /** The confinement's paths with globs expanded and only those that exist. */
+  readonly paths: ExpandedPaths;
   /** The attempt's staging dirs. */
-  readonly staging: {
-    readonly inputDir: string;
-    readonly outputDir: string;
-    readonly scratchDir: string;
-  };
+  readonly staging: StagingDirs;
 }
 
 const depth = (path: string) => (path === "/" ? 0 : path.split("/").length - 1);

@@ -26,24 +26,15 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import type { ExpandedPaths, StagingDirs } from "./bubblewrap_mounts.ts";
 import type { Confinement } from "./policy_model.ts";
 
 /** What {@linkcode denoPermissionFlags} needs beside the confinement. */
 export interface DenoFlagOptions {
   /** The confinement's paths with globs expanded (absolute). */
-  readonly paths: {
-    readonly read: readonly string[];
-    readonly write: readonly string[];
-    readonly deny: readonly string[];
-    readonly readOnly: readonly string[];
-    readonly hidden: readonly string[];
-  };
+  readonly paths: Omit<ExpandedPaths, "deny"> & { readonly deny: readonly string[] };
   /** The attempt's input (read), output and scratch (read and write) dirs. */
-  readonly staging: {
-    readonly inputDir: string;
-    readonly outputDir: string;
-    readonly scratchDir: string;
-  };
+  readonly staging: StagingDirs;
   /** The env variables the step may read (the names of its env subset). */
   readonly envNames: readonly string[];
   /** The allowed tools resolved to absolute paths (ignored when the confinement lists none). */

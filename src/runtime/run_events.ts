@@ -327,6 +327,39 @@ export function newStepState(): StepState {
   };
 }
 
+/**
+ * The state of an attempt that has just started.
+ *
+ * @param attempt The attempt number, from 1.
+ * @param options Why it started, its wall-clock start (ISO 8601) and the monotonic clock's reading
+ *   then, in ms (`null` when not recorded).
+ * @returns A `running` attempt with nothing recorded yet.
+ */
+export function newAttemptState(
+  attempt: number,
+  options: { cause: AttemptCause | null; startedAt: string; startedMonotonicMs: number | null },
+): AttemptState {
+  return {
+    attempt,
+    cause: options.cause,
+    status: "running",
+    started_at: options.startedAt,
+    started_monotonic_ms: options.startedMonotonicMs,
+    ended_at: null,
+    duration_ms: null,
+    exit_code: null,
+    message: null,
+    pid: null,
+    start_ticks: null,
+    outputs: {},
+    logs: {},
+    gates: {},
+    gate_pids: {},
+    waiting_on: null,
+    executor: {},
+  };
+}
+
 function attemptOf(state: RunState, step: string, attempt: number): AttemptState | undefined {
   return state.steps[step]?.attempts.find((a) => a.attempt === attempt);
 }
@@ -362,25 +395,13 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       step.status = "running";
       step.routed = false;
       step.reason = null;
-      step.attempts.push({
-        attempt: event.attempt,
-        cause: event.cause ?? null,
-        status: "running",
-        started_at: event.at,
-        started_monotonic_ms: event.monotonic_ms ?? null,
-        ended_at: null,
-        duration_ms: null,
-        exit_code: null,
-        message: null,
-        pid: null,
-        start_ticks: null,
-        outputs: {},
-        logs: {},
-        gates: {},
-        gate_pids: {},
-        waiting_on: null,
-        executor: {},
-      });
+      step.attempts.push(
+        newAttemptState(event.attempt, {
+          cause: event.cause ?? null,
+          startedAt: event.at,
+          startedMonotonicMs: event.monotonic_ms ?? null,
+        }),
+      );
       return;
     }
     case "attempt_spawned": {

@@ -20,6 +20,7 @@ import {
   type BubblewrapMount,
   bubblewrapMounts,
   ETC_ENTRIES,
+  type ExpandedPaths,
   type HostEntry,
   type SandboxFacts,
   SYSTEM_DIRS,
@@ -88,19 +89,7 @@ async function existing(paths: readonly string[]): Promise<string[]> {
   return out;
 }
 
-/** The confinement's paths, globs expanded and only those that exist. */
-export interface ExpandedPaths {
-  /** Readable paths. */
-  readonly read: readonly string[];
-  /** Writable paths. */
-  readonly write: readonly string[];
-  /** Denied paths and what they are. */
-  readonly deny: readonly HostEntry[];
-  /** Always read-only paths that exist. */
-  readonly readOnly: readonly string[];
-  /** Hidden paths that exist. */
-  readonly hidden: readonly string[];
-}
+export type { ExpandedPaths };
 
 /**
  * Expands and checks the confinement's paths: each readable or writable
