@@ -51,14 +51,32 @@ export async function lily(
   args: string[],
   options: { workspace?: string; cwd?: string; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, ...args],
+  return await runProgram(Deno.execPath(), ["run", "-A", "--quiet", CLI, ...args], {
     cwd: options.cwd ?? options.workspace,
     env: {
       ...(options.workspace ? { LILY_WORKSPACE: options.workspace } : {}),
-      NO_COLOR: "1",
       ...options.env,
     },
+  });
+}
+
+/**
+ * Runs a program to its end with no stdin, `NO_COLOR=1` and the given environment.
+ *
+ * @param program The program.
+ * @param args Its arguments.
+ * @param options The directory it runs in and more environment variables.
+ * @returns Exit code and output (UTF-8).
+ */
+export async function runProgram(
+  program: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  const out = await new Deno.Command(program, {
+    args,
+    cwd: options.cwd,
+    env: { NO_COLOR: "1", ...options.env },
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
@@ -164,8 +182,8 @@ export function assertCleanError(result: CliResult, code: number, pattern: RegEx
 export interface BackgroundLily {
   /** The child. */
   readonly child: Deno.ChildProcess;
-  /** Resolves with exit code and output once it ends. */
-  readonly done: Promise<CliResult>;
+  /** Resolves with exit code, the signal that ended it (if any) and output once it ends. */
+  readonly done: Promise<CliResult & { signal: Deno.Signal | null }>;
 }
 
 /**
@@ -173,19 +191,25 @@ export interface BackgroundLily {
  *
  * @param args CLI arguments.
  * @param workspace The workspace.
+ * @param env Extra environment (e.g. the test-only crash points `LILY_TEST_CRASH_AT`).
  * @returns The child and a promise of its result.
  */
-export function lilyInBackground(args: string[], workspace: string): BackgroundLily {
+export function lilyInBackground(
+  args: string[],
+  workspace: string,
+  env: Record<string, string> = {},
+): BackgroundLily {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", CLI, ...args],
     cwd: workspace,
-    env: { LILY_WORKSPACE: workspace, NO_COLOR: "1" },
+    env: { LILY_WORKSPACE: workspace, NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
   }).spawn();
   const done = child.output().then((out) => ({
     code: out.code,
+    signal: out.signal,
     stdout: new TextDecoder().decode(out.stdout),
     stderr: new TextDecoder().decode(out.stderr),
   }));
@@ -351,14 +375,5 @@ export async function runHint(
 ): Promise<CliResult> {
   if (!command.startsWith("lily ")) throw new Error(`not a lily command: ${command}`);
   const lilyFn = `lily() { "${Deno.execPath()}" run -A --quiet "${CLI}" "$@"; }`;
-  const out = await new Deno.Command("bash", {
-    args: ["-c", `${lilyFn}\n${command}`],
-    cwd,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  return await runProgram("bash", ["-c", `${lilyFn}\n${command}`], { cwd, env });
 }

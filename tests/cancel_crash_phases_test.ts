@@ -2,8 +2,8 @@ import { assert, assertEquals } from "./_assert.ts";
 import { join } from "node:path";
 import {
   assertNoProcessWith,
-  CLI,
   lily,
+  lilyInBackground,
   lilyJson,
   marker,
   processesWith,
@@ -49,22 +49,6 @@ function flow(mark: string): string {
   ].join("\n") + "\n";
 }
 
-function spawnLily(args: string[], ws: string, env: Record<string, string> = {}) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, ...args],
-    cwd: ws,
-    env: { LILY_WORKSPACE: ws, NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const done = child.output().then((out) => ({
-    code: out.code,
-    stderr: new TextDecoder().decode(out.stderr),
-  }));
-  return { child, done };
-}
-
 async function isStopped(pid: number): Promise<true | undefined> {
   const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
   return stat.slice(stat.lastIndexOf(")") + 2)[0] === "T" || undefined;
@@ -93,7 +77,7 @@ async function stopAndResume(phase: Phase, how: "crash" | "cancel"): Promise<Out
     const env: Record<string, string> = "point" in phase.at
       ? { [how === "crash" ? "LILY_TEST_CRASH_AT" : "LILY_TEST_PAUSE_AT"]: phase.at.point }
       : {};
-    const runner = spawnLily(["run", "start", "flow.yaml"], ws, env);
+    const runner = lilyInBackground(["run", "start", "flow.yaml"], ws, env);
     try {
       const runId = await waitFor("the run to be journaled", async () => {
         const runs = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
@@ -110,7 +94,7 @@ async function stopAndResume(phase: Phase, how: "crash" | "cancel"): Promise<Out
         else assertEquals((await lily(["run", "cancel", runId], { workspace: ws })).code, 0);
       } else if (how === "cancel") {
         await waitFor("the runner to pause", () => isStopped(runner.child.pid));
-        const cancel = spawnLily(["run", "cancel", runId], ws);
+        const cancel = lilyInBackground(["run", "cancel", runId], ws);
         await waitFor(
           "the cancel request",
           async () => (await Deno.stat(join(ws, ".iris", "runs", runId, "cancel_requested")).then(

@@ -16,6 +16,7 @@ import {
   lilyJson,
   REPO,
   runHint,
+  runProgram,
   withTempDir,
 } from "./_helpers.ts";
 
@@ -316,16 +317,10 @@ Deno.test("a workspace that does not exist is an error naming it, and nothing is
 });
 
 async function demo(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "demo", ...args],
+  return await runProgram(Deno.execPath(), ["task", "--quiet", "demo", ...args], {
     cwd: REPO,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+    env,
+  });
 }
 
 Deno.test("deno task demo: --help prints usage, a bad argument is one usage line, the temporary workspace is removed", async () => {

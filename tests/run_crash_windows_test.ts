@@ -1,33 +1,6 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
-import {
-  CLI,
-  type CliResult,
-  lily,
-  lilyJson,
-  runEvents,
-  waitFor,
-  withTempDir,
-} from "./_helpers.ts";
-
-/** Starts `lily` with extra environment (the test-only crash points). */
-function spawnLily(args: string[], ws: string, env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, ...args],
-    cwd: ws,
-    env: { LILY_WORKSPACE: ws, NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const done = child.output().then((out): CliResult & { signal: Deno.Signal | null } => ({
-    code: out.code,
-    signal: out.signal,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  }));
-  return { child, done };
-}
+import { lily, lilyInBackground, lilyJson, runEvents, waitFor, withTempDir } from "./_helpers.ts";
 
 /** Waits until a process is stopped (state `T` in /proc). */
 async function waitStopped(pid: number): Promise<void> {
@@ -55,13 +28,13 @@ async function exists(path: string): Promise<boolean> {
 Deno.test("journal first, announce second: a run killed right after `Started run` can be resumed", async () => {
   await withTempDir(async (ws) => {
     await Deno.writeTextFile(join(ws, "flow.yaml"), FLOW);
-    const before = await spawnLily(["run", "start", "flow.yaml"], ws, {
+    const before = await lilyInBackground(["run", "start", "flow.yaml"], ws, {
       LILY_TEST_CRASH_AT: "run_created",
     }).done;
     assertEquals(before.signal, "SIGKILL");
     assert(!/Started run/.test(before.stderr), "a run was announced before it was journaled");
 
-    const killed = await spawnLily(["run", "start", "flow.yaml"], ws, {
+    const killed = await lilyInBackground(["run", "start", "flow.yaml"], ws, {
       LILY_TEST_CRASH_AT: "run_announced",
     }).done;
     assertEquals(killed.signal, "SIGKILL");
@@ -78,7 +51,7 @@ Deno.test("a kill after run_finished, before run_state.json: show and resume re-
   await withTempDir(async (ws) => {
     await Deno.writeTextFile(join(ws, "flow.yaml"), FLOW);
     for (const reader of [["run", "show"], ["run", "resume"]]) {
-      const killed = await spawnLily(["run", "start", "flow.yaml"], ws, {
+      const killed = await lilyInBackground(["run", "start", "flow.yaml"], ws, {
         LILY_TEST_CRASH_AT: "run_finished",
       }).done;
       assertEquals(killed.signal, "SIGKILL");
@@ -101,7 +74,7 @@ Deno.test("a kill after run_finished, before run_state.json: show and resume re-
 Deno.test("two resumes racing: the loser never names the dead runner as the live one", async () => {
   await withTempDir(async (ws) => {
     await Deno.writeTextFile(join(ws, "flow.yaml"), FLOW);
-    const first = spawnLily(["run", "start", "flow.yaml"], ws, {
+    const first = lilyInBackground(["run", "start", "flow.yaml"], ws, {
       LILY_TEST_CRASH_AT: "attempt_started",
     });
     const killed = await first.done;
@@ -110,7 +83,7 @@ Deno.test("two resumes racing: the loser never names the dead runner as the live
     const dead = JSON.parse(await Deno.readTextFile(join(runDir(ws, runId), "runner.json"))).pid;
     assertEquals(dead, first.child.pid);
 
-    const winner = spawnLily(["run", "resume", runId], ws, {
+    const winner = lilyInBackground(["run", "resume", runId], ws, {
       LILY_TEST_PAUSE_AT: "lease_acquired",
     });
     try {
@@ -126,7 +99,9 @@ Deno.test("two resumes racing: the loser never names the dead runner as the live
       winner.child.kill("SIGKILL");
       await winner.done;
     }
-    const live = spawnLily(["run", "resume", runId], ws, { LILY_TEST_PAUSE_AT: "attempt_started" });
+    const live = lilyInBackground(["run", "resume", runId], ws, {
+      LILY_TEST_PAUSE_AT: "attempt_started",
+    });
     try {
       await waitStopped(live.child.pid);
       const loser = await lily(["run", "resume", runId], { workspace: ws });
@@ -143,16 +118,16 @@ Deno.test("two resumes racing: the loser never names the dead runner as the live
 Deno.test("a cancel made while a resuming runner holds the fresh lease is carried out, not discarded", async () => {
   await withTempDir(async (ws) => {
     await Deno.writeTextFile(join(ws, "flow.yaml"), FLOW);
-    const killed = await spawnLily(["run", "start", "flow.yaml"], ws, {
+    const killed = await lilyInBackground(["run", "start", "flow.yaml"], ws, {
       LILY_TEST_CRASH_AT: "attempt_started",
     }).done;
     assertEquals(killed.signal, "SIGKILL");
     const runId = /Started run ([0-9a-f-]{36})/.exec(killed.stderr)![1];
-    const runner = spawnLily(["run", "resume", runId], ws, {
+    const runner = lilyInBackground(["run", "resume", runId], ws, {
       LILY_TEST_PAUSE_AT: "lease_acquired",
     });
     await waitStopped(runner.child.pid);
-    const cancel = spawnLily(["run", "cancel", runId, "--json"], ws, {});
+    const cancel = lilyInBackground(["run", "cancel", runId, "--json"], ws, {});
     await waitFor("the cancel request", async () => {
       return (await exists(join(runDir(ws, runId), "cancel_requested"))) || undefined;
     });
@@ -170,13 +145,13 @@ Deno.test("a cancel made while a resuming runner holds the fresh lease is carrie
 Deno.test("a cancel whose runner dies before honouring it cancels the run itself", async () => {
   await withTempDir(async (ws) => {
     await Deno.writeTextFile(join(ws, "flow.yaml"), FLOW);
-    const runner = spawnLily(["run", "start", "flow.yaml"], ws, {
+    const runner = lilyInBackground(["run", "start", "flow.yaml"], ws, {
       LILY_TEST_PAUSE_AT: "attempt_started",
     });
     await waitStopped(runner.child.pid);
     const runs = await Array.fromAsync(Deno.readDir(join(ws, ".iris", "runs")));
     const runId = runs.map((entry) => entry.name).find((name) => /^[0-9a-f-]{36}$/.test(name))!;
-    const cancel = spawnLily(["run", "cancel", runId, "--json"], ws, {});
+    const cancel = lilyInBackground(["run", "cancel", runId, "--json"], ws, {});
     await waitFor("the cancel request", async () => {
       return (await exists(join(runDir(ws, runId), "cancel_requested"))) || undefined;
     });
