@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseWorkflow, type WorkflowError } from "../mod.ts";
 import { openStore, type Store } from "../store.ts";
 import { findBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
 
@@ -260,6 +261,26 @@ export async function runEvents(
 }
 
 /**
+ * Waits until a run's journal holds an event of the given type.
+ *
+ * @param workspace The workspace.
+ * @param runId The run.
+ * @param type The event type (e.g. `attempt_spawned`).
+ * @param what What is awaited, for the timeout's message.
+ */
+export async function waitForEvent(
+  workspace: string,
+  runId: string,
+  type: string,
+  what: string,
+): Promise<void> {
+  await waitFor(
+    what,
+    async () => (await runEvents(workspace, runId)).some((e) => e.type === type) || undefined,
+  );
+}
+
+/**
  * A sleep argument no other process on the machine has.
  *
  * @returns A string such as `1000.123456789`, valid as `sleep`'s argument.
@@ -376,4 +397,21 @@ export async function runHint(
   if (!command.startsWith("lily ")) throw new Error(`not a lily command: ${command}`);
   const lilyFn = `lily() { "${Deno.execPath()}" run -A --quiet "${CLI}" "$@"; }`;
   return await runProgram("bash", ["-c", `${lilyFn}\n${command}`], { cwd, env });
+}
+
+/**
+ * The lines of the error a workflow text is rejected with.
+ *
+ * @param text The workflow's YAML.
+ * @param source The file name the messages cite.
+ * @returns One entry per message line.
+ * @throws Error when the workflow is accepted.
+ */
+export function errorLines(text: string, source = "flow.yaml"): string[] {
+  try {
+    parseWorkflow(text, source);
+  } catch (err) {
+    return (err as WorkflowError).message.split("\n");
+  }
+  throw new Error("expected the workflow to be rejected");
 }

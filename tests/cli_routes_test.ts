@@ -10,7 +10,6 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
 import {
   assertCleanError,
-  CLI,
   fingerprint,
   firstRunId,
   lily,
@@ -18,6 +17,7 @@ import {
   lilyJson,
   runEvents,
   waitFor,
+  waitForEvent,
   withTempDir,
 } from "./_helpers.ts";
 
@@ -215,10 +215,7 @@ Deno.test("during a retry's backoff run show says which step is retried and when
         const runs = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
         return runs[0]?.run_id;
       });
-      await waitFor("the retry to be scheduled", async () => {
-        const events = await runEvents(ws, runId);
-        return events.some((e) => e.type === "retry_scheduled") || undefined;
-      });
+      await waitForEvent(ws, runId, "retry_scheduled", "the retry to be scheduled");
       const text = await lily(["run", "show", runId], { workspace: ws });
       assertMatch(
         text.stdout,
@@ -261,16 +258,12 @@ Deno.test("max_transitions bounds the routes of the whole run", async () => {
 /** Starts a run that SIGKILLs itself at a crash point; returns its id. */
 async function crashAt(ws: string, point: string, flow: string): Promise<string> {
   await Deno.writeTextFile(join(ws, "flow.yaml"), flow);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, "run", "start", "flow.yaml"],
-    cwd: ws,
-    env: { LILY_WORKSPACE: ws, NO_COLOR: "1", LILY_TEST_CRASH_AT: point },
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  assertEquals(out.signal, "SIGKILL", new TextDecoder().decode(out.stderr));
-  return /Started run ([0-9a-f-]{36})/.exec(new TextDecoder().decode(out.stderr))![1];
+  const out = await lilyInBackground(["run", "start", "flow.yaml"], ws, {
+    LILY_TEST_CRASH_AT: point,
+  })
+    .done;
+  assertEquals(out.signal, "SIGKILL", out.stderr);
+  return /Started run ([0-9a-f-]{36})/.exec(out.stderr)![1];
 }
 
 Deno.test("a crash in the middle of a loop: resume continues it with its counters", async () => {

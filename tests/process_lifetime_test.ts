@@ -17,8 +17,8 @@ import {
   marker,
   processesWith,
   readLog,
-  runEvents,
   waitFor,
+  waitForEvent,
   withTempDir,
 } from "./_helpers.ts";
 
@@ -138,11 +138,7 @@ bwrapTest(
       );
       const runner = lilyInBackground(["run", "start", "flow.yaml"], ws);
       const runId = await firstRunId(ws);
-      await waitFor(
-        "the step to spawn",
-        async () =>
-          (await runEvents(ws, runId)).some((e) => e.type === "attempt_spawned") || undefined,
-      );
+      await waitForEvent(ws, runId, "attempt_spawned", "the step to spawn");
       await waitFor("the daemon", async () => (await processesWith(mark)).length > 0 || undefined);
       assert((await processesWith(script)).length > 0, "the step's shell runs");
       runner.child.kill("SIGKILL");

@@ -10,6 +10,7 @@ import {
   processesWith,
   runEvents,
   waitFor,
+  waitForEvent,
   withTempDir,
 } from "./_helpers.ts";
 import { bwrap } from "./_executor_fixtures.ts";
@@ -156,10 +157,7 @@ Deno.test("a runner killed while gates run: resume kills the gate's processes an
     );
     const runner = lilyInBackground(["run", "start", "flow.yaml"], ws);
     const runId = await firstRunId(ws);
-    await waitFor(
-      "the gate to spawn",
-      async () => (await runEvents(ws, runId)).some((e) => e.type === "gate_spawned") || undefined,
-    );
+    await waitForEvent(ws, runId, "gate_spawned", "the gate to spawn");
     await waitFor(
       "the gate's sleep",
       async () => (await processesWith(mark)).length > 0 || undefined,

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
-import { assertCleanError, CLI, lily, withTempDir } from "./_helpers.ts";
+import { assertCleanError, lily, lilyInBackground, withTempDir } from "./_helpers.ts";
 
 const FLOW = "name: w\nsteps:\n  - { id: a, shell: 'echo a >> a.log' }\n";
 
@@ -15,16 +15,9 @@ interface Finding {
 
 /** Runs `lily` with the test-only crash point set; it must die by SIGKILL. */
 async function crashAt(point: string, args: string[], ws: string): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, ...args],
-    cwd: ws,
-    env: { LILY_WORKSPACE: ws, NO_COLOR: "1", LILY_TEST_CRASH_AT: point },
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
+  const out = await lilyInBackground(args, ws, { LILY_TEST_CRASH_AT: point }).done;
   assertEquals(out.signal, "SIGKILL", `not killed at ${point}`);
-  return new TextDecoder().decode(out.stderr);
+  return out.stderr;
 }
 
 async function onlyRun(ws: string): Promise<string> {

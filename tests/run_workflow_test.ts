@@ -9,7 +9,7 @@ import {
   lilyJson,
   marker,
   runEvents,
-  waitFor,
+  waitForEvent,
   withTempDir,
 } from "./_helpers.ts";
 
@@ -398,11 +398,7 @@ Deno.test("lily run cancel stops a live run, kills its children and marks it can
     );
     const runner = lilyInBackground(["run", "start", "flow.yaml"], ws);
     const runId = await firstRunId(ws);
-    await waitFor(
-      "the step to spawn",
-      async () =>
-        (await runEvents(ws, runId)).some((e) => e.type === "attempt_spawned") || undefined,
-    );
+    await waitForEvent(ws, runId, "attempt_spawned", "the step to spawn");
     const second = await lily(["run", "resume", runId], { workspace: ws });
     assertEquals(second.code, 1);
     assertMatch(second.stderr, /is already being run by process \d+/);
@@ -480,10 +476,7 @@ Deno.test("cancelling while a gate runs records the step as cancelled, not faile
     );
     const runner = lilyInBackground(["run", "start", "flow.yaml"], ws);
     const runId = await firstRunId(ws);
-    await waitFor(
-      "the gate to spawn",
-      async () => (await runEvents(ws, runId)).some((e) => e.type === "gate_spawned") || undefined,
-    );
+    await waitForEvent(ws, runId, "gate_spawned", "the gate to spawn");
     await lilyJson(["run", "cancel", runId], ws);
     assertEquals((await runner.done).code, 1);
     await assertNoProcessWith(mark);

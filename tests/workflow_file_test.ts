@@ -1,18 +1,9 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import { join } from "node:path";
-import { defineWorkflow, parseWorkflow, type WorkflowError } from "../mod.ts";
+import { defineWorkflow, parseWorkflow } from "../mod.ts";
 import { Scheduler } from "../src/graph/scheduler.ts";
 import { workflowJsonSchema } from "../src/graph/workflow_definition.ts";
-import { fingerprint, lily, REPO, withTempDir } from "./_helpers.ts";
-
-function errorLines(text: string, source = "flow.yaml"): string[] {
-  try {
-    parseWorkflow(text, source);
-  } catch (err) {
-    return (err as WorkflowError).message.split("\n");
-  }
-  throw new Error("expected the workflow to be rejected");
-}
+import { errorLines, fingerprint, lily, REPO, withTempDir } from "./_helpers.ts";
 
 Deno.test("schema errors come first; then every invalid reference, duplicate and cycle, with file, line and path", async () => {
   const text = await Deno.readTextFile(join(REPO, "tests/testdata/workflows/invalid.yaml"));

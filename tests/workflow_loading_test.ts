@@ -1,18 +1,9 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
-import { createKernel, defineWorkflow, parseWorkflow, type WorkflowError } from "../mod.ts";
+import { createKernel, defineWorkflow, parseWorkflow } from "../mod.ts";
 import { openContractStore } from "../store.ts";
 import { MAX_TIMER_MS, sleep, startTimer } from "../src/core/delay.ts";
 import { retryDelayMs } from "../src/graph/retry_delay.ts";
-import { withTempDir } from "./_helpers.ts";
-
-function errorLines(text: string, source = "flow.yaml"): string[] {
-  try {
-    parseWorkflow(text, source);
-  } catch (err) {
-    return (err as WorkflowError).message.split("\n");
-  }
-  throw new Error("expected the workflow to be rejected");
-}
+import { errorLines, withTempDir } from "./_helpers.ts";
 
 const STEP = "name: x\nsteps:\n  - id: a\n    shell: sleep 1\n";
 
