@@ -38,3 +38,14 @@ export interface PolicyViolation {
   /** What happened and what the policy would need, in words. */
   readonly message: string;
 }
+
+/**
+ * The message of an attempt failed by policy violations: `Policy violation: ` and each
+ * violation's message, joined by `; `.
+ *
+ * @param violations The violations, at least one.
+ * @returns The one-line message.
+ */
+export function violationMessage(violations: readonly PolicyViolation[]): string {
+  return `Policy violation: ${violations.map((v) => v.message).join("; ")}`;
+}

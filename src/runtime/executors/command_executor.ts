@@ -22,7 +22,7 @@
 
 import { dirname } from "node:path";
 import type { CommandSpec } from "../../graph/workflow.ts";
-import type { PolicyViolation } from "../../policy/policy_violation.ts";
+import { type PolicyViolation, violationMessage } from "../../policy/policy_violation.ts";
 import {
   COMMAND_KIND,
   type ExecutorCapabilities,
@@ -32,6 +32,7 @@ import { bubblewrapFromOption, runInBubblewrap } from "./bubblewrap.ts";
 import type { ExecutionContext, ExecutionResult, Executor, OnSpawn } from "./executor.ts";
 import { checkTool, prepareSandbox, resolveTools } from "./policy_sandbox.ts";
 import { runProcessTree } from "./process_tree.ts";
+import { withViolations } from "./violation_result.ts";
 import { bridgeDeno, sandboxNetwork } from "./sandbox_network.ts";
 import { checkSpawn } from "./spawn_failure.ts";
 
@@ -133,7 +134,7 @@ export class CommandExecutor implements Executor<CommandSpec> {
       return {
         status: "failed",
         exitCode: null,
-        message: `Policy violation: ${refused.message}`,
+        message: violationMessage([refused]),
         summary,
         violations: [refused],
       };
@@ -185,14 +186,7 @@ export class CommandExecutor implements Executor<CommandSpec> {
         mounts: [...sandbox.mounts, ...network.mounts],
         unshareNetwork: true,
       });
-      if (violations.length === 0) return { ...result, summary };
-      return {
-        ...result,
-        status: result.status === "succeeded" ? "failed" : result.status,
-        message: `Policy violation: ${violations.map((v) => v.message).join("; ")}`,
-        summary,
-        violations,
-      };
+      return withViolations({ ...result, summary }, violations);
     } finally {
       await network.close();
     }

@@ -59,8 +59,9 @@ import {
   type ResolvedTool,
   resolveTools,
 } from "./policy_sandbox.ts";
-import type { PolicyViolation } from "../../policy/policy_violation.ts";
+import { type PolicyViolation, violationMessage } from "../../policy/policy_violation.ts";
 import { runProcessTree } from "./process_tree.ts";
+import { withViolations } from "./violation_result.ts";
 import { checkSpawn } from "./spawn_failure.ts";
 
 /** Options of {@linkcode DenoExecutor}. */
@@ -186,7 +187,7 @@ async function confine(
   if (violations.length === 0) return { ok: true, paths };
   return {
     ok: false,
-    message: `Policy violation: ${violations.map((v) => v.message).join("; ")}`,
+    message: violationMessage(violations),
     sandbox: "none",
     violations,
   };
@@ -336,14 +337,7 @@ export class DenoExecutor implements Executor<DenoSpec> {
       } finally {
         await broker.close();
       }
-      if (violations.length === 0) return { ...result, summary };
-      return {
-        ...result,
-        status: result.status === "succeeded" ? "failed" : result.status,
-        message: `Policy violation: ${violations.map((v) => v.message).join("; ")}`,
-        summary,
-        violations,
-      };
+      return withViolations({ ...result, summary }, violations);
     } finally {
       await Deno.remove(sockets, { recursive: true }).catch(() => {});
     }

@@ -29,7 +29,7 @@ import {
 import { decideAccess } from "../../policy/decide_access.ts";
 import { globBase, globRegExp, isGlob } from "../../policy/policy_glob.ts";
 import { type Confinement, isWithin } from "../../policy/policy_model.ts";
-import type { PolicyViolation } from "../../policy/policy_violation.ts";
+import { type PolicyViolation, violationMessage } from "../../policy/policy_violation.ts";
 import { createDir } from "../../store/durable_file.ts";
 import type { ExecutionContext } from "./executor.ts";
 import { findProgram } from "./find_program.ts";
@@ -317,7 +317,7 @@ export async function prepareSandbox(
     return {
       ok: false,
       reason: "policy_violation",
-      message: `Policy violation: ${violations.map((v) => v.message).join("; ")}`,
+      message: violationMessage(violations),
       violations,
     };
   }
