@@ -321,7 +321,8 @@ bwrapTest(
 Deno.test("bubblewrap missing: nothing runs, sandbox_unavailable; --no-sandbox runs and says so", async () => {
   await withSetup(async (s) => {
     const flow = "name: b\nsteps:\n  - { id: touch, command: [/usr/bin/touch, ran] }\n";
-    const env = { PATH: join(s.root, "no-bwrap-here") };
+    // LILY_SANDBOX is cleared: the suite sets it to off for Lily where bubblewrap is missing.
+    const env = { PATH: join(s.root, "no-bwrap-here"), LILY_SANDBOX: "" };
     const refused = await startRun(s, flow, { env });
     assertEquals(refused.code, 1);
     assertMatch(
