@@ -20,57 +20,21 @@
  */
 
 import { dirname, join } from "node:path";
+import { benchAttempt } from "./_attempt.ts";
 import { type BenchContext, type Figure, makeFigure, median } from "./_measure.ts";
-import { confinementFor, DEFAULT_POLICY } from "../src/policy/policy_model.ts";
 import { bubblewrapArgv, findBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
-import { DenoExecutor } from "../src/runtime/executors/deno_executor.ts";
-import type { ExecutionContext } from "../src/runtime/executors/executor.ts";
+import {
+  DenoExecutor,
+  kernelRuntimeEnv,
+  moduleCache,
+} from "../src/runtime/executors/deno_executor.ts";
 import { prepareSandbox } from "../src/runtime/executors/policy_sandbox.ts";
 
 const MODULE = 'Deno.writeTextFileSync(`${Deno.args[0]}/result.txt`, "ok\\n");\n';
 
 /** The env the executor gives its child: Deno's own variables, then the step's. */
 function childEnv(): Record<string, string> {
-  const env: Record<string, string> = { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" };
-  for (const name of ["DENO_DIR", "HOME", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return { ...env, PATH: "/usr/bin:/bin" };
-}
-
-/** The module cache the executor binds into the sandbox, found as it finds it. */
-function moduleCache(env: Readonly<Record<string, string>>): string[] {
-  const dir = env.DENO_DIR ??
-    (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "deno") : undefined) ??
-    (env.HOME ? join(env.HOME, ".cache", "deno") : undefined);
-  return dir && dir.startsWith("/") ? [dir] : [];
-}
-
-async function context(ws: string): Promise<ExecutionContext> {
-  const root = join(ws, ".iris", "runs", "r", "tmp", "s");
-  const logs = join(ws, ".iris", "runs", "r", "logs");
-  for (const dir of ["out", "in", "scratch"]) {
-    await Deno.mkdir(join(root, dir), { recursive: true });
-  }
-  await Deno.mkdir(logs, { recursive: true });
-  return {
-    runId: "r",
-    stepId: "s",
-    attempt: 1,
-    workspace: ws,
-    cwd: ws,
-    outputDir: join(root, "out"),
-    inputDir: join(root, "in"),
-    scratchDir: join(root, "scratch"),
-    inputs: {},
-    outputs: {},
-    env: { PATH: "/usr/bin:/bin" },
-    stdoutPath: join(logs, "s.stdout.log"),
-    stderrPath: join(logs, "s.stderr.log"),
-    signal: new AbortController().signal,
-    confinement: confinementFor(DEFAULT_POLICY, { workspace: ws, mode: "sandbox" }),
-  };
+  return { ...kernelRuntimeEnv(), PATH: "/usr/bin:/bin" };
 }
 
 async function spawn(argv: readonly string[], cwd: string, what: string): Promise<void> {
@@ -137,7 +101,7 @@ export async function benchDenoStep(ctx: BenchContext): Promise<Figure[]> {
   const ws = await Deno.makeTempDir({ prefix: "lily_bench_deno_step_" });
   try {
     await Deno.writeTextFile(join(ws, "step.ts"), MODULE);
-    const attempt = await context(ws);
+    const attempt = await benchAttempt(ws, 1);
     const spec = { kind: "deno" as const, module: "step.ts", args: [attempt.outputDir] };
     const executor = new DenoExecutor({ bubblewrap: bwrap });
     const step = async () => {
@@ -149,10 +113,11 @@ export async function benchDenoStep(ctx: BenchContext): Promise<Figure[]> {
     const flags = first.summary.flags as string[];
     const deno = await Deno.realPath(Deno.execPath());
     const run = [deno, "run", ...flags, join(ws, "step.ts"), attempt.outputDir];
+    const cache = moduleCache(childEnv());
     const prepared = await prepareSandbox(attempt, {
       bwrap,
       tools: null,
-      runtime: [dirname(deno), ...moduleCache(childEnv())],
+      runtime: cache === undefined ? [dirname(deno)] : [dirname(deno), cache],
     });
     if (!prepared.ok) throw new Error(prepared.message);
     const sandboxed = bubblewrapArgv(run, {

@@ -9,42 +9,16 @@
  * @module
  */
 
-import { join } from "node:path";
+import { benchAttempt } from "./_attempt.ts";
 import { type BenchContext, type Figure, makeFigure } from "./_measure.ts";
-import { confinementFor, DEFAULT_POLICY } from "../src/policy/policy_model.ts";
 import { bubblewrapArgv, findBubblewrap } from "../src/runtime/executors/bubblewrap.ts";
 import { CommandExecutor } from "../src/runtime/executors/command_executor.ts";
 import type { ExecutionContext } from "../src/runtime/executors/executor.ts";
 import { prepareSandbox } from "../src/runtime/executors/policy_sandbox.ts";
 
 async function contexts(ws: string, n: number): Promise<ExecutionContext[]> {
-  const confinement = confinementFor(DEFAULT_POLICY, { workspace: ws, mode: "sandbox" });
   const out: ExecutionContext[] = [];
-  for (let i = 0; i < n; i++) {
-    const root = join(ws, ".iris", "runs", "r", "tmp", `s.${i}`);
-    const logs = join(ws, ".iris", "runs", "r", "logs");
-    for (const dir of ["out", "in", "scratch"]) {
-      await Deno.mkdir(join(root, dir), { recursive: true });
-    }
-    await Deno.mkdir(logs, { recursive: true });
-    out.push({
-      runId: "r",
-      stepId: "s",
-      attempt: i + 1,
-      workspace: ws,
-      cwd: ws,
-      outputDir: join(root, "out"),
-      inputDir: join(root, "in"),
-      scratchDir: join(root, "scratch"),
-      inputs: {},
-      outputs: {},
-      env: { PATH: "/usr/bin:/bin" },
-      stdoutPath: join(logs, `s.${i}.stdout.log`),
-      stderrPath: join(logs, `s.${i}.stderr.log`),
-      signal: new AbortController().signal,
-      confinement,
-    });
-  }
+  for (let i = 1; i <= n; i++) out.push(await benchAttempt(ws, i));
   return out;
 }
 

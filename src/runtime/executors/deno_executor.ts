@@ -89,7 +89,14 @@ export interface DenoExecutorOptions {
   readonly killGraceMs?: number;
 }
 
-function kernelRuntimeEnv(): Record<string, string> {
+/**
+ * The kernel's own variables a deno child needs to find its runtime and
+ * module cache (`DENO_DIR`, `HOME`, `XDG_CACHE_HOME` when set), plus
+ * `DENO_NO_UPDATE_CHECK=1` and `NO_COLOR=1`.
+ *
+ * @returns Variable name → value.
+ */
+export function kernelRuntimeEnv(): Record<string, string> {
   const env: Record<string, string> = { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" };
   for (const name of ["DENO_DIR", "HOME", "XDG_CACHE_HOME"]) {
     const value = Deno.env.get(name);
@@ -102,8 +109,14 @@ function failed(message: string, summary: Record<string, unknown>): ExecutionRes
   return { status: "failed", exitCode: null, message, summary };
 }
 
-/** Where the child's deno keeps its module cache, as deno finds it from its env. */
-function moduleCache(env: Readonly<Record<string, string>>): string | undefined {
+/**
+ * Where a deno child keeps its module cache, as deno finds it from its env
+ * (`DENO_DIR`, else `$XDG_CACHE_HOME/deno`, else `$HOME/.cache/deno`).
+ *
+ * @param env The child's environment.
+ * @returns The absolute cache dir, or `undefined` when none can be told.
+ */
+export function moduleCache(env: Readonly<Record<string, string>>): string | undefined {
   const dir = env.DENO_DIR ??
     (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "deno") : undefined) ??
     (env.HOME ? join(env.HOME, ".cache", "deno") : undefined);
