@@ -26,7 +26,7 @@ export type CrashPoint =
   | "run_announced"
   /** An attempt is journaled as started; its process is not spawned yet. */
   | "attempt_started"
-  /** An attempt's process ended well; its outputs are not committed yet. */
+  /** An attempt's process ended well and its staged outputs are journaled; they are not committed yet. */
   | "outputs_committing"
   /** An attempt is journaled as succeeded; its gates have not run yet. */
   | "gates_starting"

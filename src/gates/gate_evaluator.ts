@@ -24,7 +24,7 @@ import {
   storeLogs,
 } from "../runtime/attempt_workspace.ts";
 import { buildAttemptContext } from "../runtime/attempt_context.ts";
-import type { ExecutionResult } from "../runtime/executors/executor.ts";
+import type { AccessReport, ExecutionResult } from "../runtime/executors/executor.ts";
 import { recordViolations } from "../runtime/violation_records.ts";
 import type { GateStatus, InputRecord } from "../runtime/run_events.ts";
 import { executorFor, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
@@ -161,6 +161,9 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
         timeoutMs: gate.timeoutMs,
         signal: request.signal,
         confinement: request.confinementOf(gate),
+        ...(request.onAccess
+          ? { onAccess: (report: AccessReport) => request.onAccess!(gate.id, report) }
+          : {}),
       });
       result = await executorFor(options.executors, runner).execute(
         runner,

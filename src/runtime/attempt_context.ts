@@ -23,7 +23,7 @@ import {
   materializeInputs,
   resolveStepCwd,
 } from "./attempt_workspace.ts";
-import type { ExecutionContext } from "./executors/executor.ts";
+import type { ExecutionContext, OnAccess } from "./executors/executor.ts";
 
 /** What {@linkcode attemptConfinement} needs. */
 export interface AttemptConfinementOptions {
@@ -96,6 +96,8 @@ export interface AttemptContextOptions {
   readonly signal: AbortSignal;
   /** The attempt's confinement. */
   readonly confinement: Confinement;
+  /** Told what the attempt was granted and its permission decisions (for the access journal). */
+  readonly onAccess?: OnAccess;
 }
 
 /**
@@ -148,5 +150,6 @@ export async function buildAttemptContext(
     timeoutMs: options.timeoutMs,
     signal: options.signal,
     confinement: options.confinement,
+    ...(options.onAccess ? { onAccess: options.onAccess } : {}),
   };
 }

@@ -35,7 +35,9 @@ import {
   storeLogs,
 } from "./attempt_workspace.ts";
 import { attemptConfinement, buildAttemptContext } from "./attempt_context.ts";
-import type { ExecutionResult } from "./executors/executor.ts";
+import type { AccessReport, ExecutionResult } from "./executors/executor.ts";
+import { accessEntryOf, AccessJournal, type AccessSubject } from "./access_journal.ts";
+import { stagedOutputs } from "./staged_outputs.ts";
 import type { Confinement } from "../policy/policy_model.ts";
 import { recordViolations } from "./violation_records.ts";
 import { executorFor, type ExecutorRegistry } from "./executors/executor_registry.ts";
@@ -105,6 +107,8 @@ export interface GateRequest {
   ) => Promise<void>;
   /** The confinement a gate runs under (the workflow's and its own policy). */
   readonly confinementOf: (gate: GateSpec) => Confinement;
+  /** Told what a gate's attempt was granted and its permission decisions (the access journal). */
+  readonly onAccess?: (gateId: string, report: AccessReport) => void;
 }
 
 /** Runs a step's gates (Layer 3 plugs in here). */
@@ -235,13 +239,24 @@ export async function executeRun(
       crashPoint("run_announced");
     }
     const state = foldEvents(runId, events);
-    const loop = new RunLoop(store, graph, state, journal, { ...options, clock, staleCancel });
+    const access = await AccessJournal.open(store.access, runId, {
+      clock,
+      durability: options.durability,
+    });
+    const loop = new RunLoop(store, graph, state, journal, {
+      ...options,
+      clock,
+      staleCancel,
+      access,
+    });
     try {
       return await loop.run();
     } catch (err) {
       // Once run_finished is durable the run's outcome stands; only its exports failed.
       if (!loop.finished) await recordFatal(store, { journal, runId, error: err });
       throw err;
+    } finally {
+      await access.close();
     }
   }, { clock, durability: options.durability });
 }
@@ -264,6 +279,7 @@ class RunLoop {
   #graph: WorkflowGraph;
   #state: RunState;
   #journal: RunJournal;
+  #access: AccessJournal;
   #options: ExecuteRunOptions & { readonly staleCancel: string | null };
   #clock: Clock;
   #controller = new AbortController();
@@ -283,9 +299,14 @@ class RunLoop {
     graph: WorkflowGraph,
     state: RunState,
     journal: RunJournal,
-    options: ExecuteRunOptions & { readonly clock: Clock; readonly staleCancel: string | null },
+    options: ExecuteRunOptions & {
+      readonly clock: Clock;
+      readonly staleCancel: string | null;
+      readonly access: AccessJournal;
+    },
   ) {
     this.#clock = options.clock;
+    this.#access = options.access;
     this.#store = store;
     this.#graph = graph;
     this.#state = state;
@@ -610,6 +631,8 @@ class RunLoop {
       cause,
       inputs,
     });
+    const subject: AccessSubject = { step: step.id, attempt: attemptNo };
+    if (Object.keys(inputs).length > 0) this.#access.record(subject, { type: "inputs", inputs });
     crashPoint("attempt_started");
     await this.#checkCancel();
     const label = `${step.id}.${attemptNo}`;
@@ -640,6 +663,7 @@ class RunLoop {
         timeoutMs: step.timeoutMs,
         signal: this.#controller.signal,
         confinement: this.#confinement({ kind: "step", spec: step }),
+        onAccess: (report) => this.#access.record(subject, accessEntryOf(report)),
       });
       const executor = executorFor(this.#options.executors, step.executor);
       // The child already runs; its record is made durable while it does,
@@ -658,6 +682,10 @@ class RunLoop {
         spawned.catch(() => {});
       });
       await spawned;
+      if (Object.keys(step.outputs).length > 0) {
+        const outputs = await stagedOutputs(dirs.outputDir, step.outputs);
+        await this.#access.append(subject, { type: "staged", outputs });
+      }
       if (result.violations?.length) {
         violations = await recordViolations(this.#store, result.violations, {
           runId,
@@ -693,6 +721,14 @@ class RunLoop {
           validate: this.#options.validate,
         });
         outputs = Object.fromEntries(Object.entries(committed).map(([k, r]) => [k, r.artifact_id]));
+        this.#access.record(subject, {
+          type: "committed",
+          outputs: Object.fromEntries(
+            Object.entries(committed).map((
+              [k, r],
+            ) => [k, { artifact_id: r.artifact_id, sha256: r.sha256 }]),
+          ),
+        });
       }
     } catch (err) {
       if (isUnwritableDisk(err)) throw err;
@@ -714,6 +750,8 @@ class RunLoop {
         message: `${result.message ? `${result.message}; ` : ""}${describeError(err)}`,
       };
     }
+    // What the attempt read, was allowed and committed is on disk before its end is.
+    await this.#access.settle();
     const end: RunEventBody = {
       type: "attempt_finished",
       step: step.id,
@@ -767,6 +805,11 @@ class RunLoop {
       decided: decidedGates(attempt.gates),
       signal: this.#controller.signal,
       confinementOf: (gate) => this.#confinement({ kind: "gate", spec: gate }),
+      onAccess: (gateId, report) =>
+        this.#access.record(
+          { step: step.id, attempt: attempt.attempt, gate: gateId },
+          accessEntryOf(report),
+        ),
       onSpawn: async (gateId, pid) => {
         await this.#record({
           type: "gate_spawned",
@@ -778,6 +821,11 @@ class RunLoop {
         });
       },
       record: async (gate, inputs) => {
+        if (inputs && Object.keys(inputs).length > 0) {
+          const subject = { step: step.id, attempt: attempt.attempt, gate: gate.gate_id };
+          this.#access.record(subject, { type: "inputs", inputs });
+        }
+        await this.#access.settle();
         await this.#record({
           type: "gate_finished",
           step: step.id,

@@ -39,6 +39,8 @@ export interface RunLayout {
   readonly lock: string;
   /** `events.jsonl`: the run's append-only event log. */
   readonly events: string;
+  /** `access.jsonl`: the run's access journal (what each attempt read, was allowed, staged, committed). */
+  readonly access: string;
   /** `run_state.json`: the exported run state, rewritten when a runner stops. */
   readonly state: string;
   /** `runner.lock`: the lease a live runner holds for its whole life. */
@@ -84,6 +86,7 @@ export function runLayout(store: StoreLayout, runId: string): RunLayout {
     tmp: join(root, "tmp"),
     lock: join(root, ".lock"),
     events: join(root, "events.jsonl"),
+    access: join(root, "access.jsonl"),
     state: join(root, "run_state.json"),
     lease: join(root, "runner.lock"),
     leaseInfo: join(root, "runner.json"),

@@ -72,6 +72,12 @@ export interface Store {
   readonly runs: RunStore;
   /** Each run's append-only event log. */
   readonly events: RunEventLog;
+  /**
+   * Each run's access journal: what each attempt read, was allowed, staged
+   * and committed; the same log primitive as `events`, never folded into
+   * the run's state.
+   */
+  readonly access: RunEventLog;
   /** One live runner per run. */
   readonly leases: RunLease;
   /** Requests to a run's live runner. */
@@ -219,6 +225,7 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
     artifacts,
     runs,
     events: new FsRunEventLog(layout),
+    access: new FsRunEventLog(layout, "access"),
     leases: new FsRunLease(layout),
     control: new FsRunControl(layout),
     verify: (verifyOptions) => verifyFsStore({ layout, index, runs }, verifyOptions),

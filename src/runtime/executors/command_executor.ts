@@ -15,12 +15,15 @@
  * a working bubblewrap the attempt fails with `sandbox_unavailable` and
  * nothing is spawned. A program not in the policy's `tools` (resolved on the
  * kernel's PATH) and a policy path that escapes are refused before the
- * spawn, as violations. See `docs/security.md`.
+ * spawn, as violations. See `docs/security.md`. What the attempt was granted
+ * (its mounts, variable names, net rules and tools) is told to
+ * `ctx.onAccess` just before the spawn.
  *
  * @module
  */
 
 import { dirname } from "node:path";
+import type { BubblewrapMount } from "../../policy/bubblewrap_mounts.ts";
 import type { CommandSpec } from "../../graph/workflow.ts";
 import { type PolicyViolation, violationMessage } from "../../policy/policy_violation.ts";
 import {
@@ -139,8 +142,18 @@ export class CommandExecutor implements Executor<CommandSpec> {
         violations: [refused],
       };
     }
+    const grant = (sandbox: "bubblewrap" | "none", mounts: readonly BubblewrapMount[]) =>
+      ctx.onAccess?.({
+        type: "grant",
+        sandbox,
+        mounts,
+        env: Object.keys(ctx.env),
+        net: ctx.confinement.net,
+        tools: tools?.map((t) => t.path) ?? null,
+      });
     if (ctx.confinement.mode === "none") {
       summary.sandbox = "none";
+      grant("none", []);
       const result = await runProcessTree(argv[0], { ...processOptions, args });
       return { ...result, summary };
     }
@@ -178,6 +191,7 @@ export class CommandExecutor implements Executor<CommandSpec> {
       deno: deno ?? "",
       onViolation: (v) => violations.push(v),
     });
+    grant("bubblewrap", [...sandbox.mounts, ...network.mounts]);
     try {
       const result = await runInBubblewrap(network.argv, {
         ...processOptions,

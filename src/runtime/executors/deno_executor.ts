@@ -22,7 +22,8 @@
  * path really leads, so a symbolic link in an allowed dir that points
  * outside is refused, which the flags alone do not do. Every refusal fails
  * the attempt as a `policy_violation.v1` decided by `broker`; the summary
- * counts the checks allowed and denied. Deno's warning that the broker is
+ * counts the checks allowed and denied, and each decision (and, before the
+ * spawn, what the attempt was granted) is told to `ctx.onAccess`. Deno's warning that the broker is
  * experimental stays in the step's stderr log.
  *
  * The child gets the attempt's env subset, and may read exactly those
@@ -307,6 +308,14 @@ export class DenoExecutor implements Executor<DenoSpec> {
       throw err;
     }
     summary.flags = flags;
+    ctx.onAccess?.({
+      type: "grant",
+      sandbox: mounts ? "bubblewrap" : "none",
+      mounts: mounts ?? [],
+      env: Object.keys(ctx.env),
+      net: confinement.net,
+      tools: tools?.map((t) => t.path) ?? null,
+    });
     const argv = [deno, "run", ...flags, module, ...spec.args];
     const violations: PolicyViolation[] = [];
     const decisions = { allowed: 0, denied: 0 };
@@ -315,7 +324,11 @@ export class DenoExecutor implements Executor<DenoSpec> {
       const broker = startDenoBroker({
         socketPath: join(sockets, "broker.sock"),
         rules: brokerRules(confinement, { paths, ctx, tools, sandboxed: mounts !== undefined }),
-        onAccess: (record) => record.allowed ? decisions.allowed++ : decisions.denied++,
+        onAccess: (record) => {
+          if (record.allowed) decisions.allowed++;
+          else decisions.denied++;
+          ctx.onAccess?.({ type: "permission", ...record });
+        },
         onViolation: (v) => violations.push(v),
       });
       summary.broker = decisions;

@@ -14,6 +14,8 @@ import type { OutputSpec } from "../../graph/workflow.ts";
 import type { Confinement } from "../../policy/policy_model.ts";
 import type { PolicyViolation } from "../../policy/policy_violation.ts";
 import type { ExecutorKind, ExecutorKindSpec } from "../../graph/executor_kind.ts";
+import type { BubblewrapMount } from "../../policy/bubblewrap_mounts.ts";
+import type { AccessRecord } from "./deno_broker.ts";
 
 /** One input as an executor sees it: a read-only copy of a stored payload. */
 export interface MaterializedInput {
@@ -28,6 +30,38 @@ export interface MaterializedInput {
   /** The artifact's sha256. */
   readonly sha256: string;
 }
+
+/**
+ * What an attempt was granted before it ran: its sandbox and mounts, the
+ * names of the variables it gets (never their values), its net rules and
+ * its tools.
+ */
+export interface AccessGrant {
+  /** `grant`. */
+  readonly type: "grant";
+  /** `bubblewrap`, or `none` when the attempt runs unconfined (`--no-sandbox`). */
+  readonly sandbox: "bubblewrap" | "none";
+  /** The sandbox's mounts, in the order applied (none without a sandbox). */
+  readonly mounts: readonly BubblewrapMount[];
+  /** The names of the variables in its environment. */
+  readonly env: readonly string[];
+  /** The policy's `net` rules, as written. */
+  readonly net: readonly string[];
+  /** The programs it may run (absolute paths), or `null` for any. */
+  readonly tools: readonly string[] | null;
+}
+
+/** One permission check a `deno` attempt's broker decided. */
+export interface AccessDecision extends AccessRecord {
+  /** `permission`. */
+  readonly type: "permission";
+}
+
+/** What an executor tells the runtime about an attempt's access, for the run's access journal. */
+export type AccessReport = AccessGrant | AccessDecision;
+
+/** Told each {@linkcode AccessReport} of an attempt as it happens; must not throw. */
+export type OnAccess = (report: AccessReport) => void;
 
 /** Everything an executor gets for one attempt. */
 export interface ExecutionContext {
@@ -68,6 +102,11 @@ export interface ExecutionContext {
    * cannot, and say so in `docs/security.md`.
    */
   readonly confinement: Confinement;
+  /**
+   * Told what the attempt was granted and, for `deno` attempts, every
+   * permission decision, so the runtime can journal them.
+   */
+  readonly onAccess?: OnAccess;
 }
 
 /** How an attempt ended. */

@@ -1,6 +1,7 @@
 /**
  * The filesystem implementation of the {@linkcode RunEventLog} port: each
- * run's log is `runs/<run_id>/events.jsonl`, a {@linkcode JsonlLog}.
+ * run's log is a {@linkcode JsonlLog} in its run dir, `events.jsonl` for the
+ * run's events and `access.jsonl` for its access journal.
  *
  * @module
  */
@@ -9,21 +10,31 @@ import { runLayout, type StoreLayout } from "../layout.ts";
 import type { AppendLog, LogCodec, LogContents, OpenLogOptions, RunEventLog } from "../ports.ts";
 import { JsonlLog, readJsonlLog } from "./jsonl_log.ts";
 
-/** Every run's `events.jsonl` in one workspace store. */
+/** Which of a run's logs: its events or its access journal. */
+export type RunLogFile = "events" | "access";
+
+/** Every run's `events.jsonl` (or `access.jsonl`) in one workspace store. */
 export class FsRunEventLog implements RunEventLog {
   #layout: StoreLayout;
+  #file: RunLogFile;
 
   /**
    * Creates the log over a store's directories.
    *
    * @param layout The workspace store's paths.
+   * @param file Which of each run's logs: `events.jsonl` or `access.jsonl`.
    */
-  constructor(layout: StoreLayout) {
+  constructor(layout: StoreLayout, file: RunLogFile = "events") {
     this.#layout = layout;
+    this.#file = file;
+  }
+
+  #path(runId: string): string {
+    return runLayout(this.#layout, runId)[this.#file];
   }
 
   /**
-   * Reads a run's `events.jsonl`, tolerating a torn last line.
+   * Reads a run's log, tolerating a torn last line.
    *
    * @param runId The run.
    * @param codec Checks each entry.
@@ -32,11 +43,11 @@ export class FsRunEventLog implements RunEventLog {
    * @throws {IntegrityError} When a line other than the last is damaged, or the file is a symlink.
    */
   async read<T>(runId: string, codec: LogCodec<T>): Promise<LogContents<T>> {
-    return await readJsonlLog(runLayout(this.#layout, runId).events, codec);
+    return await readJsonlLog(this.#path(runId), codec);
   }
 
   /**
-   * Opens a run's `events.jsonl` for appending, cutting a torn tail off first.
+   * Opens a run's log for appending, cutting a torn tail off first.
    *
    * @param runId The run.
    * @param codec Checks each entry already there.
@@ -49,17 +60,17 @@ export class FsRunEventLog implements RunEventLog {
     codec: LogCodec<T>,
     options: OpenLogOptions = {},
   ): Promise<{ log: AppendLog<T>; entries: T[] }> {
-    return await JsonlLog.open(runLayout(this.#layout, runId).events, codec, options);
+    return await JsonlLog.open(this.#path(runId), codec, options);
   }
 
   /**
-   * Where a run's log is, for people: its `events.jsonl` path.
+   * Where a run's log is, for people: its file's path.
    *
    * @param runId The run.
    * @returns The path, for messages.
    * @throws {UsageError} When `runId` is not a UUID.
    */
   location(runId: string): string {
-    return runLayout(this.#layout, runId).events;
+    return this.#path(runId);
   }
 }
