@@ -35,13 +35,18 @@
  */
 
 export type {
+  AccessDecision,
+  AccessGrant,
+  AccessReport,
   ExecutionContext,
   ExecutionResult,
   ExecutionStatus,
   Executor,
   ExecutorUse,
+  GrantedMount,
   LlmUsage,
   MaterializedInput,
+  OnAccess,
   OnSpawn,
 } from "./src/runtime/executors/executor.ts";
 export type { Confinement, ConfinementMode } from "./src/policy/policy_model.ts";

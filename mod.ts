@@ -80,6 +80,23 @@ export type {
   RunSummary,
 } from "./src/kernel/run_views.ts";
 export type { GateFailure, LogExcerpt } from "./src/kernel/run_logs.ts";
+export type {
+  JournalAccess,
+  JournalAttempt,
+  JournalGate,
+  JournalGrant,
+  JournalPermission,
+  JournalStep,
+  JournalView,
+  JournalViewOptions,
+} from "./src/kernel/journal_view.ts";
+export type {
+  AccessEntry,
+  AccessEntryBase,
+  AccessEntryBody,
+  CommittedOutput,
+  StagedOutput,
+} from "./src/runtime/access_entry.ts";
 export type { PendingRetry } from "./src/kernel/pending_retry.ts";
 export type {
   PlannedGate,

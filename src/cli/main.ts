@@ -21,6 +21,7 @@ import { KERNEL_VERSION } from "../core/version.ts";
 import { registerArtifactCommands } from "./artifact_commands.ts";
 import { type CliContext, globalOptions, workspaceOf } from "./context.ts";
 import { completeHints } from "./hints.ts";
+import { registerJournalCommand } from "./journal_command.ts";
 import { processOutput, ReportedFailure } from "./output.ts";
 import { registerRunCommands } from "./run_commands.ts";
 import { registerSchemaCommands } from "./schema_commands.ts";
@@ -52,6 +53,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerWorkflowCommands(program, registerRunCommands(program, ctx), ctx);
   registerArtifactCommands(program, ctx);
   registerVerifyCommand(program, ctx);
+  registerJournalCommand(program, ctx);
   registerSchemaCommands(program, ctx);
   for (const sub of allCommands(program)) {
     sub.exitOverride().configureOutput({

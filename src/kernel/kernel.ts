@@ -75,6 +75,7 @@ import type {
   WorkflowSource,
 } from "./kernel_api.ts";
 import { readGateFailure, readLogExcerpt } from "./run_logs.ts";
+import { readJournalView } from "./journal_view.ts";
 import { describeRunIn, listRunSummaries } from "./run_views.ts";
 import { assertRunnable } from "./runnable_check.ts";
 import { planWorkflow } from "./workflow_plan.ts";
@@ -304,6 +305,9 @@ function runQueries(deps: KernelDeps): RunQueries {
     },
     async gateFailure(resultId) {
       return await readGateFailure(await deps.store(false), resultId);
+    },
+    async journal(runId, options = {}) {
+      return await readJournalView(await deps.store(false), runId, options);
     },
   };
 }

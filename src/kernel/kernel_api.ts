@@ -21,6 +21,7 @@ import type { RunInputValue } from "../runtime/run_starter.ts";
 import type { Producer } from "../store/artifact_store.ts";
 import type { CreatedRun } from "../store/run_store.ts";
 import type { GateFailure, LogExcerpt } from "./run_logs.ts";
+import type { JournalView, JournalViewOptions } from "./journal_view.ts";
 import type { RunDescription, RunSummary } from "./run_views.ts";
 import type { WorkflowPlan } from "./workflow_plan.ts";
 
@@ -290,6 +291,17 @@ export interface RunQueries {
    * @returns The reasons and log excerpt.
    */
   gateFailure(resultId: string): Promise<GateFailure>;
+  /**
+   * Reads a run's access journal: per step and attempt, what it read, was
+   * granted and allowed (every `deno` permission decision), staged and committed.
+   *
+   * @param runId The run.
+   * @param options Only one step.
+   * @returns The journal grouped by step and attempt; a torn last entry is skipped with a warning.
+   * @throws {NotFoundError} When there is no store or no such run.
+   * @throws {UsageError} When the step is not one of the run's.
+   */
+  journal(runId: string, options?: JournalViewOptions): Promise<JournalView>;
 }
 
 /** The kernel: run operations and queries over one workspace. */

@@ -19,7 +19,7 @@
 
 import { z } from "zod";
 import { formatIssuePath } from "../core/issue.ts";
-import type { BubblewrapMount } from "../policy/bubblewrap_mounts.ts";
+import type { GrantedMount } from "./executors/executor.ts";
 import type { ViolationKind } from "../policy/policy_violation.ts";
 import type { InputRecord } from "./run_events.ts";
 
@@ -67,7 +67,7 @@ export type AccessEntryBody =
     /** `bubblewrap`, or `none` when unconfined. */
     readonly sandbox: "bubblewrap" | "none";
     /** The sandbox's mounts, in the order applied. */
-    readonly mounts: readonly BubblewrapMount[];
+    readonly mounts: readonly GrantedMount[];
     /** The names of the variables in its environment (never their values). */
     readonly env: readonly string[];
     /** The policy's `net` rules. */

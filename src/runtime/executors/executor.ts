@@ -14,8 +14,7 @@ import type { OutputSpec } from "../../graph/workflow.ts";
 import type { Confinement } from "../../policy/policy_model.ts";
 import type { PolicyViolation } from "../../policy/policy_violation.ts";
 import type { ExecutorKind, ExecutorKindSpec } from "../../graph/executor_kind.ts";
-import type { BubblewrapMount } from "../../policy/bubblewrap_mounts.ts";
-import type { AccessRecord } from "./deno_broker.ts";
+import type { ViolationKind } from "../../policy/policy_violation.ts";
 
 /** One input as an executor sees it: a read-only copy of a stored payload. */
 export interface MaterializedInput {
@@ -31,6 +30,18 @@ export interface MaterializedInput {
   readonly sha256: string;
 }
 
+/** One mount of an attempt's sandbox, as the access journal records it. */
+export interface GrantedMount {
+  /** `read-only`, `writable`, `hidden`, `masked-file`, `sealed`, `devices`, `proc` or `symlink`. */
+  readonly mode: string;
+  /** The absolute path inside the sandbox. */
+  readonly path: string;
+  /** The host path bound there, when not `path` itself. */
+  readonly source?: string;
+  /** What a `symlink` points to. */
+  readonly target?: string;
+}
+
 /**
  * What an attempt was granted before it ran: its sandbox and mounts, the
  * names of the variables it gets (never their values), its net rules and
@@ -42,7 +53,7 @@ export interface AccessGrant {
   /** `bubblewrap`, or `none` when the attempt runs unconfined (`--no-sandbox`). */
   readonly sandbox: "bubblewrap" | "none";
   /** The sandbox's mounts, in the order applied (none without a sandbox). */
-  readonly mounts: readonly BubblewrapMount[];
+  readonly mounts: readonly GrantedMount[];
   /** The names of the variables in its environment. */
   readonly env: readonly string[];
   /** The policy's `net` rules, as written. */
@@ -52,9 +63,23 @@ export interface AccessGrant {
 }
 
 /** One permission check a `deno` attempt's broker decided. */
-export interface AccessDecision extends AccessRecord {
+export interface AccessDecision {
   /** `permission`. */
   readonly type: "permission";
+  /** Deno's permission name, as sent (`read`, `write`, `net`, `env`, `run`, `sys`, …). */
+  readonly permission: string;
+  /** The value, as sent (a path as written, `host:port`, a variable name; `null`: all of the kind). */
+  readonly value: string | null;
+  /** The kind, as a violation would name it. */
+  readonly kind: ViolationKind;
+  /** What it was for: the real path, `host:port`, the name, or `*` for all. */
+  readonly target: string;
+  /** Whether Deno was let go ahead. */
+  readonly allowed: boolean;
+  /** Why, in words. */
+  readonly reason: string;
+  /** The asking process's pid, in the step's PID namespace. */
+  readonly pid: number;
 }
 
 /** What an executor tells the runtime about an attempt's access, for the run's access journal. */
