@@ -25,6 +25,8 @@ import {
   markInterruptedStarts,
 } from "../runtime/run_journal_check.ts";
 import { readJournal } from "../runtime/run_journal.ts";
+import { readAccessJournal } from "../runtime/access_journal.ts";
+import { LilyError } from "../core/errors.ts";
 import { repairRunFiles } from "../runtime/run_state_file.ts";
 
 /**
@@ -54,10 +56,9 @@ async function checkJournal(
   const findings: JournalFinding[] = [];
   // A damaged manifest is the store's finding; its journal is still read.
   const manifestReadable = await store.runs.get(runId).then(() => true, () => false);
-  const { events, verdict } = manifestReadable ? await checkRunJournal(store, runId) : {
-    events: (await readJournal(store.events, runId)).events,
-    verdict: { kind: "sound" } as const,
-  };
+  const { events, verdict, tornTail } = manifestReadable
+    ? await checkRunJournal(store, runId)
+    : { ...(await readJournal(store.events, runId)), verdict: { kind: "sound" } as const };
   if (verdict.kind === "lost") {
     findings.push({
       kind: "missing_journal",
@@ -71,6 +72,7 @@ async function checkJournal(
       detail: interruptedStartMessage(runId),
     });
   }
+  findings.push(...await accessJournalFindings(store, runId, tornTail));
   const state = foldEvents(runId, events);
   if (context.indexUsable) {
     for (const ref of journalArtifactRefs(events)) {
@@ -85,6 +87,47 @@ async function checkJournal(
   }
   // Whoever finds a run whose runner died before exporting its state re-derives it.
   if (verdict.kind === "sound") await repairRunFiles(store, state);
+  return findings;
+}
+
+/**
+ * The torn tails of a run's two logs (not while a runner appends to them)
+ * and the damage of its access journal, which, unlike the run's events,
+ * nothing else reads.
+ */
+async function accessJournalFindings(
+  store: Store,
+  runId: string,
+  eventsTorn: boolean,
+): Promise<JournalFinding[]> {
+  const findings: JournalFinding[] = [];
+  let accessTorn = false;
+  try {
+    accessTorn = (await readAccessJournal(store.access, runId)).tornTail;
+  } catch (err) {
+    if (!(err instanceof LilyError)) throw err;
+    findings.push({
+      kind: "invalid_journal",
+      log: "access",
+      artifact_id: null,
+      detail: err.message,
+    });
+  }
+  if (!(eventsTorn || accessTorn) || await store.leases.isLive(runId)) return findings;
+  const torn = (what: string) =>
+    `${what} ends in a torn entry (the trace of a crash while it was written); readers skip ` +
+    "it and the next runner cuts it off";
+  if (eventsTorn) {
+    findings.push({ kind: "torn_journal", artifact_id: null, detail: torn("The run journal") });
+  }
+  if (accessTorn) {
+    findings.push({
+      kind: "torn_journal",
+      log: "access",
+      artifact_id: null,
+      detail: torn("The access journal"),
+    });
+  }
   return findings;
 }
 

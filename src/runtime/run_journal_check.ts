@@ -79,6 +79,8 @@ export interface RunJournalCheck {
   readonly events: RunEvent[];
   /** Whether they agree with the run's other files. */
   readonly verdict: JournalVerdict;
+  /** Whether a torn last line was skipped. */
+  readonly tornTail: boolean;
 }
 
 /**
@@ -92,11 +94,12 @@ export interface RunJournalCheck {
  */
 export async function checkRunJournal(store: Store, runId: string): Promise<RunJournalCheck> {
   const manifest = await store.runs.get(runId);
-  const events = (await readJournal(store.events, runId)).events;
+  const { events, tornTail } = await readJournal(store.events, runId);
   if (events.length > 0) {
     // Only the first event matters then; the other files need not be read.
     const rest = { stateExported: true, leaseFile: true, workflowStored: true, live: false };
-    return { events, verdict: judgeRunJournal(events, { status: manifest.status, ...rest }) };
+    const verdict = judgeRunJournal(events, { status: manifest.status, ...rest });
+    return { events, verdict, tornTail };
   }
   let workflowStored = false;
   try {
@@ -118,7 +121,7 @@ export async function checkRunJournal(store: Store, runId: string): Promise<RunJ
     workflowStored,
     live: await store.leases.isLive(runId),
   });
-  return { events, verdict };
+  return { events, verdict, tornTail };
 }
 
 /**

@@ -40,7 +40,8 @@ export type FindingKind =
   | "damaged_file"
   | "partial_run"
   | "interrupted_start"
-  | "missing_journal";
+  | "missing_journal"
+  | "torn_journal";
 
 /** Whether a finding fails verification. */
 export type FindingSeverity = "error" | "warning";
@@ -76,10 +77,22 @@ export interface VerifyReport {
 /** A finding about a run's journal, as the journal check reports it (the store adds the run and the file). */
 export interface JournalFinding {
   /**
-   * `missing_journal` and `dangling_ref` are about the journal,
-   * `interrupted_start` about the run as a whole.
+   * `missing_journal`, `dangling_ref`, `invalid_journal` and `torn_journal`
+   * (a torn last entry, the trace of a crash mid-append, skipped by readers)
+   * are about one of the run's logs, `interrupted_start` about the run as a
+   * whole.
    */
-  readonly kind: "missing_journal" | "dangling_ref" | "interrupted_start";
+  readonly kind:
+    | "missing_journal"
+    | "dangling_ref"
+    | "interrupted_start"
+    | "invalid_journal"
+    | "torn_journal";
+  /**
+   * Which of the run's logs it is about: its events, or its access journal.
+   * @default {"events"}
+   */
+  readonly log?: "events" | "access";
   /** The artifact it concerns, when there is one. */
   readonly artifact_id: string | null;
   /** What is wrong. */
@@ -123,6 +136,7 @@ const WARNINGS: readonly FindingKind[] = [
   "stray_entry",
   "partial_run",
   "interrupted_start",
+  "torn_journal",
 ];
 
 /** Tells whether a finding of this kind fails verification: `warning` for the expected traces of a crash. */
@@ -354,7 +368,11 @@ async function checkRunFiles(
     try {
       const context = { indexUsable: options.indexUsable };
       for (const f of (await options.checkJournal?.(runId, context)) ?? []) {
-        const path = f.kind === "interrupted_start" ? run.root : run.events;
+        const path = f.kind === "interrupted_start"
+          ? run.root
+          : f.log === "access"
+          ? run.access
+          : run.events;
         add({ kind: f.kind, run_id: runId, artifact_id: f.artifact_id, path, detail: f.detail });
       }
     } catch (err) {
