@@ -240,6 +240,22 @@ export function runStoreSpec(options: StoreSpecOptions): void {
   );
 
   test(
+    "access log: a run's second log, with the same semantics, apart from its event log",
+    async ({ store }, runId) => {
+      const { log } = await store.access.open(runId, NUMBERED);
+      try {
+        await Promise.all([1, 2, 3].map((n) => log.append({ n })));
+      } finally {
+        log.close();
+      }
+      assertEquals((await store.access.read(runId, NUMBERED)).entries.map((e) => e.n), [1, 2, 3]);
+      assertEquals((await store.events.read(runId, NUMBERED)).entries, []);
+      assert(store.access.location(runId).includes(runId), store.access.location(runId));
+      assert(store.access.location(runId) !== store.events.location(runId));
+    },
+  );
+
+  test(
     "event log: a torn last entry is ignored by readers and cut off by the next writer",
     async (under, runId) => {
       const { store } = under;

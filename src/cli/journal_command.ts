@@ -34,15 +34,24 @@ export function registerJournalCommand(program: Command, ctx: CliContext): void 
     });
 }
 
-function grantLine(grant: JournalGrant): string {
-  const byMode = new Map<string, string[]>();
-  for (const m of grant.mounts) {
-    if (!["read-only", "writable", "hidden", "masked-file"].includes(m.mode)) continue;
-    byMode.set(m.mode, [...(byMode.get(m.mode) ?? []), m.path]);
+const SHOWN_MOUNTS: readonly (readonly [string, string])[] = [
+  ["writable", "writable"],
+  ["read-only", "read-only"],
+  ["hidden", "hidden"],
+  ["masked-file", "masked"],
+];
+
+function grantLines(grant: JournalGrant): string[] {
+  const lines = [
+    `granted: sandbox ${grant.sandbox}; net: ${grant.net.join(", ") || "none"}; ` +
+    `tools: ${grant.tools?.join(", ") ?? "any"}`,
+  ];
+  for (const [mode, label] of SHOWN_MOUNTS) {
+    const paths = grant.mounts.filter((m) => m.mode === mode).map((m) => m.path);
+    if (paths.length > 0) lines.push(`  ${label}: ${paths.join(", ")}`);
   }
-  const paths = [...byMode].map(([mode, list]) => `; ${mode}: ${list.join(", ")}`).join("");
-  return `granted: sandbox ${grant.sandbox}${paths}; env: ${grant.env.join(", ") || "none"}; ` +
-    `net: ${grant.net.join(", ") || "none"}; tools: ${grant.tools?.join(", ") ?? "any"}`;
+  lines.push(`  env names: ${grant.env.join(", ") || "none"}`);
+  return lines;
 }
 
 function accessLines(access: JournalAccess, indent: string): string[] {
@@ -50,7 +59,7 @@ function accessLines(access: JournalAccess, indent: string): string[] {
   const lines = inputs.length === 0
     ? ["read: no inputs"]
     : inputs.map(([name, i]) => `read: ${name} = ${i.artifact_id} sha256 ${i.sha256 ?? "unknown"}`);
-  if (access.grant) lines.push(grantLine(access.grant));
+  if (access.grant) lines.push(...grantLines(access.grant));
   for (const p of access.permissions) {
     const written = p.value !== null && p.value !== p.target ? ` (as ${p.value})` : "";
     lines.push(
