@@ -100,8 +100,12 @@ Deno.test("a deno step: every broker decision, allowed and denied, and env names
   });
 });
 
-Deno.test("command steps: inputs with hashes, the grant, staged and committed outputs; gates' inputs", async () => {
+Deno.test("command steps: inputs with hashes, the grant, staged and committed outputs; gates' inputs and a deno gate's decisions", async () => {
   await withTempDir(async (ws) => {
+    await Deno.writeTextFile(
+      join(ws, "check.ts"),
+      'if (Deno.readTextFileSync(Deno.env.get("LILY_INPUT_B")!) !== "made") Deno.exit(1);',
+    );
     const { runId, status } = await startRun(
       ws,
       [
@@ -116,6 +120,7 @@ Deno.test("command steps: inputs with hashes, the grant, staged and committed ou
         "    outputs: { b: { type: text.v1, path: b.txt, kind: text } }",
         "gates:",
         "  - { id: nonempty, step: use, shell: 'test -s $LILY_INPUT_B' }",
+        "  - { id: readable, step: use, deno: check.ts }",
       ].join("\n"),
     );
     assertEquals(status, "succeeded");
@@ -144,8 +149,12 @@ Deno.test("command steps: inputs with hashes, the grant, staged and committed ou
     } else {
       assertEquals(make.grant!.mounts, []);
     }
-    const [gate] = use.gates;
+    const [gate, deno] = use.gates;
     assertEquals(gate.gate, "nonempty");
+    assertEquals(deno.gate, "readable");
+    const read = deno.permissions.find((p) => p.kind === "read");
+    assertEquals(read?.decision, "allow");
+    assertMatch(read!.target, /\/tmp\/gate\.readable\.use\.1\/in\/b\.txt$/);
     assertEquals(gate.inputs.b.artifact_id, use.committed!.b.artifact_id);
     assertEquals(gate.inputs.b.sha256, use.committed!.b.sha256);
     assertEquals(gate.grant?.sandbox, SANDBOXED ? "bubblewrap" : "none");
@@ -157,6 +166,7 @@ Deno.test("command steps: inputs with hashes, the grant, staged and committed ou
       new RegExp(`committed: a = ${make.committed!.a.artifact_id} sha256 ${a.sha256}`),
     );
     assertMatch(human.stdout, /^ {4}gate nonempty \(pass\)$/m);
+    assertMatch(human.stdout, /^ {6}allowed read \S+\/in\/b\.txt: /m);
   });
 });
 
@@ -257,6 +267,8 @@ Deno.test("a torn last access entry is skipped with a warning by journal and ver
       1,
       /Access journal \S+ is corrupt at line 1: not JSON/,
     );
+    const show = await lily(["run", "show", runId], { workspace: ws });
+    assertEquals(show.code, 0, "the run's state is folded from its events alone");
     const damaged = await lily(["verify", "--json"], { workspace: ws });
     assertEquals(damaged.code, 1);
     const [finding] = JSON.parse(damaged.stdout).findings;
