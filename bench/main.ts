@@ -14,6 +14,7 @@
  */
 
 import { type BenchContext, type Figure, formatFigure } from "./_measure.ts";
+import { benchAccessJournal } from "./access_journal_bench.ts";
 import { benchCliRunNew } from "./cli_run_new_bench.ts";
 import { benchContracts } from "./contracts_bench.ts";
 import { benchDenoBroker } from "./deno_broker_bench.ts";
@@ -75,6 +76,7 @@ const BENCHMARKS: readonly ((ctx: BenchContext) => Promise<Figure[]>)[] = [
   benchLangGraph,
   benchDenoBroker,
   benchNetBridge,
+  benchAccessJournal,
 ];
 
 /**
