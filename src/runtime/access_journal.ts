@@ -16,6 +16,7 @@
  */
 
 import { type Clock, systemClock } from "../core/clock.ts";
+import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { AppendLog, LogCodec, RunEventLog } from "../store/ports.ts";
 import type { AccessEntry, AccessEntryBody } from "./access_entry.ts";
 import { parseAccessEntry } from "./access_entry.ts";
@@ -74,6 +75,22 @@ export function accessEntryOf(report: AccessReport): AccessEntryBody {
   const { permission, value, kind, target, allowed, reason, pid } = report;
   const decision = allowed ? "allow" : "deny";
   return { type: "permission", permission, value, kind, target, decision, reason, pid };
+}
+
+/**
+ * The `committed` entry of an attempt's committed outputs.
+ *
+ * @param refs The committed outputs' references, by output name.
+ * @returns The entry's body: each output's artifact id and sha256.
+ */
+export function committedEntry(refs: Readonly<Record<string, ArtifactRef>>): AccessEntryBody {
+  const outputs = Object.fromEntries(
+    Object.entries(refs).map(([name, ref]) => [name, {
+      artifact_id: ref.artifact_id,
+      sha256: ref.sha256,
+    }]),
+  );
+  return { type: "committed", outputs };
 }
 
 /** Options of {@linkcode AccessJournal.open}. */

@@ -36,7 +36,12 @@ import {
 } from "./attempt_workspace.ts";
 import { attemptConfinement, buildAttemptContext } from "./attempt_context.ts";
 import type { AccessReport, ExecutionResult } from "./executors/executor.ts";
-import { accessEntryOf, AccessJournal, type AccessSubject } from "./access_journal.ts";
+import {
+  accessEntryOf,
+  AccessJournal,
+  type AccessSubject,
+  committedEntry,
+} from "./access_journal.ts";
 import { stagedOutputs } from "./staged_outputs.ts";
 import type { Confinement } from "../policy/policy_model.ts";
 import { recordViolations } from "./violation_records.ts";
@@ -721,14 +726,7 @@ class RunLoop {
           validate: this.#options.validate,
         });
         outputs = Object.fromEntries(Object.entries(committed).map(([k, r]) => [k, r.artifact_id]));
-        this.#access.record(subject, {
-          type: "committed",
-          outputs: Object.fromEntries(
-            Object.entries(committed).map((
-              [k, r],
-            ) => [k, { artifact_id: r.artifact_id, sha256: r.sha256 }]),
-          ),
-        });
+        this.#access.record(subject, committedEntry(committed));
       }
     } catch (err) {
       if (isUnwritableDisk(err)) throw err;
