@@ -67,6 +67,7 @@ const PURE = [
   "src/policy/",
   "src/runtime/run_decider.ts",
   "src/runtime/route_decider.ts",
+  "src/runtime/replay_decider.ts",
   "src/runtime/run_events.ts",
 ];
 

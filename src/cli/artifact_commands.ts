@@ -90,8 +90,9 @@ function isoTime(value: string): string {
  *
  * @param program The root command.
  * @param ctx The CLI context.
+ * @returns The `artifact` command group, for further subcommands.
  */
-export function registerArtifactCommands(program: Command, ctx: CliContext): void {
+export function registerArtifactCommands(program: Command, ctx: CliContext): Command {
   const artifact = program.command("artifact").description("Store and read artifacts");
 
   artifact.command("put")
@@ -245,4 +246,5 @@ export function registerArtifactCommands(program: Command, ctx: CliContext): voi
           ]),
         ));
     });
+  return artifact;
 }

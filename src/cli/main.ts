@@ -24,6 +24,7 @@ import { completeHints } from "./hints.ts";
 import { registerJournalCommand } from "./journal_command.ts";
 import { processOutput, ReportedFailure } from "./output.ts";
 import { registerRunCommands } from "./run_commands.ts";
+import { registerReplayCommands } from "./replay_commands.ts";
 import { registerSchemaCommands } from "./schema_commands.ts";
 import { registerVerifyCommand } from "./verify_command.ts";
 import { registerWorkflowCommands } from "./workflow_commands.ts";
@@ -50,8 +51,10 @@ export function buildProgram(ctx: CliContext): Command {
       outputError: () => {},
     })
     .hook("preAction", (_, action) => refuseEmptyValues(action));
-  registerWorkflowCommands(program, registerRunCommands(program, ctx), ctx);
-  registerArtifactCommands(program, ctx);
+  const run = registerRunCommands(program, ctx);
+  registerWorkflowCommands(program, run, ctx);
+  const artifact = registerArtifactCommands(program, ctx);
+  registerReplayCommands(run, artifact, ctx);
   registerVerifyCommand(program, ctx);
   registerJournalCommand(program, ctx);
   registerSchemaCommands(program, ctx);

@@ -68,7 +68,14 @@ function planLines(p: WorkflowPlan & { readonly file: string }): string[] {
   ];
 }
 
-function parseDurability(value: string): Durability {
+/**
+ * Parses `--durability`.
+ *
+ * @param value The option's value.
+ * @returns The mode.
+ * @throws {UsageError} When it names no mode.
+ */
+export function parseDurability(value: string): Durability {
   const mode = DURABILITY_MODES.find((m) => m === value);
   if (mode === undefined) {
     throw new UsageError(
@@ -80,7 +87,14 @@ function parseDurability(value: string): Durability {
   return mode;
 }
 
-function parseJobs(value: string): number {
+/**
+ * Parses `--jobs`.
+ *
+ * @param value The option's value.
+ * @returns A positive integer.
+ * @throws {UsageError} When it is not one.
+ */
+export function parseJobs(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) {
     throw new UsageError(`Invalid --jobs ${JSON.stringify(value)}: expected a positive integer`);
@@ -92,8 +106,15 @@ function parseJobs(value: string): number {
  * The drive options a command passes to the kernel, with progress printed in
  * event order (details are read before the next event's line); `printed`
  * settles once every line so far is out.
+ *
+ * @param ctx The CLI context.
+ * @param g The global options.
+ * @param kernel The kernel (its queries add details to progress lines).
+ * @param run `--jobs` and `--durability`.
+ * @param signal Cancels the run.
+ * @returns The drive options and `printed`.
  */
-function driveOptions(
+export function driveOptions(
   ctx: CliContext,
   g: GlobalOptions,
   kernel: Kernel,
@@ -119,14 +140,35 @@ function driveOptions(
   };
 }
 
-function report(ctx: CliContext, g: GlobalOptions, state: RunState): void {
+/**
+ * Prints how a driven run ended: its status (exit 0 when it succeeded, 3
+ * when it waits for a person, else 1) and where its details are.
+ *
+ * @param ctx The CLI context.
+ * @param g The global options.
+ * @param state The run's state when the runner stopped.
+ * @param extra More JSON fields of the result.
+ * @throws {ReportedFailure} When the run did not succeed.
+ */
+export function report(
+  ctx: CliContext,
+  g: GlobalOptions,
+  state: RunState,
+  extra: Readonly<Record<string, unknown>> = {},
+): void {
   const summary = `Run ${state.run_id} ${state.status}${
     endReason(state) ? `: ${endReason(state)}` : ""
   }`;
   emitResult(
     ctx.output,
     g.json,
-    { run_id: state.run_id, status: state.status, reason: state.reason, run_state: state },
+    {
+      ...extra,
+      run_id: state.run_id,
+      status: state.status,
+      reason: state.reason,
+      run_state: state,
+    },
     () => [summary, `Details: ${hint(ctx, g, ["run", "show", state.run_id])}`],
     state.status === "succeeded" ? undefined : {
       message: summary,
@@ -139,7 +181,7 @@ function report(ctx: CliContext, g: GlobalOptions, state: RunState): void {
 }
 
 /** The interrupt handling of a command that drives a run. */
-interface Interrupts {
+export interface Interrupts {
   /** Aborted by Ctrl-C, SIGTERM or SIGHUP once armed: the run loop cancels the run. */
   readonly signal: AbortSignal;
   /** From now on a signal cancels the run; before, it ends the process as if unhandled. */
@@ -151,8 +193,11 @@ interface Interrupts {
  * (while the workflow and inputs are read and checked, and nothing is
  * written) a signal ends the process as it would without Lily's handler, so
  * a command blocked reading stdin still stops; once armed, it cancels the run.
+ *
+ * @param fn The work, given the signal and `arm`.
+ * @returns What `fn` returns.
  */
-async function withInterrupts<T>(fn: (interrupts: Interrupts) => Promise<T>): Promise<T> {
+export async function withInterrupts<T>(fn: (interrupts: Interrupts) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   let armed = false;
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];

@@ -230,6 +230,11 @@ export interface GateResultV1 {
   readonly stdout_artifact_id: string | null;
   /** Id of the artifact holding the captured stderr. */
   readonly stderr_artifact_id: string | null;
+  /**
+   * `gates_only`: a dry run of the gates (`lily run rerun --gates-only`),
+   * which decided nothing in the run; absent for the run's own gate runs.
+   */
+  readonly evaluation?: "gates_only";
 }
 
 /** The zod schema of `gate_result.v1`. */
@@ -243,6 +248,9 @@ const GateResultV1Schema = z.looseObject({
   duration_ms: count().describe("How long the gate ran, in milliseconds"),
   stdout_artifact_id: uuid().nullable().describe("Id of the captured stdout artifact"),
   stderr_artifact_id: uuid().nullable().describe("Id of the captured stderr artifact"),
+  evaluation: z.literal("gates_only").optional().describe(
+    "gates_only: a dry run of the gates that decided nothing in the run",
+  ),
 });
 
 /** The kinds of access a policy governs, named as Deno's permissions. */
@@ -307,6 +315,10 @@ export interface ArtifactReplacementV1 {
   readonly replaced_at: string;
   /** Who replaced it. */
   readonly replaced_by?: string;
+  /** The run the replacement applies to. */
+  readonly run_id?: string;
+  /** The steps it reset: those that read the original and everything downstream. */
+  readonly reset_steps?: readonly string[];
 }
 
 /** The zod schema of `artifact_replacement.v1`. */
@@ -316,6 +328,10 @@ const ArtifactReplacementV1Schema = z.looseObject({
   reason: text().describe("Why, in words"),
   replaced_at: isoTime().describe("When"),
   replaced_by: text().optional().describe("Who replaced it"),
+  run_id: uuid().optional().describe("The run the replacement applies to"),
+  reset_steps: z.array(text()).optional().describe(
+    "The steps it reset: those that read the original and everything downstream",
+  ),
 });
 
 /** `step_failure.v1`: a step's failed attempt, handed to a route's target as `feedback`. */

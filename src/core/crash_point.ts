@@ -34,6 +34,12 @@ export type CrashPoint =
   | "route_taking"
   /** `route_taken` is journaled; the reset steps have not started again yet. */
   | "route_taken"
+  /** A replacement and its `artifact_replacement.v1` record are stored; nothing is journaled yet. */
+  | "replacement_stored"
+  /** A rerun or a replacement is journaled; the runner has not started its steps yet. */
+  | "replay_requested"
+  /** A gates-only evaluation stored its first result; its other gates have not run yet. */
+  | "gates_only_evaluating"
   /** `run_finished` is journaled; the manifest and `run_state.json` are not updated yet. */
   | "run_finished";
 

@@ -61,6 +61,8 @@ export interface GateResultPayload {
   readonly decided_by?: string;
   /** The `policy_violation.v1` artifacts the gate caused. */
   readonly violations?: readonly string[];
+  /** `gates_only` for a dry run of the gates (`lily run rerun --gates-only`). */
+  readonly evaluation?: "gates_only";
 }
 
 /** Options of {@linkcode createGateEvaluator}. */
@@ -109,15 +111,22 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
     payload: GateResultPayload,
     inputs?: Readonly<Record<string, InputRecord>>,
   ): Promise<void> {
-    const ref = await store.artifacts.putJson(request.runId, payload, {
-      type: GATE_RESULT_TYPE,
-      name: `${payload.gate_id}.${payload.step_id}.${payload.attempt}`,
-      producer: {
-        id: `gate:${payload.gate_id}`,
-        kind: capabilities(request, payload.runner)?.producerKind ?? "tool",
+    const dryRun = request.evaluation?.kind;
+    const ref = await store.artifacts.putJson(
+      request.runId,
+      dryRun ? { ...payload, evaluation: dryRun } : payload,
+      {
+        type: GATE_RESULT_TYPE,
+        name: `${payload.gate_id}.${payload.step_id}.${payload.attempt}${
+          dryRun ? `.${request.evaluation!.label}` : ""
+        }`,
+        producer: {
+          id: `gate:${payload.gate_id}`,
+          kind: capabilities(request, payload.runner)?.producerKind ?? "tool",
+        },
+        inputs: Object.values(request.outputs),
       },
-      inputs: Object.values(request.outputs),
-    });
+    );
     await request.record({
       gate_id: payload.gate_id,
       status: payload.status,
@@ -130,7 +139,9 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
     request: GateRequest,
     gate: GateSpec,
   ): Promise<{ payload: GateResultPayload; inputs: Record<string, InputRecord> }> {
-    const label = `gate.${gate.id}.${request.step.id}.${request.attempt}`;
+    const label = `${
+      request.evaluation ? `${request.evaluation.label}.` : ""
+    }gate.${gate.id}.${request.step.id}.${request.attempt}`;
     const dirs = await prepareAttemptDirs(store.runs.scratch(request.runId), label);
     const started = clock.monotonicMs();
     const runner: ExecutorSpec = gate.runner;

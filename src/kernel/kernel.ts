@@ -81,6 +81,8 @@ import { assertRunnable } from "./runnable_check.ts";
 import { planWorkflow } from "./workflow_plan.ts";
 import { policyWarnings, unconfiningToolWarnings } from "./policy_warnings.ts";
 import { existingWorkspace, hasStore } from "./workspace.ts";
+import { replaceArtifact, rerunFrom } from "./run_replay.ts";
+import { dryRunGates } from "./gates_only.ts";
 
 export type * from "./kernel_api.ts";
 
@@ -278,6 +280,36 @@ function runOperations(deps: KernelDeps): RunOperations {
         reject: options.reject,
         reason: options.reason,
         by: options.by ?? actor(),
+        clock: deps.clock,
+      });
+    },
+    async rerunFrom(runId, step, options = {}) {
+      const store = await deps.store(false);
+      return await rerunFrom(store, runId, step, {
+        loop: loopOptions(deps, store, options),
+        by: options.by ?? actor(),
+        workflow: options.workflow,
+      });
+    },
+    async replaceArtifact(runId, artifactId, options) {
+      const store = await deps.store(false);
+      return await replaceArtifact(store, runId, artifactId, {
+        source: options.source,
+        reason: options.reason,
+        by: options.by ?? actor(),
+        continue: options.continue ?? false,
+        clock: deps.clock,
+        loop: loopOptions(deps, store, options),
+        workflow: options.workflow,
+      });
+    },
+    async dryRunGates(runId, options = {}) {
+      const store = await deps.store(false);
+      const { executors, kernelEnv } = loopOptions(deps, store, {});
+      return await dryRunGates(store, runId, {
+        ...options,
+        executors,
+        kernelEnv,
         clock: deps.clock,
       });
     },

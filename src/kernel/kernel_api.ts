@@ -24,6 +24,8 @@ import type { GateFailure, LogExcerpt } from "./run_logs.ts";
 import type { JournalView, JournalViewOptions } from "./journal_view.ts";
 import type { RunDescription, RunSummary } from "./run_views.ts";
 import type { WorkflowPlan } from "./workflow_plan.ts";
+import type { GatesOnlyReport } from "./gates_only.ts";
+import type { Replacement, ReplacementSource } from "./run_replay.ts";
 
 /** The run durability modes, re-exported for the CLI (`--durability`). */
 export { type Durability, DURABILITY_MODES } from "../runtime/durability.ts";
@@ -149,6 +151,50 @@ export interface RunResumeOptions extends RunDriveOptions {
   readonly workflow?: WorkflowGraph;
 }
 
+/** Options of {@linkcode RunOperations.rerunFrom}. */
+export interface RunRerunOptions extends RunDriveOptions {
+  /** For runs started from a graph: the same workflow again (its hash is checked). */
+  readonly workflow?: WorkflowGraph;
+  /**
+   * Who asks (recorded in the `rerun_requested` event).
+   * @default {LILY_USER ?? USER ?? "human"}
+   */
+  readonly by?: string;
+}
+
+/** Options of {@linkcode RunOperations.replaceArtifact}. */
+export interface RunReplaceOptions extends RunDriveOptions {
+  /** The replacement: a file read as it is, as JSON or as text (the original's kind). */
+  readonly source: ReplacementSource;
+  /** Why, in words (recorded in the `artifact_replacement.v1` record). */
+  readonly reason: string;
+  /**
+   * Run the steps that read the artifact (and everything downstream) again
+   * now; else they are left reset for `runs.resume`.
+   * @default {false}
+   */
+  readonly continue?: boolean;
+  /** For runs started from a graph: the same workflow again (its hash is checked). */
+  readonly workflow?: WorkflowGraph;
+  /**
+   * Who replaces it (recorded).
+   * @default {LILY_USER ?? USER ?? "human"}
+   */
+  readonly by?: string;
+}
+
+/** Options of {@linkcode RunOperations.dryRunGates}. */
+export interface RunDryRunGatesOptions {
+  /** Only this step's gates. */
+  readonly step?: string;
+  /** Only this gate. */
+  readonly gate?: string;
+  /** Stops the gates when aborted. */
+  readonly signal?: AbortSignal;
+  /** For runs started from a graph: the same workflow again (its hash is checked). */
+  readonly workflow?: WorkflowGraph;
+}
+
 /** Options of {@linkcode RunOperations.approve}. */
 export interface RunApproveOptions {
   /**
@@ -189,8 +235,8 @@ export interface RunOutcome {
 }
 
 /**
- * What changes runs. Each checks everything before it writes anything.
- * (Later: `rerun`, `replaceArtifact`, `gatesOnly`.)
+ * What changes runs. Each checks everything before it writes anything;
+ * none deletes an artifact or an event.
  */
 export interface RunOperations {
   /**
@@ -243,6 +289,55 @@ export interface RunOperations {
    * @throws {UsageError} When the run does not wait on that gate or it was decided.
    */
   approve(runId: string, gateId: string, options?: RunApproveOptions): Promise<GateDecision>;
+  /**
+   * Reruns a run that ended from a step: that step and everything downstream
+   * are reset and run again in the same run (new attempts with cause
+   * `rerun`, each superseding the step's last attempt); upstream outputs are
+   * reused. Drives the run until it ends again.
+   *
+   * @param runId The run (succeeded, failed or cancelled).
+   * @param step The step to rerun from.
+   * @param options Jobs, callbacks, who asks, and for TS API runs the graph.
+   * @returns The run's state when the runner stopped.
+   * @throws {UsageError} When the workflow has no such step.
+   * @throws {ConflictError} When a live runner holds the run, or it waits for a person or did
+   * not end (resume it first).
+   */
+  rerunFrom(runId: string, step: string, options?: RunRerunOptions): Promise<RunState>;
+  /**
+   * Replaces an artifact of a run that ended (a current step output, a run
+   * input or an `@ARTIFACT_ID` input): the replacement is checked against
+   * the original's kind and type, stored with an `artifact_replacement.v1`
+   * record, and every step that reads the original reads it from then on;
+   * those steps and everything downstream are reset (run again now with
+   * `continue`, cause `replace`; else on resume).
+   *
+   * @param runId The run (succeeded, failed or cancelled).
+   * @param artifactId The artifact to replace.
+   * @param options The replacement, the reason, `continue`, who, jobs and callbacks.
+   * @returns What was recorded and the run's state.
+   * @throws {NotFoundError} When the artifact or the file does not exist.
+   * @throws {UsageError} When the run's steps do not read the artifact, or the kinds differ.
+   * @throws {ValidationError} When the replacement does not match the original's type.
+   * @throws {ConflictError} When a live runner holds the run, or it has not ended.
+   */
+  replaceArtifact(
+    runId: string,
+    artifactId: string,
+    options: RunReplaceOptions,
+  ): Promise<Replacement>;
+  /**
+   * Runs a run's automated gates against its existing outputs without
+   * executing a step or changing the run's state; each verdict is a new
+   * `gate_result.v1` marked `evaluation: "gates_only"`.
+   *
+   * @param runId The run (any run started from a workflow, not held by a live runner).
+   * @param options The step and gate to limit it to.
+   * @returns The verdicts and the gates left out (human gates, steps with nothing to judge).
+   * @throws {UsageError} When the scope names what the workflow lacks, or nothing can be judged.
+   * @throws {ConflictError} When a live runner holds the run.
+   */
+  dryRunGates(runId: string, options?: RunDryRunGatesOptions): Promise<GatesOnlyReport>;
 }
 
 /** Options of {@linkcode RunQueries.checkWorkflow}. */

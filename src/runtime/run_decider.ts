@@ -53,7 +53,9 @@ export function stepStart(step: StepState): StepStart {
   if (step.status === "running" && (last?.status === "failed" || last?.status === "timeout")) {
     return { kind: "decide_failure", attempt: last };
   }
-  const cause = last === undefined ? "first" : step.routed ? "route" : "resume";
+  const cause = last === undefined
+    ? "first"
+    : step.reset_cause ?? (step.routed ? "route" : "resume");
   return { kind: "new_attempt", attempt: (last?.attempt ?? 0) + 1, cause };
 }
 

@@ -31,6 +31,7 @@ const inputRecord = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
 });
 const inputs = z.record(z.string(), inputRecord).optional();
+const routeKey = z.string().regex(/^(steps|gates)\.[A-Za-z][A-Za-z0-9_-]*\.on_fail$/);
 const gateRecord = z.object({
   gate_id: id,
   status: z.enum(["pass", "fail", "error", "skipped", "cancelled"]),
@@ -65,8 +66,9 @@ const eventSchema = (duration: z.ZodType<number>) =>
       ...stepAttempt,
       type: z.literal("attempt_started"),
       monotonic_ms: z.number().nonnegative().optional(),
-      cause: z.enum(["first", "retry", "resume", "route"]).optional(),
+      cause: z.enum(["first", "retry", "resume", "route", "rerun", "replace"]).optional(),
       inputs,
+      supersedes: attempt.optional(),
     }),
     z.object({
       ...base,
@@ -126,7 +128,7 @@ const eventSchema = (duration: z.ZodType<number>) =>
       ...base,
       ...stepAttempt,
       type: z.literal("route_taken"),
-      route: z.string().regex(/^(steps|gates)\.[A-Za-z][A-Za-z0-9_-]*\.on_fail$/),
+      route: routeKey,
       goto: id,
       count: z.number().int().positive(),
       max: z.number().int().positive(),
@@ -134,6 +136,24 @@ const eventSchema = (duration: z.ZodType<number>) =>
       max_transitions: z.number().int().positive(),
       feedback: uuid,
       reset: z.array(id).min(1),
+    }),
+    z.object({
+      ...base,
+      type: z.literal("rerun_requested"),
+      from: id,
+      reset: z.array(id).min(1),
+      routes_reset: z.array(routeKey),
+      by: id,
+    }),
+    z.object({
+      ...base,
+      type: z.literal("artifact_replaced"),
+      original: uuid,
+      replacement: uuid,
+      record: uuid,
+      reset: z.array(id),
+      routes_reset: z.array(routeKey),
+      by: id,
     }),
     z.object({
       ...base,

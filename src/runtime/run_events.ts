@@ -24,9 +24,14 @@ export type GateStatus = "pass" | "fail" | "error" | "skipped" | "cancelled";
 /**
  * Why an attempt started: the step's first, a retry after a failure, a
  * runner picking the step up again (after a crash, a cancel, or a failed
- * run's resume), or a route (`on_fail`) that reset the step.
+ * run's resume), a route (`on_fail`) that reset the step, a rerun
+ * (`lily run rerun --from`) or a replaced input (`lily artifact replace`)
+ * that reset it.
  */
-export type AttemptCause = "first" | "retry" | "resume" | "route";
+export type AttemptCause = "first" | "retry" | "resume" | "route" | "rerun" | "replace";
+
+/** What a person's replay request reset a step for: a rerun or a replaced artifact. */
+export type ResetCause = "rerun" | "replace";
 
 /** The final or paused status of a run. */
 export type RunEndStatus = "succeeded" | "failed" | "cancelled" | "waiting";
@@ -84,6 +89,12 @@ export type RunEventBody =
     readonly cause?: AttemptCause;
     /** The step's inputs by name (absent in older journals). */
     readonly inputs?: Readonly<Record<string, InputRecord>>;
+    /**
+     * The attempt of the same step whose result this one supersedes: the
+     * step's last attempt when a rerun or a replacement reset it (absent
+     * otherwise).
+     */
+    readonly supersedes?: number;
   }
   | {
     readonly type: "attempt_spawned";
@@ -171,6 +182,44 @@ export type RunEventBody =
     readonly reset: readonly string[];
   }
   | {
+    /**
+     * A person asked to run a step and everything downstream of it again
+     * (`lily run rerun --from`): the steps in `reset` become pending, their
+     * outputs cleared (the artifacts stay in the store); upstream outputs
+     * are reused.
+     */
+    readonly type: "rerun_requested";
+    /** The step the rerun starts from. */
+    readonly from: string;
+    /** The steps reset: `from` and everything downstream of it, in declaration order. */
+    readonly reset: readonly string[];
+    /** The routes whose counters start again (those of the reset steps and their gates). */
+    readonly routes_reset: readonly string[];
+    /** Who asked. */
+    readonly by: string;
+  }
+  | {
+    /**
+     * An artifact of the run was replaced (`lily artifact replace`): every
+     * reference the run's steps resolve to `original` now resolves to
+     * `replacement`, and the steps that read it (and everything downstream)
+     * are reset. Both artifacts stay in the store.
+     */
+    readonly type: "artifact_replaced";
+    /** The artifact replaced. */
+    readonly original: string;
+    /** The artifact that takes its place. */
+    readonly replacement: string;
+    /** The `artifact_replacement.v1` artifact recording why, who and when. */
+    readonly record: string;
+    /** The steps reset: those that read `original` and everything downstream, in declaration order. */
+    readonly reset: readonly string[];
+    /** The routes whose counters start again (those of the reset steps and their gates). */
+    readonly routes_reset: readonly string[];
+    /** Who replaced it. */
+    readonly by: string;
+  }
+  | {
     readonly type: "step_finished";
     readonly step: string;
     readonly attempt: number;
@@ -230,6 +279,8 @@ export interface AttemptState {
   retry?: { delay_ms: number; reason: string };
   /** The `policy_violation.v1` artifacts the attempt caused. */
   violations?: string[];
+  /** The attempt of the same step it supersedes (after a rerun or a replacement). */
+  supersedes?: number;
 }
 
 /** One step, as the state shows it. */
@@ -253,6 +304,13 @@ export interface StepState {
   routed: boolean;
   /** Why it failed, when the decider said more than its last attempt. */
   reason: string | null;
+  /** Whether a rerun or a replacement reset it and no attempt has started since. */
+  reset_cause: ResetCause | null;
+  /**
+   * The attempt its new attempts supersede (its last attempt when a rerun or
+   * a replacement reset it), until one of them succeeds.
+   */
+  supersedes: number | null;
 }
 
 /** The run state: what `run_state.json` holds. */
@@ -275,6 +333,8 @@ export interface RunState {
   steps: Record<string, StepState>;
   /** How often each route was taken, by route (`steps.<id>.on_fail`, `gates.<id>.on_fail`). */
   routing_counters: Record<string, number>;
+  /** Replaced artifacts: original id → the id that takes its place (`artifact_replaced`). */
+  replacements: Record<string, string>;
   /** `none` when the run was started with `--no-sandbox`. */
   sandbox: "bubblewrap" | "none";
   /** The workflow file relative to the workspace, when it lies inside it. */
@@ -302,6 +362,7 @@ export function emptyRunState(runId: string): RunState {
     inputs: {},
     steps: {},
     routing_counters: {},
+    replacements: {},
     sandbox: "bubblewrap",
     workflow_path: null,
     last_seq: 0,
@@ -324,6 +385,8 @@ export function newStepState(): StepState {
     retry_from: 1,
     routed: false,
     reason: null,
+    reset_cause: null,
+    supersedes: null,
   };
 }
 
@@ -395,13 +458,14 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       step.status = "running";
       step.routed = false;
       step.reason = null;
-      step.attempts.push(
-        newAttemptState(event.attempt, {
-          cause: event.cause ?? null,
-          startedAt: event.at,
-          startedMonotonicMs: event.monotonic_ms ?? null,
-        }),
-      );
+      step.reset_cause = null;
+      const started = newAttemptState(event.attempt, {
+        cause: event.cause ?? null,
+        startedAt: event.at,
+        startedMonotonicMs: event.monotonic_ms ?? null,
+      });
+      if (event.supersedes !== undefined) started.supersedes = event.supersedes;
+      step.attempts.push(started);
       return;
     }
     case "attempt_spawned": {
@@ -466,9 +530,17 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       if (target) target.feedback = event.feedback;
       return;
     }
+    case "rerun_requested":
+      resetSteps(state, event.reset, event.routes_reset, "rerun");
+      return;
+    case "artifact_replaced":
+      replaceArtifact(state, event.original, event.replacement);
+      resetSteps(state, event.reset, event.routes_reset, "replace");
+      return;
     case "step_finished": {
       const step = state.steps[event.step];
       step.status = event.status;
+      if (event.status === "succeeded") step.supersedes = null;
       step.warnings = [...event.warnings];
       step.reason = event.reason ?? null;
       // A failed step that runs again (a resume) starts a new retry budget.
@@ -481,6 +553,58 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       state.status = event.status;
       state.reason = event.reason;
       return;
+  }
+}
+
+/**
+ * Resets steps for a rerun or a replacement: each becomes pending with no
+ * current outputs (its attempts and their artifacts stay), its next
+ * attempt has `cause` and supersedes its last one, and its retry budget
+ * starts again; the named routes' counters start again; a run with a reset
+ * step is running again (a resume continues it).
+ */
+function resetSteps(
+  state: RunState,
+  reset: readonly string[],
+  routes: readonly string[],
+  cause: ResetCause,
+): void {
+  for (const id of reset) {
+    const step = state.steps[id];
+    if (!step) continue;
+    const last = step.attempts.at(-1)?.attempt ?? 0;
+    step.status = "pending";
+    step.outputs = {};
+    step.warnings = [];
+    step.reason = null;
+    step.routed = false;
+    step.reset_cause = cause;
+    step.supersedes = last > 0 ? last : null;
+    step.retry_from = last + 1;
+  }
+  for (const route of routes) delete state.routing_counters[route];
+  if (reset.length > 0) {
+    state.status = "running";
+    state.reason = null;
+  }
+}
+
+/**
+ * Makes every reference the run resolves — a step's current outputs, a run
+ * input, an earlier replacement — name `replacement` instead of `original`.
+ */
+function replaceArtifact(state: RunState, original: string, replacement: string): void {
+  for (const [from, to] of Object.entries(state.replacements)) {
+    if (to === original) state.replacements[from] = replacement;
+  }
+  state.replacements[original] = replacement;
+  for (const step of Object.values(state.steps)) {
+    for (const [name, id] of Object.entries(step.outputs)) {
+      if (id === original) step.outputs[name] = replacement;
+    }
+  }
+  for (const [name, id] of Object.entries(state.inputs)) {
+    if (id === original) state.inputs[name] = replacement;
   }
 }
 

@@ -114,6 +114,12 @@ export interface GateRequest {
   readonly confinementOf: (gate: GateSpec) => Confinement;
   /** Told what a gate's attempt was granted and its permission decisions (the access journal). */
   readonly onAccess?: (gateId: string, report: AccessReport) => void;
+  /**
+   * Set for an evaluation outside the run's course (`lily run rerun
+   * --gates-only`): its results are marked with it, and `label` keeps its
+   * scratch dirs and logs apart from the run's own.
+   */
+  readonly evaluation?: { readonly kind: "gates_only"; readonly label: string };
 }
 
 /** Runs a step's gates (Layer 3 plugs in here). */
@@ -177,6 +183,13 @@ export interface ExecuteRunOptions {
    * shown always names a run that `resumeRun` can continue.
    */
   readonly onCreated?: (runId: string) => void;
+  /**
+   * A request journaled under the lease before the loop starts (a rerun's
+   * or a replacement's): called with the state folded from the journal, it
+   * stores what its events refer to and returns them, or throws to refuse
+   * (nothing is journaled then).
+   */
+  readonly amend?: (state: RunState) => Promise<readonly RunEventBody[]>;
 }
 
 type StepOutcome = "succeeded" | "failed" | "waiting" | "cancelled";
@@ -206,7 +219,7 @@ export function resolveInputSource(
 ): string | undefined {
   switch (source.from) {
     case "artifact":
-      return source.artifactId;
+      return state.replacements[source.artifactId] ?? source.artifactId;
     case "run_input":
       return state.inputs[source.name];
     case "step_output":
@@ -242,6 +255,12 @@ export async function executeRun(
       events.push(await journal.append(start));
       options.onCreated?.(runId);
       crashPoint("run_announced");
+    }
+    if (options.amend) {
+      for (const body of await options.amend(foldEvents(runId, events))) {
+        events.push(await journal.append(body));
+      }
+      crashPoint("replay_requested");
     }
     const state = foldEvents(runId, events);
     const access = await AccessJournal.open(store.access, runId, {
@@ -628,6 +647,7 @@ class RunLoop {
     if (feedback !== null) inputIds[FEEDBACK_INPUT] = feedback;
     const inputs = await inputRecords(this.#store, inputIds);
     const started = this.#clock.monotonicMs();
+    const supersedes = this.#state.steps[step.id].supersedes;
     await this.#record({
       type: "attempt_started",
       step: step.id,
@@ -635,6 +655,7 @@ class RunLoop {
       monotonic_ms: Math.max(0, started),
       cause,
       inputs,
+      ...(supersedes === null ? {} : { supersedes }),
     });
     const subject: AccessSubject = { step: step.id, attempt: attemptNo };
     if (Object.keys(inputs).length > 0) this.#access.record(subject, { type: "inputs", inputs });
