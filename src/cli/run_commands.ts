@@ -13,6 +13,8 @@ import { type CommandHint, logLines } from "./run_details.ts";
 import { emit, table } from "./output.ts";
 import type { AttemptState, RunState } from "../runtime/run_events.ts";
 import { describeRoutes } from "./route_view.ts";
+import { attemptHistory } from "../kernel/run_history.ts";
+import { describeHistory, describeReplays } from "./replay_view.ts";
 
 /**
  * Adds the `run` commands to the program.
@@ -90,7 +92,8 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
         "human gates with prompts and decisions, artifact counts",
     )
     .argument("<run_id>", "the run")
-    .action(async (runId, _opts, cmd) => {
+    .option("--history", "also every attempt a rerun or a replacement superseded, with outputs")
+    .action(async (runId, opts, cmd) => {
       const g = globalOptions(cmd);
       const command = (args: readonly string[]) => hint(ctx, g, args);
       const run = await withKernel(ctx, g, (kernel) => kernel.queries.describeRun(runId));
@@ -114,6 +117,8 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
         })),
         routes: run.routes,
         pending_retries: run.pending_retries,
+        replays: run.replays,
+        ...(opts.history ? { history: attemptHistory(state) } : {}),
       }, () => [
         `Run ${manifest.run_id}`,
         `Status: ${manifest.status}${reason ? ` (${reason})` : ""}` +
@@ -135,6 +140,8 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
           : []),
         ...(run.has_workflow ? ["", ...describeSteps(state)] : []),
         ...describeRoutes(run.routes),
+        ...describeReplays(run.replays),
+        ...(opts.history ? describeHistory(attemptHistory(state)) : []),
         ...failures.flatMap((f) => describeFailure(f, command)),
         ...gates.flatMap((gate) => describeHumanGate(gate, runId, command)),
         "",

@@ -14,6 +14,7 @@ import { readRunState } from "../runtime/run_starter.ts";
 import type { RunManifest } from "../store/run_manifest.ts";
 import { pendingRetries, type PendingRetry } from "./pending_retry.ts";
 import { type LogExcerpt, readGateResult, readLogExcerpt } from "./run_logs.ts";
+import type { ReplayEvent } from "./run_history.ts";
 
 /** One run of the workspace, as a run list shows it. */
 export type RunSummary =
@@ -96,6 +97,8 @@ export interface RunDescription {
   readonly routes: readonly RouteTaken[];
   /** The retries a live runner is waiting out (its backoff), in journal order. */
   readonly pending_retries: readonly PendingRetry[];
+  /** The reruns and replacements the run took, in journal order. */
+  readonly replays: readonly ReplayEvent[];
 }
 
 /** A route the run took: its `route_taken` event. */
@@ -196,6 +199,9 @@ export async function describeRunIn(
     failures: await failures(store, state),
     routes: events.filter((e): e is RouteTaken => e.type === "route_taken"),
     pending_retries: live ? pendingRetries(state, events, now) : [],
+    replays: events.filter((e): e is ReplayEvent =>
+      e.type === "rerun_requested" || e.type === "artifact_replaced"
+    ),
   };
 }
 
