@@ -20,10 +20,10 @@ import { createGateEvaluator } from "../gates/gate_evaluator.ts";
 import { attemptConfinement } from "../runtime/attempt_context.ts";
 import type { ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
 import { type GateLeftOut, planGatesOnly } from "../runtime/replay_decider.ts";
-import { foldEvents, type GateStatus } from "../runtime/run_events.ts";
+import { foldEvents, type GateStatus, type RunState } from "../runtime/run_events.ts";
 import { resolveInputSource } from "../runtime/run_loop.ts";
 import { withRunSession } from "../runtime/run_session.ts";
-import { loadRunWorkflow } from "../runtime/run_starter.ts";
+import { loadRunWorkflow, readRunState } from "../runtime/run_starter.ts";
 
 /** Options of {@linkcode dryRunGates}. */
 export interface DryRunGatesOptions {
@@ -90,12 +90,19 @@ export async function dryRunGates(
 ): Promise<GatesOnlyReport> {
   const graph = await loadRunWorkflow(store, runId, options.workflow);
   const label = `gates-only.${options.clock.now().getTime()}`;
-  return await withRunSession(store, runId, async ({ events }) => {
-    const state = foldEvents(runId, events);
-    const plan = planGatesOnly(graph, state, { step: options.step, gate: options.gate });
+  const scope = { step: options.step, gate: options.gate };
+  const planFor = (state: RunState) => {
+    const plan = planGatesOnly(graph, state, scope);
     if (plan.kind === "refuse") {
       throw plan.code === "usage" ? new UsageError(plan.message) : new ConflictError(plan.message);
     }
+    return plan;
+  };
+  // Checked before the lease is taken, so a wrong scope changes nothing on disk.
+  if (!(await store.leases.isLive(runId))) planFor(await readRunState(store, runId));
+  return await withRunSession(store, runId, async ({ events }) => {
+    const state = foldEvents(runId, events);
+    const plan = planFor(state);
     const evaluator = createGateEvaluator(store, {
       executors: options.executors,
       kernelEnv: options.kernelEnv,
