@@ -65,9 +65,12 @@ export {
   type RunCancelOptions,
   type RunCreateOptions,
   type RunDriveOptions,
+  type RunDryRunGatesOptions,
   type RunOperations,
   type RunOutcome,
   type RunQueries,
+  type RunReplaceOptions,
+  type RunRerunOptions,
   type RunResumeOptions,
   type RunStartOptions,
   type WorkflowSource,
@@ -98,6 +101,10 @@ export type {
   StagedOutput,
 } from "./src/runtime/access_entry.ts";
 export type { PendingRetry } from "./src/kernel/pending_retry.ts";
+export type { GatesOnlyReport, GatesOnlyResult } from "./src/kernel/gates_only.ts";
+export type { Replacement, ReplacementSource } from "./src/kernel/run_replay.ts";
+export type { ReplayEvent } from "./src/kernel/run_history.ts";
+export type { GateLeftOut } from "./src/runtime/replay_decider.ts";
 export type {
   PlannedGate,
   PlannedInput,
@@ -114,6 +121,7 @@ export type {
   GateRecord,
   GateStatus,
   InputRecord,
+  ResetCause,
   RunEndStatus,
   RunEvent,
   RunEventBody,

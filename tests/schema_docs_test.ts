@@ -58,6 +58,21 @@ gates:
       workspace: ws,
     });
     assertEquals(ran.code, 0, ran.stderr);
+    const [{ run_id: runId }] = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
+    const { run_state } = await lilyJson<{ run_state: { inputs: Record<string, string> } }>(
+      ["run", "show", runId],
+      ws,
+    );
+    const order = await lilyJson<{ storage_kind: string }>(
+      ["artifact", "show", run_state.inputs.order],
+      ws,
+    );
+    const option = order.storage_kind === "json" ? "--json-file" : "--file";
+    const replaced = await lily(
+      ["artifact", "replace", runId, run_state.inputs.order, option, "wo.json", "--reason", "r"],
+      { workspace: ws },
+    );
+    assertEquals(replaced.code, 0, replaced.stderr);
     assertEquals(
       (await lily(["run", "new", "--work-order", "wo.json"], { workspace: ws })).code,
       0,

@@ -10,7 +10,6 @@
  * @module
  */
 
-import { basename } from "node:path";
 import type { Clock } from "../core/clock.ts";
 import { crashPoint } from "../core/crash_point.ts";
 import { causeMessage, ConflictError, UsageError, ValidationError } from "../core/errors.ts";
@@ -186,7 +185,7 @@ async function prepareReplacement(
   if (source.as === "text") {
     return (run, by, ref) => store.artifacts.putText(run, text, meta(by, ref));
   }
-  const fileName = basename(original.rel_path);
+  const fileName = original.rel_path.split("/").at(-1)!;
   const json = source.as === "json" || fileName.endsWith(".json") ? parseJson(text) : undefined;
   if (json !== undefined && store.registry.has(original.artifact_type)) {
     const issues = issuesOf(store.registry.validate(original.artifact_type, json.value));
