@@ -225,6 +225,11 @@ export function journalArtifactRefs(events: readonly RunEvent[]): JournalArtifac
     } else if (e.type === "gate_finished") {
       add(e.seq, "gate_finished.gate.result_id", [e.gate.result_id]);
     } else if (e.type === "route_taken") add(e.seq, "route_taken.feedback", [e.feedback]);
+    else if (e.type === "artifact_replaced") {
+      add(e.seq, "artifact_replaced.original", [e.original]);
+      add(e.seq, "artifact_replaced.replacement", [e.replacement]);
+      add(e.seq, "artifact_replaced.record", [e.record]);
+    }
   }
   return out;
 }
