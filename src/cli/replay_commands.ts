@@ -104,12 +104,13 @@ function replacementSource(opts: { file?: string; jsonFile?: string; textFile?: 
     ...(opts.jsonFile === undefined ? [] : [{ path: opts.jsonFile, as: "json" as const }]),
     ...(opts.textFile === undefined ? [] : [{ path: opts.textFile, as: "text" as const }]),
   ];
-  if (given.length !== 1) {
+  const [source] = given;
+  if (given.length !== 1 || source === undefined) {
     throw new UsageError(
       `Expected exactly one of --file, --json-file or --text-file, got ${given.length}`,
     );
   }
-  return given[0];
+  return source;
 }
 
 function registerReplace(artifact: Command, ctx: CliContext): void {

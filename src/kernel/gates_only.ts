@@ -110,7 +110,7 @@ export async function dryRunGates(
     });
     const results: GatesOnlyResult[] = [];
     for (const item of plan.evaluate) {
-      const step = graph.steps[graph.indexOf.get(item.step)!];
+      const step = graph.steps.find((s) => s.id === item.step)!;
       await evaluator.evaluate({
         runId,
         step,
