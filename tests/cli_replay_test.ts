@@ -295,3 +295,32 @@ steps:
     }
   });
 });
+
+Deno.test("rerun --from a step of a failed run, once its cause is fixed: the run succeeds", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      `name: fixable
+steps:
+  - id: fetch
+    shell: echo data > "$LILY_OUTPUT_DIR/d.txt"
+    outputs: { d: { type: note.v1, path: d.txt } }
+  - id: build
+    inputs: { d: steps.fetch.outputs.d }
+    shell: test -e fixed && cat "$LILY_INPUT_D" > "$LILY_OUTPUT_DIR/b.txt"
+    outputs: { b: { type: note.v1, path: b.txt } }
+`,
+    );
+    const failed = await lily(["run", "start", "flow.yaml", "--json"], { workspace: ws });
+    assertEquals(failed.code, 1, failed.stderr);
+    const runId = JSON.parse(failed.stdout).run_id;
+    await Deno.writeTextFile(join(ws, "fixed"), "");
+    const rerun = await lily(["run", "rerun", runId, "--from", "build"], { workspace: ws });
+    assertEquals(rerun.code, 0, rerun.stderr);
+    assertMatch(rerun.stderr, /build#2 started \(rerun\)/);
+    const steps = (await show(ws, runId)).run_state.steps;
+    assertEquals(causes(steps.build), [[1, "first", undefined], [2, "rerun", 1]]);
+    assertEquals(steps.fetch.attempts.length, 1);
+    assertEquals(await text(ws, steps.build.outputs.b), "data");
+  });
+});
