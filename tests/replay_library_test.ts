@@ -92,3 +92,62 @@ Deno.test("the kernel's replay operations on a graph run", async () => {
     }
   });
 });
+
+Deno.test("a file artifact is replaced by a file, stored as it is under the original's name", async () => {
+  await withTempDir(async (ws) => {
+    const store = await openContractStore(ws);
+    const kernel = createKernel({ workspace: ws, store, env: envFrom({ ...SANDBOX_ENV }) });
+    try {
+      const seen: unknown[] = [];
+      const graph = defineWorkflow({
+        name: "blob",
+        steps: [
+          {
+            id: "make",
+            fn: async ({ outputDir }) => {
+              await Deno.writeTextFile(`${outputDir}/blob.bin`, "old");
+            },
+            outputs: { blob: { type: "blob.v1", path: "blob.bin" } },
+          },
+          {
+            id: "use",
+            fn: ({ inputs }) => {
+              seen.push(inputs.blob);
+            },
+            inputs: { blob: "steps.make.outputs.blob" },
+          },
+        ],
+      });
+      const { runId, state } = await kernel.runs.start(graph);
+      const original = state.steps.make.outputs.blob;
+      const file = `${ws}/new.bin`;
+      await Deno.writeFile(file, new Uint8Array([0xff, 0x00, 0x41]));
+      await assertRejects(
+        () =>
+          kernel.runs.replaceArtifact(runId, original, {
+            workflow: graph,
+            source: { path: file, as: "text" },
+            reason: "wrong kind",
+          }),
+        UsageError,
+        "give its replacement with --file",
+      );
+      const done = await kernel.runs.replaceArtifact(runId, original, {
+        workflow: graph,
+        source: { path: file, as: "file" },
+        reason: "binary",
+        continue: true,
+      });
+      const ref = await store.artifacts.ref(done.replacement);
+      assertEquals([ref.storage_kind, ref.rel_path.split("/").at(-1)], ["file", "blob.bin"]);
+      assertEquals(
+        (await store.artifacts.readBytes(ref)).bytes,
+        new Uint8Array([0xff, 0x00, 0x41]),
+      );
+      assertEquals(seen.length, 2);
+      assertEquals(done.state.steps.use.attempts.map((a) => a.cause), ["first", "replace"]);
+    } finally {
+      store.close();
+    }
+  });
+});
