@@ -51,11 +51,15 @@ export type {
   HeldLease,
   LogCodec,
   LogContents,
+  LogCursor,
+  LogTail,
   OpenLogOptions,
   RunControl,
   RunEventLog,
   RunLease,
 } from "./src/store/ports.ts";
+export { LOG_START } from "./src/store/ports.ts";
+export type { LiveLogChunk } from "./src/store/live_log.ts";
 export type {
   ArtifactStore,
   PayloadCheck,

@@ -12,7 +12,7 @@
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { createHash } from "node:crypto";
 import { ConflictError, IntegrityError, NotFoundError } from "../mod.ts";
-import type { ArtifactRef, LogCodec, Store } from "../store.ts";
+import { type ArtifactRef, type LogCodec, LOG_START, type Store } from "../store.ts";
 
 /** A backend opened for one test, with the hooks only a backend can provide. */
 export interface StoreUnderTest {
@@ -292,6 +292,40 @@ export function runStoreSpec(options: StoreSpecOptions): void {
         log.close();
       }
       await assertRejects(() => store.events.read(runId, NUMBERED), IntegrityError, "line 1");
+    },
+  );
+
+  test(
+    "event log: readFrom returns what was appended after a cursor, as a follower sees it",
+    async (under, runId) => {
+      const { store } = under;
+      assertEquals(await store.events.readFrom(runId, NUMBERED, LOG_START), {
+        entries: [],
+        cursor: LOG_START,
+      });
+      const { log } = await store.events.open(runId, NUMBERED);
+      let cursor = LOG_START;
+      try {
+        await log.append({ n: 1 });
+        await log.append({ n: 2 });
+        const first = await store.events.readFrom(runId, NUMBERED, cursor);
+        assertEquals(first.entries.map((e) => e.n), [1, 2]);
+        assertEquals(first.cursor.entries, 2);
+        cursor = first.cursor;
+        assertEquals((await store.events.readFrom(runId, NUMBERED, cursor)).entries, []);
+        await log.append({ n: 3 });
+        const next = await store.events.readFrom(runId, NUMBERED, cursor);
+        assertEquals(next.entries.map((e) => e.n), [3]);
+        cursor = next.cursor;
+      } finally {
+        log.close();
+      }
+      await under.tearLogTail(runId);
+      const torn = await store.events.readFrom(runId, NUMBERED, cursor);
+      assertEquals([torn.entries, torn.cursor], [[], cursor]);
+      const whole = await store.events.readFrom(runId, NUMBERED, LOG_START);
+      assertEquals(whole.entries.map((e) => e.n), [1, 2, 3]);
+      assertEquals(whole.cursor, cursor);
     },
   );
 

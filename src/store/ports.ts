@@ -187,6 +187,32 @@ export interface LogContents<T> {
 }
 
 /**
+ * Where a reader of a log got to, for {@linkcode RunEventLog.readFrom}:
+ * start from {@linkcode LOG_START} and pass each answer's cursor to the next
+ * read.
+ */
+export interface LogCursor {
+  /** How many entries come before it. */
+  readonly entries: number;
+  /**
+   * Where the backend goes on reading; opaque to callers (the filesystem
+   * backend's byte offset after the last complete entry read).
+   */
+  readonly position: number;
+}
+
+/** The cursor at the start of every log. */
+export const LOG_START: LogCursor = { entries: 0, position: 0 };
+
+/** What {@linkcode RunEventLog.readFrom} found after a cursor. */
+export interface LogTail<T> {
+  /** The complete entries after the cursor, in order. */
+  readonly entries: T[];
+  /** Where the next read goes on from: after the last complete entry. */
+  readonly cursor: LogCursor;
+}
+
+/**
  * A log open for appending by its one writer. Entries appended together
  * are written and made durable together (group commit). When a write fails
  * the log cuts itself back to its last durable entry and fails that append
@@ -233,6 +259,20 @@ export interface RunEventLog {
    * @throws {IntegrityError} When an entry other than the last is damaged.
    */
   read<T>(runId: string, codec: LogCodec<T>): Promise<LogContents<T>>;
+  /**
+   * Reads the complete entries appended after a cursor, so another process
+   * can follow a live log (`lily run show --follow`): an entry still being
+   * written (or a torn tail) is left for a later read, which finds it once it
+   * is complete. Never writes.
+   *
+   * @param runId The run.
+   * @param codec Checks each entry (line numbers count from the log's start).
+   * @param cursor Where the last read got to; {@linkcode LOG_START} for the whole log.
+   * @returns The new entries and the cursor after them; none when the log does not exist yet.
+   * @throws {IntegrityError} When a complete entry is damaged, or the log is
+   * shorter than the cursor (it was replaced).
+   */
+  readFrom<T>(runId: string, codec: LogCodec<T>, cursor: LogCursor): Promise<LogTail<T>>;
   /**
    * Opens a run's log for appending, cutting a torn tail off first. Only the
    * holder of the run's lease may do this.

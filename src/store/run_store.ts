@@ -24,6 +24,7 @@ import {
 } from "./durable_file.ts";
 import { type RunLayout, runLayout, type StoreLayout } from "./layout.ts";
 import { checkFileName } from "./safe_path.ts";
+import { type LiveLogChunk, readLiveLog } from "./live_log.ts";
 import { basename, join } from "node:path";
 import {
   manifestBytes,
@@ -218,6 +219,22 @@ export class RunStore {
   scratch(runId: string): RunScratch {
     const run = runLayout(this.#layout, runId);
     return { tmp: run.tmp, logs: run.logs };
+  }
+
+  /**
+   * Reads one of a run's live log files (in `logs/`, as the runtime names
+   * them) from a byte offset, while it may still grow.
+   *
+   * @param runId The run id.
+   * @param name The file's name in `logs/`, e.g. `build.1.stdout.log`.
+   * @param offset Where to start, in bytes.
+   * @returns The bytes (at most 1 MiB) and the file's size, or `undefined` when there is no such file.
+   * @throws {UsageError} When the id is not a UUID or the name is not a plain file name.
+   * @throws {IntegrityError} When the file is a symlink or not a regular file.
+   */
+  async readLiveLog(runId: string, name: string, offset: number): Promise<LiveLogChunk | undefined> {
+    const run = runLayout(this.#layout, runId);
+    return await readLiveLog(join(run.logs, checkFileName(name, "log file name")), offset);
   }
 
   /**

@@ -7,8 +7,16 @@
  */
 
 import { runLayout, type StoreLayout } from "../layout.ts";
-import type { AppendLog, LogCodec, LogContents, OpenLogOptions, RunEventLog } from "../ports.ts";
-import { JsonlLog, readJsonlLog } from "./jsonl_log.ts";
+import type {
+  AppendLog,
+  LogCodec,
+  LogContents,
+  LogCursor,
+  LogTail,
+  OpenLogOptions,
+  RunEventLog,
+} from "../ports.ts";
+import { JsonlLog, readJsonlLog, readJsonlLogFrom } from "./jsonl_log.ts";
 
 /** Which of a run's logs: its events or its access journal. */
 export type RunLogFile = "events" | "access";
@@ -44,6 +52,22 @@ export class FsRunEventLog implements RunEventLog {
    */
   async read<T>(runId: string, codec: LogCodec<T>): Promise<LogContents<T>> {
     return await readJsonlLog(this.#path(runId), codec);
+  }
+
+  /**
+   * Reads the complete lines of a run's log after a cursor (its
+   * position is a byte offset), leaving a line not yet ended for a later read.
+   *
+   * @param runId The run.
+   * @param codec Checks each entry.
+   * @param cursor Where the last read got to.
+   * @returns The new entries and the cursor after them.
+   * @throws {UsageError} When `runId` is not a UUID.
+   * @throws {IntegrityError} When a complete line is damaged, the file is
+   * shorter than the cursor, or it is a symlink.
+   */
+  async readFrom<T>(runId: string, codec: LogCodec<T>, cursor: LogCursor): Promise<LogTail<T>> {
+    return await readJsonlLogFrom(this.#path(runId), codec, cursor);
   }
 
   /**

@@ -12,7 +12,14 @@
 import { IntegrityError } from "../../core/errors.ts";
 import { storageError } from "../../core/storage_error.ts";
 import { syncFile, writeAll } from "../durable_file.ts";
-import type { AppendLog, LogCodec, LogContents, OpenLogOptions } from "../ports.ts";
+import type {
+  AppendLog,
+  LogCodec,
+  LogContents,
+  LogCursor,
+  LogTail,
+  OpenLogOptions,
+} from "../ports.ts";
 import { refuseSymlink } from "./refuse_symlink.ts";
 
 /** What {@linkcode readJsonlLog} found, with where the complete lines end. */
@@ -53,26 +60,95 @@ async function readContents<T>(path: string, codec: LogCodec<T>): Promise<JsonlC
         "are lost; restore the file from a backup",
     );
   }
-  const lines = new TextDecoder().decode(bytes.subarray(0, validBytes)).split("\n");
+  const entries = parseLines(bytes.subarray(0, validBytes), { path, codec, firstLine: 1 });
+  return { entries, validBytes, tornTail: validBytes < bytes.length };
+}
+
+/** Parses complete lines, numbering them from `firstLine`. */
+function parseLines<T>(
+  bytes: Uint8Array,
+  where: { path: string; codec: LogCodec<T>; firstLine: number },
+): T[] {
+  const { path, codec, firstLine } = where;
+  const lines = new TextDecoder().decode(bytes).split("\n");
   lines.pop();
-  const entries = lines.map((line, i) => {
+  return lines.map((line, i) => {
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (err) {
-      throw new IntegrityError(`${codec.label} ${path} is corrupt at line ${i + 1}: not JSON`, {
-        cause: err,
-      });
+      throw new IntegrityError(
+        `${codec.label} ${path} is corrupt at line ${firstLine + i}: not JSON`,
+        { cause: err },
+      );
     }
-    const checked = codec.parse(value, i + 1);
+    const checked = codec.parse(value, firstLine + i);
     if ("problem" in checked) {
       throw new IntegrityError(
-        `${codec.label} ${path} is corrupt at line ${i + 1}: ${checked.problem}`,
+        `${codec.label} ${path} is corrupt at line ${firstLine + i}: ${checked.problem}`,
       );
     }
     return checked.entry;
   });
-  return { entries, validBytes, tornTail: validBytes < bytes.length };
+}
+
+/**
+ * Reads the complete lines of a JSON-lines log after a cursor, for a reader
+ * that follows a live log: a line not yet ended by its newline (an append
+ * under way, or a torn tail) is left for a later read.
+ *
+ * @param path The file.
+ * @param codec Checks each line.
+ * @param cursor Where the last read got to (a byte offset after a newline, and the lines before it).
+ * @returns The new entries and the cursor after them; none when the file does not exist.
+ * @throws {IntegrityError} When a complete line is not an entry, the file is
+ * shorter than the cursor (it was replaced), or it is a symlink.
+ * @throws {StorageError} When the file cannot be read.
+ */
+export async function readJsonlLogFrom<T>(
+  path: string,
+  codec: LogCodec<T>,
+  cursor: LogCursor,
+): Promise<LogTail<T>> {
+  await refuseSymlink(path);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return { entries: [], cursor };
+    throw storageError(err, path, "read");
+  }
+  let bytes: Uint8Array;
+  try {
+    const size = (await file.stat()).size;
+    if (size < cursor.position) {
+      throw new IntegrityError(
+        `${codec.label} ${path} is shorter (${size} bytes) than what was read of it ` +
+          `(${cursor.position} bytes): it was replaced; read it again from its start`,
+      );
+    }
+    await file.seek(cursor.position, Deno.SeekMode.Start);
+    bytes = new Uint8Array(await new Response(file.readable).arrayBuffer());
+  } catch (err) {
+    if (err instanceof IntegrityError) throw err;
+    throw storageError(err, path, "read");
+  } finally {
+    try {
+      file.close();
+    } catch {
+      // Already closed by its readable stream.
+    }
+  }
+  const complete = bytes.lastIndexOf(10) + 1;
+  const entries = parseLines(bytes.subarray(0, complete), {
+    path,
+    codec,
+    firstLine: cursor.entries + 1,
+  });
+  return {
+    entries,
+    cursor: { entries: cursor.entries + entries.length, position: cursor.position + complete },
+  };
 }
 
 interface Pending {
