@@ -23,6 +23,7 @@ import { type CliContext, globalOptions, workspaceOf } from "./context.ts";
 import { completeHints } from "./hints.ts";
 import { registerJournalCommand } from "./journal_command.ts";
 import { processOutput, ReportedFailure } from "./output.ts";
+import { registerLogsCommand } from "./logs_command.ts";
 import { registerRunCommands } from "./run_commands.ts";
 import { registerReplayCommands } from "./replay_commands.ts";
 import { registerSchemaCommands } from "./schema_commands.ts";
@@ -55,6 +56,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerWorkflowCommands(program, run, ctx);
   const artifact = registerArtifactCommands(program, ctx);
   registerReplayCommands(run, artifact, ctx);
+  registerLogsCommand(program, ctx);
   registerVerifyCommand(program, ctx);
   registerJournalCommand(program, ctx);
   registerSchemaCommands(program, ctx);
@@ -191,10 +193,11 @@ export async function main(
       const data = err instanceof ReportedFailure ? err.data : {};
       const issues = isLilyError(err) && err.issues.length > 0 && !("issues" in data);
       const error = { code: errorCode(err), message: lines.join("\n"), exit_code: code };
+      // A streaming `--follow --json` prints one JSON object per line, its error too.
       ctx.output.out(JSON.stringify(
         { ...data, error: issues ? { ...error, issues: (err as LilyError).issues } : error },
         null,
-        2,
+        args.includes("--follow") ? undefined : 2,
       ));
     }
     if (debug && err instanceof Error && err.stack) ctx.output.err(err.stack);

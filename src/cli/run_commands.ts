@@ -15,6 +15,7 @@ import type { AttemptState, RunState } from "../runtime/run_events.ts";
 import { describeRoutes } from "./route_view.ts";
 import { attemptHistory } from "../kernel/run_history.ts";
 import { describeHistory, describeReplays } from "./replay_view.ts";
+import { followRunShow } from "./run_follow_view.ts";
 
 /**
  * Adds the `run` commands to the program.
@@ -93,8 +94,10 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
     )
     .argument("<run_id>", "the run")
     .option("--history", "also every attempt a rerun or a replacement superseded, with outputs")
+    .option("--follow", "print the run's events as they are journaled, until its runner stops")
     .action(async (runId, opts, cmd) => {
       const g = globalOptions(cmd);
+      if (opts.follow) return await followRunShow(ctx, g, runId);
       const command = (args: readonly string[]) => hint(ctx, g, args);
       const run = await withKernel(ctx, g, (kernel) => kernel.queries.describeRun(runId));
       const { manifest, path, state, human_gates: gates, failures } = run;

@@ -25,6 +25,7 @@ import {
 } from "../runtime/attempt_workspace.ts";
 import { buildAttemptContext } from "../runtime/attempt_context.ts";
 import type { AccessReport, ExecutionResult } from "../runtime/executors/executor.ts";
+import { gateLabel } from "../runtime/log_names.ts";
 import { recordViolations } from "../runtime/violation_records.ts";
 import type { GateStatus, InputRecord } from "../runtime/run_events.ts";
 import { executorFor, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
@@ -139,9 +140,9 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
     request: GateRequest,
     gate: GateSpec,
   ): Promise<{ payload: GateResultPayload; inputs: Record<string, InputRecord> }> {
-    const label = `${
-      request.evaluation ? `${request.evaluation.label}.` : ""
-    }gate.${gate.id}.${request.step.id}.${request.attempt}`;
+    const label = `${request.evaluation ? `${request.evaluation.label}.` : ""}${
+      gateLabel(gate.id, request.step.id, request.attempt)
+    }`;
     const dirs = await prepareAttemptDirs(store.runs.scratch(request.runId), label);
     const started = clock.monotonicMs();
     const runner: ExecutorSpec = gate.runner;

@@ -76,6 +76,8 @@ import type {
 } from "./kernel_api.ts";
 import { readGateFailure, readLogExcerpt } from "./run_logs.ts";
 import { readJournalView } from "./journal_view.ts";
+import { readRunLogs } from "./run_log_stream.ts";
+import { followRunEvents } from "./run_follow.ts";
 import { describeRunIn, listRunSummaries } from "./run_views.ts";
 import { assertRunnable } from "./runnable_check.ts";
 import { planWorkflow } from "./workflow_plan.ts";
@@ -340,6 +342,12 @@ function runQueries(deps: KernelDeps): RunQueries {
     },
     async journal(runId, options = {}) {
       return await readJournalView(await deps.store(false), runId, options);
+    },
+    async *runLogs(runId, options = {}) {
+      yield* readRunLogs(await deps.store(false), runId, options);
+    },
+    async *runEvents(runId, options) {
+      yield* followRunEvents(await deps.store(false), runId, options);
     },
   };
 }

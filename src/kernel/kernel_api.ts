@@ -22,6 +22,8 @@ import type { Producer } from "../store/artifact_store.ts";
 import type { CreatedRun } from "../store/run_store.ts";
 import type { GateFailure, LogExcerpt } from "./run_logs.ts";
 import type { JournalView, JournalViewOptions } from "./journal_view.ts";
+import type { RunLogItem, RunLogOptions } from "./run_log_stream.ts";
+import type { PollRunOptions, RunFollowItem } from "./run_follow.ts";
 import type { RunDescription, RunSummary } from "./run_views.ts";
 import type { WorkflowPlan } from "./workflow_plan.ts";
 import type { GatesOnlyReport } from "./gates_only.ts";
@@ -397,6 +399,28 @@ export interface RunQueries {
    * @throws {UsageError} When the step is not one of the run's.
    */
   journal(runId: string, options?: JournalViewOptions): Promise<JournalView>;
+   * Reads the output a run's attempts and gates captured (`lily logs`): all
+   * of it so far, and with `follow`, new output as it is written until the
+   * run's runner stops. Reads only; another process may be running the run.
+   *
+   * @param runId The run.
+   * @param options Step, attempt and stream filters; whether to follow.
+   * @returns The output piece by piece, then one `end` item.
+   * @throws {NotFoundError} When there is no store, run, step or attempt.
+   * @throws {RunnerGoneError} When following a run that has not finished and no runner runs.
+   */
+  runLogs(runId: string, options?: RunLogOptions): AsyncIterable<RunLogItem>;
+  /**
+   * A run's events from the first, as they are journaled (`lily run show
+   * --follow`): once, or with `follow` until the run's runner stops.
+   *
+   * @param runId The run.
+   * @param options Whether to follow and how often to look.
+   * @returns Each event, then one `end` item.
+   * @throws {NotFoundError} When there is no store or run.
+   * @throws {RunnerGoneError} When following a run that has not finished and no runner runs.
+   */
+  runEvents(runId: string, options: PollRunOptions): AsyncIterable<RunFollowItem>;
 }
 
 /** The kernel: run operations and queries over one workspace. */

@@ -21,6 +21,7 @@ import type { OutputSpec } from "../graph/workflow.ts";
 export { inputEnvName } from "../graph/derived_names.ts";
 import type { MaterializedInput } from "./executors/executor.ts";
 import type { InputRecord } from "./run_events.ts";
+import { logFileName } from "./log_names.ts";
 
 /** Environment variables every step gets from the kernel's environment when set. */
 export const BASE_ENV_NAMES: readonly string[] = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TERM"];
@@ -72,8 +73,8 @@ export async function prepareAttemptDirs(
     outputDir: join(root, "out"),
     inputDir: join(root, "in"),
     scratchDir: join(root, "scratch"),
-    stdoutPath: join(run.logs, `${label}.stdout.log`),
-    stderrPath: join(run.logs, `${label}.stderr.log`),
+    stdoutPath: join(run.logs, logFileName(label, "stdout")),
+    stderrPath: join(run.logs, logFileName(label, "stderr")),
   };
   if (!options.processes && !options.inputs && !options.outputs) return dirs;
   // Synchronous: a mkdir costs microseconds, a round trip through the thread pool far more.

@@ -11,7 +11,7 @@
  */
 
 import { type Clock, systemClock } from "../core/clock.ts";
-import type { AppendLog, LogCodec, RunEventLog } from "../store/ports.ts";
+import type { AppendLog, LogCodec, LogCursor, LogTail, RunEventLog } from "../store/ports.ts";
 import type { Durability } from "./durability.ts";
 import { assertWritableRunEvent, describeEventIssue, parseRunEvent } from "./run_event_schema.ts";
 import type { RunEvent, RunEventBody } from "./run_events.ts";
@@ -51,6 +51,25 @@ export interface JournalContents {
 export async function readJournal(log: RunEventLog, runId: string): Promise<JournalContents> {
   const { entries, tornTail } = await log.read(runId, RUN_EVENT_CODEC);
   return { events: entries, tornTail };
+}
+
+/**
+ * Reads the events journaled after a cursor, for a follower in another
+ * process (`lily run show --follow`): an event still being written is left
+ * for the next read.
+ *
+ * @param log The store's run event log.
+ * @param runId The run.
+ * @param cursor Where the last read got to (`LOG_START` for all).
+ * @returns The new events and the cursor after them.
+ * @throws {IntegrityError} When a complete event is damaged.
+ */
+export async function readJournalFrom(
+  log: RunEventLog,
+  runId: string,
+  cursor: LogCursor,
+): Promise<LogTail<RunEvent>> {
+  return await log.readFrom(runId, RUN_EVENT_CODEC, cursor);
 }
 
 /** Options of {@linkcode RunJournal.open}. */

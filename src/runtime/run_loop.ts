@@ -66,6 +66,8 @@ import { withRunSession } from "./run_session.ts";
 import { exportRunState } from "./run_state_file.ts";
 import { isUnwritableDisk } from "../core/storage_error.ts";
 import { crashPoint } from "../core/crash_point.ts";
+import { attemptLabel } from "./log_names.ts";
+import type { RunObserver } from "./run_observer.ts";
 import {
   decidedGates,
   failureReason,
@@ -163,6 +165,8 @@ export interface ExecuteRunOptions {
   readonly durability?: Durability;
   /** Told about every event once it is durable, with the state after it. */
   readonly onEvent?: (event: RunEvent, state: RunState) => void;
+  /** Watches the runner (e.g. OpenTelemetry tracing); closed when the runner stops. */
+  readonly observer?: RunObserver;
   /**
    * How often the runner looks for a cancel request, in ms (clamped to 1 ms …
    * 2^31−1 ms). The runner also looks at every phase boundary of an attempt.
@@ -253,6 +257,7 @@ export async function executeRun(
     if (events.length === 0 && options.start) {
       const start = typeof options.start === "function" ? await options.start() : options.start;
       events.push(await journal.append(start));
+      options.observer?.observe(events[0], foldEvents(runId, events));
       options.onCreated?.(runId);
       crashPoint("run_announced");
     }
@@ -281,6 +286,7 @@ export async function executeRun(
       throw err;
     } finally {
       await access.close();
+      await options.observer?.close();
     }
   }, { clock, durability: options.durability });
 }
@@ -347,6 +353,7 @@ class RunLoop {
     const { event, durable } = this.#journal.appendNow(body);
     applyEvent(this.#state, event);
     await durable;
+    this.#options.observer?.observe(event, this.#state);
     this.#options.onEvent?.(event, this.#state);
   }
 
@@ -661,7 +668,7 @@ class RunLoop {
     if (Object.keys(inputs).length > 0) this.#access.record(subject, { type: "inputs", inputs });
     crashPoint("attempt_started");
     await this.#checkCancel();
-    const label = `${step.id}.${attemptNo}`;
+    const label = attemptLabel(step.id, attemptNo);
     const capabilities = this.#graph.kinds.get(step.executor.kind)?.capabilities;
     const dirs = await prepareAttemptDirs(this.#store.runs.scratch(runId), label, {
       processes: !(capabilities?.inProcess ?? false),

@@ -232,7 +232,11 @@ export class RunStore {
    * @throws {UsageError} When the id is not a UUID or the name is not a plain file name.
    * @throws {IntegrityError} When the file is a symlink or not a regular file.
    */
-  async readLiveLog(runId: string, name: string, offset: number): Promise<LiveLogChunk | undefined> {
+  async readLiveLog(
+    runId: string,
+    name: string,
+    offset: number,
+  ): Promise<LiveLogChunk | undefined> {
     const run = runLayout(this.#layout, runId);
     return await readLiveLog(join(run.logs, checkFileName(name, "log file name")), offset);
   }
