@@ -41,6 +41,7 @@ type Layer = typeof LAYERS[number];
  * | `zod` | store, contracts, graph, runtime |
  * | `node:crypto` | core, store |
  * | `node:path` | store, contracts, graph, policy, runtime, cli |
+ * | `@opentelemetry/api` | observe |
  */
 const ALLOWED_EXTERNAL: Readonly<Record<Layer, readonly string[]>> = {
   core: ["canonicalize", "node:crypto"],
@@ -50,7 +51,7 @@ const ALLOWED_EXTERNAL: Readonly<Record<Layer, readonly string[]>> = {
   policy: ["node:path"],
   runtime: ["node:path", "zod"],
   gates: [],
-  observe: [],
+  observe: ["@opentelemetry/api"],
   packs: [],
   kernel: [],
   cli: ["@commander-js/extra-typings", "commander", "node:path"],

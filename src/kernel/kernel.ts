@@ -77,6 +77,7 @@ import type {
 import { readGateFailure, readLogExcerpt } from "./run_logs.ts";
 import { readJournalView } from "./journal_view.ts";
 import { readRunLogs } from "./run_log_stream.ts";
+import { createRunTracer } from "../observe/run_tracer.ts";
 import { followRunEvents } from "./run_follow.ts";
 import { describeRunIn, listRunSummaries } from "./run_views.ts";
 import { assertRunnable } from "./runnable_check.ts";
@@ -229,6 +230,7 @@ function loopOptions(deps: KernelDeps, store: ContractStore, drive: RunDriveOpti
       store.registry.has(type) ? issuesOf(store.registry.validate(type, value)) : [],
     signal: drive.signal,
     onEvent: drive.onEvent,
+    ...(deps.env.get("OTEL_DENO") === "true" ? { observer: createRunTracer(store) } : {}),
     clock: deps.clock,
   };
 }

@@ -1,0 +1,226 @@
+import { assert, assertEquals } from "./_assert.ts";
+import { join } from "node:path";
+import {
+  assertCleanError,
+  CLI,
+  firstRunId,
+  lily,
+  lilyInBackground,
+  lilyJson,
+  runEvents,
+  SANDBOX_ENV,
+  waitForEvent,
+  withTempDir,
+} from "./_helpers.ts";
+
+/** A step that fails once then succeeds (attempt 2), with a gate; a second step downstream. */
+const FLOW = [
+  "name: logs",
+  "steps:",
+  "  - id: build",
+  "    shell: >-",
+  "      echo build-out; echo build-err >&2;",
+  "      if [ -f tried ]; then echo second-try; else touch tried; exit 75; fi",
+  "    retry: { max_attempts: 2, exit_codes: [75] }",
+  "  - id: ship",
+  "    needs: [build]",
+  "    shell: echo ship-out",
+  "gates:",
+  "  - { id: check, step: build, shell: echo gate-out; echo gate-err >&2 }",
+  "",
+].join("\n");
+
+interface LogsDoc {
+  run_id: string;
+  status: string;
+  logs: { step: string; attempt: number; gate_id: string | null; stream: string; text: string }[];
+}
+
+async function finishedRun(ws: string): Promise<string> {
+  await Deno.writeTextFile(join(ws, "flow.yaml"), FLOW);
+  const run = await lily(["run", "start", "flow.yaml", "--json"], {
+    workspace: ws,
+    env: SANDBOX_ENV,
+  });
+  assertEquals(run.code, 0, run.stderr);
+  return (JSON.parse(run.stdout) as { run_id: string }).run_id;
+}
+
+Deno.test("lily logs prints every attempt's and gate's output in blocks, by step in order", async () => {
+  await withTempDir(async (ws) => {
+    const runId = await finishedRun(ws);
+    const human = await lily(["logs", runId], { workspace: ws });
+    assertEquals(human.code, 0, human.stderr);
+    assertEquals(
+      human.stdout,
+      [
+        "==> build#1 stdout <==",
+        "build-out",
+        "==> build#1 stderr <==",
+        "build-err",
+        "==> build#2 stdout <==",
+        "build-out",
+        "second-try",
+        "==> build#2 stderr <==",
+        "build-err",
+        "==> build#2 gate check stdout <==",
+        "gate-out",
+        "==> build#2 gate check stderr <==",
+        "gate-err",
+        "==> ship#1 stdout <==",
+        "ship-out",
+        "",
+      ].join("\n"),
+    );
+
+    const doc = await lilyJson<LogsDoc>(["logs", runId], ws);
+    assertEquals([doc.run_id, doc.status], [runId, "succeeded"]);
+    assertEquals(
+      doc.logs.map((l) => `${l.step}#${l.attempt}:${l.gate_id}:${l.stream}:${l.text}`),
+      [
+        "build#1:null:stdout:build-out\n",
+        "build#1:null:stderr:build-err\n",
+        "build#2:null:stdout:build-out\nsecond-try\n",
+        "build#2:null:stderr:build-err\n",
+        "build#2:check:stdout:gate-out\n",
+        "build#2:check:stderr:gate-err\n",
+        "ship#1:null:stdout:ship-out\n",
+      ],
+    );
+  });
+});
+
+Deno.test("lily logs --step, --attempt and --stream filter the blocks", async () => {
+  await withTempDir(async (ws) => {
+    const runId = await finishedRun(ws);
+    const blocks = async (args: string[]) =>
+      (await lilyJson<LogsDoc>(["logs", runId, ...args], ws)).logs.map((l) =>
+        `${l.step}#${l.attempt}:${l.gate_id}:${l.stream}`
+      );
+    assertEquals(await blocks(["--step", "ship"]), ["ship#1:null:stdout"]);
+    assertEquals(await blocks(["--step", "build", "--attempt", "1"]), [
+      "build#1:null:stdout",
+      "build#1:null:stderr",
+    ]);
+    assertEquals(await blocks(["--step", "build", "--stream", "stderr"]), [
+      "build#1:null:stderr",
+      "build#2:null:stderr",
+      "build#2:check:stderr",
+    ]);
+    assertEquals(await blocks(["--stream", "stdout", "--step", "build", "--attempt", "2"]), [
+      "build#2:null:stdout",
+      "build#2:check:stdout",
+    ]);
+  });
+});
+
+Deno.test("lily logs: an unknown run, step or attempt is one line and exit 1; bad usage exit 2", async () => {
+  await withTempDir(async (ws) => {
+    const runId = await finishedRun(ws);
+    const other = "01234567-89ab-4def-8123-456789abcdef";
+    assertCleanError(await lily(["logs", other], { workspace: ws }), 1, /does not exist/);
+    assertCleanError(
+      await lily(["logs", runId, "--step", "nope"], { workspace: ws }),
+      1,
+      /has no step nope; its steps: build, ship/,
+    );
+    assertCleanError(
+      await lily(["logs", runId, "--step", "ship", "--attempt", "4"], { workspace: ws }),
+      1,
+      /Step ship of run .* has no attempt 4; its attempts: 1/,
+    );
+    assertCleanError(
+      await lily(["logs", runId, "--attempt", "1"], { workspace: ws }),
+      2,
+      /--attempt needs --step/,
+    );
+    assertCleanError(
+      await lily(["logs", runId, "--step", "ship", "--attempt", "0"], { workspace: ws }),
+      2,
+      /Invalid --attempt "0": expected a positive integer/,
+    );
+    assertCleanError(
+      await lily(["logs", runId, "--stream", "both"], { workspace: ws }),
+      2,
+      /Allowed choices are stdout, stderr/,
+    );
+    const json = await lily(["logs", runId, "--step", "nope", "--json"], { workspace: ws });
+    assertEquals(json.code, 1);
+    assertEquals(JSON.parse(json.stdout).error.code, "not_found");
+  });
+});
+
+/** Reads a child's stdout until `pattern` shows up; returns what was read. */
+async function readUntil(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  pattern: RegExp,
+  sofar = "",
+): Promise<string> {
+  let text = sofar;
+  const decoder = new TextDecoder();
+  while (!pattern.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`output ended before ${pattern}: ${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  return text;
+}
+
+/** A step that prints, then waits for the test's `release` file, then prints again. */
+function pausingFlow(): string {
+  return [
+    "name: live",
+    "steps:",
+    "  - id: talk",
+    "    shell: >-",
+    "      echo before-release; echo warn-early >&2;",
+    "      while [ ! -f release ]; do sleep 0.05; done;",
+    "      echo after-release",
+    "",
+  ].join("\n");
+}
+
+function spawnLily(args: string[], ws: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", CLI, ...args],
+    cwd: ws,
+    env: { LILY_WORKSPACE: ws, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+}
+
+Deno.test("lily logs --follow from a second process sees output while the run is live and ends with it", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(join(ws, "flow.yaml"), pausingFlow());
+    const runner = lilyInBackground(["run", "start", "flow.yaml"], ws, SANDBOX_ENV);
+    const runId = await firstRunId(ws);
+    await waitForEvent(ws, runId, "attempt_spawned", "the step to start");
+    const follower = spawnLily(["logs", runId, "--follow", "--json"], ws);
+    const reader = follower.stdout.getReader();
+    try {
+      const early = await readUntil(reader, /before-release[\s\S]*\n/);
+      // Seen while the run is live: the step waits for the release file.
+      assert(!(await runEvents(ws, runId)).some((e) => e.type === "run_finished"));
+      assert(early.includes('"stream":"stdout"'), early);
+      await Deno.writeTextFile(join(ws, "release"), "");
+      const rest = await readUntil(reader, /"end"/, early);
+      const lines = rest.trim().split("\n").map((l) => JSON.parse(l));
+      const text = (stream: string) =>
+        lines.filter((l) => l.stream === stream).map((l) => l.text).join("");
+      assertEquals(text("stdout"), "before-release\nafter-release\n");
+      assertEquals(text("stderr"), "warn-early\n");
+      assertEquals(lines.at(-1).end, { run_id: runId, status: "succeeded", reason: null });
+      assert(
+        lines.slice(0, -1).every((l) => l.step === "talk" && l.attempt === 1 && l.gate_id === null),
+      );
+    } finally {
+      reader.releaseLock();
+      await follower.stdout.cancel();
+      await follower.stderr.cancel();
+    }
+    assertEquals((await follower.status).code, 0);
+    assertEquals((await runner.done).code, 0);
+  });
+});
