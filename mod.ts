@@ -100,6 +100,19 @@ export type {
   CommittedOutput,
   StagedOutput,
 } from "./src/runtime/access_entry.ts";
+export type {
+  LogFilter,
+  LogSource,
+  RunLogItem,
+  RunLogOptions,
+} from "./src/kernel/run_log_stream.ts";
+export type { LogStream } from "./src/runtime/log_names.ts";
+export type {
+  PollRunOptions,
+  RunEnd,
+  RunFollowItem,
+  RunnerGoneError,
+} from "./src/kernel/run_follow.ts";
 export type { PendingRetry } from "./src/kernel/pending_retry.ts";
 export type { GatesOnlyReport, GatesOnlyResult } from "./src/kernel/gates_only.ts";
 export type { Replacement, ReplacementSource } from "./src/kernel/run_replay.ts";

@@ -399,6 +399,7 @@ export interface RunQueries {
    * @throws {UsageError} When the step is not one of the run's.
    */
   journal(runId: string, options?: JournalViewOptions): Promise<JournalView>;
+  /**
    * Reads the output a run's attempts and gates captured (`lily logs`): all
    * of it so far, and with `follow`, new output as it is written until the
    * run's runner stops. Reads only; another process may be running the run.
