@@ -12,7 +12,7 @@
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { createHash } from "node:crypto";
 import { ConflictError, IntegrityError, NotFoundError } from "../mod.ts";
-import { type ArtifactRef, type LogCodec, LOG_START, type Store } from "../store.ts";
+import { type ArtifactRef, LOG_START, type LogCodec, type Store } from "../store.ts";
 
 /** A backend opened for one test, with the hooks only a backend can provide. */
 export interface StoreUnderTest {

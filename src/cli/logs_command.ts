@@ -9,9 +9,10 @@
 
 import { type Command, Option } from "@commander-js/extra-typings";
 import { UsageError } from "../core/errors.ts";
-import type { LogSource } from "../kernel/run_log_stream.ts";
+import type { LogSource, RunLogItem } from "../kernel/run_log_stream.ts";
 import type { CliContext } from "./context.ts";
 import { globalOptions, withKernel } from "./context.ts";
+import type { Output } from "./output.ts";
 
 function parseAttempt(value: string): number {
   const n = Number(value);
@@ -30,6 +31,68 @@ function header(source: LogSource): string {
 function sameSource(a: LogSource | null, b: LogSource): boolean {
   return a !== null && a.step === b.step && a.attempt === b.attempt &&
     a.gate_id === b.gate_id && a.stream === b.stream;
+}
+
+type EndItem = Extract<RunLogItem, { kind: "end" }>;
+type OutputItem = Extract<RunLogItem, { kind: "output" }>;
+
+/** How the items are printed: one of the three forms below. */
+interface LogPrinter {
+  output(item: OutputItem): void;
+  end(item: EndItem): void;
+}
+
+/** `--json` without `--follow`: one document once everything is read. */
+function jsonDocument(out: Output, runId: string): LogPrinter {
+  const logs: (LogSource & { text: string })[] = [];
+  return {
+    output({ source, text }) {
+      const last = logs.at(-1);
+      if (last && sameSource(last, source)) last.text += text;
+      else logs.push({ ...source, text });
+    },
+    end({ status }) {
+      out.out(JSON.stringify({ run_id: runId, status, logs }, null, 2));
+    },
+  };
+}
+
+/** `--follow --json`: one object per chunk, then the end, one per line. */
+function jsonLines(out: Output, runId: string): LogPrinter {
+  return {
+    output({ source, text }) {
+      out.out(JSON.stringify({ ...source, text }));
+    },
+    end({ status, end }) {
+      out.out(JSON.stringify({ end: { run_id: runId, status, reason: end?.reason ?? null } }));
+    },
+  };
+}
+
+/** Text: the output as written, a header whenever its source changes. */
+function text(out: Output, runId: string, follow: boolean): LogPrinter {
+  const encoder = new TextEncoder();
+  let last: LogSource | null = null;
+  let endsInNewline = true;
+  const newline = () => {
+    if (!endsInNewline) out.raw(encoder.encode("\n"));
+  };
+  return {
+    output({ source, text }) {
+      if (!sameSource(last, source)) {
+        newline();
+        out.out(header(source));
+      }
+      out.raw(encoder.encode(text));
+      endsInNewline = text.endsWith("\n");
+      last = source;
+    },
+    end({ status }) {
+      newline();
+      if (last === null) out.err(`No output captured for run ${runId}`);
+      if (follow) out.err(`Run ${runId} ${status}`);
+    },
+  };
 }
 
 /**
@@ -53,10 +116,11 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
     .action(async (runId, opts, cmd) => {
       const g = globalOptions(cmd);
       const follow = opts.follow ?? false;
-      const blocks: (LogSource & { text: string })[] = [];
-      let last: LogSource | null = null;
-      let endsInNewline = true;
-      const encoder = new TextEncoder();
+      const printer = !g.json
+        ? text(ctx.output, runId, follow)
+        : follow
+        ? jsonLines(ctx.output, runId)
+        : jsonDocument(ctx.output, runId);
       await withKernel(ctx, g, async (kernel) => {
         const items = kernel.queries.runLogs(runId, {
           step: opts.step,
@@ -65,39 +129,8 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
           follow,
         });
         for await (const item of items) {
-          if (item.kind === "end") {
-            if (g.json && !follow) {
-              ctx.output.out(
-                JSON.stringify({ run_id: runId, status: item.status, logs: blocks }, null, 2),
-              );
-            } else if (g.json) {
-              ctx.output.out(
-                JSON.stringify({
-                  end: { run_id: runId, status: item.status, reason: item.end?.reason ?? null },
-                }),
-              );
-            } else {
-              if (!endsInNewline) ctx.output.raw(encoder.encode("\n"));
-              if (last === null) ctx.output.err(`No output captured for run ${runId}`);
-              if (follow) ctx.output.err(`Run ${runId} ${item.status}`);
-            }
-            continue;
-          }
-          if (g.json && !follow) {
-            const prev = blocks.at(-1);
-            if (prev && sameSource(prev, item.source)) prev.text += item.text;
-            else blocks.push({ ...item.source, text: item.text });
-          } else if (g.json) {
-            ctx.output.out(JSON.stringify({ ...item.source, text: item.text }));
-          } else {
-            if (!sameSource(last, item.source)) {
-              if (!endsInNewline) ctx.output.raw(encoder.encode("\n"));
-              ctx.output.out(header(item.source));
-            }
-            ctx.output.raw(encoder.encode(item.text));
-            endsInNewline = item.text.endsWith("\n");
-          }
-          last = item.source;
+          if (item.kind === "end") printer.end(item);
+          else printer.output(item);
         }
       });
     });

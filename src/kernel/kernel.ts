@@ -230,7 +230,10 @@ function loopOptions(deps: KernelDeps, store: ContractStore, drive: RunDriveOpti
       store.registry.has(type) ? issuesOf(store.registry.validate(type, value)) : [],
     signal: drive.signal,
     onEvent: drive.onEvent,
-    ...(deps.env.get("OTEL_DENO") === "true" ? { observer: createRunTracer(store) } : {}),
+    // Deno's exporter runs for OTEL_DENO=true in any letter case, and so does the tracing.
+    ...(deps.env.get("OTEL_DENO")?.toLowerCase() === "true"
+      ? { observer: createRunTracer(store) }
+      : {}),
     clock: deps.clock,
   };
 }

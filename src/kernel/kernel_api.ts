@@ -66,7 +66,8 @@ export interface KernelOptions {
   /**
    * The environment: steps get their subset of it; `LILY_USER` (else
    * `USER`) names who starts runs and decides gates; `LILY_LLM=fake` picks
-   * the fake LLM provider when no `llm` is given.
+   * the fake LLM provider when no `llm` is given; `OTEL_DENO=true` traces
+   * runs with OpenTelemetry (`docs/observability.md`).
    * @default {systemEnv}
    */
   readonly env?: Env;

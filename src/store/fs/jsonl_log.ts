@@ -127,17 +127,20 @@ export async function readJsonlLogFrom<T>(
           `(${cursor.position} bytes): it was replaced; read it again from its start`,
       );
     }
+    bytes = new Uint8Array(size - cursor.position);
     await file.seek(cursor.position, Deno.SeekMode.Start);
-    bytes = new Uint8Array(await new Response(file.readable).arrayBuffer());
+    let filled = 0;
+    while (filled < bytes.length) {
+      const n = await file.read(bytes.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    bytes = bytes.subarray(0, filled);
   } catch (err) {
     if (err instanceof IntegrityError) throw err;
     throw storageError(err, path, "read");
   } finally {
-    try {
-      file.close();
-    } catch {
-      // Already closed by its readable stream.
-    }
+    file.close();
   }
   const complete = bytes.lastIndexOf(10) + 1;
   const entries = parseLines(bytes.subarray(0, complete), {
