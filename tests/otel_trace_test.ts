@@ -168,3 +168,56 @@ Deno.test("without OTEL_DENO no span is sent", async () => {
     await otlp.close();
   }
 });
+
+Deno.test("OTEL_DENO=true: a run that waits for a person and is resumed stays one trace: a lily.run span per runner, the decision's gate span from approve", async () => {
+  const otlp = receiver();
+  const env = {
+    ...SANDBOX_ENV,
+    OTEL_DENO: "true",
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+  };
+  try {
+    await withTempDir(async (ws) => {
+      await Deno.writeTextFile(
+        join(ws, "flow.yaml"),
+        "name: h\nsteps:\n  - { id: build, shell: echo b }\n" +
+          "gates:\n  - { id: ok, step: build, human: { prompt: Ship? } }\n",
+      );
+      const start = await lily(["run", "start", "flow.yaml", "--json"], { workspace: ws, env });
+      assertEquals(start.code, 3, start.stderr);
+      const runId = JSON.parse(start.stdout).run_id as string;
+      const follow = await lily(["logs", runId, "--follow"], { workspace: ws });
+      assertEquals([follow.code, follow.stderr.trim()], [0, `Run ${runId} waiting`]);
+      const approved = await lily(["approve", runId, "ok"], {
+        workspace: ws,
+        env: { ...env, LILY_USER: "ada" },
+      });
+      assertEquals(approved.code, 0, approved.stderr);
+      const resumed = await lily(["run", "resume", runId], { workspace: ws, env });
+      assertEquals(resumed.code, 0, resumed.stderr);
+      for (let i = 0; i < 100 && otlp.spans.length < 4; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const traceId = runId.replaceAll("-", "");
+      assert(
+        otlp.spans.every((s) => s.traceId === traceId),
+        "every process adds to the run's trace",
+      );
+      const runs = otlp.spans.filter((s) => s.name === "lily.run").map(attrs);
+      assertEquals(
+        runs.map((r) => [r["lily.status"], r["lily.resumed"]]),
+        [["waiting", false], ["succeeded", true]],
+      );
+      const gates = otlp.spans.filter((s) => s.name === "lily.gate");
+      assertEquals(
+        gates.map(attrs).map((g) => [g["lily.gate"], g["lily.status"], g["lily.decided_by"]]),
+        [["ok", "pass", "ada"]],
+      );
+      // Decided by `approve`, outside any runner: under the run's remote parent.
+      assertEquals(gates[0].parentSpanId, traceId.slice(16));
+    });
+  } finally {
+    await otlp.close();
+  }
+});

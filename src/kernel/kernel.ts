@@ -77,7 +77,7 @@ import type {
 import { readGateFailure, readLogExcerpt } from "./run_logs.ts";
 import { readJournalView } from "./journal_view.ts";
 import { readRunLogs } from "./run_log_stream.ts";
-import { createRunTracer } from "../observe/run_tracer.ts";
+import { createRunTracer, traceGateDecision } from "../observe/run_tracer.ts";
 import { followRunEvents } from "./run_follow.ts";
 import { describeRunIn, listRunSummaries } from "./run_views.ts";
 import { assertRunnable } from "./runnable_check.ts";
@@ -213,6 +213,11 @@ async function prepareInputs(
   return await prepareRunInputs(graph, inputs, { validate });
 }
 
+/** Whether runs are traced: Deno's exporter runs for `OTEL_DENO=true`, in any letter case. */
+function tracing(deps: KernelDeps): boolean {
+  return deps.env.get("OTEL_DENO")?.toLowerCase() === "true";
+}
+
 /** What the run loop is given: executors, gates, validation and the drive options. */
 function loopOptions(deps: KernelDeps, store: ContractStore, drive: RunDriveOptions) {
   const executors: ExecutorRegistry = {
@@ -230,10 +235,7 @@ function loopOptions(deps: KernelDeps, store: ContractStore, drive: RunDriveOpti
       store.registry.has(type) ? issuesOf(store.registry.validate(type, value)) : [],
     signal: drive.signal,
     onEvent: drive.onEvent,
-    // Deno's exporter runs for OTEL_DENO=true in any letter case, and so does the tracing.
-    ...(deps.env.get("OTEL_DENO")?.toLowerCase() === "true"
-      ? { observer: createRunTracer(store) }
-      : {}),
+    ...(tracing(deps) ? { observer: createRunTracer(store) } : {}),
     clock: deps.clock,
   };
 }
@@ -283,12 +285,15 @@ function runOperations(deps: KernelDeps): RunOperations {
       return await cancelRun(store, runId, { waitMs: options.waitMs, clock: deps.clock });
     },
     async approve(runId, gateId, options = {}) {
-      return await approveGate(await deps.store(false), runId, gateId, {
+      const store = await deps.store(false);
+      const decision = await approveGate(store, runId, gateId, {
         reject: options.reject,
         reason: options.reason,
         by: options.by ?? actor(),
         clock: deps.clock,
       });
+      if (tracing(deps)) await traceGateDecision(store, runId);
+      return decision;
     },
     async rerunFrom(runId, step, options = {}) {
       const store = await deps.store(false);

@@ -31,7 +31,8 @@ import {
 } from "@opentelemetry/api";
 import { KERNEL_VERSION } from "../core/version.ts";
 import type { GateResultPayload } from "../gates/gate_evaluator.ts";
-import type { RunEvent, RunState } from "../runtime/run_events.ts";
+import { foldEvents, type RunEvent, type RunState } from "../runtime/run_events.ts";
+import { readJournal } from "../runtime/run_journal.ts";
 import type { RunObserver } from "../runtime/run_observer.ts";
 import type { Store } from "../store/store.ts";
 
@@ -80,10 +81,13 @@ class RunTracer implements RunObserver {
   /** Where each attempt's next gate starts: the time of the attempt's last event. */
   readonly #gateStarts = new Map<string, Date>();
   readonly #pending: Promise<void>[] = [];
+  /** Whether the events are a runner's (under a `lily.run` span) or a decision made without one. */
+  readonly #runner: boolean;
 
-  constructor(store: Store, tracer: Tracer) {
+  constructor(store: Store, tracer: Tracer, runner: boolean) {
     this.#store = store;
     this.#tracer = tracer;
+    this.#runner = runner;
   }
 
   #base(step: string, attempt: number): Attributes {
@@ -91,6 +95,7 @@ class RunTracer implements RunObserver {
   }
 
   #runSpan(at: Date): Context {
+    if (!this.#runner) return runTraceContext(this.#runId);
     if (this.#runContext) return this.#runContext;
     this.#run = this.#tracer.startSpan("lily.run", {
       startTime: at,
@@ -125,6 +130,10 @@ class RunTracer implements RunObserver {
       }
       case "attempt_finished":
         this.#endAttempt(event, at, parent);
+        this.#gateStarts.set(key, at);
+        return;
+      case "gate_waiting":
+        // A person's decision comes later, from `approve`: its span starts here.
         this.#gateStarts.set(key, at);
         return;
       case "gate_finished": {
@@ -188,6 +197,7 @@ class RunTracer implements RunObserver {
         "lily.log_artifact_ids": logs as string[],
         "lily.artifact_ids": [resultId, ...logs as string[]],
         ...(result.exit_code === null ? {} : { "lily.exit_code": result.exit_code }),
+        ...(result.decided_by === undefined ? {} : { "lily.decided_by": result.decided_by }),
       });
       failed(
         span,
@@ -214,6 +224,10 @@ class RunTracer implements RunObserver {
   }
 }
 
+function tracerOf(options: RunTracerOptions): Tracer {
+  return options.tracer ?? trace.getTracer(TRACER_NAME, KERNEL_VERSION);
+}
+
 /**
  * Creates the observer that traces one runner of a run (the run its events'
  * state names); one observer per `executeRun`.
@@ -223,5 +237,34 @@ class RunTracer implements RunObserver {
  * @returns The observer; give it to the run loop, which closes it.
  */
 export function createRunTracer(store: Store, options: RunTracerOptions = {}): RunObserver {
-  return new RunTracer(store, options.tracer ?? trace.getTracer(TRACER_NAME, KERNEL_VERSION));
+  return new RunTracer(store, tracerOf(options), true);
+}
+
+/**
+ * Traces the decision a person just recorded on a human gate (`approve`,
+ * outside any runner): a `lily.gate` span in the run's trace, from the
+ * run's `gate_waiting` for that gate to its `gate_finished`, with
+ * `lily.decided_by`; its parent is the run's remote parent.
+ *
+ * @param store The open store.
+ * @param runId The run whose journal ends in the decision.
+ * @param options The tracer.
+ */
+export async function traceGateDecision(
+  store: Store,
+  runId: string,
+  options: RunTracerOptions = {},
+): Promise<void> {
+  const { events } = await readJournal(store.events, runId);
+  const decided = events.findLast((e) => e.type === "gate_finished");
+  if (decided?.type !== "gate_finished") return;
+  const waiting = events.findLast((e) =>
+    e.type === "gate_waiting" && e.step === decided.step && e.attempt === decided.attempt &&
+    e.gate_id === decided.gate.gate_id
+  );
+  const state = foldEvents(runId, events);
+  const tracer = new RunTracer(store, tracerOf(options), false);
+  if (waiting) tracer.observe(waiting, state);
+  tracer.observe(decided, state);
+  await tracer.close();
 }
