@@ -224,3 +224,55 @@ Deno.test("lily logs --follow from a second process sees output while the run is
     assertEquals((await runner.done).code, 0);
   });
 });
+
+Deno.test("lily logs --follow as text heads each source when it changes, gates included, and ends with the run's status", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      [
+        "name: live",
+        "steps:",
+        "  - id: talk",
+        "    shell: >-",
+        "      echo out-1; while [ ! -f release ]; do sleep 0.05; done;",
+        "      echo err-1 >&2; echo out-2",
+        "gates:",
+        "  - { id: check, step: talk, shell: echo gate-said }",
+        "",
+      ].join("\n"),
+    );
+    const runner = lilyInBackground(["run", "start", "flow.yaml"], ws, SANDBOX_ENV);
+    const runId = await firstRunId(ws);
+    await waitForEvent(ws, runId, "attempt_spawned", "the step to start");
+    const follower = spawnLily(["logs", runId, "--follow"], ws);
+    const reader = follower.stdout.getReader();
+    let seen: string;
+    try {
+      seen = await readUntil(reader, /out-1\n/);
+      await Deno.writeTextFile(join(ws, "release"), "");
+      seen = await readUntil(reader, /gate-said\n/, seen);
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += new TextDecoder().decode(value);
+      }
+    } finally {
+      reader.releaseLock();
+    }
+    const stderr = new TextDecoder().decode(
+      new Uint8Array(await new Response(follower.stderr).arrayBuffer()),
+    );
+    assertEquals((await follower.status).code, 0);
+    assertEquals((await runner.done).code, 0);
+    assertEquals(stderr.trim(), `Run ${runId} succeeded`);
+    // Which source is read first in a poll may vary; each chunk comes under its source's header.
+    const blocks = seen.split(/(?=^==> )/m).map((b) => b.trim().split("\n"));
+    assert(seen.startsWith("==> talk#1 stdout <==\nout-1\n"), seen);
+    const bySource = (head: string) =>
+      blocks.filter((b) => b[0] === head).flatMap((b) => b.slice(1));
+    assertEquals(bySource("==> talk#1 stdout <=="), ["out-1", "out-2"]);
+    assertEquals(bySource("==> talk#1 stderr <=="), ["err-1"]);
+    assertEquals(blocks.at(-1), ["==> talk#1 gate check stdout <==", "gate-said"]);
+    assert(blocks.every((b) => b.length > 1 && b[0].startsWith("==> ")), seen);
+  });
+});
