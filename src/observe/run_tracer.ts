@@ -154,12 +154,9 @@ class RunTracer implements RunObserver {
         return;
       }
       case "run_finished":
-        this.#run?.setAttribute("lily.status", event.status);
-        failed(
-          this.#run!,
-          event.status === "succeeded" || event.status === "waiting",
-          event.reason,
-        );
+        if (!this.#run) return;
+        this.#run.setAttribute("lily.status", event.status);
+        failed(this.#run, event.status === "succeeded" || event.status === "waiting", event.reason);
         return;
     }
   }
