@@ -276,3 +276,24 @@ Deno.test("lily logs --follow as text heads each source when it changes, gates i
     assert(blocks.every((b) => b.length > 1 && b[0].startsWith("==> ")), seen);
   });
 });
+
+Deno.test("lily logs reads a log larger than one read whole, a character split between reads kept whole", async () => {
+  await withTempDir(async (ws) => {
+    // 1 MiB − 1 bytes, then a two-byte character across the 1 MiB read boundary.
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      "name: big\nsteps:\n  - id: big\n    shell: \"head -c 1048575 /dev/zero | tr '\\\\0' a; printf '\\\\303\\\\251\\\\nend\\\\n'\"\n",
+    );
+    const run = await lily(["run", "start", "flow.yaml", "--json"], {
+      workspace: ws,
+      env: SANDBOX_ENV,
+    });
+    assertEquals(run.code, 0, run.stderr);
+    const runId = (JSON.parse(run.stdout) as { run_id: string }).run_id;
+    const doc = await lilyJson<LogsDoc>(["logs", runId], ws);
+    assertEquals(doc.logs.length, 1);
+    assertEquals(doc.logs[0].text, "a".repeat(1048575) + "é\nend\n");
+    const text = await lily(["logs", runId, "--stream", "stdout"], { workspace: ws });
+    assertEquals(text.stdout, "==> big#1 stdout <==\n" + "a".repeat(1048575) + "é\nend\n");
+  });
+});

@@ -145,17 +145,19 @@ function track(
   }
 }
 
-/** Reads what a source's file gained since the last read. */
-async function drain(store: Store, runId: string, t: Tracked, final: boolean): Promise<string> {
-  let text = "";
+/**
+ * Reads what a source's file gained since the last read, a chunk (at most
+ * 1 MiB) at a time, so a large log never has to fit in memory.
+ */
+async function* drain(store: Store, runId: string, t: Tracked, final: boolean) {
   while (true) {
     const chunk = await store.runs.readLiveLog(runId, t.file, t.offset);
     if (chunk === undefined || chunk.bytes.length === 0) break;
     t.offset += chunk.bytes.length;
-    text += t.decoder.decode(chunk.bytes, { stream: true });
+    yield t.decoder.decode(chunk.bytes, { stream: true });
     if (t.offset >= chunk.size) break;
   }
-  return final ? text + t.decoder.decode() : text;
+  if (final) yield t.decoder.decode();
 }
 
 /** Orders sources as `lily logs` prints them: by step (declaration order), attempt, then gate. */
@@ -205,8 +207,9 @@ export async function* readRunLogs(
     const order = [...tracked.values()];
     if (first) order.sort(blockOrder(events));
     for (const t of order) {
-      const text = await drain(store, runId, t, final);
-      if (text.length > 0) yield { kind: "output", source: t.source, text };
+      for await (const text of drain(store, runId, t, final)) {
+        if (text.length > 0) yield { kind: "output", source: t.source, text };
+      }
     }
     if (!final) continue;
     if (filter.attempt !== undefined && tracked.size === 0) throw noAttempt(runId, filter, events);
