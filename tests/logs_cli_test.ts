@@ -297,3 +297,29 @@ Deno.test("lily logs reads a log larger than one read whole, a character split b
     assertEquals(text.stdout, "==> big#1 stdout <==\n" + "a".repeat(1048575) + "é\nend\n");
   });
 });
+
+Deno.test("lily logs --follow --attempt waits for the attempt, and exits 1 when the run ends without it", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(join(ws, "flow.yaml"), pausingFlow());
+    const runner = lilyInBackground(["run", "start", "flow.yaml"], ws, SANDBOX_ENV);
+    const runId = await firstRunId(ws);
+    await waitForEvent(ws, runId, "attempt_spawned", "the step to start");
+    const follower = lilyInBackground(
+      ["logs", runId, "--follow", "--json", "--step", "talk", "--attempt", "2"],
+      ws,
+    );
+    let ended = false;
+    follower.done.then(() => ended = true);
+    // While the run is live the follower waits for attempt 2 (it could still come).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assertEquals(ended, false);
+    await Deno.writeTextFile(join(ws, "release"), "");
+    const [followed, ran] = await Promise.all([follower.done, runner.done]);
+    assertEquals(ran.code, 0, ran.stderr);
+    assertEquals(followed.code, 1);
+    const lines = followed.stdout.trim().split("\n");
+    assertEquals(lines.length, 1, followed.stdout);
+    assertEquals(JSON.parse(lines[0]).error.code, "not_found");
+    assertEquals(followed.stderr.trim().split("\n").length, 1);
+  });
+});
