@@ -1,7 +1,8 @@
 /**
  * The kernel's built-in artifact types: `work_order.v1`,
  * `environment_snapshot.v1`, `step_run_record.v1`, `gate_result.v1`,
- * `step_failure.v1`, `policy_violation.v1` and `artifact_replacement.v1`. Their fields are
+ * `step_failure.v1`, `policy_violation.v1`, `artifact_replacement.v1`, and
+ * `llm_request.v1` / `llm_reply.v1` (from `llm_exchange_schemas.ts`). Their fields are
  * written down in `docs/schemas.md`.
  *
  * Every object accepts fields it does not name (they are kept as given), so
@@ -24,6 +25,7 @@ import { z } from "zod";
 import type { Immutable } from "../core/immutable.ts";
 import type { AssertTrue, DeclaredFields, SameType } from "../core/same_type.ts";
 import { type SchemaRegistration, SchemaRegistry } from "./schema_registry.ts";
+import { LLM_EXCHANGE_SCHEMAS } from "./llm_exchange_schemas.ts";
 
 const uuid = () =>
   z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, {
@@ -424,6 +426,7 @@ export const KERNEL_SCHEMAS: readonly SchemaRegistration[] = [
     description: "An artifact replaced by another in a run, with the reason and time",
     origin: "kernel",
   },
+  ...LLM_EXCHANGE_SCHEMAS,
 ];
 
 /**

@@ -55,7 +55,8 @@ import {
 import { createGateEvaluator } from "../gates/gate_evaluator.ts";
 import { approveGate } from "../gates/human_gate.ts";
 import { defaultExecutors, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
-import { FakeLlmProvider, type LlmProvider } from "../runtime/executors/llm_provider.ts";
+import type { LlmProvider } from "../runtime/executors/llm_provider.ts";
+import { createLlmProvider, llmConfigFrom } from "../runtime/executors/llm_config.ts";
 import { cancelRun } from "../runtime/run_cancel.ts";
 import {
   type PreparedInput,
@@ -108,6 +109,7 @@ function settle(options: KernelOptions): KernelDeps {
   const env = options.env ?? systemEnv;
   let opened: Promise<ContractStore> | undefined;
   let current: ContractStore | undefined;
+  let llm: { readonly provider: LlmProvider | undefined } | undefined;
   const store = (create: boolean): Promise<ContractStore> => {
     if (options.store !== undefined) return Promise.resolve(options.store);
     opened ??= existingWorkspace(options.workspace).then((dir) =>
@@ -130,7 +132,9 @@ function settle(options: KernelOptions): KernelDeps {
     env,
     // Read when a workflow needs it, so a bad LILY_LLM does not stop `run list`.
     get llm() {
-      return options.llm ?? llmFromEnv(env.get("LILY_LLM"));
+      if (options.llm) return options.llm;
+      llm ??= { provider: llmFromEnv(env, clock, options.workspace) };
+      return llm.provider;
     },
     store,
     storeExists: async () => options.store !== undefined || await hasStore(options.workspace),
@@ -152,23 +156,16 @@ function fileKinds(deps: KernelDeps): ExecutorKinds {
   return executorKinds(extra, { origin: "createKernel executors" });
 }
 
-/** The values `LILY_LLM` takes; Lily ships no network provider. */
-const LLM_PROVIDERS = ["fake"];
-
 /**
- * The provider `LILY_LLM` names: none when unset, the fake for `fake`.
+ * The provider `LILY_LLM` and its variables name (`llm_config.ts`): none
+ * when unset.
  *
- * @throws {UsageError} For any other value, naming it and the known ones (it
- * is not read as "none", which would blame the workflow instead).
+ * @throws {UsageError} For an unknown name (it is not read as "none", which
+ * would blame the workflow instead), a missing key or a bad script.
  */
-function llmFromEnv(name: string | undefined): LlmProvider | undefined {
-  if (name === undefined) return undefined;
-  if (name === "fake") return new FakeLlmProvider();
-  throw new UsageError(
-    `LILY_LLM=${JSON.stringify(name)} names no LLM provider Lily knows; known: ` +
-      `${LLM_PROVIDERS.join(", ")} (the deterministic fake; Lily ships no network provider), ` +
-      "or unset it",
-  );
+function llmFromEnv(env: Env, clock: Clock, workspace: string): LlmProvider | undefined {
+  const config = llmConfigFrom(env);
+  return config && createLlmProvider(config, { env, clock, workspace });
 }
 
 /** A workflow read once: its graph and, for a file, the bytes to store. */
@@ -221,7 +218,11 @@ function tracing(deps: KernelDeps): boolean {
 /** What the run loop is given: executors, gates, validation and the drive options. */
 function loopOptions(deps: KernelDeps, store: ContractStore, drive: RunDriveOptions) {
   const executors: ExecutorRegistry = {
-    ...defaultExecutors({ functions: deps.options.functions, llmProvider: deps.llm }),
+    ...defaultExecutors({
+      functions: deps.options.functions,
+      llmProvider: deps.llm,
+      clock: deps.clock,
+    }),
     ...deps.options.executors,
   };
   const kernelEnv = deps.env.toObject();

@@ -93,6 +93,7 @@ const eventSchema = (duration: z.ZodType<number>) =>
         output_tokens: z.number().int().nonnegative(),
       }).optional(),
       violations: z.array(uuid).optional(),
+      exchanges: z.array(z.object({ request: uuid, reply: uuid.nullable() })).optional(),
     }),
     z.object({
       ...base,

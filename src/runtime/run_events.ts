@@ -117,6 +117,8 @@ export type RunEventBody =
     readonly usage?: LlmUsage;
     /** The `policy_violation.v1` artifacts the attempt caused. */
     readonly violations?: readonly string[];
+    /** The `llm_request.v1` / `llm_reply.v1` artifacts of an `llm` attempt, in the order sent. */
+    readonly exchanges?: readonly LlmExchangeIds[];
   }
   | {
     readonly type: "gate_spawned";
@@ -281,6 +283,16 @@ export interface AttemptState {
   violations?: string[];
   /** The attempt of the same step it supersedes (after a rerun or a replacement). */
   supersedes?: number;
+  /** The `llm_request.v1` / `llm_reply.v1` artifacts of an `llm` attempt, in the order sent. */
+  exchanges?: LlmExchangeIds[];
+}
+
+/** One request an `llm` attempt sent and its reply, as artifact ids. */
+export interface LlmExchangeIds {
+  /** The `llm_request.v1` artifact. */
+  readonly request: string;
+  /** The `llm_reply.v1` artifact; null when nothing came back before the attempt ended. */
+  readonly reply: string | null;
 }
 
 /** One step, as the state shows it. */
@@ -486,6 +498,7 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       attempt.executor = { ...event.executor };
       if (event.usage) attempt.usage = event.usage;
       if (event.violations?.length) attempt.violations = [...event.violations];
+      if (event.exchanges?.length) attempt.exchanges = event.exchanges.map((x) => ({ ...x }));
       if (event.status === "interrupted") state.steps[event.step].status = "pending";
       return;
     }

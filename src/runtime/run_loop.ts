@@ -44,6 +44,7 @@ import {
 } from "./access_journal.ts";
 import { stagedOutputs } from "./staged_outputs.ts";
 import type { Confinement } from "../policy/policy_model.ts";
+import { recordExchanges } from "./llm_exchange_records.ts";
 import { recordViolations } from "./violation_records.ts";
 import { executorFor, type ExecutorRegistry } from "./executors/executor_registry.ts";
 import { processStartTicks } from "../core/proc_stat.ts";
@@ -55,6 +56,7 @@ import {
   foldEvents,
   type GateRecord,
   type InputRecord,
+  type LlmExchangeIds,
   type RunEndStatus,
   type RunEvent,
   type RunEventBody,
@@ -680,6 +682,7 @@ class RunLoop {
     let spawned: Promise<void> | undefined;
     let outputs: Record<string, string> = {};
     let violations: string[] = [];
+    let exchanges: LlmExchangeIds[] = [];
     try {
       const ctx = await buildAttemptContext(this.#store, {
         runId,
@@ -718,6 +721,14 @@ class RunLoop {
       if (Object.keys(step.outputs).length > 0) {
         const outputs = await stagedOutputs(dirs.outputDir, step.outputs);
         await this.#access.append(subject, { type: "staged", outputs });
+      }
+      if (result.exchanges?.length) {
+        exchanges = await recordExchanges(this.#store, result.exchanges, {
+          runId,
+          stepId: step.id,
+          attempt: attemptNo,
+          inputs: Object.values(inputIds),
+        });
       }
       if (result.violations?.length) {
         violations = await recordViolations(this.#store, result.violations, {
@@ -791,6 +802,7 @@ class RunLoop {
       executor: { ...result.summary },
       ...(result.usage ? { usage: result.usage } : {}),
       ...(violations.length > 0 ? { violations } : {}),
+      ...(exchanges.length > 0 ? { exchanges } : {}),
     };
     if (result.status !== "succeeded") {
       await this.#record(end);

@@ -15,6 +15,7 @@ import type { Confinement } from "../../policy/policy_model.ts";
 import type { PolicyViolation } from "../../policy/policy_violation.ts";
 import type { ExecutorKind, ExecutorKindSpec } from "../../graph/executor_kind.ts";
 import type { ViolationKind } from "../../policy/policy_violation.ts";
+import type { LlmExchange } from "./llm_transcript.ts";
 
 /** One input as an executor sees it: a read-only copy of a stored payload. */
 export interface MaterializedInput {
@@ -161,6 +162,12 @@ export interface ExecutionResult {
   readonly usage?: LlmUsage;
   /** Refusals the kernel saw; the runtime stores each as a `policy_violation.v1`. */
   readonly violations?: readonly PolicyViolation[];
+  /**
+   * Requests sent to a language model and their replies, for `llm`
+   * executors; the runtime stores each as an `llm_request.v1` and an
+   * `llm_reply.v1` artifact of the attempt.
+   */
+  readonly exchanges?: readonly LlmExchange[];
 }
 
 /** Called once a child process has started, so the runtime can record its pid. */

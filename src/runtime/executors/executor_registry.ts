@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { Clock } from "../../core/clock.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { CommandSpec, DenoSpec, FnSpec, LlmSpec, StepFunction } from "../../graph/workflow.ts";
 import type { ExecutorKindSpec } from "../../graph/executor_kind.ts";
@@ -51,11 +52,16 @@ export interface DefaultExecutorsOptions {
    */
   readonly functions?: Readonly<Record<string, StepFunction>>;
   /**
-   * The provider `llm` steps ask. Lily has no network provider; without one,
-   * `llm` steps fail saying how to configure one (e.g. {@linkcode FakeLlmProvider}).
+   * The provider `llm` steps ask; without one, `llm` steps fail saying how
+   * to configure one (e.g. {@linkcode FakeLlmProvider}).
    * @default {new MissingLlmProvider()}
    */
   readonly llmProvider?: LlmProvider;
+  /**
+   * Stamps the requests and replies `llm` steps record.
+   * @default {systemClock}
+   */
+  readonly clock?: Clock;
 }
 
 /**
@@ -76,7 +82,10 @@ export function defaultExecutors(options: DefaultExecutorsOptions = {}): Default
     command: new CommandExecutor(options.command),
     deno: new DenoExecutor(options.deno),
     fn: new FnExecutor({ functions: options.functions }),
-    llm: new LlmExecutor({ provider: options.llmProvider ?? new MissingLlmProvider() }),
+    llm: new LlmExecutor({
+      provider: options.llmProvider ?? new MissingLlmProvider(),
+      clock: options.clock,
+    }),
   };
 }
 

@@ -1,15 +1,16 @@
 /**
  * Language model providers for `llm` steps: the interface a provider
- * implements, and a deterministic fake for tests and demos. Lily ships no
- * network provider; one arrives from a pack or a library user.
+ * implements, and a deterministic fake for tests and demos. The HTTP
+ * providers are in `llm_openai.ts` and `llm_anthropic.ts`.
  *
  * @module
  */
 
 import { UsageError } from "../../core/errors.ts";
-import { canonicalJson, sha256Hex } from "../../core/canonical_json.ts";
+import { canonicalJson, type JsonValue, sha256Hex } from "../../core/canonical_json.ts";
 import type { LlmMessage } from "../../graph/workflow.ts";
 import type { LlmUsage } from "./executor.ts";
+import type { LlmTranscript } from "./llm_transcript.ts";
 
 /** What an `llm` step asks a provider. */
 export interface LlmRequest {
@@ -21,6 +22,16 @@ export interface LlmRequest {
   readonly json: boolean;
   /** Aborted on the attempt's timeout or cancellation; a provider should stop then. */
   readonly signal?: AbortSignal;
+  /** The step asking (the fake's script is keyed by it). */
+  readonly step?: string;
+  /** The step's attempt, from 1 (the fake's script serves its N-th reply to attempt N). */
+  readonly attempt?: number;
+  /**
+   * Where a provider reports each request it sends and what came back,
+   * without headers or key; a provider that reports nothing is recorded as
+   * one in-process exchange by the executor.
+   */
+  readonly transcript?: LlmTranscript;
 }
 
 /** What a provider answers. */
@@ -44,8 +55,21 @@ export interface LlmProvider {
   complete(request: LlmRequest): Promise<LlmReply>;
 }
 
+/**
+ * Replies of the fake by step id: attempt N of a step gets its N-th entry
+ * (a string as it is, any other JSON value as its JSON text), so a resumed
+ * or retried run gets the same reply for the same attempt.
+ */
+export type FakeLlmScript = Readonly<Record<string, readonly JsonValue[]>>;
+
 /** Options of {@linkcode FakeLlmProvider}. */
 export interface FakeLlmProviderOptions {
+  /**
+   * Replies by step id, one per attempt (see {@linkcode FakeLlmScript}); a
+   * step it lists takes precedence over `replies` and `reply`, and an
+   * attempt past its end fails saying so.
+   */
+  readonly script?: FakeLlmScript;
   /**
    * Scripted replies by model. A list is replied in turn, its last entry
    * repeating; a model not listed gets `reply` or the default reply.
@@ -72,8 +96,8 @@ export function countWhitespaceTokens(text: string): number {
 }
 
 /**
- * A deterministic provider: scripted replies, a reply function, or by
- * default `fake reply <first 12 hex digits of sha256(model and messages)>`
+ * A deterministic provider: replies scripted by step and attempt, scripted
+ * by model, a reply function, or by default `fake reply <first 12 hex digits of sha256(model and messages)>`
  * (as `{"reply": "…"}` when JSON is asked for). Usage counts
  * whitespace-separated words of the messages and of the reply.
  *
@@ -91,6 +115,7 @@ export function countWhitespaceTokens(text: string): number {
 export class FakeLlmProvider implements LlmProvider {
   /** The provider's name. */
   readonly name: string;
+  readonly #script: FakeLlmScript;
   readonly #replies: Readonly<Record<string, string | readonly string[]>>;
   readonly #reply: ((request: LlmRequest) => string | Promise<string>) | undefined;
   readonly #turns = new Map<string, number>();
@@ -102,6 +127,7 @@ export class FakeLlmProvider implements LlmProvider {
    */
   constructor(options: FakeLlmProviderOptions = {}) {
     this.name = options.name ?? "fake";
+    this.#script = { ...options.script };
     this.#replies = { ...options.replies };
     this.#reply = options.reply;
   }
@@ -112,6 +138,7 @@ export class FakeLlmProvider implements LlmProvider {
    * @param request The model, the messages and whether to answer in JSON.
    * @returns The reply and its whitespace token counts.
    * @throws The signal's reason when the request is already aborted.
+   * @throws {UsageError} When the script lists the step and has no reply for the attempt.
    */
   async complete(request: LlmRequest): Promise<LlmReply> {
     request.signal?.throwIfAborted();
@@ -121,6 +148,18 @@ export class FakeLlmProvider implements LlmProvider {
   }
 
   #text(request: LlmRequest): string | Promise<string> {
+    if (request.step !== undefined && Object.hasOwn(this.#script, request.step)) {
+      const replies = this.#script[request.step];
+      const attempt = request.attempt ?? 1;
+      if (attempt > replies.length) {
+        throw new UsageError(
+          `The fake's script has ${replies.length} ${replies.length === 1 ? "reply" : "replies"} ` +
+            `for step "${request.step}" and none for its attempt ${attempt}; add one per attempt`,
+        );
+      }
+      const reply = replies[attempt - 1];
+      return typeof reply === "string" ? reply : JSON.stringify(reply);
+    }
     if (Object.hasOwn(this.#replies, request.model)) {
       const script = this.#replies[request.model];
       if (typeof script === "string") return script;
@@ -137,7 +176,7 @@ export class FakeLlmProvider implements LlmProvider {
 
 /**
  * The provider `llm` steps get when none is configured: every request fails
- * with a message saying how to configure one. Lily ships no network provider.
+ * with a message saying how to configure one.
  */
 export class MissingLlmProvider implements LlmProvider {
   /** The provider's name. */
@@ -153,7 +192,7 @@ export class MissingLlmProvider implements LlmProvider {
     return Promise.reject(
       new UsageError(
         "No LLM provider is configured: pass one to the kernel (library), " +
-          "or set LILY_LLM=fake for the deterministic fake (CLI)",
+          "or set LILY_LLM to fake, openai or anthropic (CLI)",
       ),
     );
   }
