@@ -194,7 +194,7 @@ Deno.test("run start checks inputs, llm providers and functions before the store
     assertCleanError(
       await lily(["run", "start", "ask.yaml"], { workspace: ws }),
       2,
-      /^lily: Step ask is an llm step, and no LLM provider is configured: set LILY_LLM=fake/,
+      /^lily: Step ask is an llm step, and no LLM provider is configured: set LILY_LLM to fake, openai or anthropic/,
     );
     assertCleanError(
       await lily(["run", "start", "flow.yaml"], { workspace: ws }),
@@ -305,10 +305,11 @@ Deno.test("an unknown LILY_LLM names itself and the known providers, in check an
       "name: ask\nsteps:\n  - id: ask\n    llm: { model: m, prompt: hi, output: o }\n" +
         "    outputs: { o: { type: o.v1, path: o.txt } }\n",
     );
-    const unknown = /^lily: LILY_LLM="openai" names no LLM provider Lily knows; known: fake /;
+    const unknown =
+      /^lily: LILY_LLM="gemini" names no LLM provider Lily knows; known: fake, openai, anthropic, /;
     for (const command of [["check"], ["run", "start"]]) {
       assertCleanError(
-        await lily([...command, "ask.yaml"], { workspace: ws, env: { LILY_LLM: "openai" } }),
+        await lily([...command, "ask.yaml"], { workspace: ws, env: { LILY_LLM: "gemini" } }),
         2,
         unknown,
       );

@@ -65,16 +65,17 @@ export interface KernelOptions {
   readonly ids?: KernelIds;
   /**
    * The environment: steps get their subset of it; `LILY_USER` (else
-   * `USER`) names who starts runs and decides gates; `LILY_LLM=fake` picks
-   * the fake LLM provider when no `llm` is given; `OTEL_DENO=true` traces
-   * runs with OpenTelemetry (`docs/observability.md`).
+   * `USER`) names who starts runs and decides gates; `LILY_LLM` (`fake`,
+   * `openai`, `anthropic`, with the variables of `docs/llm.md`) picks the LLM
+   * provider when no `llm` is given; `OTEL_DENO=true` traces runs with
+   * OpenTelemetry (`docs/observability.md`).
    * @default {systemEnv}
    */
   readonly env?: Env;
   /** More executors by kind (from packs), beside and over the built-in ones. */
   readonly executors?: ExecutorRegistry;
   /**
-   * The provider `llm` steps ask; without one (and without `LILY_LLM=fake`),
+   * The provider `llm` steps ask; without one (and without `LILY_LLM`),
    * `llm` steps are refused before a run is created.
    */
   readonly llm?: LlmProvider;
