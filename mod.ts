@@ -130,6 +130,7 @@ export type {
   GateRecord,
   GateStatus,
   InputRecord,
+  LlmExchangeIds,
   ResetCause,
   RunEndStatus,
   RunEvent,
@@ -152,6 +153,19 @@ export type {
 } from "./src/graph/workflow_definition.ts";
 export type { FnContext, StepFunction } from "./src/graph/workflow.ts";
 export type { LlmProvider, LlmReply, LlmRequest } from "./src/runtime/executors/llm_provider.ts";
+export type {
+  LlmExchange,
+  LlmReceived,
+  LlmSent,
+  LlmTranscript,
+} from "./src/runtime/executors/llm_transcript.ts";
+export { OpenAiProvider } from "./src/runtime/executors/llm_openai.ts";
+export {
+  AnthropicProvider,
+  type AnthropicProviderOptions,
+} from "./src/runtime/executors/llm_anthropic.ts";
+export type { HttpLlmProviderOptions } from "./src/runtime/executors/llm_http.ts";
+export { DEFAULT_LLM_RETRY, type LlmRetryPolicy } from "./src/runtime/executors/llm_retry.ts";
 export {
   ConflictError,
   DamagedFileError,

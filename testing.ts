@@ -29,6 +29,7 @@
 export {
   FakeLlmProvider,
   type FakeLlmProviderOptions,
+  type FakeLlmScript,
 } from "./src/runtime/executors/llm_provider.ts";
 export { ManualClock, type ManualClockOptions } from "./src/core/manual_clock.ts";
 export { envFrom } from "./src/core/env.ts";

@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
 import { anthropicOk, openAiOk, startLlmServer } from "./_llm_server.ts";
+import { kernelRegistry } from "../src/contracts/kernel_schemas.ts";
 import { assertCleanError, lily, lilyJson, withTempDir } from "./_helpers.ts";
 
 const KEY = "sk-cli-9d2e4b7c1a-do-not-store";
@@ -140,6 +141,14 @@ Deno.test("an llm step against a local OpenAI-compatible server: a 500 is retrie
         },
       ]);
       assertEquals(second.request_id, attempt.exchanges?.[1].request);
+      const registry = await kernelRegistry();
+      for (const ref of [...requests, ...replies]) {
+        const checked = registry.validate(
+          ref.artifact_type,
+          await artifactJson(ws, ref.artifact_id),
+        );
+        assert(checked.ok, JSON.stringify(checked));
+      }
       assert((await filesContaining(join(ws, ".iris"), "a colour for the sea")).length > 0);
       assertEquals(await filesContaining(join(ws, ".iris"), KEY), []);
     });

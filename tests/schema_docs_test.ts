@@ -50,12 +50,16 @@ steps:
   - id: flaky
     shell: '[ "$LILY_ATTEMPT" != 1 ]'
     on_fail: { goto: flaky, max: 1 }
+  - id: ask
+    llm: { model: m, prompt: hi, output: answer }
+    outputs: { answer: { type: answer.v1, path: answer.txt } }
 gates:
   - { id: check, step: build, shell: "true" }
 `,
     );
     const ran = await lily(["run", "start", "flow.yaml", "--input", "order=wo.json"], {
       workspace: ws,
+      env: { LILY_LLM: "fake" },
     });
     assertEquals(ran.code, 0, ran.stderr);
     const [{ run_id: runId }] = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
