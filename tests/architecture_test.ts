@@ -70,6 +70,7 @@ const PURE = [
   "src/runtime/route_decider.ts",
   "src/runtime/replay_decider.ts",
   "src/runtime/run_events.ts",
+  "src/runtime/executors/llm_retry.ts",
 ];
 
 /**
