@@ -11,6 +11,7 @@ import { killStaleProcessGroup } from "../src/runtime/executors/process_tree.ts"
 import { FnExecutor } from "../src/runtime/executors/fn_executor.ts";
 import { LlmExecutor } from "../src/runtime/executors/llm_executor.ts";
 import { FakeLlmProvider } from "../src/runtime/executors/llm_provider.ts";
+import { ManualClock } from "../src/core/manual_clock.ts";
 import { defaultExecutors, executorFor } from "../src/runtime/executors/executor_registry.ts";
 import { attemptContext, bwrapTest, PATH } from "./_executor_fixtures.ts";
 
@@ -560,7 +561,8 @@ Deno.test("llm executor with the fake provider is deterministic, fills inputs an
       { role: "user", content: "Task: add two numbers" },
     ]]);
 
-    const llm = new LlmExecutor({ provider: new FakeLlmProvider() });
+    const clock = new ManualClock({ start: new Date("2026-01-01T00:00:00Z") });
+    const llm = new LlmExecutor({ provider: new FakeLlmProvider(), clock });
     const first = await llm.execute(spec, ctx);
     const reply = await Deno.readTextFile(join(ctx.outputDir, "answer.txt"));
     const second = await llm.execute(spec, ctx);
@@ -571,6 +573,25 @@ Deno.test("llm executor with the fake provider is deterministic, fills inputs an
     assertEquals(first.usage, { input_tokens: 7, output_tokens: 3 });
     assertEquals(first.summary, { executor: "llm", provider: "fake", model: "m1" });
     assertEquals(await readLog(ctx.stdoutPath), reply);
+    const at = "2026-01-01T00:00:00.000Z";
+    assertEquals(first.exchanges, [{
+      request: {
+        provider: "fake",
+        url: null,
+        model: "m1",
+        body: { model: "m1", messages: requests[0], json: false },
+        sent_at: at,
+      },
+      reply: {
+        status: null,
+        body: null,
+        text: reply,
+        usage: { input_tokens: 7, output_tokens: 3 },
+        error: null,
+        received_at: at,
+        duration_ms: 0,
+      },
+    }], "a provider that reports no tries is recorded as one in-process exchange");
   });
 });
 

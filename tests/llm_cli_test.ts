@@ -7,7 +7,7 @@
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
-import { anthropicOk, openAiOk, startLlmServer } from "./_llm_server.ts";
+import { openAiOk, startLlmServer } from "./_llm_server.ts";
 import { kernelRegistry } from "../src/contracts/kernel_schemas.ts";
 import { assertCleanError, lily, lilyJson, withTempDir } from "./_helpers.ts";
 

@@ -59,17 +59,17 @@ const FLAVOURS: readonly Flavour[] = [
 const CLOCK_START = new Date("2026-03-01T12:00:00Z");
 
 /** Runs one request against a server with `script`; waits are recorded, not waited. */
-async function ask(
+function ask(
   flavour: Flavour,
   script: readonly ScriptedResponse[],
   options: HttpLlmProviderOptions = {},
   request: Partial<LlmRequest> = {},
-): Promise<{
+): {
   server: LlmServer;
   waits: number[];
   exchanges: () => LlmExchange[];
   result: Promise<{ text: string; usage: unknown }>;
-}> {
+} {
   const server = startLlmServer(script);
   const waits: number[] = [];
   const clock = new ManualClock({ start: CLOCK_START });
@@ -106,7 +106,7 @@ for (const flavour of FLAVOURS) {
   t(
     "a reply gives its text and usage; the request carries the key, the record does not",
     async () => {
-      const { server, result, exchanges } = await ask(flavour, [flavour.ok("hello there")]);
+      const { server, result, exchanges } = ask(flavour, [flavour.ok("hello there")]);
       try {
         const reply = await result;
         assertEquals(reply, { text: "hello there", usage: { input_tokens: 7, output_tokens: 3 } });
@@ -126,7 +126,7 @@ for (const flavour of FLAVOURS) {
   );
 
   t("a 429 with Retry-After in seconds is waited exactly, then retried", async () => {
-    const { server, result, waits, exchanges } = await ask(flavour, [
+    const { server, result, waits, exchanges } = ask(flavour, [
       { ...flavour.error(429, "slow down"), headers: { "retry-after": "7" } },
       flavour.ok("ok now"),
     ]);
@@ -142,7 +142,7 @@ for (const flavour of FLAVOURS) {
 
   t("a 429 with Retry-After as an HTTP date waits until then, by the injected clock", async () => {
     const at = new Date(CLOCK_START.getTime() + 5_000).toUTCString();
-    const { server, result, waits } = await ask(flavour, [
+    const { server, result, waits } = ask(flavour, [
       { ...flavour.error(429, "later"), headers: { "retry-after": at } },
       flavour.ok("ok"),
     ]);
@@ -155,7 +155,7 @@ for (const flavour of FLAVOURS) {
   });
 
   t("a Retry-After past the cap waits the cap", async () => {
-    const { server, result, waits } = await ask(flavour, [
+    const { server, result, waits } = ask(flavour, [
       { ...flavour.error(429, "much later"), headers: { "retry-after": "3600" } },
       flavour.ok("ok"),
     ], { retry: { maxDelayMs: 2_000 } });
@@ -168,7 +168,7 @@ for (const flavour of FLAVOURS) {
   });
 
   t("a 500 then a 503 back off exponentially, then the reply is used", async () => {
-    const { server, result, waits, exchanges } = await ask(flavour, [
+    const { server, result, waits, exchanges } = ask(flavour, [
       { status: 500, text: "boom" },
       { status: 503, text: "" },
       flavour.ok("third time"),
@@ -184,7 +184,7 @@ for (const flavour of FLAVOURS) {
   });
 
   t("5xx on every try gives up after max attempts, naming the last answer", async () => {
-    const { server, result, waits } = await ask(flavour, [{ status: 502, text: "bad gateway" }], {
+    const { server, result, waits } = ask(flavour, [{ status: 502, text: "bad gateway" }], {
       retry: { maxAttempts: 3 },
     });
     try {
@@ -197,7 +197,7 @@ for (const flavour of FLAVOURS) {
   });
 
   t("a request that gets no reply times out per request and is tried again", async () => {
-    const { server, result, exchanges } = await ask(flavour, ["hang"], {
+    const { server, result, exchanges } = ask(flavour, ["hang"], {
       timeoutMs: 150,
       retry: { maxAttempts: 2 },
     });
@@ -218,7 +218,7 @@ for (const flavour of FLAVOURS) {
 
   t("the attempt's signal stops a request at once, without retrying", async () => {
     const controller = new AbortController();
-    const { server, result } = await ask(flavour, ["hang"], {}, { signal: controller.signal });
+    const { server, result } = ask(flavour, ["hang"], {}, { signal: controller.signal });
     try {
       while (server.seen.length === 0) await new Promise((r) => setTimeout(r, 5));
       controller.abort(new Error("cancelled by the test"));
@@ -245,7 +245,7 @@ for (const flavour of FLAVOURS) {
     ] as const
   ) {
     t(`${what} fails at once, saying what was wrong`, async () => {
-      const { server, result, exchanges } = await ask(flavour, [answer]);
+      const { server, result, exchanges } = ask(flavour, [answer]);
       try {
         await assertRejects(result, problem);
         assertEquals(server.seen.length, 1, "a malformed reply is not retried");
@@ -258,7 +258,7 @@ for (const flavour of FLAVOURS) {
   }
 
   t("a 401 fails without retrying, with the provider's message and the key redacted", async () => {
-    const { server, result, exchanges, waits } = await ask(flavour, [
+    const { server, result, exchanges, waits } = ask(flavour, [
       flavour.error(401, `Incorrect API key provided: ${KEY}`),
     ]);
     try {
@@ -299,8 +299,8 @@ Deno.test("openai: a Retry-After of 1 second is really waited (server timestamps
 });
 
 Deno.test("openai: JSON is asked with response_format; anthropic puts system messages in system", async () => {
-  const open = await ask(FLAVOURS[0], [openAiOk("{}")], {}, { json: true });
-  const anth = await ask(FLAVOURS[1], [anthropicOk("{}")], { model: "claude-x" });
+  const open = ask(FLAVOURS[0], [openAiOk("{}")], {}, { json: true });
+  const anth = ask(FLAVOURS[1], [anthropicOk("{}")], { model: "claude-x" });
   try {
     await open.result;
     await anth.result;

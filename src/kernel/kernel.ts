@@ -42,7 +42,6 @@
 import { type Clock, systemClock } from "../core/clock.ts";
 import { actorId, type Env, systemEnv } from "../core/env.ts";
 import { issuesOf } from "../core/issue.ts";
-import { UsageError } from "../core/errors.ts";
 import { type ContractStore, openContractStore } from "../contracts/contract_store.ts";
 import { kernelRegistry } from "../contracts/kernel_schemas.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
