@@ -85,6 +85,32 @@ export const VALID: Record<string, Record<string, unknown>> = {
     replaced_at: AT,
     replaced_by: "alice",
   },
+  "llm_request.v1": {
+    run_id: ID_B,
+    step_id: "edit",
+    attempt: 1,
+    exchange: 1,
+    provider: "openai",
+    url: "https://api.openai.com/v1/chat/completions",
+    model: "gpt-4o-mini",
+    body: { model: "gpt-4o-mini", messages: [{ role: "user", content: "fix it" }] },
+    sent_at: AT,
+  },
+  "llm_reply.v1": {
+    run_id: ID_B,
+    step_id: "edit",
+    attempt: 1,
+    exchange: 1,
+    provider: "openai",
+    request_id: ID_A,
+    status: 200,
+    body: { choices: [{ message: { role: "assistant", content: "done" } }] },
+    text: "done",
+    usage: { input_tokens: 3, output_tokens: 1 },
+    error: null,
+    received_at: AT,
+    duration_ms: 812,
+  },
 };
 
 /** Per kernel schema id: a field to break, the bad value, and the issue path. */
@@ -104,6 +130,8 @@ export const BROKEN: Record<string, { field: string; value: unknown; path: strin
     value: "not-a-uuid",
     path: "$.replacement_artifact_id",
   },
+  "llm_request.v1": { field: "exchange", value: 0, path: "$.exchange" },
+  "llm_reply.v1": { field: "status", value: 42, path: "$.status" },
 };
 
 /**

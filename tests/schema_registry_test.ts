@@ -11,6 +11,8 @@ const KERNEL_IDS = [
   "artifact_replacement.v1",
   "environment_snapshot.v1",
   "gate_result.v1",
+  "llm_reply.v1",
+  "llm_request.v1",
   "policy_violation.v1",
   "step_failure.v1",
   "step_run_record.v1",
@@ -27,7 +29,7 @@ async function usageError(fn: () => unknown): Promise<UsageError> {
   throw new Error("expected a UsageError, nothing was thrown");
 }
 
-Deno.test("await kernelRegistry() holds the seven kernel types, origin kernel, ordered by id", async () => {
+Deno.test("await kernelRegistry() holds the kernel types, origin kernel, ordered by id", async () => {
   const listed = (await kernelRegistry()).list();
   assertEquals(listed.map((s) => s.id), KERNEL_IDS);
   assertEquals(KERNEL_SCHEMAS.map((s) => s.id).sort(), KERNEL_IDS);
