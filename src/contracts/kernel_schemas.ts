@@ -100,8 +100,22 @@ export interface EnvironmentSnapshotV1 {
   readonly typescript_version: string;
   /** Operating system and CPU. */
   readonly platform: PlatformV1;
+  /** The OS kernel's release (`Deno.osRelease()`, e.g. `6.1.0-18-amd64`); `null` when unreadable. */
+  readonly os_release: string | null;
   /** sha256 of the workspace's `deno.lock`; `null` when there is none. */
   readonly deno_lock_sha256: string | null;
+  /** First line of `bwrap --version` when the run is sandboxed and bubblewrap is found; else `null`. */
+  readonly bubblewrap_version: string | null;
+  /** The workspace's git state; absent when the workspace is not in a git work tree or git is missing. */
+  readonly git?: GitStateV1;
+}
+
+/** A git work tree's state. */
+export interface GitStateV1 {
+  /** `HEAD`'s commit; `null` before the first commit. */
+  readonly commit: string | null;
+  /** Whether tracked files differ from `HEAD` (untracked files do not count). */
+  readonly dirty: boolean;
 }
 
 /** The zod schema of `environment_snapshot.v1`. */
@@ -116,8 +130,16 @@ const EnvironmentSnapshotV1Schema = z.looseObject({
     arch: text().describe("Deno.build.arch"),
     target: text().optional().describe("Deno.build.target"),
   }).describe("Operating system and CPU"),
+  os_release: text().nullable().describe("Deno.osRelease(): the OS kernel's release"),
   deno_lock_sha256: sha256().nullable()
     .describe("sha256 of the workspace's deno.lock; null when there is none"),
+  bubblewrap_version: text().nullable()
+    .describe("First line of bwrap --version when the run is sandboxed; else null"),
+  git: z.looseObject({
+    commit: z.string().regex(/^[0-9a-f]{40,64}$/).nullable()
+      .describe("HEAD's commit; null before the first commit"),
+    dirty: z.boolean().describe("Whether tracked files differ from HEAD"),
+  }).optional().describe("The workspace's git state; absent outside a git work tree"),
 });
 
 /** An artifact an attempt read or wrote, with the hash it had. */

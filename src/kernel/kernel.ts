@@ -82,6 +82,7 @@ import { followRunEvents } from "./run_follow.ts";
 import { describeRunIn, listRunSummaries } from "./run_views.ts";
 import { assertRunnable } from "./runnable_check.ts";
 import { planWorkflow } from "./workflow_plan.ts";
+import { storeEnvironmentSnapshot } from "../observe/environment_capture.ts";
 import { policyWarnings, unconfiningToolWarnings } from "./policy_warnings.ts";
 import { existingWorkspace, hasStore } from "./workspace.ts";
 import { replaceArtifact, rerunFrom } from "./run_replay.ts";
@@ -262,6 +263,13 @@ function runOperations(deps: KernelDeps): RunOperations {
         workflowFile: file,
         producer: options.producer ?? { id: actor(), kind: "human" },
         sandbox,
+        environment: async (runId) =>
+          (await storeEnvironmentSnapshot(store, runId, {
+            workspace: store.workspace,
+            sandboxed: sandbox,
+            clock: deps.clock,
+            env: deps.env.toObject(),
+          })).artifact_id,
         onCreated: (runId) =>
           options.onCreated?.(runId, [
             ...(sandbox ? [] : [

@@ -53,6 +53,7 @@ const eventSchema = (duration: z.ZodType<number>) =>
       sandbox: z.enum(["bubblewrap", "none"]).optional(),
       workflow_path: z.string().optional(),
       durability: durability.optional(),
+      environment_snapshot: uuid.optional(),
     }),
     z.object({
       ...base,

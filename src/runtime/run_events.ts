@@ -71,6 +71,8 @@ export type RunEventBody =
     readonly workflow_path?: string;
     /** The durability the run was started with (absent in older journals: `fsync`). */
     readonly durability?: Durability;
+    /** The run's `environment_snapshot.v1` artifact (absent in older journals). */
+    readonly environment_snapshot?: string;
   }
   | {
     readonly type: "runner_started";
@@ -351,6 +353,8 @@ export interface RunState {
   sandbox: "bubblewrap" | "none";
   /** The workflow file relative to the workspace, when it lies inside it. */
   workflow_path: string | null;
+  /** The run's `environment_snapshot.v1` artifact (`null` for runs started before snapshots). */
+  environment_snapshot: string | null;
   /** The last applied event's sequence number. */
   last_seq: number;
   /** When the state last changed. */
@@ -377,6 +381,7 @@ export function emptyRunState(runId: string): RunState {
     replacements: {},
     sandbox: "bubblewrap",
     workflow_path: null,
+    environment_snapshot: null,
     last_seq: 0,
     updated_at: null,
   };
@@ -456,6 +461,7 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       state.inputs = { ...event.inputs };
       state.sandbox = event.sandbox ?? "bubblewrap";
       state.workflow_path = event.workflow_path ?? null;
+      state.environment_snapshot = event.environment_snapshot ?? null;
       for (const id of event.step_ids) {
         state.steps[id] = newStepState();
       }

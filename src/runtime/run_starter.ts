@@ -90,6 +90,11 @@ export interface StartRunOptions extends ExecuteRunOptions {
    * @default {true}
    */
   readonly sandbox?: boolean;
+  /**
+   * Takes and stores the run's environment snapshot, under the run's lease
+   * before its first attempt; returns the artifact id, journaled on `run_started`.
+   */
+  readonly environment?: (runId: string) => Promise<string>;
 }
 
 /**
@@ -353,6 +358,7 @@ export async function startRun(
     );
     const workOrder = inputRefs.find((ref) => ref.artifact_type === WORK_ORDER_TYPE);
     if (workOrder) await store.runs.update(runId, () => ({ work_order_ref: workOrder }));
+    const environment = await options.environment?.(runId);
     crashPoint("run_created");
     const workflowPath = workspacePath(store.workspace, options.workflowFile?.path);
     return {
@@ -365,6 +371,7 @@ export async function startRun(
       ...(options.sandbox === false ? { sandbox: "none" as const } : {}),
       ...(workflowPath ? { workflow_path: workflowPath } : {}),
       durability: options.durability ?? "fsync",
+      ...(environment ? { environment_snapshot: environment } : {}),
     };
   };
   return { runId, state: await executeRun(store, graph, runId, { ...options, start }) };
