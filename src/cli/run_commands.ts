@@ -122,6 +122,8 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
         pending_retries: run.pending_retries,
         replays: run.replays,
         ...(opts.history ? { history: attemptHistory(state) } : {}),
+        environment_snapshot: run.records.environment_snapshot,
+        records: run.records.records,
       }, () => [
         `Run ${manifest.run_id}`,
         `Status: ${manifest.status}${reason ? ` (${reason})` : ""}` +

@@ -144,39 +144,59 @@ const EnvironmentSnapshotV1Schema = z.looseObject({
 
 /** An artifact an attempt read or wrote, with the hash it had. */
 export interface ArtifactDigestV1 {
+  /** The step's name for this input or output (`stdout`/`stderr` for logs). */
+  readonly name: string;
   /** The artifact id. */
   readonly artifact_id: string;
-  /** The artifact's sha256 as recorded in the index. */
-  readonly sha256: string;
-  /** The step's name for this input or output. */
-  readonly name?: string;
+  /** The artifact's sha256 as recorded in the index at production (`null`: an input the index lacked). */
+  readonly sha256: string | null;
 }
 
 /** How an attempt was executed, with secrets redacted. */
 export interface ExecutorSummaryV1 {
-  /** The executor kind: `command`, `deno`, `fn`, `llm`, or a pack's (named as executors report it). */
-  readonly executor: string;
+  /** The executor kind: `command`, `deno`, `fn`, `llm`, or a pack's. */
+  readonly kind: string;
   /** The program and its arguments, for process executors. */
   readonly argv?: readonly string[];
   /** The working directory. */
   readonly cwd?: string;
-  /** The environment passed on, secret values replaced by a redaction mark. */
+  /** The attempt's environment by name, secret values replaced by `[REDACTED:NAME]`. */
   readonly env?: { readonly [name: string]: string };
+  /** The rest of the executor's own summary (sandbox, module, flags, …), redacted. */
+  readonly details?: { readonly [key: string]: unknown };
 }
 
-/** `step_run_record.v1`: one attempt of one step. */
+/** Why an attempt started. */
+export type AttemptCauseV1 =
+  | "first"
+  | "retry"
+  | "resume"
+  | "route"
+  | "rerun"
+  | "replace"
+  | "cached";
+
+/** `step_run_record.v1`: one attempt of one step, written once when the attempt is settled. */
 export interface StepRunRecordV1 {
+  /** The run. */
+  readonly run_id: string;
   /** The step id. */
   readonly step_id: string;
   /** The attempt number, from 1. */
   readonly attempt: number;
+  /** Why it started; `null` for journals older than causes. */
+  readonly cause: AttemptCauseV1 | null;
+  /** The attempt it supersedes (a rerun or replacement), or `null`. */
+  readonly supersedes: number | null;
+  /** Where a cached attempt's outputs came from, when it was served from the step cache. */
+  readonly cached_from?: string | { readonly [key: string]: unknown };
   /** How the attempt ended, named as the journal's `attempt_finished` names it. */
-  readonly status: "succeeded" | "failed" | "timeout" | "cancelled";
+  readonly status: "succeeded" | "failed" | "timeout" | "cancelled" | "interrupted";
   /** When it started (ISO-8601). */
   readonly started_at: string;
   /** When it ended (ISO-8601). */
   readonly ended_at: string;
-  /** `ended_at - started_at` in milliseconds. */
+  /** How long it ran, in milliseconds, on the monotonic clock. */
   readonly duration_ms: number;
   /** How it was executed. */
   readonly executor: ExecutorSummaryV1;
@@ -184,54 +204,71 @@ export interface StepRunRecordV1 {
   readonly inputs: readonly ArtifactDigestV1[];
   /** The artifacts it committed, with their hashes. */
   readonly outputs: readonly ArtifactDigestV1[];
+  /** Its captured stdout and stderr, with their hashes. */
+  readonly logs: readonly ArtifactDigestV1[];
   /** Ids of the `gate_result.v1` artifacts that judged it. */
   readonly gate_result_ids: readonly string[];
   /** Ids of the `policy_violation.v1` artifacts it caused. */
   readonly policy_violation_ids: readonly string[];
   /** The process exit code; `null` when there was no process or it was killed. */
-  readonly return_code: number | null;
-  /** How many attempts came before this one. */
+  readonly exit_code: number | null;
+  /** How many retries in a row led to this attempt (0 when it did not start as a retry). */
   readonly retry_count: number;
   /** Id of the run's `environment_snapshot.v1` artifact, when there is one. */
   readonly environment_snapshot_id: string | null;
-  /** Why the attempt failed, when it did. */
+  /** Why the attempt failed, when it did (secrets redacted). */
   readonly error?: string;
+  /** Token usage of an `llm` attempt. */
+  readonly usage?: { readonly input_tokens: number; readonly output_tokens: number };
 }
 
 const artifactDigest = () =>
   z.looseObject({
+    name: text().describe("The step's name for this input or output"),
     artifact_id: uuid().describe("The artifact id"),
-    sha256: sha256().describe("The artifact's sha256 as recorded in the index"),
-    name: text().optional().describe("The step's name for this input or output"),
+    sha256: sha256().nullable().describe("The artifact's sha256 as indexed at production"),
   });
 
 /** The zod schema of `step_run_record.v1`. */
 const StepRunRecordV1Schema = z.looseObject({
+  run_id: uuid().describe("The run"),
   step_id: text().describe("The step id"),
   attempt: z.int().min(1).describe("The attempt number, from 1"),
-  status: z.enum(["succeeded", "failed", "timeout", "cancelled"])
+  cause: z.enum(["first", "retry", "resume", "route", "rerun", "replace", "cached"]).nullable()
+    .describe("Why it started"),
+  supersedes: z.int().min(1).nullable().describe("The attempt it supersedes"),
+  cached_from: z.union([z.string(), z.record(z.string(), z.unknown())]).optional()
+    .describe("Where a cached attempt's outputs came from"),
+  status: z.enum(["succeeded", "failed", "timeout", "cancelled", "interrupted"])
     .describe("How the attempt ended"),
   started_at: isoTime().describe("When it started"),
   ended_at: isoTime().describe("When it ended"),
-  duration_ms: count().describe("ended_at - started_at in milliseconds"),
+  duration_ms: z.number().min(0).describe("How long it ran, in ms, on the monotonic clock"),
   executor: z.looseObject({
-    executor: text().describe("command, deno, fn, llm, or a pack's executor"),
+    kind: text().describe("command, deno, fn, llm, or a pack's executor"),
     argv: z.array(z.string()).optional().describe("The program and its arguments"),
     cwd: z.string().optional().describe("The working directory"),
     env: z.record(z.string(), z.string()).optional()
-      .describe("The environment passed on, secrets redacted"),
+      .describe("The environment by name, secrets redacted"),
+    details: z.record(z.string(), z.unknown()).optional()
+      .describe("The rest of the executor's summary"),
   }).describe("How it was executed"),
   inputs: z.array(artifactDigest()).describe("The artifacts it read, with their hashes"),
   outputs: z.array(artifactDigest()).describe("The artifacts it committed, with their hashes"),
+  logs: z.array(artifactDigest()).describe("Its captured stdout and stderr, with their hashes"),
   gate_result_ids: z.array(uuid()).describe("Ids of the gate_result.v1 artifacts that judged it"),
   policy_violation_ids: z.array(uuid())
     .describe("Ids of the policy_violation.v1 artifacts it caused"),
-  return_code: z.int().nullable()
+  exit_code: z.int().nullable()
     .describe("The process exit code; null when there was no process or it was killed"),
-  retry_count: count().describe("How many attempts came before this one"),
+  retry_count: count().describe("How many retries in a row led to this attempt"),
   environment_snapshot_id: uuid().nullable()
     .describe("Id of the run's environment_snapshot.v1 artifact"),
   error: text().optional().describe("Why the attempt failed, when it did"),
+  usage: z.looseObject({
+    input_tokens: count().describe("Prompt tokens"),
+    output_tokens: count().describe("Completion tokens"),
+  }).optional().describe("Token usage of an llm attempt"),
 });
 
 /** `gate_result.v1`: one gate's verdict on one step. */

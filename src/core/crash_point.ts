@@ -30,6 +30,8 @@ export type CrashPoint =
   | "outputs_committing"
   /** An attempt is journaled as succeeded; its gates have not run yet. */
   | "gates_starting"
+  /** An attempt's `step_run_record.v1` is stored; `attempt_recorded` is not journaled yet. */
+  | "attempt_recording"
   /** A route was decided and its feedback stored; `route_taken` is not journaled yet. */
   | "route_taking"
   /** `route_taken` is journaled; the reset steps have not started again yet. */

@@ -176,6 +176,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
         ...(request.onAccess
           ? { onAccess: (report: AccessReport) => request.onAccess!(gate.id, report) }
           : {}),
+        redactor: request.redactor,
       });
       result = await executorFor(options.executors, runner).execute(
         runner,
@@ -189,6 +190,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
           gateId: gate.id,
           attempt: request.attempt,
           clock,
+          redactor: request.redactor,
         });
       }
     } catch (err) {
@@ -200,6 +202,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
       label,
       dirs,
       producer: { id: `gate:${gate.id}`, kind: "tool" },
+      redactor: request.redactor,
     });
     await removeAttemptDirs(dirs);
     const { status, reason } = verdict(result, gate);
@@ -210,7 +213,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
       attempt: request.attempt,
       status,
       required: gate.required,
-      reasons: [reason],
+      reasons: [request.redactor ? request.redactor.text(reason) : reason],
       exit_code: result.exitCode,
       duration_ms: elapsedMs(clock, started),
       stdout_artifact_id: logs.stdout ?? null,

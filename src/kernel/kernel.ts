@@ -61,6 +61,7 @@ import {
   type PreparedInput,
   preparedInputValues,
   prepareRunInputs,
+  readRunState,
   resumeRun,
   type RunInputValue,
   startRun,
@@ -83,6 +84,7 @@ import { describeRunIn, listRunSummaries } from "./run_views.ts";
 import { assertRunnable } from "./runnable_check.ts";
 import { planWorkflow } from "./workflow_plan.ts";
 import { storeEnvironmentSnapshot } from "../observe/environment_capture.ts";
+import { readRunRecords } from "../observe/run_records.ts";
 import { policyWarnings, unconfiningToolWarnings } from "./policy_warnings.ts";
 import { existingWorkspace, hasStore } from "./workspace.ts";
 import { replaceArtifact, rerunFrom } from "./run_replay.ts";
@@ -366,6 +368,10 @@ function runQueries(deps: KernelDeps): RunQueries {
     },
     async *runEvents(runId, options) {
       yield* followRunEvents(await deps.store(false), runId, options);
+    },
+    async runRecords(runId) {
+      const store = await deps.store(false);
+      return await readRunRecords(store, await readRunState(store, runId));
     },
   };
 }

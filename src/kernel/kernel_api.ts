@@ -28,6 +28,7 @@ import type { RunDescription, RunSummary } from "./run_views.ts";
 import type { WorkflowPlan } from "./workflow_plan.ts";
 import type { GatesOnlyReport } from "./gates_only.ts";
 import type { Replacement, ReplacementSource } from "./run_replay.ts";
+import type { RunRecords } from "../observe/run_records.ts";
 
 /** The run durability modes, re-exported for the CLI (`--durability`). */
 export { type Durability, DURABILITY_MODES } from "../runtime/durability.ts";
@@ -424,6 +425,15 @@ export interface RunQueries {
    * @throws {RunnerGoneError} When following a run that has not finished and no runner runs.
    */
   runEvents(runId: string, options: PollRunOptions): AsyncIterable<RunFollowItem>;
+  /**
+   * Reads a run's records: its `environment_snapshot.v1` and the
+   * `step_run_record.v1` of every recorded attempt.
+   *
+   * @param runId The run.
+   * @returns The snapshot (or `null` for runs older than snapshots) and the records.
+   * @throws {NotFoundError} When there is no store or no such run.
+   */
+  runRecords(runId: string): Promise<RunRecords>;
 }
 
 /** The kernel: run operations and queries over one workspace. */

@@ -13,6 +13,7 @@ import { readJournal } from "../runtime/run_journal.ts";
 import { readRunState } from "../runtime/run_starter.ts";
 import type { RunManifest } from "../store/run_manifest.ts";
 import { pendingRetries, type PendingRetry } from "./pending_retry.ts";
+import { readRunRecords, type RunRecords } from "../observe/run_records.ts";
 import { type LogExcerpt, readGateResult, readLogExcerpt } from "./run_logs.ts";
 import type { ReplayEvent } from "./run_history.ts";
 
@@ -99,6 +100,8 @@ export interface RunDescription {
   readonly pending_retries: readonly PendingRetry[];
   /** The reruns and replacements the run took, in journal order. */
   readonly replays: readonly ReplayEvent[];
+  /** The run's environment snapshot and the `step_run_record.v1` of every recorded attempt. */
+  readonly records: RunRecords;
 }
 
 /** A route the run took: its `route_taken` event. */
@@ -202,6 +205,7 @@ export async function describeRunIn(
     replays: events.filter((e): e is ReplayEvent =>
       e.type === "rerun_requested" || e.type === "artifact_replaced"
     ),
+    records: await readRunRecords(store, state),
   };
 }
 

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { Redactor } from "../core/redaction.ts";
 import type { GateSpec, StepSpec, Workflow } from "../graph/workflow.ts";
 import {
   type Confinement,
@@ -98,6 +99,8 @@ export interface AttemptContextOptions {
   readonly confinement: Confinement;
   /** Told what the attempt was granted and its permission decisions (for the access journal). */
   readonly onAccess?: OnAccess;
+  /** The run's redactor, handed to the executor for the attempt's logs. */
+  readonly redactor?: Redactor;
 }
 
 /**
@@ -151,5 +154,6 @@ export async function buildAttemptContext(
     signal: options.signal,
     confinement: options.confinement,
     ...(options.onAccess ? { onAccess: options.onAccess } : {}),
+    ...(options.redactor ? { redactor: options.redactor } : {}),
   };
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Redactor } from "../core/redaction.ts";
 import { extname, join, posix } from "node:path";
 import { canonicalJson, sha256File } from "../core/canonical_json.ts";
 import { causeMessage, IntegrityError, type Issue, LilyError } from "../core/errors.ts";
@@ -302,9 +303,20 @@ export const MAX_TEXT_LOG_BYTES: number = 8 * 1024 * 1024;
  * @param options Run, label, log paths and producer.
  * @returns Artifact ids by stream name (`stdout`, `stderr`).
  */
+function redact(text: string, redactor: Redactor | undefined): string {
+  return redactor ? redactor.text(text) : text;
+}
+
 export async function storeLogs(
   store: Store,
-  options: { runId: string; label: string; dirs: AttemptDirs; producer: Producer },
+  options: {
+    runId: string;
+    label: string;
+    dirs: AttemptDirs;
+    producer: Producer;
+    /** Redacts the text of small logs once more (the executors already redact as they write). */
+    redactor?: Redactor;
+  },
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const streams = [["stdout", options.dirs.stdoutPath], ["stderr", options.dirs.stderrPath]];
@@ -328,7 +340,7 @@ export async function storeLogs(
     const ref = info.size <= MAX_TEXT_LOG_BYTES
       ? await store.artifacts.putText(
         options.runId,
-        new TextDecoder().decode(await Deno.readFile(path)),
+        redact(new TextDecoder().decode(await Deno.readFile(path)), options.redactor),
         meta,
       )
       : await store.artifacts.putFile(options.runId, path, { ...meta, fileName: `${stream}.log` });

@@ -99,6 +99,12 @@ const eventSchema = (duration: z.ZodType<number>) =>
     z.object({
       ...base,
       ...stepAttempt,
+      type: z.literal("attempt_recorded"),
+      record: uuid,
+    }),
+    z.object({
+      ...base,
+      ...stepAttempt,
       type: z.literal("gate_spawned"),
       gate_id: id,
       pid,

@@ -123,6 +123,14 @@ export type RunEventBody =
     readonly exchanges?: readonly LlmExchangeIds[];
   }
   | {
+    /** The attempt is settled (ended, its gates decided) and its `step_run_record.v1` is stored. */
+    readonly type: "attempt_recorded";
+    readonly step: string;
+    readonly attempt: number;
+    /** The `step_run_record.v1` artifact. */
+    readonly record: string;
+  }
+  | {
     readonly type: "gate_spawned";
     readonly step: string;
     readonly attempt: number;
@@ -253,6 +261,10 @@ export interface AttemptState {
   started_at: string;
   /** The monotonic clock's reading at its start, when recorded; durations are measured from it. */
   started_monotonic_ms: number | null;
+  /** Its inputs by name, as its start recorded them (empty in older journals). */
+  inputs: Record<string, InputRecord>;
+  /** Its `step_run_record.v1` artifact, once it is settled and recorded. */
+  record: string | null;
   /** When it ended. */
   ended_at: string | null;
   /** How long it took, in ms, on the monotonic clock. */
@@ -425,6 +437,8 @@ export function newAttemptState(
     status: "running",
     started_at: options.startedAt,
     started_monotonic_ms: options.startedMonotonicMs,
+    inputs: {},
+    record: null,
     ended_at: null,
     duration_ms: null,
     exit_code: null,
@@ -483,6 +497,7 @@ export function applyEvent(state: RunState, event: RunEvent): void {
         startedMonotonicMs: event.monotonic_ms ?? null,
       });
       if (event.supersedes !== undefined) started.supersedes = event.supersedes;
+      if (event.inputs) started.inputs = { ...event.inputs };
       step.attempts.push(started);
       return;
     }
@@ -506,6 +521,11 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       if (event.violations?.length) attempt.violations = [...event.violations];
       if (event.exchanges?.length) attempt.exchanges = event.exchanges.map((x) => ({ ...x }));
       if (event.status === "interrupted") state.steps[event.step].status = "pending";
+      return;
+    }
+    case "attempt_recorded": {
+      const attempt = attemptOf(state, event.step, event.attempt);
+      if (attempt) attempt.record = event.record;
       return;
     }
     case "gate_spawned": {

@@ -83,6 +83,10 @@ import { routeFeedback } from "./route_feedback.ts";
 import { FEEDBACK_INPUT } from "../graph/route_check.ts";
 import { LilyError } from "../core/errors.ts";
 import { MAX_TIMER_MS, sleep } from "../core/delay.ts";
+import type { Redactor } from "../core/redaction.ts";
+import { redactEvent, runRedactor } from "./run_secrets.ts";
+import { storeAttemptRecord } from "./attempt_recorder.ts";
+import { recordDue } from "./step_run_record.ts";
 
 /** What a gate evaluator is asked for one attempt of a step. */
 export interface GateRequest {
@@ -124,6 +128,8 @@ export interface GateRequest {
    * scratch dirs and logs apart from the run's own.
    */
   readonly evaluation?: { readonly kind: "gates_only"; readonly label: string };
+  /** The run's redactor: what a gate's logs and results must not hold. */
+  readonly redactor?: Redactor;
 }
 
 /** Runs a step's gates (Layer 3 plugs in here). */
@@ -274,17 +280,19 @@ export async function executeRun(
       clock,
       durability: options.durability,
     });
+    const redactor = runRedactor(graph, options.kernelEnv);
     const loop = new RunLoop(store, graph, state, journal, {
       ...options,
       clock,
       staleCancel,
       access,
+      redactor,
     });
     try {
       return await loop.run();
     } catch (err) {
       // Once run_finished is durable the run's outcome stands; only its exports failed.
-      if (!loop.finished) await recordFatal(store, { journal, runId, error: err });
+      if (!loop.finished) await recordFatal(store, { journal, runId, error: err, redactor });
       throw err;
     } finally {
       await access.close();
@@ -299,9 +307,14 @@ export async function executeRun(
  */
 async function recordFatal(
   store: Store,
-  { journal, runId, error }: { journal: RunJournal; runId: string; error: unknown },
+  { journal, runId, error, redactor }: {
+    journal: RunJournal;
+    runId: string;
+    error: unknown;
+    redactor: Redactor;
+  },
 ): Promise<void> {
-  const reason = describeError(error);
+  const reason = redactor.text(describeError(error));
   await journal.append({ type: "run_finished", status: "failed", reason }).catch(() => {});
   await store.runs.update(runId, () => ({ status: "failed" })).catch(() => {});
 }
@@ -324,6 +337,7 @@ class RunLoop {
   /** Staging dirs being removed off the critical path; awaited before the runner stops. */
   #cleanups: Promise<void>[] = [];
   #kernelEnv: Readonly<Record<string, string>>;
+  #redactor: Redactor;
   #finished = false;
 
   constructor(
@@ -335,8 +349,10 @@ class RunLoop {
       readonly clock: Clock;
       readonly staleCancel: string | null;
       readonly access: AccessJournal;
+      readonly redactor: Redactor;
     },
   ) {
+    this.#redactor = options.redactor;
     this.#clock = options.clock;
     this.#access = options.access;
     this.#store = store;
@@ -352,7 +368,7 @@ class RunLoop {
    * Nothing outside the runner acts on an event before that.
    */
   async #record(body: RunEventBody): Promise<void> {
-    const { event, durable } = this.#journal.appendNow(body);
+    const { event, durable } = this.#journal.appendNow(redactEvent(body, this.#redactor));
     applyEvent(this.#state, event);
     await durable;
     this.#options.observer?.observe(event, this.#state);
@@ -474,6 +490,31 @@ class RunLoop {
         executor: attempt.executor,
       });
     }
+    // Every settled attempt gets its record, also those a dead runner left unrecorded.
+    for (const [stepId, step] of Object.entries(this.#state.steps)) {
+      for (const attempt of step.attempts) await this.#settle(stepId, attempt.attempt, true);
+    }
+  }
+
+  /**
+   * Stores and journals an attempt's `step_run_record.v1` once it is settled
+   * (see `recordDue`); does nothing before that or when it has one.
+   */
+  async #settle(stepId: string, attemptNo: number, reuse = false): Promise<void> {
+    const step = this.#state.steps[stepId];
+    const attempt = step.attempts.find((a) => a.attempt === attemptNo);
+    const gateIds = (this.#graph.gatesOf.get(stepId) ?? []).map((g) => g.id);
+    if (attempt === undefined || !recordDue(step, attempt, gateIds)) return;
+    const spec = this.#graph.steps[this.#graph.indexOf.get(stepId)!];
+    const record = await storeAttemptRecord(this.#store, this.#state, {
+      step: stepId,
+      attempt: attemptNo,
+      kind: spec.executor.kind,
+      redactor: this.#redactor,
+      reuse,
+    });
+    crashPoint("attempt_recording");
+    await this.#record({ type: "attempt_recorded", step: stepId, attempt: attemptNo, record });
   }
 
   async #schedule(): Promise<{ status: RunEndStatus; reason: string | null }> {
@@ -546,6 +587,7 @@ class RunLoop {
         : work.kind === "gates"
         ? await this.#gate(step, work.attempt)
         : work.outcome;
+      await this.#settle(stepId, attemptNo);
       if (outcome === "succeeded" || outcome === "waiting" || outcome === "cancelled") {
         return await this.#finish(step, attemptNo, outcome);
       }
@@ -564,9 +606,11 @@ class RunLoop {
           delay_ms: next.delayMs,
           reason: next.reason,
         });
+        await this.#settle(stepId, attemptNo);
         await sleep(next.delayMs, this.#controller.signal);
       }
       if (await this.#checkCancel()) return await this.#finish(step, attemptNo, "cancelled");
+      await this.#settle(stepId, attemptNo);
       const attempt = this.#state.steps[stepId].attempts.at(-1)!.attempt + 1;
       work = { kind: "attempt", attempt, cause: pickedUp ? "resume" : "retry" };
       pickedUp = false;
@@ -610,6 +654,7 @@ class RunLoop {
       const feedback = await routeFeedback(this.#store, this.#runId, route, attempt);
       crashPoint("route_taking");
       await this.#record({ ...verdict.event, feedback });
+      await this.#settle(route.step, route.attempt);
       crashPoint("route_taken");
       reset.push(...verdict.event.reset);
     }
@@ -638,6 +683,7 @@ class RunLoop {
         ...(reason === null ? {} : { reason }),
       }),
     ]);
+    await this.#settle(step.id, attempt);
     return outcome;
   }
 
@@ -683,6 +729,7 @@ class RunLoop {
     let outputs: Record<string, string> = {};
     let violations: string[] = [];
     let exchanges: LlmExchangeIds[] = [];
+    let env: Readonly<Record<string, string>> | undefined;
     try {
       const ctx = await buildAttemptContext(this.#store, {
         runId,
@@ -699,8 +746,11 @@ class RunLoop {
         timeoutMs: step.timeoutMs,
         signal: this.#controller.signal,
         confinement: this.#confinement({ kind: "step", spec: step }),
-        onAccess: (report) => this.#access.record(subject, accessEntryOf(report)),
+        onAccess: (report) =>
+          this.#access.record(subject, this.#redactor.value(accessEntryOf(report))),
+        redactor: this.#redactor,
       });
+      env = ctx.env;
       const executor = executorFor(this.#options.executors, step.executor);
       // The child already runs; its record is made durable while it does,
       // and before the attempt's end is recorded.
@@ -736,6 +786,7 @@ class RunLoop {
           stepId: step.id,
           attempt: attemptNo,
           clock: this.#clock,
+          redactor: this.#redactor,
         });
         result = {
           ...result,
@@ -778,7 +829,13 @@ class RunLoop {
     }
     let logs: Record<string, string> = {};
     try {
-      logs = await storeLogs(this.#store, { runId, label, dirs, producer });
+      logs = await storeLogs(this.#store, {
+        runId,
+        label,
+        dirs,
+        producer,
+        redactor: this.#redactor,
+      });
     } catch (err) {
       if (isUnwritableDisk(err)) throw err;
       result = {
@@ -799,16 +856,17 @@ class RunLoop {
       duration_ms: elapsedMs(this.#clock, started),
       outputs,
       logs,
-      executor: { ...result.summary },
+      executor: { ...result.summary, ...(env ? { env } : {}) },
       ...(result.usage ? { usage: result.usage } : {}),
       ...(violations.length > 0 ? { violations } : {}),
       ...(exchanges.length > 0 ? { exchanges } : {}),
     };
+    // Staging of an ended attempt is not kept: what a step left there never reaches the store.
+    this.#cleanups.push(removeAttemptDirs(dirs));
     if (result.status !== "succeeded") {
       await this.#record(end);
       return result.status;
     }
-    this.#cleanups.push(removeAttemptDirs(dirs));
     if (!this.#graph.gatesOf.has(step.id)) {
       // Written and fsynced together with the step_finished that follows.
       this.#heldEnds.set(step.id, end);
@@ -846,8 +904,9 @@ class RunLoop {
       onAccess: (gateId, report) =>
         this.#access.record(
           { step: step.id, attempt: attempt.attempt, gate: gateId },
-          accessEntryOf(report),
+          this.#redactor.value(accessEntryOf(report)),
         ),
+      redactor: this.#redactor,
       onSpawn: async (gateId, pid) => {
         await this.#record({
           type: "gate_spawned",

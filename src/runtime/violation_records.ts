@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Redactor } from "../core/redaction.ts";
 import type { Clock } from "../core/clock.ts";
 import { POLICY_VIOLATION_TYPE, type PolicyViolation } from "../policy/policy_violation.ts";
 import type { Store } from "../store/store.ts";
@@ -32,9 +33,10 @@ export interface ViolationOwner {
 export async function recordViolations(
   store: Store,
   violations: readonly PolicyViolation[],
-  options: ViolationOwner & { readonly clock: Clock },
+  options: ViolationOwner & { readonly clock: Clock; readonly redactor?: Redactor },
 ): Promise<string[]> {
   const ids: string[] = [];
+  const redact = (text: string) => options.redactor ? options.redactor.text(text) : text;
   for (const [i, v] of violations.entries()) {
     const ref = await store.artifacts.putJson(options.runId, {
       run_id: options.runId,
@@ -42,9 +44,9 @@ export async function recordViolations(
       ...(options.gateId ? { gate_id: options.gateId } : {}),
       attempt: options.attempt,
       kind: v.kind,
-      target: v.target,
+      target: redact(v.target),
       decided_by: v.decidedBy,
-      message: v.message,
+      message: redact(v.message),
       occurred_at: options.clock.now().toISOString(),
     }, {
       type: POLICY_VIOLATION_TYPE,

@@ -87,14 +87,15 @@ export interface AttemptLogTexts {
  * at a log path; the runtime records the attempt as failed with its message.
  */
 export async function writeAttemptLogs(
-  ctx: Pick<ExecutionContext, "stdoutPath" | "stderrPath">,
+  ctx: Pick<ExecutionContext, "stdoutPath" | "stderrPath" | "redactor">,
   texts: AttemptLogTexts = {},
 ): Promise<void> {
   for (const [path, text] of [[ctx.stdoutPath, texts.stdout], [ctx.stderrPath, texts.stderr]]) {
     if (!path || !text) continue;
     const file = await createLogFile(path);
     try {
-      await writeAll(file, new TextEncoder().encode(text), { path });
+      const redacted = ctx.redactor ? ctx.redactor.text(text) : text;
+      await writeAll(file, new TextEncoder().encode(redacted), { path });
     } finally {
       file.close();
     }

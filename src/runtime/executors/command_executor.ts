@@ -124,6 +124,7 @@ export class CommandExecutor implements Executor<CommandSpec> {
       env: ctx.env,
       stdoutPath: ctx.stdoutPath,
       stderrPath: ctx.stderrPath,
+      redactor: ctx.redactor,
       timeoutMs: ctx.timeoutMs,
       signal: ctx.signal,
       onSpawn,

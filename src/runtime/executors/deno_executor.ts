@@ -337,6 +337,7 @@ export class DenoExecutor implements Executor<DenoSpec> {
         env: { ...env, ...broker.env },
         stdoutPath: ctx.stdoutPath,
         stderrPath: ctx.stderrPath,
+        redactor: ctx.redactor,
         timeoutMs: ctx.timeoutMs,
         signal: ctx.signal,
         onSpawn: async (pid: number) => {

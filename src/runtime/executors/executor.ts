@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { Redactor } from "../../core/redaction.ts";
 import type { OutputSpec } from "../../graph/workflow.ts";
 import type { Confinement } from "../../policy/policy_model.ts";
 import type { PolicyViolation } from "../../policy/policy_violation.ts";
@@ -133,6 +134,11 @@ export interface ExecutionContext {
    * permission decision, so the runtime can journal them.
    */
   readonly onAccess?: OnAccess;
+  /**
+   * The run's redactor: executors pass what a child writes to its log files
+   * through it, so no secret value reaches the store.
+   */
+  readonly redactor?: Redactor;
 }
 
 /** How an attempt ended. */

@@ -32,6 +32,7 @@ import { readProcStat } from "../../core/proc_stat.ts";
 import { storageError } from "../../core/storage_error.ts";
 import { writeAll } from "../../store/durable_file.ts";
 import type { ExecutionStatus, OnSpawn } from "./executor.ts";
+import type { Redactor, StreamRedactor } from "../../core/redaction.ts";
 import { describeSpawnError } from "./spawn_failure.ts";
 
 /** Options of {@linkcode runProcessTree}. */
@@ -48,6 +49,8 @@ export interface ProcessTreeOptions {
   readonly stderrPath: string;
   /** Kill the group after this many ms; undefined means no limit. */
   readonly timeoutMs?: number;
+  /** Replaces secret values in what the child writes before it reaches the log files. */
+  readonly redactor?: Redactor;
   /** Kill the group when aborted; the result is then `cancelled`. */
   readonly signal?: AbortSignal;
   /**
@@ -197,22 +200,34 @@ function dirInfo(dir: string): Deno.FileInfo {
   return Deno.lstatSync(dir);
 }
 
-/** A log file created on the first byte written to it. */
+/** A log file created on the first byte written to it, secrets redacted on the way. */
 class LazyLog {
   readonly #path: string;
+  readonly #redact: StreamRedactor | undefined;
   #file: Deno.FsFile | undefined;
 
-  constructor(path: string) {
+  constructor(path: string, redactor: Redactor | undefined) {
     this.#path = path;
+    this.#redact = redactor?.active ? redactor.stream() : undefined;
   }
 
   async write(bytes: Uint8Array): Promise<void> {
+    await this.#put(this.#redact ? this.#redact.push(bytes) : bytes);
+  }
+
+  async #put(bytes: Uint8Array): Promise<void> {
+    if (bytes.length === 0) return;
     this.#file ??= await createLogFile(this.#path);
     await writeAll(this.#file, bytes, { path: this.#path });
   }
 
-  close(): void {
-    this.#file?.close();
+  /** Writes the bytes a redactor held back (they may have begun a secret), then closes. */
+  async close(): Promise<void> {
+    try {
+      if (this.#redact) await this.#put(this.#redact.end());
+    } finally {
+      this.#file?.close();
+    }
   }
 }
 
@@ -282,9 +297,9 @@ export async function runProcessTree(
   } catch (err) {
     return logFailure(err);
   }
-  const stdout = new LazyLog(options.stdoutPath);
+  const stdout = new LazyLog(options.stdoutPath, options.redactor);
   try {
-    const stderr = new LazyLog(options.stderrPath);
+    const stderr = new LazyLog(options.stderrPath, options.redactor);
     try {
       if (options.signal?.aborted) {
         return { status: "cancelled", exitCode: null, message: "Cancelled before it started" };
@@ -311,10 +326,10 @@ export async function runProcessTree(
       }
       return await supervise(child, stdout, stderr, options);
     } finally {
-      stderr.close();
+      await stderr.close();
     }
   } finally {
-    stdout.close();
+    await stdout.close();
   }
 }
 
