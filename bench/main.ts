@@ -24,6 +24,7 @@ import { benchList } from "./list_bench.ts";
 import { benchNetBridge } from "./net_bridge_bench.ts";
 import { benchPutFile } from "./put_file_bench.ts";
 import { benchPutJson } from "./put_json_bench.ts";
+import { benchRecords } from "./records_bench.ts";
 import { benchSandbox } from "./sandbox_bench.ts";
 import { benchWorkflow } from "./workflow_bench.ts";
 
@@ -77,6 +78,7 @@ const BENCHMARKS: readonly ((ctx: BenchContext) => Promise<Figure[]>)[] = [
   benchDenoBroker,
   benchNetBridge,
   benchAccessJournal,
+  benchRecords,
 ];
 
 /**

@@ -85,8 +85,7 @@ import { LilyError } from "../core/errors.ts";
 import { MAX_TIMER_MS, sleep } from "../core/delay.ts";
 import type { Redactor } from "../core/redaction.ts";
 import { redactEvent, runRedactor } from "./run_secrets.ts";
-import { storeAttemptRecord } from "./attempt_recorder.ts";
-import { recordDue } from "./step_run_record.ts";
+import { AttemptRecorder } from "./attempt_recorder.ts";
 
 /** What a gate evaluator is asked for one attempt of a step. */
 export interface GateRequest {
@@ -338,6 +337,7 @@ class RunLoop {
   #cleanups: Promise<void>[] = [];
   #kernelEnv: Readonly<Record<string, string>>;
   #redactor: Redactor;
+  #records: AttemptRecorder;
   #finished = false;
 
   constructor(
@@ -353,6 +353,11 @@ class RunLoop {
     },
   ) {
     this.#redactor = options.redactor;
+    this.#records = new AttemptRecorder(store, graph, {
+      redactor: options.redactor,
+      journal: (body) => this.#record(body),
+      onError: () => this.#controller.abort(),
+    });
     this.#clock = options.clock;
     this.#access = options.access;
     this.#store = store;
@@ -492,29 +497,13 @@ class RunLoop {
     }
     // Every settled attempt gets its record, also those a dead runner left unrecorded.
     for (const [stepId, step] of Object.entries(this.#state.steps)) {
-      for (const attempt of step.attempts) await this.#settle(stepId, attempt.attempt, true);
+      for (const a of step.attempts) await this.#records.settleNow(this.#state, stepId, a.attempt);
     }
   }
 
-  /**
-   * Stores and journals an attempt's `step_run_record.v1` once it is settled
-   * (see `recordDue`); does nothing before that or when it has one.
-   */
-  async #settle(stepId: string, attemptNo: number, reuse = false): Promise<void> {
-    const step = this.#state.steps[stepId];
-    const attempt = step.attempts.find((a) => a.attempt === attemptNo);
-    const gateIds = (this.#graph.gatesOf.get(stepId) ?? []).map((g) => g.id);
-    if (attempt === undefined || !recordDue(step, attempt, gateIds)) return;
-    const spec = this.#graph.steps[this.#graph.indexOf.get(stepId)!];
-    const record = await storeAttemptRecord(this.#store, this.#state, {
-      step: stepId,
-      attempt: attemptNo,
-      kind: spec.executor.kind,
-      redactor: this.#redactor,
-      reuse,
-    });
-    crashPoint("attempt_recording");
-    await this.#record({ type: "attempt_recorded", step: stepId, attempt: attemptNo, record });
+  /** Records an attempt (in the background) once it is settled. */
+  #settle(stepId: string, attemptNo: number): void {
+    this.#records.settle(this.#state, stepId, attemptNo);
   }
 
   async #schedule(): Promise<{ status: RunEndStatus; reason: string | null }> {
@@ -561,6 +550,9 @@ class RunLoop {
       if (running.size === 0) break;
       await Promise.race(running.values());
     }
+    await this.#records.drain().catch((error) => {
+      fatal ??= { error };
+    });
     if (fatal !== null) throw (fatal as { error: unknown }).error;
     return runEnd({ cancelled: signal.aborted, failure, waiting });
   }
@@ -587,7 +579,7 @@ class RunLoop {
         : work.kind === "gates"
         ? await this.#gate(step, work.attempt)
         : work.outcome;
-      await this.#settle(stepId, attemptNo);
+      this.#settle(stepId, attemptNo);
       if (outcome === "succeeded" || outcome === "waiting" || outcome === "cancelled") {
         return await this.#finish(step, attemptNo, outcome);
       }
@@ -606,11 +598,11 @@ class RunLoop {
           delay_ms: next.delayMs,
           reason: next.reason,
         });
-        await this.#settle(stepId, attemptNo);
+        this.#settle(stepId, attemptNo);
         await sleep(next.delayMs, this.#controller.signal);
       }
       if (await this.#checkCancel()) return await this.#finish(step, attemptNo, "cancelled");
-      await this.#settle(stepId, attemptNo);
+      this.#settle(stepId, attemptNo);
       const attempt = this.#state.steps[stepId].attempts.at(-1)!.attempt + 1;
       work = { kind: "attempt", attempt, cause: pickedUp ? "resume" : "retry" };
       pickedUp = false;
@@ -654,7 +646,7 @@ class RunLoop {
       const feedback = await routeFeedback(this.#store, this.#runId, route, attempt);
       crashPoint("route_taking");
       await this.#record({ ...verdict.event, feedback });
-      await this.#settle(route.step, route.attempt);
+      this.#settle(route.step, route.attempt);
       crashPoint("route_taken");
       reset.push(...verdict.event.reset);
     }
@@ -683,7 +675,7 @@ class RunLoop {
         ...(reason === null ? {} : { reason }),
       }),
     ]);
-    await this.#settle(step.id, attempt);
+    this.#settle(step.id, attempt);
     return outcome;
   }
 
