@@ -50,6 +50,7 @@ export type {
   OnSpawn,
 } from "./src/runtime/executors/executor.ts";
 export type { Confinement, ConfinementMode } from "./src/policy/policy_model.ts";
+export { Redactor, StreamRedactor } from "./src/core/redaction.ts";
 export type {
   PolicyViolation,
   ViolationDecider,

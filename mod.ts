@@ -109,6 +109,11 @@ export type {
 export type { LogStream } from "./src/runtime/log_names.ts";
 export type { PollRunOptions, RunEnd, RunFollowItem } from "./src/kernel/run_follow.ts";
 export { RunnerGoneError } from "./src/kernel/run_follow.ts";
+export type {
+  RunRecords,
+  StoredEnvironmentSnapshot,
+  StoredStepRunRecord,
+} from "./src/observe/run_records.ts";
 export type { PendingRetry } from "./src/kernel/pending_retry.ts";
 export type { GatesOnlyReport, GatesOnlyResult } from "./src/kernel/gates_only.ts";
 export type { Replacement, ReplacementSource } from "./src/kernel/run_replay.ts";

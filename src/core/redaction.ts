@@ -90,6 +90,8 @@ export class Redactor {
   readonly #names: ReadonlySet<string>;
 
   /**
+   * Makes a redactor for some secrets.
+   *
    * @param secrets Secret values by the name that holds them; short values are dropped.
    */
   constructor(secrets: Readonly<Record<string, string>>) {
@@ -180,12 +182,16 @@ export class Redactor {
 
 /** Redacts one byte stream chunk by chunk (see {@linkcode Redactor.stream}). */
 export class StreamRedactor {
-  readonly #secrets: readonly Secret[];
+  readonly #secrets: readonly { readonly bytes: Uint8Array; readonly mark: Uint8Array }[];
   readonly #first = new Uint8Array(256);
   #held: Uint8Array = new Uint8Array(0);
 
-  /** @param secrets The secrets, longest first. */
-  constructor(secrets: readonly Secret[]) {
+  /**
+   * Makes a stream redactor (use {@linkcode Redactor.stream}).
+   *
+   * @param secrets Each secret's UTF-8 bytes and the mark replacing it, longest first.
+   */
+  constructor(secrets: readonly { readonly bytes: Uint8Array; readonly mark: Uint8Array }[]) {
     this.#secrets = secrets;
     for (const s of secrets) this.#first[s.bytes[0]] = 1;
   }
@@ -216,7 +222,11 @@ export class StreamRedactor {
   }
 
   /** The secret at `i`, `prefix` when one may begin there but the bytes end first, else null. */
-  #matchAt(buf: Uint8Array, i: number, final: boolean): Secret | "prefix" | null {
+  #matchAt(
+    buf: Uint8Array,
+    i: number,
+    final: boolean,
+  ): { readonly bytes: Uint8Array; readonly mark: Uint8Array } | "prefix" | null {
     if (this.#first[buf[i]] === 0) return null;
     for (const secret of this.#secrets) {
       const s = secret.bytes;
