@@ -31,7 +31,7 @@ Deno.test("text: every value replaced, the longer of two overlapping ones wins, 
     X_KEY: "[REDACTED:X_KEY]",
     P: "/[REDACTED:B]",
   });
-  assertEquals(Redactor.none.text("s3cr3t"), "s3cr3t");
+  assertEquals(new Redactor({}).text("s3cr3t"), "s3cr3t");
 });
 
 Deno.test("streams: a secret split across chunks at every position is redacted, other bytes kept", () => {

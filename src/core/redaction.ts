@@ -81,9 +81,6 @@ interface Secret {
 
 /** Replaces secret values in text, JSON values, environments and byte streams. */
 export class Redactor {
-  /** A redactor with no secrets: every method returns its input. */
-  static readonly none: Redactor = new Redactor({});
-
   readonly #secrets: readonly Secret[];
   readonly #byValue: ReadonlyMap<string, Secret>;
   readonly #pattern: RegExp | null;
