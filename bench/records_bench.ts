@@ -131,7 +131,6 @@ export async function benchRecords(ctx: BenchContext): Promise<Figure[]> {
       return figures;
     } finally {
       await git(["worktree", "remove", "--force", old]);
-      await git(["worktree", "prune"]);
     }
   });
 }
