@@ -114,9 +114,10 @@ Deno.test("a full disk names the file that did not fit and leaves no run or payl
 
 Deno.test("a full disk during a run: one clear line naming the file, the run marked failed, resumable once space is freed", async () => {
   await withSmallDisk("4m", async (ws) => {
-    // The filler takes the last page; the next step's stderr then needs a
-    // page of its own for its log, so that write meets the full disk (the
-    // journal's small appends could still land in its last page's slack).
+    // The filler takes the last page; the filling step's record (its payload
+    // and index row) or the next step's log then needs a page of its own, so
+    // that write meets the full disk (the journal's small appends could still
+    // land in its last page's slack).
     await Deno.writeTextFile(
       join(ws, "flow.yaml"),
       [
@@ -136,7 +137,8 @@ Deno.test("a full disk during a run: one clear line naming the file, the run mar
     assertMatch(
       lines[0],
       new RegExp(
-        `^lily: No space left on device: ${ws}/\\.iris/runs/${runId}/\\S+; free some space and try again$`,
+        `^lily: No space left on device: ${ws}/\\.iris/(runs/${runId}/\\S+|index\\.sqlite); ` +
+          "free some space and try again$",
       ),
     );
 

@@ -45,7 +45,14 @@ Deno.test("the kernel stamps with its injected clock and names runs and artifact
       const run = await kernel.queries.describeRun(runId);
       assertEquals(run.manifest.created_at, "2030-01-02T03:04:05.000Z");
       assertEquals(state.steps.a.attempts[0].duration_ms, 1500, "timed on the injected clock");
-      assertEquals(state.steps.a.outputs.note, "aaaaaaaa-0000-4000-8000-000000000002");
+      // 1: the workflow, 2: the environment snapshot, 3: the output.
+      assertEquals(state.environment_snapshot, "aaaaaaaa-0000-4000-8000-000000000002");
+      assertEquals(state.steps.a.outputs.note, "aaaaaaaa-0000-4000-8000-000000000003");
+      const records = await kernel.queries.runRecords(runId);
+      assertEquals(records.environment_snapshot?.captured_at, "2030-01-02T03:04:05.000Z");
+      assertEquals(records.records.map((r) => [r.step_id, r.started_at]), [
+        ["a", "2030-01-02T03:04:05.000Z"],
+      ]);
       const store = await openContractStore(ws);
       try {
         const workflow = await store.artifacts.ref(state.workflow_ref!);
