@@ -59,7 +59,8 @@ export function runSecrets(
     if (isSecretName(name)) secrets[name] = value;
   }
   for (const name of listed.names) {
-    if (Object.hasOwn(kernelEnv, name)) secrets[name] = kernelEnv[name];
+    const value = Object.hasOwn(kernelEnv, name) ? kernelEnv[name] : undefined;
+    if (value !== undefined) secrets[name] = value;
   }
   for (const values of listed.set) Object.assign(secrets, values);
   return secrets;
@@ -190,7 +191,7 @@ export class StreamRedactor {
    */
   constructor(secrets: readonly { readonly bytes: Uint8Array; readonly mark: Uint8Array }[]) {
     this.#secrets = secrets;
-    for (const s of secrets) this.#first[s.bytes[0]] = 1;
+    for (const s of secrets) this.#first[s.bytes[0] ?? 0] = 1;
   }
 
   /**
@@ -224,7 +225,7 @@ export class StreamRedactor {
     i: number,
     final: boolean,
   ): { readonly bytes: Uint8Array; readonly mark: Uint8Array } | "prefix" | null {
-    if (this.#first[buf[i]] === 0) return null;
+    if (this.#first[buf[i] ?? 0] === 0) return null;
     for (const secret of this.#secrets) {
       const s = secret.bytes;
       let j = 0;
@@ -260,7 +261,8 @@ export class StreamRedactor {
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
+  const [only] = parts;
+  if (parts.length === 1 && only !== undefined) return only;
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
