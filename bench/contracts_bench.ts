@@ -42,18 +42,22 @@ function digest(i: number): Record<string, string> {
  */
 function makeEnvelope(registry: SchemaRegistry): Envelope {
   const payload = {
+    run_id: "2f1c7a52-5b7e-4c1e-9a57-ffffffffffff",
     step_id: "build",
     attempt: 1,
+    cause: "first",
+    supersedes: null,
     status: "succeeded",
     started_at: "2026-01-31T12:00:00.000Z",
     ended_at: "2026-01-31T12:00:01.500Z",
     duration_ms: 1500,
-    executor: { executor: "command", argv: ["deno", "task", "build"], cwd: ".", env: { CI: "1" } },
+    executor: { kind: "command", argv: ["deno", "task", "build"], cwd: ".", env: { CI: "1" } },
     inputs: [] as Record<string, string>[],
     outputs: [] as Record<string, string>[],
+    logs: [],
     gate_result_ids: [],
     policy_violation_ids: [],
-    return_code: 0,
+    exit_code: 0,
     retry_count: 0,
     environment_snapshot_id: null,
   };
