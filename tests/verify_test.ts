@@ -45,8 +45,11 @@ Deno.test("verify fails on a corrupted payload and names run, artifact and file"
     assertEquals(result.code, 1);
     const report = JSON.parse(result.stdout);
     assertEquals(report.ok, false);
-    assertEquals(report.findings.length, 1);
-    const [finding] = report.findings as Finding[];
+    // The artifact's path is a hard link to its content-store payload: both are damaged.
+    assertEquals(report.findings.length, 2);
+    const [finding, content] = report.findings as Finding[];
+    assertEquals(content.kind, "hash_mismatch");
+    assertMatch(content.path, /\.iris\/cas\//);
     assertEquals(finding.kind, "hash_mismatch");
     assertEquals(finding.run_id, runId);
     assertEquals(finding.artifact_id, artifactId);

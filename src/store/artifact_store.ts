@@ -271,23 +271,28 @@ export class ArtifactStore {
     }
     const artifactId = this.#newId();
     const relPath = `artifacts/${artifactId}/${fileName}`;
-    const written: BlobInfo = await this.#blobs.put(`${runId}/${relPath}`, data);
-    const ref: ArtifactRef = {
-      artifact_id: artifactId,
-      run_id: runId,
-      artifact_type: options.type,
-      storage_kind: kind,
-      artifact_name: name,
-      rel_path: relPath,
-      sha256: written.sha256,
-      created_at: this.#now().toISOString(),
-      producer_id: producer.id,
-      producer_kind: producer.kind,
-      input_artifact_refs: inputs,
-      size_bytes: written.size,
-    };
-    await this.#index.insert(ref);
-    return ref;
+    let ref: ArtifactRef | undefined;
+    // The row is committed inside the put, while gc cannot remove the bytes.
+    await this.#blobs.put(`${runId}/${relPath}`, data, {
+      commit: async (written: BlobInfo) => {
+        ref = {
+          artifact_id: artifactId,
+          run_id: runId,
+          artifact_type: options.type,
+          storage_kind: kind,
+          artifact_name: name,
+          rel_path: relPath,
+          sha256: written.sha256,
+          created_at: this.#now().toISOString(),
+          producer_id: producer.id,
+          producer_kind: producer.kind,
+          input_artifact_refs: inputs,
+          size_bytes: written.size,
+        };
+        await this.#index.insert(ref);
+      },
+    });
+    return ref!;
   }
 
   async #requireArtifact(artifactId: string): Promise<ArtifactRef> {
@@ -480,8 +485,20 @@ export class ArtifactStore {
     return stored;
   }
 
-  /** The payload's local file, its stored path checked to stay inside its run. */
+  /**
+   * The payload's local file, its stored path checked to stay inside its run.
+   *
+   * @throws {NotFoundError} When gc collected the payload (naming the gc and the hash).
+   */
   async #payloadPath(ref: ArtifactRef): Promise<string> {
+    const collected = await this.#index.collection(ref.artifact_id);
+    if (collected !== undefined) {
+      throw new NotFoundError(
+        `Payload of artifact ${ref.artifact_id} was removed by lily gc (gc ${collected.gc_id} ` +
+          `at ${collected.collected_at}); its sha256 was ${ref.sha256}; pin artifacts ` +
+          "(lily pin) to keep their payloads from gc",
+      );
+    }
     try {
       return await this.#blobs.openPath(`${ref.run_id}/${ref.rel_path}`);
     } catch (err) {

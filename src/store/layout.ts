@@ -21,6 +21,8 @@ export interface StoreLayout {
   readonly indexPath: string;
   /** `<workspace>/.iris/runs`. */
   readonly runsDir: string;
+  /** `<workspace>/.iris/cas`: every payload once, by sha256 (`fs/fs_content_store.ts`). */
+  readonly casDir: string;
 }
 
 /** Absolute paths of one run's directory. */
@@ -65,6 +67,7 @@ export function storeLayout(workspace: string): StoreLayout {
     storeDir,
     indexPath: join(storeDir, "index.sqlite"),
     runsDir: join(storeDir, "runs"),
+    casDir: join(storeDir, "cas"),
   };
 }
 

@@ -18,6 +18,7 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { ArtifactRef } from "./artifact_ref.ts";
+import type { RetentionIndex } from "./retention.ts";
 
 /** What a {@linkcode BlobStore.put} stored. */
 export interface BlobInfo {
@@ -38,11 +39,31 @@ export type BlobSource =
   | ReadableStream<Uint8Array>
   | { readonly file: string; readonly move?: boolean };
 
+/** One payload of a content-addressed blob store, stored once however many keys name it. */
+export interface ContentInfo {
+  /** Lower-case hex SHA-256 of the bytes. */
+  readonly sha256: string;
+  /** Size in bytes. */
+  readonly size: number;
+}
+
+/** Options of {@linkcode BlobStore.put}. */
+export interface BlobPutOptions {
+  /**
+   * Runs once the blob is durable and named by its key, before the put
+   * resolves, while gc cannot remove its bytes (the artifact store commits
+   * the index row here). A throw fails the put and removes the key.
+   */
+  readonly commit?: (info: BlobInfo) => Promise<void>;
+}
+
 /**
- * Payload bytes by key. A key is a relative `/`-separated name; each is
- * written once and never changed (a second put under the same key fails), so
- * a key with its sha256 identifies content for ever. Future home of the
- * content store (keys by hash) and of S3.
+ * Payload bytes by key, content-addressed: identical bytes are stored once
+ * (by sha256) however many keys name them. A key is a relative
+ * `/`-separated name; each is written once and never changed (a second put
+ * under the same key fails), so a key with its sha256 identifies content
+ * for ever. Deleting a key leaves its bytes until gc removes payloads no
+ * kept key references (inside {@linkcode BlobStore.exclusive}).
  */
 export interface BlobStore {
   /**
@@ -51,11 +72,12 @@ export interface BlobStore {
    *
    * @param key The new key.
    * @param data The bytes, whole, as a stream or from a local file.
+   * @param options The commit to run while the bytes cannot be collected.
    * @returns The key, sha256 and size of what was stored.
    * @throws {Error} When the key is already taken (keys are fresh: a bug in the caller).
    * @throws {StorageError} When the bytes cannot be written, e.g. on a full disk (names the file).
    */
-  put(key: string, data: BlobSource): Promise<BlobInfo>;
+  put(key: string, data: BlobSource, options?: BlobPutOptions): Promise<BlobInfo>;
   /**
    * Opens a stored blob for reading.
    *
@@ -86,6 +108,46 @@ export interface BlobStore {
    * @returns The absolute path.
    */
   openPath(key: string): Promise<string>;
+  /**
+   * Lists the keys stored under a prefix, e.g. `<run_id>/artifacts`.
+   *
+   * @param prefix The key's first segments.
+   * @returns The keys, sorted.
+   */
+  keys(prefix: string): Promise<string[]>;
+  /**
+   * Lists every stored payload once.
+   *
+   * @returns Hash and size of each, in hash order.
+   */
+  contents(): Promise<ContentInfo[]>;
+  /**
+   * Runs `fn` while no put is under way or can start: gc decides and
+   * removes inside it.
+   *
+   * @param fn The work.
+   * @returns What `fn` returns.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Removes a payload's bytes; only inside {@linkcode BlobStore.exclusive},
+   * for bytes no kept key references.
+   *
+   * @param sha256 The payload's hash.
+   */
+  removeContent(sha256: string): Promise<void>;
+  /**
+   * Lists what interrupted puts left behind (temp files).
+   *
+   * @returns Names for {@linkcode BlobStore.removeLeftover}.
+   */
+  leftovers(): Promise<string[]>;
+  /**
+   * Removes one leftover; only inside {@linkcode BlobStore.exclusive}.
+   *
+   * @param name A name from {@linkcode BlobStore.leftovers}.
+   */
+  removeLeftover(name: string): Promise<void>;
 }
 
 /** Filters for artifact queries; every given field must match. */
@@ -116,8 +178,11 @@ export interface ArtifactLineage {
   readonly outputs: ArtifactRef[];
 }
 
-/** One immutable row per artifact, for every run of a workspace. */
-export interface ArtifactIndex {
+/**
+ * One immutable row per artifact, for every run of a workspace, with the
+ * pins and gc records kept beside the rows (see {@linkcode RetentionIndex}).
+ */
+export interface ArtifactIndex extends RetentionIndex {
   /**
    * Inserts one row, committed when the promise resolves.
    *

@@ -205,7 +205,7 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
   const index = new SqliteArtifactIndex(layout.indexPath, {
     tolerateDamage: options.tolerateDamagedIndex,
   });
-  const blobs = new FsBlobStore(layout.runsDir);
+  const blobs = new FsBlobStore(layout.runsDir, layout.casDir);
   const artifacts = new ArtifactStore(blobs, index, {
     checkRun: (runId) => requireRunManifest(runLayout(layout, runId), runId),
     now: options.now,
@@ -228,7 +228,7 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
     access: new FsRunEventLog(layout, "access"),
     leases: new FsRunLease(layout),
     control: new FsRunControl(layout),
-    verify: (verifyOptions) => verifyFsStore({ layout, index, runs }, verifyOptions),
+    verify: (verifyOptions) => verifyFsStore({ layout, index, runs, blobs }, verifyOptions),
     close: () => index.close(),
   };
 }

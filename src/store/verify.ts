@@ -8,7 +8,6 @@
  */
 
 import { join } from "node:path";
-import { sha256File } from "../core/canonical_json.ts";
 import {
   DamagedFileError,
   LilyError,
@@ -25,6 +24,8 @@ import { creationLockPath, type RunStore } from "./run_store.ts";
 import type { SqliteArtifactIndex } from "./sqlite/sqlite_artifact_index.ts";
 import { readManifest } from "./run_manifest.ts";
 import { resolveInside } from "./safe_path.ts";
+import type { FsBlobStore } from "./fs/fs_blob_store.ts";
+import { checkContentStore, InodeHasher, linkProblem } from "./verify_content.ts";
 
 /** What a finding is about. */
 export type FindingKind =
@@ -41,7 +42,9 @@ export type FindingKind =
   | "partial_run"
   | "interrupted_start"
   | "missing_journal"
-  | "torn_journal";
+  | "torn_journal"
+  | "orphan_content"
+  | "unlinked_payload";
 
 /** Whether a finding fails verification. */
 export type FindingSeverity = "error" | "warning";
@@ -129,10 +132,14 @@ export interface FsStoreParts {
   readonly index: SqliteArtifactIndex;
   /** The runs. */
   readonly runs: RunStore;
+  /** The blob store and its content store. */
+  readonly blobs: FsBlobStore;
 }
 
 const WARNINGS: readonly FindingKind[] = [
   "orphan_payload",
+  "orphan_content",
+  "unlinked_payload",
   "stray_entry",
   "partial_run",
   "interrupted_start",
@@ -232,6 +239,8 @@ export async function verifyFsStore(
     }
   }
   for (const runId of rowsByRun.keys()) if (!runIds.includes(runId)) runIds.push(runId);
+  const collected = indexUsable ? await store.index.collectedIds() : new Set<string>();
+  const hasher = new InodeHasher();
   let checked = 0;
   for (const runId of runIds.sort()) {
     const run = runLayout(store.layout, runId);
@@ -260,11 +269,14 @@ export async function verifyFsStore(
       });
     }
     for (const ref of rows) {
+      // A collected artifact's row stays, its payload is gone on purpose.
+      if (collected.has(ref.artifact_id)) continue;
       checked++;
       const path = join(run.root, ref.rel_path);
       let resolved: string;
       try {
-        resolved = resolveInside(run.root, ref.rel_path);
+        resolveInside(run.root, ref.rel_path);
+        resolved = await store.blobs.openPath(`${runId}/${ref.rel_path}`);
       } catch (err) {
         if (!(err instanceof LilyError) && !(err instanceof Deno.errors.NotFound)) throw err;
         const detail = err instanceof LilyError ? err.message : "run directory is missing";
@@ -278,7 +290,7 @@ export async function verifyFsStore(
       }
       let actual: string;
       try {
-        actual = await sha256File(resolved);
+        actual = await hasher.hash(resolved);
       } catch (err) {
         add({
           kind: "missing_payload",
@@ -296,6 +308,17 @@ export async function verifyFsStore(
           artifact_id: ref.artifact_id,
           path,
           detail: `expected sha256 ${ref.sha256}, got ${actual}`,
+        });
+        continue;
+      }
+      const unlinked = await linkProblem(store.blobs, resolved, ref.sha256);
+      if (unlinked !== undefined) {
+        add({
+          kind: "unlinked_payload",
+          run_id: runId,
+          artifact_id: ref.artifact_id,
+          path,
+          detail: unlinked,
         });
       }
     }
@@ -330,6 +353,13 @@ export async function verifyFsStore(
     }
   }
   const indexReadable = indexUsable && !findings.some((f) => f.kind === "damaged_index");
+  if (options.runId === undefined && indexReadable) {
+    const kept = new Set<string>();
+    for (const refs of rowsByRun.values()) {
+      for (const ref of refs) if (!collected.has(ref.artifact_id)) kept.add(ref.sha256);
+    }
+    for (const f of await checkContentStore(store.blobs, kept, hasher)) add(f);
+  }
   await checkRunFiles(store, { ...options, indexUsable: indexReadable }, add);
   if (options.runId === undefined) {
     const creationLock = creationLockPath(store.layout);

@@ -20,6 +20,18 @@ import { storageError } from "../../core/storage_error.ts";
 import { dirname, join } from "node:path";
 import type { ArtifactRef, ProducerKind, StorageKind } from "../artifact_ref.ts";
 import type { ArtifactIndex, ArtifactLineage, ArtifactQuery } from "../ports.ts";
+import type { ArtifactCollection, ArtifactPin, GcRecord } from "../retention.ts";
+import {
+  collectedIdsSync,
+  collectionSync,
+  gcLogSync,
+  markCollectedSync,
+  pinSync,
+  pinsSync,
+  recordGcSync,
+  RETENTION_MIGRATION,
+  unpinSync,
+} from "./sqlite_retention.ts";
 
 /** How long a writer waits for another writer before failing, in ms. */
 const BUSY_TIMEOUT_MS = 60_000;
@@ -46,6 +58,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX artifacts_by_producer ON artifacts (producer_id, created_at);
    CREATE INDEX artifacts_by_sha256 ON artifacts (sha256);
    CREATE INDEX artifacts_by_time ON artifacts (created_at);`,
+  RETENTION_MIGRATION,
 ];
 
 /** The schema version this kernel writes. */
@@ -467,6 +480,83 @@ export class SqliteArtifactIndex implements ArtifactIndex {
       .map((id) => this.#getSync(id))
       .filter((ref) => ref !== undefined);
     return { inputs, outputs: rows.outputs.map((row) => toRef(row, this.#path)) };
+  }
+
+  /**
+   * Pins an artifact, or updates its pin.
+   *
+   * @param pin The pin.
+   * @returns Whether it was pinned already.
+   */
+  pin(pin: ArtifactPin): Promise<boolean> {
+    return settle(() => this.#use((db) => pinSync(db, pin)));
+  }
+
+  /**
+   * Removes an artifact's pin.
+   *
+   * @param artifactId The artifact.
+   * @returns Whether it was pinned.
+   */
+  unpin(artifactId: string): Promise<boolean> {
+    return settle(() => this.#use((db) => unpinSync(db, artifactId)));
+  }
+
+  /**
+   * Lists every pin, oldest first.
+   *
+   * @returns The pins.
+   */
+  pins(): Promise<ArtifactPin[]> {
+    return settle(() => this.#use((db) => pinsSync(db)));
+  }
+
+  /**
+   * Tells whether (and by which gc) an artifact's payload was collected.
+   *
+   * @param artifactId The artifact.
+   * @returns The mark, or `undefined`.
+   */
+  collection(artifactId: string): Promise<ArtifactCollection | undefined> {
+    return settle(() => this.#use((db) => collectionSync(db, artifactId)));
+  }
+
+  /**
+   * Lists the ids of every artifact whose payload was collected.
+   *
+   * @returns The ids.
+   */
+  collectedIds(): Promise<Set<string>> {
+    return settle(() => this.#use((db) => collectedIdsSync(db)));
+  }
+
+  /**
+   * Marks artifacts collected by a gc, in one transaction.
+   *
+   * @param gcId The gc.
+   * @param artifactIds The artifacts.
+   * @param at When (ISO 8601 UTC).
+   */
+  markCollected(gcId: string, artifactIds: readonly string[], at: string): Promise<void> {
+    return settle(() => this.#use((db) => markCollectedSync(db, gcId, artifactIds, at)));
+  }
+
+  /**
+   * Records what a gc removed.
+   *
+   * @param record The gc's record.
+   */
+  recordGc(record: GcRecord): Promise<void> {
+    return settle(() => this.#use((db) => recordGcSync(db, record)));
+  }
+
+  /**
+   * Lists the gc log, oldest first.
+   *
+   * @returns Every gc's record.
+   */
+  gcLog(): Promise<GcRecord[]> {
+    return settle(() => this.#use((db) => gcLogSync(db)));
   }
 
   /**
