@@ -71,6 +71,7 @@ const PURE = [
   "src/runtime/replay_decider.ts",
   "src/runtime/run_events.ts",
   "src/runtime/executors/llm_retry.ts",
+  "src/kernel/gc_plan.ts",
 ];
 
 /**

@@ -19,6 +19,7 @@ import {
 import { systemEnv } from "../core/env.ts";
 import { KERNEL_VERSION } from "../core/version.ts";
 import { registerArtifactCommands } from "./artifact_commands.ts";
+import { registerContentCommands } from "./content_commands.ts";
 import { type CliContext, globalOptions, workspaceOf } from "./context.ts";
 import { completeHints } from "./hints.ts";
 import { registerJournalCommand } from "./journal_command.ts";
@@ -59,6 +60,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogsCommand(program, ctx);
   registerVerifyCommand(program, ctx);
   registerJournalCommand(program, ctx);
+  registerContentCommands(program, ctx);
   registerSchemaCommands(program, ctx);
   for (const sub of allCommands(program)) {
     sub.exitOverride().configureOutput({

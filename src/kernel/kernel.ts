@@ -89,6 +89,7 @@ import { policyWarnings, unconfiningToolWarnings } from "./policy_warnings.ts";
 import { existingWorkspace, hasStore } from "./workspace.ts";
 import { replaceArtifact, rerunFrom } from "./run_replay.ts";
 import { dryRunGates } from "./gates_only.ts";
+import { contentOperations } from "./content_store.ts";
 
 export type * from "./kernel_api.ts";
 
@@ -389,6 +390,13 @@ export function createKernel(options: KernelOptions): Kernel {
     workspace: options.workspace,
     runs: runOperations(deps),
     queries: runQueries(deps),
+    content: contentOperations({
+      store: () => deps.store(false),
+      storeExists: deps.storeExists,
+      clock: deps.clock,
+      actor: () => actorId(deps.env),
+      newId: () => crypto.randomUUID(),
+    }),
     close: deps.close,
     [Symbol.dispose]: deps.close,
   };

@@ -29,6 +29,7 @@ import type { WorkflowPlan } from "./workflow_plan.ts";
 import type { GatesOnlyReport } from "./gates_only.ts";
 import type { Replacement, ReplacementSource } from "./run_replay.ts";
 import type { RunRecords } from "../observe/run_records.ts";
+import type { ContentOperations } from "./content_store.ts";
 
 /** The run durability modes, re-exported for the CLI (`--durability`). */
 export { type Durability, DURABILITY_MODES } from "../runtime/durability.ts";
@@ -444,6 +445,8 @@ export interface Kernel extends Disposable {
   readonly runs: RunOperations;
   /** What reads runs. */
   readonly queries: RunQueries;
+  /** Pins and gc of the content store. */
+  readonly content: ContentOperations;
   /** Closes the store the kernel opened (not one it was given). */
   close(): void;
 }

@@ -32,13 +32,7 @@ import { canonicalBytes, sha256Hex } from "../../core/canonical_json.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { storageError } from "../../core/storage_error.ts";
 import { syncDir, syncFile, writeAll, writeNewFileSynced } from "../durable_file.ts";
-import type {
-  BlobInfo,
-  BlobPutOptions,
-  BlobSource,
-  BlobStore,
-  ContentInfo,
-} from "../ports.ts";
+import type { BlobInfo, BlobPutOptions, BlobSource, BlobStore, ContentInfo } from "../ports.ts";
 import { resolveInside } from "../safe_path.ts";
 import { FsContentStore } from "./fs_content_store.ts";
 
@@ -202,7 +196,9 @@ export class FsBlobStore implements BlobStore {
 
   /** Hashes what a put was given; bytes not in memory wait in a temp file. */
   async #stage(data: BlobSource): Promise<Staged> {
-    if (data instanceof Uint8Array) return { sha256: sha256Hex(data), size: data.length, bytes: data };
+    if (data instanceof Uint8Array) {
+      return { sha256: sha256Hex(data), size: data.length, bytes: data };
+    }
     const temp = this.#cas.tempPath();
     try {
       return { ...(await write(data, temp)), temp };

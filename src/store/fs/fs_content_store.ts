@@ -23,7 +23,6 @@ import { storageError } from "../../core/storage_error.ts";
 import { createDir, openLockFile, syncDir } from "../durable_file.ts";
 import type { ContentInfo } from "../ports.ts";
 
-
 const SHA256 = /^[0-9a-f]{64}$/;
 const SHARD = /^[0-9a-f]{2}$/;
 

@@ -1,0 +1,154 @@
+/**
+ * What `lily gc` removes, decided without touching anything (the shell in
+ * `content_store.ts` gathers the facts, under the put/gc lock unless it is a
+ * dry run, and acts on the plan).
+ *
+ * The collection model:
+ * - Runs are selected only by the user: `--older-than D` selects runs last
+ *   updated at least D ago, `--keep-last N` every run but the N newest
+ *   (by creation); given both, a run must meet both. Only ended runs
+ *   (succeeded, failed, cancelled) with no live runner are ever selected;
+ *   never a created, running or waiting one. Without either option no run
+ *   is selected.
+ * - Every artifact of a selected run is collected, except pinned ones. Its
+ *   index row stays, marked collected (provenance still knows its hash); its
+ *   path (key) is removed.
+ * - A payload is removed when no artifact that is not collected (pinned
+ *   ones included) has its hash: dedup means a payload can be shared by a
+ *   collected and a kept run, and then it stays.
+ * - Always, whatever the selection: payloads no artifact references, keys
+ *   without an index row and temp files (the traces of interrupted puts).
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import type { ArtifactRef } from "../store/artifact_ref.ts";
+import type { ContentInfo } from "../store/ports.ts";
+import type { RunStatus } from "../store/run_manifest.ts";
+
+/** Run statuses gc may collect: the run has ended. */
+export const COLLECTABLE_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
+
+/** Which runs to collect. */
+export interface GcSelection {
+  /** Runs last updated at least this long ago (ms), or null. */
+  readonly older_than_ms: number | null;
+  /** Keep the newest N runs, or null. */
+  readonly keep_last: number | null;
+}
+
+/** A run as gc sees it. */
+export interface GcRun {
+  /** The run. */
+  readonly run_id: string;
+  /** Its status. */
+  readonly status: RunStatus;
+  /** When it was created (ISO 8601). */
+  readonly created_at: string;
+  /** When its manifest last changed (ISO 8601). */
+  readonly updated_at: string;
+  /** Whether a runner holds it now. */
+  readonly live: boolean;
+}
+
+/** Everything gc decides from. */
+export interface GcFacts {
+  /** Now. */
+  readonly now: Date;
+  /** The selection. */
+  readonly selection: GcSelection;
+  /** Every run with a readable manifest. */
+  readonly runs: readonly GcRun[];
+  /** Every index row. */
+  readonly rows: readonly ArtifactRef[];
+  /** The ids already collected. */
+  readonly collected: ReadonlySet<string>;
+  /** The pinned ids. */
+  readonly pinned: ReadonlySet<string>;
+  /** Every payload of the content store. */
+  readonly contents: readonly ContentInfo[];
+  /** Every stored key (`<run_id>/artifacts/<artifact_id>/<name>`). */
+  readonly keys: readonly string[];
+  /** Temp files of interrupted puts. */
+  readonly leftovers: readonly string[];
+}
+
+/** What gc removes. */
+export interface GcPlan {
+  /** The selected runs, oldest first. */
+  readonly runs: string[];
+  /** The artifacts to mark collected. */
+  readonly artifacts: string[];
+  /** Pinned artifacts of selected runs, kept. */
+  readonly pinned_kept: string[];
+  /** The keys to remove. */
+  readonly keys: string[];
+  /** The payloads to remove. */
+  readonly payloads: ContentInfo[];
+  /** Payloads of newly collected artifacts kept because a kept artifact shares them. */
+  readonly shared_kept: number;
+  /** The temp files to remove. */
+  readonly leftovers: string[];
+}
+
+/**
+ * Selects the runs to collect.
+ *
+ * @param runs Every run.
+ * @param selection The user's selection.
+ * @param now Now.
+ * @returns The selected run ids, oldest first.
+ */
+export function selectRuns(runs: readonly GcRun[], selection: GcSelection, now: Date): string[] {
+  if (selection.older_than_ms === null && selection.keep_last === null) return [];
+  const ended = runs
+    .filter((r) => COLLECTABLE_STATUSES.includes(r.status) && !r.live)
+    .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.run_id.localeCompare(a.run_id));
+  const cutoff = selection.older_than_ms === null
+    ? Infinity
+    : now.getTime() - selection.older_than_ms;
+  return ended
+    .slice(selection.keep_last ?? 0)
+    .filter((r) => Date.parse(r.updated_at) <= cutoff)
+    .map((r) => r.run_id)
+    .reverse();
+}
+
+/**
+ * Decides what gc removes.
+ *
+ * @param facts The store as gathered.
+ * @returns The plan.
+ */
+export function planGc(facts: GcFacts): GcPlan {
+  const runs = selectRuns(facts.runs, facts.selection, facts.now);
+  const selected = new Set(runs);
+  const artifacts: string[] = [];
+  const pinnedKept: string[] = [];
+  for (const row of facts.rows) {
+    if (!selected.has(row.run_id) || facts.collected.has(row.artifact_id)) continue;
+    (facts.pinned.has(row.artifact_id) ? pinnedKept : artifacts).push(row.artifact_id);
+  }
+  const collectedNow = new Set(artifacts);
+  const gone = (id: string) => facts.collected.has(id) || collectedNow.has(id);
+  const keptShas = new Set<string>();
+  const keptSlots = new Set<string>();
+  for (const row of facts.rows) {
+    if (gone(row.artifact_id)) continue;
+    keptShas.add(row.sha256);
+    keptSlots.add(`${row.run_id}/${dirname(row.rel_path)}`);
+  }
+  const freedShas = new Set(
+    facts.rows.filter((r) => collectedNow.has(r.artifact_id)).map((r) => r.sha256),
+  );
+  return {
+    runs,
+    artifacts: artifacts.sort(),
+    pinned_kept: pinnedKept.sort(),
+    keys: facts.keys.filter((key) => !keptSlots.has(dirname(key))),
+    payloads: facts.contents.filter((c) => !keptShas.has(c.sha256)),
+    shared_kept: [...freedShas].filter((sha) => keptShas.has(sha)).length,
+    leftovers: [...facts.leftovers],
+  };
+}
