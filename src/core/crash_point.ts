@@ -43,7 +43,13 @@ export type CrashPoint =
   /** A gates-only evaluation stored its first result; its other gates have not run yet. */
   | "gates_only_evaluating"
   /** `run_finished` is journaled; the manifest and `run_state.json` are not updated yet. */
-  | "run_finished";
+  | "run_finished"
+  /** A put's bytes are in a temp file of the content store; they are not taken in yet. */
+  | "put.staged"
+  /** A put's payload is durable in the content store; its key does not name it yet. */
+  | "put.stored"
+  /** A put's key names its payload; the index row is not committed yet. */
+  | "put.linked";
 
 /** Reads a variable only when already allowed to: a library user is never prompted for it. */
 function readEnv(name: string): string | undefined {

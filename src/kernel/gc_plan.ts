@@ -146,7 +146,7 @@ export function planGc(facts: GcFacts): GcPlan {
     runs,
     artifacts: artifacts.sort(),
     pinned_kept: pinnedKept.sort(),
-    keys: facts.keys.filter((key) => !keptSlots.has(dirname(key))),
+    keys: facts.keys.filter((key) => !keptSlots.has(key.slice(0, key.lastIndexOf("/")))),
     payloads: facts.contents.filter((c) => !keptShas.has(c.sha256)),
     shared_kept: [...freedShas].filter((sha) => keptShas.has(sha)).length,
     leftovers: [...facts.leftovers],

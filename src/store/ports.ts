@@ -109,7 +109,9 @@ export interface BlobStore {
    */
   openPath(key: string): Promise<string>;
   /**
-   * Lists the keys stored under a prefix, e.g. `<run_id>/artifacts`.
+   * Lists the keys stored under a prefix, e.g. `<run_id>/artifacts`; a slot
+   * an interrupted put left empty is listed as `<prefix>/<slot>/`, which
+   * {@linkcode BlobStore.delete} takes too.
    *
    * @param prefix The key's first segments.
    * @returns The keys, sorted.

@@ -29,6 +29,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { canonicalBytes, sha256Hex } from "../../core/canonical_json.ts";
+import { crashPoint } from "../../core/crash_point.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { storageError } from "../../core/storage_error.ts";
 import { syncDir, syncFile, writeAll, writeNewFileSynced } from "../durable_file.ts";
@@ -179,11 +180,14 @@ export class FsBlobStore implements BlobStore {
       return await this.#cas.locked(false, async () => {
         const staged = await this.#stage(data);
         try {
+          if (staged.temp !== undefined) crashPoint("put.staged");
           await this.#keep(staged);
         } finally {
           if (staged.temp !== undefined) await Deno.remove(staged.temp).catch(() => {});
         }
+        crashPoint("put.stored");
         await this.#link(where, staged);
+        crashPoint("put.linked");
         const info = { key, sha256: staged.sha256, size: staged.size };
         await options.commit?.(info);
         return info;
@@ -295,7 +299,8 @@ export class FsBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     let slot: string;
     try {
-      slot = this.#resolve(key).slot;
+      // `<prefix>/<slot>/` names a slot an interrupted put left empty (see keys).
+      slot = this.#resolve(key.endsWith("/") ? `${key}-` : key).slot;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return;
       throw err;
@@ -334,8 +339,9 @@ export class FsBlobStore implements BlobStore {
 
   /**
    * Lists the keys stored under a prefix of existing directories, e.g.
-   * `<run_id>/artifacts` (each slot's file or reference; empty slots are
-   * left out).
+   * `<run_id>/artifacts`: each slot's file or reference, and
+   * `<prefix>/<slot>/` for a slot an interrupted put left empty
+   * ({@linkcode FsBlobStore.delete} takes that too).
    *
    * @param prefix `<namespace>/<dirs…>`.
    * @returns The keys, sorted.
@@ -353,7 +359,10 @@ export class FsBlobStore implements BlobStore {
     }
     const out: string[] = [];
     for (const slot of await listNames(parent)) {
-      for (const name of await listNames(join(parent, slot))) {
+      if (!(await Deno.lstat(join(parent, slot))).isDirectory) continue;
+      const names = await listNames(join(parent, slot));
+      if (names.length === 0) out.push(`${prefix}/${slot}/`);
+      for (const name of names) {
         const plain = name.endsWith(CAS_REF_SUFFIX) &&
             (await readRef(join(parent, slot, name))) !== undefined
           ? name.slice(0, -CAS_REF_SUFFIX.length)
