@@ -85,8 +85,9 @@ function ref(runId: string, id: string, overrides: Partial<ArtifactRef> = {}): A
 }
 
 /**
- * Registers the conformance tests for one backend: blobs, the artifact
- * index, the run event log (append, read, torn tail, NUL damage), the run
+ * Registers the conformance tests for one backend: blobs (content-addressed:
+ * identical bytes stored once, commit inside the put, gc's exclusive hold),
+ * the artifact index (pins, collection marks, gc log), the run event log (append, read, torn tail, NUL damage), the run
  * lease (exclusive, released by a killed holder, remembered as taken), the
  * locations named in messages and run control.
  *
@@ -159,6 +160,107 @@ export function runStoreSpec(options: StoreSpecOptions): void {
       await assertRejects(() => store.blobs.open(key), NotFoundError);
     },
   );
+
+  test(
+    "blobs: identical bytes under two keys are stored once; deleting one key leaves the other",
+    async ({ store }, runId) => {
+      const bytes = encoder.encode("the same bytes\n");
+      const first = `${runId}/artifacts/${crypto.randomUUID()}/a.txt`;
+      const second = `${runId}/artifacts/${crypto.randomUUID()}/b.txt`;
+      await store.blobs.put(first, bytes);
+      await store.blobs.put(second, new Blob([bytes]).stream());
+      assertEquals(await store.blobs.contents(), [{ sha256: sha256(bytes), size: bytes.length }]);
+      assertEquals(await store.blobs.keys(`${runId}/artifacts`), [first, second].sort());
+      await store.blobs.delete(first);
+      assertEquals(await readAll(await store.blobs.open(second)), bytes);
+      assertEquals(await store.blobs.keys(`${runId}/artifacts`), [second]);
+      assertEquals((await store.blobs.contents()).length, 1, "deleting a key removed the bytes");
+    },
+  );
+
+  test(
+    "blobs: a put's commit runs once the blob is stored; a failing commit fails the put and frees its key",
+    async ({ store }, runId) => {
+      const bytes = encoder.encode("committed");
+      const key = `${runId}/artifacts/${crypto.randomUUID()}/c.txt`;
+      let seen: unknown;
+      const info = await store.blobs.put(key, bytes, {
+        commit: async (stored) => {
+          seen = stored;
+          assert(await store.blobs.has(key), "the blob is not stored when commit runs");
+        },
+      });
+      assertEquals(seen, info);
+      const failing = `${runId}/artifacts/${crypto.randomUUID()}/d.txt`;
+      await assertRejects(
+        () => store.blobs.put(failing, bytes, { commit: () => Promise.reject(new Error("no")) }),
+        Error,
+        "no",
+      );
+      assertEquals(await store.blobs.has(failing), false);
+    },
+  );
+
+  test(
+    "blobs: no put runs while gc holds the store exclusive; unreferenced bytes can then be removed",
+    async ({ store }, runId) => {
+      const bytes = encoder.encode("waits for gc");
+      const key = `${runId}/artifacts/${crypto.randomUUID()}/e.txt`;
+      let stored = false;
+      let pending: Promise<unknown> = Promise.resolve();
+      await store.blobs.exclusive(async () => {
+        pending = store.blobs.put(key, bytes).then(() => stored = true);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assertEquals(stored, false, "a put ran while gc held the store");
+      });
+      await pending;
+      assert(stored);
+      await store.blobs.delete(key);
+      await store.blobs.exclusive(() => store.blobs.removeContent(sha256(bytes)));
+      assertEquals(await store.blobs.contents(), []);
+      assertEquals(await store.blobs.leftovers(), []);
+    },
+  );
+
+  test("index: pins, collection marks and the gc log read back", async ({ store }, runId) => {
+    const row = ref(runId, crypto.randomUUID());
+    await store.index.insert(row);
+    const pin = {
+      artifact_id: row.artifact_id,
+      reason: "audit",
+      pinned_by: "ada",
+      pinned_at: "2026-01-01T00:00:00.000Z",
+    };
+    assertEquals(await store.index.pin(pin), false);
+    assertEquals(await store.index.pin({ ...pin, reason: null }), true);
+    assertEquals(await store.index.pins(), [{ ...pin, reason: null }]);
+    assertEquals(await store.index.unpin(row.artifact_id), true);
+    assertEquals(await store.index.unpin(row.artifact_id), false);
+    const gcId = crypto.randomUUID();
+    assertEquals(await store.index.collection(row.artifact_id), undefined);
+    await store.index.markCollected(gcId, [row.artifact_id], "2026-01-02T00:00:00.000Z");
+    assertEquals(await store.index.collection(row.artifact_id), {
+      artifact_id: row.artifact_id,
+      gc_id: gcId,
+      collected_at: "2026-01-02T00:00:00.000Z",
+    });
+    assertEquals(await store.index.collectedIds(), new Set([row.artifact_id]));
+    assertEquals(await store.index.get(row.artifact_id), row, "a collected row changed");
+    const record = {
+      gc_id: gcId,
+      at: "2026-01-02T00:00:00.000Z",
+      by: "ada",
+      selection: { older_than_ms: null, keep_last: 0 },
+      runs: [runId],
+      artifacts: [row.artifact_id],
+      payloads: [{ sha256: row.sha256, size: 1 }],
+      bytes_freed: 1,
+      keys: [],
+      leftovers: [],
+    };
+    await store.index.recordGc(record);
+    assertEquals(await store.index.gcLog(), [record]);
+  });
 
   test("index: rows read back as inserted; unknown ids are undefined", async ({ store }, runId) => {
     const row = ref(runId, crypto.randomUUID(), { artifact_name: "n", input_artifact_refs: [] });
