@@ -18,6 +18,7 @@ import { benchAccessJournal } from "./access_journal_bench.ts";
 import { benchCliRunNew } from "./cli_run_new_bench.ts";
 import { benchContracts } from "./contracts_bench.ts";
 import { benchDenoBroker } from "./deno_broker_bench.ts";
+import { benchDedup } from "./dedup_bench.ts";
 import { benchDenoStep } from "./deno_step_bench.ts";
 import { benchLangGraph } from "./langgraph_bench.ts";
 import { benchList } from "./list_bench.ts";
@@ -68,6 +69,7 @@ export function parseBenchArgs(
 const BENCHMARKS: readonly ((ctx: BenchContext) => Promise<Figure[]>)[] = [
   benchPutJson,
   benchPutFile,
+  benchDedup,
   benchList,
   benchCliRunNew,
   benchSandbox,
