@@ -1,7 +1,9 @@
 /**
  * `putJson` of a 1 KB document against a floor that does by hand the work a
- * durable, indexed put cannot avoid: mkdir, write, fsync the file, its
- * directory and the parent directory, sha256, and one committed SQLite insert
+ * durable, indexed, content-addressed put cannot avoid: sha256, write and
+ * fsync a temp file, rename it to its hash in the content store and fsync
+ * that directory, mkdir the artifact directory, hard-link the payload into
+ * it, fsync it and its parent directory, and one committed SQLite insert
  * into a table of the same shape (WAL, `synchronous = FULL`).
  *
  * @module
@@ -57,12 +59,16 @@ async function syncDir(dir: string): Promise<void> {
 /** The floor: one durable, indexed JSON put written out by hand. */
 class FloorPut {
   #artifacts: string;
+  #cas: string;
   #runId: string;
   #db: DatabaseSync;
   #insert;
 
   constructor(root: string, runId: string, db: DatabaseSync) {
     this.#artifacts = join(root, "artifacts");
+    this.#cas = join(root, "cas");
+    Deno.mkdirSync(join(this.#cas, "tmp"), { recursive: true });
+    for (let i = 0; i < 256; i++) Deno.mkdirSync(join(this.#cas, i.toString(16).padStart(2, "0")));
     this.#runId = runId;
     this.#db = db;
     this.#insert = db.prepare(
@@ -74,23 +80,24 @@ class FloorPut {
 
   async put(value: unknown): Promise<void> {
     const bytes = new TextEncoder().encode(JSON.stringify(value));
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
     const id = crypto.randomUUID();
     const dir = join(this.#artifacts, id);
     await Deno.mkdir(dir);
-    const file = await Deno.open(join(dir, "payload.json"), {
-      write: true,
-      createNew: true,
-      mode: 0o644,
-    });
+    const temp = join(this.#cas, "tmp", `${id}.tmp`);
+    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o444 });
     try {
       await writeFully(file, bytes);
       await file.sync();
     } finally {
       file.close();
     }
+    const shard = join(this.#cas, sha256.slice(0, 2));
+    await Deno.rename(temp, join(shard, sha256));
+    await syncDir(shard);
+    await Deno.link(join(shard, sha256), join(dir, "payload.json"));
     await syncDir(dir);
     await syncDir(this.#artifacts);
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
     this.#insert.run(
       id,
       this.#runId,

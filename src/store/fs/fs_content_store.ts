@@ -55,10 +55,22 @@ export class FsContentStore {
     return join(this.#dir, sha256.slice(0, 2), sha256);
   }
 
-  /** Creates `cas/` and `cas/tmp/` once per store object. */
+  /**
+   * Creates `cas/`, `cas/tmp/` and the 256 shard directories once (so no
+   * put pays for creating and flushing a new shard), checked once per
+   * store object.
+   */
   #init(): Promise<void> {
     this.#ready ??= (async () => {
+      const ready = await Promise.all(
+        ["tmp", "ff"].map((name) => Deno.lstat(join(this.#dir, name)).then(() => true, () => false)),
+      );
+      if (ready.every(Boolean)) return;
       await createDir(join(this.#dir, "tmp"), { recursive: true });
+      for (let i = 0; i < 256; i++) {
+        await createDir(join(this.#dir, i.toString(16).padStart(2, "0")), { recursive: true });
+      }
+      await syncDir(this.#dir);
       await syncDir(join(this.#dir, ".."));
     })();
     const ready = this.#ready;
@@ -125,22 +137,13 @@ export class FsContentStore {
    */
   async adopt(temp: string, sha256: string): Promise<void> {
     const dest = this.path(sha256);
-    const shard = join(this.#dir, sha256.slice(0, 2));
-    let newShard = false;
-    try {
-      await Deno.mkdir(shard);
-      newShard = true;
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) throw storageError(err, shard, "create");
-    }
     try {
       await Deno.chmod(temp, 0o444);
       await Deno.rename(temp, dest);
     } catch (err) {
       throw storageError(err, dest, "write");
     }
-    await syncDir(shard);
-    if (newShard) await syncDir(this.#dir);
+    await syncDir(join(this.#dir, sha256.slice(0, 2)));
   }
 
   /**
