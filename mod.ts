@@ -76,6 +76,14 @@ export {
   type WorkflowSource,
 } from "./src/kernel/kernel.ts";
 export type {
+  ContentOperations,
+  GcOptions,
+  GcReport,
+  PinOptions,
+  PinResult,
+} from "./src/kernel/content_store.ts";
+export type { GcPlan, GcSelection } from "./src/kernel/gc_plan.ts";
+export type {
   FailureView,
   HumanGateView,
   RouteTaken,

@@ -46,8 +46,10 @@ export type {
   ArtifactLineage,
   ArtifactQuery,
   BlobInfo,
+  BlobPutOptions,
   BlobSource,
   BlobStore,
+  ContentInfo,
   HeldLease,
   LogCodec,
   LogContents,
@@ -60,6 +62,12 @@ export type {
 } from "./src/store/ports.ts";
 export { LOG_START } from "./src/store/ports.ts";
 export type { LiveLogChunk } from "./src/store/live_log.ts";
+export type {
+  ArtifactCollection,
+  ArtifactPin,
+  GcRecord,
+  RetentionIndex,
+} from "./src/store/retention.ts";
 export type {
   ArtifactStore,
   PayloadCheck,

@@ -30,7 +30,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { canonicalBytes, sha256Hex } from "../../core/canonical_json.ts";
 import { crashPoint } from "../../core/crash_point.ts";
-import { NotFoundError, UsageError } from "../../core/errors.ts";
+import { NotFoundError, StorageError, UsageError } from "../../core/errors.ts";
 import { storageError } from "../../core/storage_error.ts";
 import { syncDir, syncFile, writeAll, writeNewFileSynced } from "../durable_file.ts";
 import type { BlobInfo, BlobPutOptions, BlobSource, BlobStore, ContentInfo } from "../ports.ts";
@@ -194,7 +194,10 @@ export class FsBlobStore implements BlobStore {
       });
     } catch (err) {
       await Deno.remove(where.slot, { recursive: true }).catch(() => {});
-      throw storageError(err, where.file, "write");
+      // A content-store file that failed (e.g. a full disk) is named by the
+      // key's path, the one people see.
+      const inStore = err instanceof StorageError && err.path?.startsWith(this.#cas.dir);
+      throw storageError(inStore ? err.cause : err, where.file, "write");
     }
   }
 
