@@ -320,6 +320,7 @@ export class ArtifactStore {
    * @param ref An artifact id, or a reference that must match the index.
    * @returns The index's reference and the payload bytes.
    * @throws {IntegrityError} When the reference, path or hash does not match.
+   * @throws {NotFoundError} When gc removed the payload (the message names the gc and the hash).
    */
   async readBytes(ref: ArtifactRef | string): Promise<{ ref: ArtifactRef; bytes: Uint8Array }> {
     const stored = await this.#matchIndex(ref);

@@ -26,27 +26,19 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { canonicalBytes, sha256Hex } from "../../core/canonical_json.ts";
 import { crashPoint } from "../../core/crash_point.ts";
 import { NotFoundError, StorageError, UsageError } from "../../core/errors.ts";
 import { storageError } from "../../core/storage_error.ts";
-import { syncDir, syncFile, writeAll, writeNewFileSynced } from "../durable_file.ts";
+import { syncDir, syncFile, writeNewFileSynced } from "../durable_file.ts";
 import type { BlobInfo, BlobPutOptions, BlobSource, BlobStore, ContentInfo } from "../ports.ts";
 import { resolveInside } from "../safe_path.ts";
 import { FsContentStore } from "./fs_content_store.ts";
-
-/** Bytes per read while copying a file in. */
-const COPY_CHUNK = 4 * 1024 * 1024;
+import { openOrThrow, write, type Written } from "./blob_write.ts";
 
 /** The suffix of a slot's reference file (when a hard link could not be made). */
 export const CAS_REF_SUFFIX = ".cas_ref";
-
-interface Written {
-  sha256: string;
-  size: number;
-}
 
 /** What a put has hashed, and where its bytes wait when they are not in memory. */
 interface Staged extends Written {
@@ -421,7 +413,9 @@ export class FsBlobStore implements BlobStore {
    * @param name A name from {@linkcode FsBlobStore.leftovers}.
    */
   async removeLeftover(name: string): Promise<void> {
-    if (!(await this.#cas.leftovers()).includes(name)) return;
+    if (dirname(name) !== join(this.#cas.dir, "tmp")) {
+      throw new UsageError(`${name} is no leftover of the content store ${this.#cas.dir}`);
+    }
     await this.#cas.removeLeftover(name);
   }
 }
@@ -436,129 +430,4 @@ async function listNames(dir: string): Promise<string[]> {
     }
   }
   return out.sort();
-}
-
-/**
- * Writes a stream or a local file to a new read-only file and hashes it. A
- * copy is not fsynced here: only bytes the content store lacks are, before
- * they are taken in.
- */
-async function write(data: Exclude<BlobSource, Uint8Array>, dest: string): Promise<Written> {
-  if (data instanceof ReadableStream) return await writeStream(data, dest);
-  if (!data.move) return await copyAndHash(data.file, dest);
-  const info = await Deno.lstat(data.file).catch((err) => {
-    throw storageError(err, data.file, "read");
-  });
-  // A moved file with other hard links could be changed through them after
-  // the put, so it is copied (and the source name removed) instead.
-  if (info.nlink !== null && info.nlink > 1) {
-    const written = await copyAndHash(data.file, dest);
-    await removeSource(data.file);
-    return written;
-  }
-  return await moveAndHash(data.file, dest);
-}
-
-async function writeStream(stream: ReadableStream<Uint8Array>, dest: string): Promise<Written> {
-  const hash = createHash("sha256");
-  const output = await openOrThrow(dest, { write: true, createNew: true, mode: 0o444 });
-  try {
-    let size = 0;
-    for await (const chunk of stream) {
-      hash.update(chunk);
-      await writeAll(output, chunk, { path: dest });
-      size += chunk.length;
-    }
-    return { sha256: hash.digest("hex"), size };
-  } finally {
-    output.close();
-  }
-}
-
-async function openOrThrow(path: string, options: Deno.OpenOptions): Promise<Deno.FsFile> {
-  try {
-    return await Deno.open(path, options);
-  } catch (err) {
-    throw storageError(err, path, options.write ? "create" : "read");
-  }
-}
-
-async function readChunk(
-  file: Deno.FsFile,
-  buffer: Uint8Array,
-  path: string,
-): Promise<number | null> {
-  try {
-    return await file.read(buffer);
-  } catch (err) {
-    throw storageError(err, path, "read");
-  }
-}
-
-async function removeSource(source: string): Promise<void> {
-  try {
-    await Deno.remove(source);
-  } catch (err) {
-    throw storageError(err, source, "remove");
-  }
-}
-
-async function copyAndHash(source: string, dest: string): Promise<Written> {
-  const hash = createHash("sha256");
-  const input = await openOrThrow(source, { read: true });
-  try {
-    const output = await openOrThrow(dest, { write: true, createNew: true, mode: 0o444 });
-    try {
-      const buffer = new Uint8Array(COPY_CHUNK);
-      let size = 0;
-      while (true) {
-        const n = await readChunk(input, buffer, source);
-        if (n === null) break;
-        const chunk = buffer.subarray(0, n);
-        hash.update(chunk);
-        await writeAll(output, chunk, { path: dest });
-        size += n;
-      }
-      return { sha256: hash.digest("hex"), size };
-    } finally {
-      output.close();
-    }
-  } finally {
-    input.close();
-  }
-}
-
-async function moveAndHash(source: string, dest: string): Promise<Written> {
-  try {
-    await Deno.rename(source, dest);
-    await Deno.chmod(dest, 0o444);
-  } catch (err) {
-    if (!(err instanceof Error && /cross-device|EXDEV/i.test(err.message))) {
-      throw storageError(err, dest, "move a file to");
-    }
-    const written = await copyAndHash(source, dest);
-    await removeSource(source);
-    return written;
-  }
-  try {
-    const file = await openOrThrow(dest, { read: true });
-    try {
-      await syncFile(file, dest);
-      const hash = createHash("sha256");
-      const buffer = new Uint8Array(COPY_CHUNK);
-      let size = 0;
-      while (true) {
-        const n = await readChunk(file, buffer, dest);
-        if (n === null) break;
-        hash.update(buffer.subarray(0, n));
-        size += n;
-      }
-      return { sha256: hash.digest("hex"), size };
-    } finally {
-      file.close();
-    }
-  } catch (err) {
-    await Deno.rename(dest, source).catch(() => {});
-    throw err;
-  }
 }
