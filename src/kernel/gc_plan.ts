@@ -22,7 +22,6 @@
  * @module
  */
 
-import { dirname } from "node:path";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { ContentInfo } from "../store/ports.ts";
 import type { RunStatus } from "../store/run_manifest.ts";
@@ -92,6 +91,11 @@ export interface GcPlan {
   readonly leftovers: string[];
 }
 
+/** A `/`-separated path without its last segment (`a/b/` gives `a/b`). */
+function parentOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/"));
+}
+
 /**
  * Selects the runs to collect.
  *
@@ -137,7 +141,7 @@ export function planGc(facts: GcFacts): GcPlan {
   for (const row of facts.rows) {
     if (gone(row.artifact_id)) continue;
     keptShas.add(row.sha256);
-    keptSlots.add(`${row.run_id}/${dirname(row.rel_path)}`);
+    keptSlots.add(`${row.run_id}/${parentOf(row.rel_path)}`);
   }
   const freedShas = new Set(
     facts.rows.filter((r) => collectedNow.has(r.artifact_id)).map((r) => r.sha256),
@@ -146,7 +150,7 @@ export function planGc(facts: GcFacts): GcPlan {
     runs,
     artifacts: artifacts.sort(),
     pinned_kept: pinnedKept.sort(),
-    keys: facts.keys.filter((key) => !keptSlots.has(key.slice(0, key.lastIndexOf("/")))),
+    keys: facts.keys.filter((key) => !keptSlots.has(parentOf(key))),
     payloads: facts.contents.filter((c) => !keptShas.has(c.sha256)),
     shared_kept: [...freedShas].filter((sha) => keptShas.has(sha)).length,
     leftovers: [...facts.leftovers],
