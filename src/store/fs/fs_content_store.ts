@@ -63,7 +63,9 @@ export class FsContentStore {
   #init(): Promise<void> {
     this.#ready ??= (async () => {
       const ready = await Promise.all(
-        ["tmp", "ff"].map((name) => Deno.lstat(join(this.#dir, name)).then(() => true, () => false)),
+        ["tmp", "ff"].map((name) =>
+          Deno.lstat(join(this.#dir, name)).then(() => true, () => false)
+        ),
       );
       if (ready.every(Boolean)) return;
       await createDir(join(this.#dir, "tmp"), { recursive: true });
