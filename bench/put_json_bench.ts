@@ -1,8 +1,8 @@
 /**
  * `putJson` of a 1 KB document against a floor that does by hand the work a
  * durable, indexed, content-addressed put cannot avoid: sha256, write and
- * fsync a temp file, rename it to its hash in the content store and fsync
- * that directory, mkdir the artifact directory, hard-link the payload into
+ * fsync a temp file, link it under its hash in the content store (removing
+ * the temp name) and fsync that directory, mkdir the artifact directory, hard-link the payload into
  * it, fsync it and its parent directory, and one committed SQLite insert
  * into a table of the same shape (WAL, `synchronous = FULL`).
  *
@@ -93,7 +93,8 @@ class FloorPut {
       file.close();
     }
     const shard = join(this.#cas, sha256.slice(0, 2));
-    await Deno.rename(temp, join(shard, sha256));
+    await Deno.link(temp, join(shard, sha256));
+    await Deno.remove(temp);
     await syncDir(shard);
     await Deno.link(join(shard, sha256), join(dir, "payload.json"));
     await syncDir(dir);

@@ -129,19 +129,26 @@ export class FsContentStore {
   }
 
   /**
-   * Takes a written and fsynced temp file in as a payload: renamed to its
-   * hash (atomically replacing a damaged file of that name), read-only,
-   * with its directory entries fsynced.
+   * Takes a written and fsynced temp file in as a payload: linked under its
+   * hash (when another put took the same bytes in meanwhile, theirs stays;
+   * a damaged file of that name is replaced atomically), read-only, with
+   * its directory entry fsynced. The caller removes the temp file.
    *
    * @param temp The temp file, on the same file system.
    * @param sha256 The hash of its bytes.
-   * @throws {StorageError} When it cannot be renamed or its directory flushed.
+   * @throws {StorageError} When it cannot be linked or its directory flushed.
    */
   async adopt(temp: string, sha256: string): Promise<void> {
     const dest = this.path(sha256);
     try {
       await Deno.chmod(temp, 0o444);
-      await Deno.rename(temp, dest);
+      try {
+        await Deno.link(temp, dest);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+        const size = (await Deno.stat(temp)).size;
+        if (!(await this.has(sha256, size))) await Deno.rename(temp, dest);
+      }
     } catch (err) {
       throw storageError(err, dest, "write");
     }
