@@ -161,36 +161,48 @@ export class FsBlobStore implements BlobStore {
         cause: err,
       });
     }
+    // The slot is made under the lock too: gc, holding it exclusive, may take
+    // every empty slot it sees for a crashed put's.
+    return await this.#cas.locked(false, async () => {
+      try {
+        await Deno.mkdir(where.slot);
+      } catch (err) {
+        // An existing slot means a reused key: the caller's bug, not the disk's.
+        if (err instanceof Deno.errors.AlreadyExists) throw err;
+        throw storageError(err, where.slot, "create");
+      }
+      try {
+        return await this.#store(key, where, data, options);
+      } catch (err) {
+        await Deno.remove(where.slot, { recursive: true }).catch(() => {});
+        // A content-store file that failed (e.g. a full disk) is named by the
+        // key's path, the one people see.
+        const inStore = err instanceof StorageError && err.path?.startsWith(this.#cas.dir);
+        throw storageError(inStore ? err.cause : err, where.file, "write");
+      }
+    });
+  }
+
+  /** Stores the bytes under a reserved slot and commits, holding the lock shared. */
+  async #store(
+    key: string,
+    where: { parent: string; slot: string; file: string },
+    data: BlobSource,
+    options: BlobPutOptions,
+  ): Promise<BlobInfo> {
+    const staged = await this.#stage(data);
     try {
-      await Deno.mkdir(where.slot);
-    } catch (err) {
-      // An existing slot means a reused key: the caller's bug, not the disk's.
-      if (err instanceof Deno.errors.AlreadyExists) throw err;
-      throw storageError(err, where.slot, "create");
+      if (staged.temp !== undefined) crashPoint("put.staged");
+      await this.#keep(staged);
+    } finally {
+      if (staged.temp !== undefined) await Deno.remove(staged.temp).catch(() => {});
     }
-    try {
-      return await this.#cas.locked(false, async () => {
-        const staged = await this.#stage(data);
-        try {
-          if (staged.temp !== undefined) crashPoint("put.staged");
-          await this.#keep(staged);
-        } finally {
-          if (staged.temp !== undefined) await Deno.remove(staged.temp).catch(() => {});
-        }
-        crashPoint("put.stored");
-        await this.#link(where, staged);
-        crashPoint("put.linked");
-        const info = { key, sha256: staged.sha256, size: staged.size };
-        await options.commit?.(info);
-        return info;
-      });
-    } catch (err) {
-      await Deno.remove(where.slot, { recursive: true }).catch(() => {});
-      // A content-store file that failed (e.g. a full disk) is named by the
-      // key's path, the one people see.
-      const inStore = err instanceof StorageError && err.path?.startsWith(this.#cas.dir);
-      throw storageError(inStore ? err.cause : err, where.file, "write");
-    }
+    crashPoint("put.stored");
+    await this.#link(where, staged);
+    crashPoint("put.linked");
+    const info = { key, sha256: staged.sha256, size: staged.size };
+    await options.commit?.(info);
+    return info;
   }
 
   /** Hashes what a put was given; bytes not in memory wait in a temp file. */
@@ -210,21 +222,22 @@ export class FsBlobStore implements BlobStore {
   /** Makes the staged bytes a durable payload of the content store, unless it has them. */
   async #keep(staged: Staged): Promise<void> {
     if (await this.#cas.has(staged.sha256, staged.size)) return;
-    const temp = staged.temp ?? this.#cas.tempPath();
     if (staged.bytes !== undefined) {
+      const temp = this.#cas.tempPath();
       try {
         await writeNewFileSynced(temp, staged.bytes, { mode: 0o444 });
-      } catch (err) {
-        await Deno.remove(temp).catch(() => {});
-        throw err;
-      }
-    } else {
-      const file = await openOrThrow(temp, { read: true });
-      try {
-        await syncFile(file, temp);
+        await this.#cas.adopt(temp, staged.sha256);
       } finally {
-        file.close();
+        await Deno.remove(temp).catch(() => {});
       }
+      return;
+    }
+    const temp = staged.temp!;
+    const file = await openOrThrow(temp, { read: true });
+    try {
+      await syncFile(file, temp);
+    } finally {
+      file.close();
     }
     await this.#cas.adopt(temp, staged.sha256);
   }
@@ -234,7 +247,10 @@ export class FsBlobStore implements BlobStore {
     try {
       await Deno.link(this.#cas.path(staged.sha256), where.file);
     } catch (err) {
-      if (err instanceof Deno.errors.AlreadyExists) throw err;
+      // Only a link the file system refuses (EXDEV, EMLINK, EPERM, …) becomes a reference.
+      if (err instanceof Deno.errors.AlreadyExists || err instanceof Deno.errors.NotFound) {
+        throw err;
+      }
       const ref = canonicalBytes({ cas_ref: 1, sha256: staged.sha256, size: staged.size });
       await writeNewFileSynced(where.file + CAS_REF_SUFFIX, ref, { mode: 0o444 });
     }
