@@ -143,6 +143,8 @@ Deno.test("gc --keep-last collects the older ended run, keeps shared and pinned 
     );
     const verify = await lilyJson<{ ok: boolean; findings: Finding[] }>(["verify"], ws);
     assertEquals([verify.ok, verify.findings], [true, []]);
+    const shown = await lily(["run", "show", old.runId], { workspace: ws });
+    assertEquals(shown.code, 0, shown.stderr);
     const again = await lilyJson<GcReport>(["gc", "--keep-last", "1"], ws);
     assertEquals([again.artifacts, again.payloads], [[], []]);
   });
@@ -219,8 +221,10 @@ Deno.test("gc under a concurrent writer putting the payload gc is collecting los
     const collected = new Set(reports.flatMap((r) => r.artifacts));
     assert(reports.slice(1).some((r) => r.artifacts.length > 0), "no gc met a writer's put");
     const rows = await lilyJson<Ref[]>(["artifact", "list", "--run", old.runId], ws);
+    const pinnedRow = (all: Ref[]) => all.find((r) => r.artifact_id === pinned.artifact_id);
     for (const id of ids) assert(rows.some((r) => r.artifact_id === id), `${id} lost its row`);
-    for (const ref of rows.filter((r) => !collected.has(r.artifact_id))) {
+    const payloads = rows.filter((r) => ids.includes(r.artifact_id) || r === pinnedRow(rows));
+    for (const ref of payloads.filter((r) => !collected.has(r.artifact_id))) {
       const text = await Deno.readTextFile(payloadPath(ws, ref));
       assertEquals(
         text,

@@ -52,13 +52,14 @@ Deno.test("selection: --keep-last counts ended runs only, --older-than their las
   assertEquals(select(25 * HOUR, 3), ["a"]);
 });
 
-Deno.test("plan: a payload shared with a kept run stays, a pinned artifact stays, garbage goes", () => {
+Deno.test("plan: a payload shared with a kept run stays, pinned artifacts and run records stay, garbage goes", () => {
   const rows = [
     row("old", "o1", "shared"),
     row("old", "o2", "unique"),
     row("old", "o3", "pinned"),
     row("new", "n1", "shared"),
     row("older", "x1", "gone"),
+    { ...row("old", "o4", "record"), artifact_type: "gate_result.v1" },
   ];
   const plan = planGc({
     now: NOW,

@@ -10,9 +10,10 @@
  *   (succeeded, failed, cancelled) with no live runner are ever selected;
  *   never a created, running or waiting one. Without either option no run
  *   is selected.
- * - Every artifact of a selected run is collected, except pinned ones. Its
- *   index row stays, marked collected (provenance still knows its hash); its
- *   path (key) is removed.
+ * - Every artifact of a selected run is collected, except pinned ones and
+ *   the run's own records ({@linkcode RECORD_TYPES}: run metadata, small,
+ *   read by `lily run show`). Its index row stays, marked collected
+ *   (provenance still knows its hash); its path (key) is removed.
  * - A payload is removed when no artifact that is not collected (pinned
  *   ones included) has its hash: dedup means a payload can be shared by a
  *   collected and a kept run, and then it stays.
@@ -25,6 +26,21 @@
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { ContentInfo } from "../store/ports.ts";
 import type { RunStatus } from "../store/run_manifest.ts";
+
+/**
+ * The kernel's record types: a run's metadata (its workflow file, environment
+ * snapshot, step and gate records, failures, violations, replacements), which
+ * gc never collects.
+ */
+export const RECORD_TYPES: readonly string[] = [
+  "workflow.v1",
+  "environment_snapshot.v1",
+  "step_run_record.v1",
+  "gate_result.v1",
+  "step_failure.v1",
+  "policy_violation.v1",
+  "artifact_replacement.v1",
+];
 
 /** Run statuses gc may collect: the run has ended. */
 export const COLLECTABLE_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
@@ -132,6 +148,7 @@ export function planGc(facts: GcFacts): GcPlan {
   const pinnedKept: string[] = [];
   for (const row of facts.rows) {
     if (!selected.has(row.run_id) || facts.collected.has(row.artifact_id)) continue;
+    if (RECORD_TYPES.includes(row.artifact_type)) continue;
     (facts.pinned.has(row.artifact_id) ? pinnedKept : artifacts).push(row.artifact_id);
   }
   const collectedNow = new Set(artifacts);

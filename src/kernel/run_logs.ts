@@ -62,7 +62,8 @@ async function logTail(
  *
  * @param store The open store.
  * @param logs Log artifact ids by stream (`stdout`, `stderr`).
- * @returns The excerpt of stderr, else of stdout, else `null` when there is no log.
+ * @returns The excerpt of stderr, else of stdout, else `null` when there is no log
+ * (or gc removed it).
  */
 export async function readLogExcerpt(
   store: Store,
@@ -71,6 +72,7 @@ export async function readLogExcerpt(
   const stream = logs.stderr ? "stderr" : logs.stdout ? "stdout" : undefined;
   if (stream === undefined) return null;
   const id = logs[stream]!;
+  if (await store.index.collection(id)) return null;
   const { lines, total } = await logTail(store, id, TAIL_LINES);
   return {
     stream,
