@@ -280,8 +280,12 @@ async function refuseLostRows(
   keys: readonly string[],
 ): Promise<void> {
   const known = new Set(rows.map((r) => r.artifact_id));
-  const orphans = keys.map((key) => key.split("/")).filter((parts) => !known.has(parts[2]));
-  for (const runId of new Set(orphans.map((parts) => parts[0]))) {
+  // Keys are `<run_id>/artifacts/<artifact_id>/<name>`.
+  const orphans = keys.map((key) => {
+    const [runId = "", , artifactId = ""] = key.split("/");
+    return { runId, artifactId };
+  }).filter((o) => !known.has(o.artifactId));
+  for (const runId of new Set(orphans.map((o) => o.runId))) {
     const recorded = new Set<string>();
     try {
       const manifest = await store.runs.get(runId);
@@ -296,10 +300,10 @@ async function refuseLostRows(
         { cause: err },
       );
     }
-    const lost = orphans.find((parts) => parts[0] === runId && recorded.has(parts[2]));
+    const lost = orphans.find((o) => o.runId === runId && recorded.has(o.artifactId));
     if (lost !== undefined) {
       throw new IntegrityError(
-        `Cannot gc: artifact ${lost[2]} of run ${runId} is recorded by the run but missing from ` +
+        `Cannot gc: artifact ${lost.artifactId} of run ${runId} is recorded by the run but missing from ` +
           `the index ${store.index.location()}; restore the index from a backup (lily verify ` +
           "lists what it lost), then gc",
       );

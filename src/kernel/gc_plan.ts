@@ -28,18 +28,15 @@ import type { ContentInfo } from "../store/ports.ts";
 import type { RunStatus } from "../store/run_manifest.ts";
 
 /**
- * The kernel's record types: a run's metadata (its workflow file, environment
- * snapshot, step and gate records, failures, violations, replacements), which
- * gc never collects.
+ * The record types the kernel writes today: a run's metadata (its workflow
+ * file, gate results, step failures, policy violations), which gc never
+ * collects. (Types reserved for later layers join when they are written.)
  */
 export const RECORD_TYPES: readonly string[] = [
   "workflow.v1",
-  "environment_snapshot.v1",
-  "step_run_record.v1",
   "gate_result.v1",
   "step_failure.v1",
   "policy_violation.v1",
-  "artifact_replacement.v1",
 ];
 
 /** Run statuses gc may collect: the run has ended. */
