@@ -29,14 +29,16 @@ import type { RunStatus } from "../store/run_manifest.ts";
 
 /**
  * The record types the kernel writes today: a run's metadata (its workflow
- * file, gate results, step failures, policy violations), which gc never
- * collects. (Types reserved for later layers join when they are written.)
+ * file, gate results, step failures, policy violations, artifact
+ * replacements), which gc never collects. (Types reserved for later layers
+ * join when they are written.)
  */
 export const RECORD_TYPES: readonly string[] = [
   "workflow.v1",
   "gate_result.v1",
   "step_failure.v1",
   "policy_violation.v1",
+  "artifact_replacement.v1",
 ];
 
 /** Run statuses gc may collect: the run has ended. */
