@@ -28,13 +28,18 @@ import type { ContentInfo } from "../store/ports.ts";
 import type { RunStatus } from "../store/run_manifest.ts";
 
 /**
- * The record types the kernel writes today: a run's metadata (its workflow
- * file, gate results, step failures, policy violations, artifact
- * replacements), which gc never collects. (Types reserved for later layers
- * join when they are written.)
+ * The record types the kernel writes: a run's metadata (its workflow file,
+ * work order, environment snapshot, step run records, gate results, step
+ * failures, policy violations, artifact replacements and LLM exchanges),
+ * which gc never collects, so provenance and `run show` still answer.
  */
 export const RECORD_TYPES: readonly string[] = [
   "workflow.v1",
+  "work_order.v1",
+  "environment_snapshot.v1",
+  "step_run_record.v1",
+  "llm_request.v1",
+  "llm_reply.v1",
   "gate_result.v1",
   "step_failure.v1",
   "policy_violation.v1",
