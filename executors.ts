@@ -75,3 +75,7 @@ export type {
   AnyExecutorSpec,
   ExecutorRegistry,
 } from "./src/runtime/executors/executor_registry.ts";
+export {
+  CommandExecutor,
+  type CommandExecutorOptions,
+} from "./src/runtime/executors/command_executor.ts";

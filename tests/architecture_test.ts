@@ -38,9 +38,9 @@ type Layer = typeof LAYERS[number];
  * | `ajv`, `ajv-formats` | contracts |
  * | `commander`, `@commander-js/extra-typings` | cli |
  * | `canonicalize` | core |
- * | `zod` | store, contracts, graph, runtime |
+ * | `zod` | store, contracts, graph, runtime, packs |
  * | `node:crypto` | core, store |
- * | `node:path` | store, contracts, graph, policy, runtime, cli |
+ * | `node:path` | store, contracts, graph, policy, runtime, packs, cli |
  * | `@opentelemetry/api` | observe |
  */
 const ALLOWED_EXTERNAL: Readonly<Record<Layer, readonly string[]>> = {
@@ -52,7 +52,7 @@ const ALLOWED_EXTERNAL: Readonly<Record<Layer, readonly string[]>> = {
   runtime: ["node:path", "zod"],
   gates: [],
   observe: ["@opentelemetry/api"],
-  packs: [],
+  packs: ["node:path", "zod"],
   kernel: [],
   cli: ["@commander-js/extra-typings", "commander", "node:path"],
 };

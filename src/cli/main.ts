@@ -30,6 +30,8 @@ import { registerReplayCommands } from "./replay_commands.ts";
 import { registerSchemaCommands } from "./schema_commands.ts";
 import { registerVerifyCommand } from "./verify_command.ts";
 import { registerWorkflowCommands } from "./workflow_commands.ts";
+import { registerPackCommands } from "./pack_commands.ts";
+import { registerInitCommand } from "./init_command.ts";
 
 /**
  * Builds the `lily` command tree.
@@ -62,6 +64,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerJournalCommand(program, ctx);
   registerContentCommands(program, ctx);
   registerSchemaCommands(program, ctx);
+  registerPackCommands(program, ctx);
+  registerInitCommand(program, ctx);
   for (const sub of allCommands(program)) {
     sub.exitOverride().configureOutput({
       writeOut: (s) => ctx.output.out(s.trimEnd()),

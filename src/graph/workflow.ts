@@ -208,6 +208,14 @@ export interface ExecutorSpec {
  */
 export type GateRunnerSpec = ExecutorSpec | HumanSpec;
 
+/** The template a step or gate was expanded from (`uses:` and `with:` as written). */
+export interface TemplateRef {
+  /** The template's namespaced id, e.g. `deno/test`. */
+  readonly uses: string;
+  /** Its parameters as written. */
+  readonly with: Readonly<Record<string, unknown>>;
+}
+
 /** One step of a workflow. */
 export interface StepSpec {
   /** Unique id. */
@@ -232,6 +240,8 @@ export interface StepSpec {
   readonly onFail?: RouteSpec;
   /** Its own policy (replaces the fields it names). */
   readonly policy?: PolicySpec;
+  /** The template it was expanded from, when it uses one. */
+  readonly template?: TemplateRef;
 }
 
 /** A check that decides whether a step's attempt counts as succeeded. */
@@ -254,6 +264,8 @@ export interface GateSpec {
   readonly onFail?: RouteSpec;
   /** Its own policy (replaces the fields it names; a gate writes only when it says `write`). */
   readonly policy?: PolicySpec;
+  /** The template it was expanded from, when it uses one. */
+  readonly template?: TemplateRef;
 }
 
 /** A whole workflow. */

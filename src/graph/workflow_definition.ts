@@ -12,17 +12,25 @@ import { type ExecutorKinds, executorKinds, type RunnerRole } from "./executor_k
 import { relPath } from "./_rel_path.ts";
 import { keysAt, schemaIssueMessage } from "./_schema_wording.ts";
 import { didYouMean } from "./did_you_mean.ts";
+import { blameTemplate, expandTemplates } from "./template_expansion.ts";
+import {
+  unknownIdMessage,
+  type WorkflowTemplates,
+  workflowTemplates,
+} from "./workflow_template.ts";
 import type {
   ExecutorSpec,
   GateSpec,
   InputSource,
   OutputKind,
   OutputSpec,
+  PolicySpec,
   RetryOn,
   RetrySpec,
   RouteSpec,
   StepFunction,
   StepSpec,
+  TemplateRef,
   Workflow,
 } from "./workflow.ts";
 
@@ -189,6 +197,8 @@ function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
     inputs: z.record(id, inputRef).optional(),
     policy: policy.optional(),
     run: run.optional(),
+    uses: z.string().describe("a template such as deno/test; it gives the runner").optional(),
+    with: z.record(z.string(), z.unknown()).describe("the template's parameters").optional(),
   };
   const step = z.strictObject({
     id,
@@ -261,6 +271,14 @@ export interface RunnerDefinition {
   policy?: PolicyDefinition;
 }
 
+/** A template used by name, as written (`uses: deno/test`, `with: {…}`). */
+export interface TemplateUseDefinition {
+  /** The template's namespaced id, e.g. `deno/test`. */
+  uses?: string;
+  /** Its parameters, validated against the template's schema. */
+  with?: Record<string, unknown>;
+}
+
 /** A policy as written (SPEC Layer 4). */
 export interface PolicyDefinition {
   /** Paths or globs it may read (default `["."]`). */
@@ -293,7 +311,7 @@ export interface OutputDefinition {
 }
 
 /** A step as written. */
-export interface StepDefinition extends RunnerDefinition {
+export interface StepDefinition extends RunnerDefinition, TemplateUseDefinition {
   /** Unique id: a letter, then letters, digits, `_` or `-`. */
   id: string;
   /** What the step does. */
@@ -324,8 +342,8 @@ export interface StepDefinition extends RunnerDefinition {
     /** Retry a failure only when the process exited with one of these codes (1–255). */
     exit_codes?: number[];
   };
-  /** Where to go when the step fails after its retries. */
-  on_fail?: OnFailDefinition;
+  /** Where to go when the step fails after its retries (or a route template's use). */
+  on_fail?: OnFailDefinition | RouteUseDefinition;
   /** Names of variables passed through from the kernel's environment. */
   env_pass?: string[];
 }
@@ -341,8 +359,16 @@ export interface OnFailDefinition {
   max?: number;
 }
 
+/** A route template used by name in `on_fail` (`uses: agent/fix_until_green`). */
+export interface RouteUseDefinition {
+  /** The route template's namespaced id. */
+  uses: string;
+  /** Its parameters, validated against the template's schema. */
+  with?: Record<string, unknown>;
+}
+
 /** A gate as written. */
-export interface GateDefinition extends RunnerDefinition {
+export interface GateDefinition extends RunnerDefinition, TemplateUseDefinition {
   /** Unique id among gates. */
   id: string;
   /** The step it checks. */
@@ -356,8 +382,8 @@ export interface GateDefinition extends RunnerDefinition {
    * @default {true}
    */
   required?: boolean;
-  /** Where to go when this required gate fails. */
-  on_fail?: OnFailDefinition;
+  /** Where to go when this required gate fails (or a route template's use). */
+  on_fail?: OnFailDefinition | RouteUseDefinition;
 }
 
 /** A workflow definition as written (file or TS API), before normalisation. */
@@ -479,7 +505,12 @@ const SHORTHANDS: Readonly<Record<string, (raw: ParsedRunner) => ExecutorSpec>> 
  */
 function runner(
   raw: ParsedRunner,
-  where: { role: RunnerRole; base: (string | number)[]; kinds: ExecutorKinds },
+  where: {
+    role: RunnerRole;
+    base: (string | number)[];
+    kinds: ExecutorKinds;
+    unavailable: ReadonlyMap<string, string>;
+  },
   issues: PathIssue[],
 ): ExecutorSpec {
   const shorthand = Object.keys(SHORTHANDS).find((key) =>
@@ -493,9 +524,10 @@ function runner(
     issues.push({
       code: "unknown_executor_kind",
       path: [...base, "kind"],
-      message: `unknown executor kind "${written.kind}"; registered: ${
-        where.kinds.ids().join(", ")
-      }`,
+      message: unknownIdMessage("executor kind", written.kind, {
+        known: where.kinds.ids(),
+        unavailable: where.unavailable,
+      }),
     });
     return written;
   }
@@ -576,7 +608,7 @@ function retrySpec(
 
 function step(
   raw: ParsedStep,
-  where: { index: number; kinds: ExecutorKinds },
+  where: { index: number; kinds: ExecutorKinds; unavailable: ReadonlyMap<string, string> },
   issues: PathIssue[],
 ): StepSpec {
   const base = ["steps", where.index];
@@ -591,7 +623,7 @@ function step(
   }
   return {
     id: raw.id,
-    executor: runner(raw, { role: "step", base, kinds: where.kinds }, issues),
+    executor: runner(raw, { ...where, role: "step", base }, issues),
     needs: raw.needs ?? [],
     inputs: inputs(raw.inputs, base, issues),
     outputs,
@@ -601,7 +633,12 @@ function step(
     envPass: raw.env_pass ?? [],
     ...(raw.on_fail ? { onFail: routeSpec(raw.on_fail) } : {}),
     ...(raw.policy ? { policy: raw.policy } : {}),
+    ...templateRef(raw),
   };
+}
+
+function templateRef(raw: ParsedRunner): { template?: TemplateRef } {
+  return raw.uses === undefined ? {} : { template: { uses: raw.uses, with: raw.with ?? {} } };
 }
 
 function routeSpec(raw: NonNullable<ParsedStep["on_fail"]>): RouteSpec {
@@ -610,20 +647,21 @@ function routeSpec(raw: NonNullable<ParsedStep["on_fail"]>): RouteSpec {
 
 function gate(
   raw: ParsedGate,
-  where: { index: number; kinds: ExecutorKinds },
+  where: { index: number; kinds: ExecutorKinds; unavailable: ReadonlyMap<string, string> },
   issues: PathIssue[],
 ): GateSpec {
   const index = where.index;
   return {
     id: raw.id,
     step: raw.step,
-    runner: runner(raw, { role: "gate", base: ["gates", index], kinds: where.kinds }, issues),
+    runner: runner(raw, { ...where, role: "gate", base: ["gates", index] }, issues),
     required: raw.required ?? true,
     timeoutMs: raw.timeout === undefined ? undefined : parseDuration(raw.timeout),
     inputs: inputs(raw.inputs, ["gates", index], issues),
     env: raw.env ?? {},
     ...(raw.on_fail ? { onFail: routeSpec(raw.on_fail) } : {}),
     ...(raw.policy ? { policy: raw.policy } : {}),
+    ...templateRef(raw),
   };
 }
 
@@ -654,6 +692,16 @@ export interface NormalizeOptions {
    * @default {executorKinds()}
    */
   readonly kinds?: ExecutorKinds;
+  /**
+   * The templates `uses:` may name (a pack's).
+   * @default {workflowTemplates()}
+   */
+  readonly templates?: WorkflowTemplates;
+  /**
+   * The policy a workflow starts from (the workspace's `lily.json`): the
+   * fields its own `policy` gives replace these.
+   */
+  readonly defaultPolicy?: PolicySpec;
 }
 
 /**
@@ -670,9 +718,17 @@ export function normalizeDefinition(
 ): Result<Workflow, PathIssue> {
   const kinds = options.kinds ?? executorKinds();
   const schema = workflowDefinitionSchema(options);
-  const parsed = schema.safeParse(withoutExtensions(definition), { error: schemaIssueMessage });
+  const written = withoutExtensions(definition);
+  const templates = options.templates ?? workflowTemplates();
+  const unavailable = templates.unavailable;
+  const expanded = expandTemplates(written, templates);
+  if (!expanded.ok) return failure(expanded.issues);
+  const parsed = schema.safeParse(expanded.value.definition, { error: schemaIssueMessage });
   if (!parsed.success) {
-    return failure(parsed.error.issues.flatMap((i) => pathIssues(schema, i)));
+    return failure(
+      parsed.error.issues.flatMap((i) => pathIssues(schema, i))
+        .map((i) => blameTemplate(i, expanded.value, written)),
+    );
   }
   const raw = parsed.data;
   const issues: PathIssue[] = [];
@@ -687,12 +743,23 @@ export function normalizeDefinition(
     name: raw.name,
     ...(raw.description ? { description: raw.description } : {}),
     inputs: inputsSpec,
-    ...(raw.policy ? { policy: raw.policy } : {}),
-    steps: raw.steps.map((s, index) => step(s, { index, kinds }, issues)),
-    gates: (raw.gates ?? []).map((g, index) => gate(g, { index, kinds }, issues)),
+    ...workflowPolicy(raw.policy, options.defaultPolicy),
+    steps: raw.steps.map((s, index) => step(s, { index, kinds, unavailable }, issues)),
+    gates: (raw.gates ?? []).map((g, index) => gate(g, { index, kinds, unavailable }, issues)),
     maxTransitions: raw.max_transitions ?? DEFAULT_MAX_TRANSITIONS,
   };
-  return issues.length > 0 ? failure(issues) : success(workflow);
+  return issues.length > 0
+    ? failure(issues.map((i) => blameTemplate(i, expanded.value, written)))
+    : success(workflow);
+}
+
+/** The workflow's policy over the workspace default, field by field. */
+function workflowPolicy(
+  own: PolicySpec | undefined,
+  base: PolicySpec | undefined,
+): { policy?: PolicySpec } {
+  if (own === undefined && base === undefined) return {};
+  return { policy: { ...base, ...own } };
 }
 
 /**

@@ -26,6 +26,8 @@ import {
 } from "./workflow_definition.ts";
 import { findJsonSyntaxError } from "./_json_syntax.ts";
 import type { ExecutorKinds } from "./executor_kind.ts";
+import type { PolicySpec } from "./workflow.ts";
+import type { WorkflowTemplates } from "./workflow_template.ts";
 import { aliasProblems, yamlErrorMessage } from "./_yaml_checks.ts";
 import { buildGraph, type WorkflowGraph } from "./workflow_graph.ts";
 
@@ -45,6 +47,13 @@ export interface WorkflowLoadOptions {
    * @default {executorKinds()}
    */
   readonly kinds?: ExecutorKinds;
+  /**
+   * The templates steps, gates and routes may use by name (`uses: deno/test`).
+   * @default {workflowTemplates()}
+   */
+  readonly templates?: WorkflowTemplates;
+  /** The policy a workflow starts from (the workspace's `lily.json`). */
+  readonly defaultPolicy?: PolicySpec;
 }
 
 /** A workflow problem, with the line it is on when it came from a file. */
@@ -224,7 +233,11 @@ export function parseWorkflow(
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     fail(source, [{ code: "invalid_type", path: [], message: "expected a mapping" }], raw, line);
   }
-  const normalized = normalizeDefinition(raw, { kinds: options.kinds });
+  const normalized = normalizeDefinition(raw, {
+    kinds: options.kinds,
+    templates: options.templates,
+    defaultPolicy: options.defaultPolicy,
+  });
   if (!normalized.ok) fail(source, normalized.issues, raw, line);
   const built = buildGraph(normalized.value, { kinds: options.kinds });
   if (!built.ok) fail(source, built.issues, raw, line);
@@ -335,6 +348,8 @@ export function defineWorkflow(
   const normalized = normalizeDefinition(definition, {
     allowFunctions: true,
     kinds: options.kinds,
+    templates: options.templates,
+    defaultPolicy: options.defaultPolicy,
   });
   if (!normalized.ok) fail("workflow", normalized.issues, definition, () => undefined);
   const built = buildGraph(normalized.value, { kinds: options.kinds });

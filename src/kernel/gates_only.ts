@@ -16,6 +16,7 @@ import { crashPoint } from "../core/crash_point.ts";
 import { ConflictError, UsageError } from "../core/errors.ts";
 import type { ContractStore } from "../contracts/contract_store.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
+import type { WorkflowLoadOptions } from "../graph/workflow_loader.ts";
 import { createGateEvaluator } from "../gates/gate_evaluator.ts";
 import { attemptConfinement } from "../runtime/attempt_context.ts";
 import type { ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
@@ -41,6 +42,8 @@ export interface DryRunGatesOptions {
   readonly signal?: AbortSignal;
   /** For runs started from a graph: the same workflow again. */
   readonly workflow?: WorkflowGraph;
+  /** What the run's stored workflow file is read with (the packs' kinds and templates). */
+  readonly load?: WorkflowLoadOptions;
 }
 
 /** One gate's verdict in a gates-only evaluation. */
@@ -88,7 +91,7 @@ export async function dryRunGates(
   runId: string,
   options: DryRunGatesOptions,
 ): Promise<GatesOnlyReport> {
-  const graph = await loadRunWorkflow(store, runId, options.workflow);
+  const graph = await loadRunWorkflow(store, runId, options.workflow, options.load);
   const label = `gates-only.${options.clock.now().getTime()}`;
   const scope = { step: options.step, gate: options.gate };
   const planFor = (state: RunState) => {

@@ -45,7 +45,7 @@ import { issuesOf } from "../core/issue.ts";
 import { type ContractStore, openContractStore } from "../contracts/contract_store.ts";
 import { kernelRegistry } from "../contracts/kernel_schemas.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
-import { readWorkflowFile } from "../graph/workflow_loader.ts";
+import { readWorkflowFile, type WorkflowLoadOptions } from "../graph/workflow_loader.ts";
 import {
   BUILTIN_EXECUTOR_KINDS,
   type ExecutorKinds,
@@ -90,6 +90,13 @@ import { existingWorkspace, hasStore } from "./workspace.ts";
 import { replaceArtifact, rerunFrom } from "./run_replay.ts";
 import { dryRunGates } from "./gates_only.ts";
 import { contentOperations } from "./content_store.ts";
+import { initWorkspace } from "./workspace_init.ts";
+import {
+  packQueries,
+  workflowLoadOptions,
+  type WorkspacePacks,
+  workspacePacks,
+} from "./kernel_packs.ts";
 
 export type * from "./kernel_api.ts";
 
@@ -105,18 +112,27 @@ interface KernelDeps {
   storeExists(): Promise<boolean>;
   /** Closes the store the kernel opened. */
   close(): void;
+  /** Reads `lily.json` and loads the packs, once. */
+  packs(): Promise<WorkspacePacks>;
 }
 
 function settle(options: KernelOptions): KernelDeps {
   const clock = options.clock ?? systemClock;
   const env = options.env ?? systemEnv;
+  const packs = workspacePacks({
+    workspace: options.workspace,
+    kinds: () => fileKinds(options),
+    importModule: options.importPack,
+  });
   let opened: Promise<ContractStore> | undefined;
   let current: ContractStore | undefined;
   let llm: { readonly provider: LlmProvider | undefined } | undefined;
   const store = (create: boolean): Promise<ContractStore> => {
     if (options.store !== undefined) return Promise.resolve(options.store);
-    opened ??= existingWorkspace(options.workspace).then((dir) =>
+    opened ??= existingWorkspace(options.workspace).then(async (dir) =>
       openContractStore(dir, {
+        // The packs' schemas validate puts; without a readable lily.json, the kernel's alone.
+        registry: await packs().then((p) => p.schemas, () => kernelRegistry()),
         create,
         now: () => clock.now(),
         newRunId: options.ids?.run,
@@ -146,6 +162,7 @@ function settle(options: KernelOptions): KernelDeps {
       current = undefined;
       opened = undefined;
     },
+    packs,
   };
 }
 
@@ -153,9 +170,9 @@ function settle(options: KernelOptions): KernelDeps {
  * The executor kinds a workflow file may name: the kernel's, and those of
  * the executors given to `createKernel` that are not built in.
  */
-function fileKinds(deps: KernelDeps): ExecutorKinds {
+function fileKinds(options: KernelOptions): ExecutorKinds {
   const builtin = new Set(BUILTIN_EXECUTOR_KINDS.map((k) => k.kind));
-  const extra = Object.values(deps.options.executors ?? {}).filter((e) => !builtin.has(e.kind));
+  const extra = Object.values(options.executors ?? {}).filter((e) => !builtin.has(e.kind));
   return executorKinds(extra, { origin: "createKernel executors" });
 }
 
@@ -177,7 +194,8 @@ async function loadSource(
   source: WorkflowSource,
 ): Promise<{ graph: WorkflowGraph; file?: WorkflowFileBytes }> {
   if ("file" in source) {
-    const { graph, name, bytes } = await readWorkflowFile(source.file, { kinds: fileKinds(deps) });
+    const load = workflowLoadOptions(await deps.packs());
+    const { graph, name, bytes } = await readWorkflowFile(source.file, load);
     return { graph, file: { name, bytes, ...(source.file === "-" ? {} : { path: source.file }) } };
   }
   return { graph: source };
@@ -192,7 +210,7 @@ async function loadRunnable(
   assertRunnable(loaded.graph, {
     llm: deps.llm,
     functions: deps.options.functions,
-    executors: deps.options.executors,
+    executors: { ...(await deps.packs()).executors, ...deps.options.executors },
   });
   return loaded;
 }
@@ -203,7 +221,7 @@ async function prepareInputs(
   graph: WorkflowGraph,
   inputs: Readonly<Record<string, RunInputValue>>,
 ): Promise<Record<string, PreparedInput>> {
-  const registry = await kernelRegistry();
+  const registry = await deps.packs().then((p) => p.schemas, () => kernelRegistry());
   const validate = (type: string, value: unknown) =>
     registry.has(type) ? issuesOf(registry.validate(type, value)) : [];
   if (Object.values(inputs).some((v) => "artifactId" in v) && await deps.storeExists()) {
@@ -218,14 +236,26 @@ function tracing(deps: KernelDeps): boolean {
   return deps.env.get("OTEL_DENO")?.toLowerCase() === "true";
 }
 
+/**
+ * What a run's stored workflow file is read with (the packs' kinds and
+ * templates); nothing is loaded when the caller gives the graph.
+ */
+async function storedWorkflowLoad(
+  deps: KernelDeps,
+  workflow: WorkflowGraph | undefined,
+): Promise<WorkflowLoadOptions> {
+  return workflow ? {} : workflowLoadOptions(await deps.packs());
+}
+
 /** What the run loop is given: executors, gates, validation and the drive options. */
-function loopOptions(deps: KernelDeps, store: ContractStore, drive: RunDriveOptions) {
+async function loopOptions(deps: KernelDeps, store: ContractStore, drive: RunDriveOptions) {
   const executors: ExecutorRegistry = {
     ...defaultExecutors({
       functions: deps.options.functions,
       llmProvider: deps.llm,
       clock: deps.clock,
     }),
+    ...(await deps.packs().then((p) => p.executors, () => ({}))),
     ...deps.options.executors,
   };
   const kernelEnv = deps.env.toObject();
@@ -261,7 +291,7 @@ function runOperations(deps: KernelDeps): RunOperations {
       options.onPrepared?.();
       const store = await deps.store(true);
       return await startRun(store, graph, {
-        ...loopOptions(deps, store, options),
+        ...await loopOptions(deps, store, options),
         inputs,
         workflowFile: file,
         producer: options.producer ?? { id: actor(), kind: "human" },
@@ -287,8 +317,9 @@ function runOperations(deps: KernelDeps): RunOperations {
     async resume(runId, options = {}) {
       const store = await deps.store(false);
       return await resumeRun(store, runId, {
-        ...loopOptions(deps, store, options),
+        ...await loopOptions(deps, store, options),
         workflow: options.workflow,
+        load: await storedWorkflowLoad(deps, options.workflow),
       });
     },
     async cancel(runId, options = {}) {
@@ -309,9 +340,10 @@ function runOperations(deps: KernelDeps): RunOperations {
     async rerunFrom(runId, step, options = {}) {
       const store = await deps.store(false);
       return await rerunFrom(store, runId, step, {
-        loop: loopOptions(deps, store, options),
+        loop: await loopOptions(deps, store, options),
         by: options.by ?? actor(),
         workflow: options.workflow,
+        load: await storedWorkflowLoad(deps, options.workflow),
       });
     },
     async replaceArtifact(runId, artifactId, options) {
@@ -322,15 +354,17 @@ function runOperations(deps: KernelDeps): RunOperations {
         by: options.by ?? actor(),
         continue: options.continue ?? false,
         clock: deps.clock,
-        loop: loopOptions(deps, store, options),
+        loop: await loopOptions(deps, store, options),
         workflow: options.workflow,
+        load: await storedWorkflowLoad(deps, options.workflow),
       });
     },
     async dryRunGates(runId, options = {}) {
       const store = await deps.store(false);
-      const { executors, kernelEnv } = loopOptions(deps, store, {});
+      const { executors, kernelEnv } = await loopOptions(deps, store, {});
       return await dryRunGates(store, runId, {
         ...options,
+        load: await storedWorkflowLoad(deps, options.workflow),
         executors,
         kernelEnv,
         clock: deps.clock,
@@ -397,6 +431,9 @@ export function createKernel(options: KernelOptions): Kernel {
       actor: () => actorId(deps.env),
       newId: () => crypto.randomUUID(),
     }),
+    packs: packQueries(deps.packs),
+    init: async (init = {}) =>
+      await initWorkspace(options.workspace, { packs: await deps.packs(), pack: init.pack }),
     close: deps.close,
     [Symbol.dispose]: deps.close,
   };

@@ -30,6 +30,8 @@ import type { GatesOnlyReport } from "./gates_only.ts";
 import type { Replacement, ReplacementSource } from "./run_replay.ts";
 import type { RunRecords } from "../observe/run_records.ts";
 import type { ContentOperations } from "./content_store.ts";
+import type { PackQueries } from "./kernel_packs.ts";
+import type { InitResult } from "./workspace_init.ts";
 
 /** The run durability modes, re-exported for the CLI (`--durability`). */
 export { type Durability, DURABILITY_MODES } from "../runtime/durability.ts";
@@ -94,6 +96,12 @@ export interface KernelOptions {
    * @default {"fsync"}
    */
   readonly durability?: Durability;
+  /**
+   * Imports a pack module by URL (the packs `lily.json` names and the
+   * shipped ones); a test may serve a specifier from a local file.
+   * @default {dynamic import()}
+   */
+  readonly importPack?: (url: string) => Promise<unknown>;
 }
 
 /** A workflow to run: a graph (from `defineWorkflow`) or a workflow file to read once. */
@@ -447,6 +455,18 @@ export interface Kernel extends Disposable {
   readonly queries: RunQueries;
   /** Pins and gc of the content store. */
   readonly content: ContentOperations;
+  /** What reads the workspace's packs and `lily.json`. */
+  readonly packs: PackQueries;
+  /**
+   * Writes `lily.json` and an example workflow (`lily init`), the pack's
+   * own example with `pack`; nothing when either file exists.
+   *
+   * @param options The pack whose example to write.
+   * @returns The files written.
+   * @throws {UsageError} When a file exists (naming each) or the pack has no example.
+   * @throws {NotFoundError} When the workspace or the pack does not exist.
+   */
+  init(options?: { readonly pack?: string }): Promise<InitResult>;
   /** Closes the store the kernel opened (not one it was given). */
   close(): void;
 }

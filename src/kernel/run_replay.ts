@@ -16,6 +16,7 @@ import { causeMessage, ConflictError, UsageError, ValidationError } from "../cor
 import { issuesOf } from "../core/issue.ts";
 import type { ContractStore } from "../contracts/contract_store.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
+import type { WorkflowLoadOptions } from "../graph/workflow_loader.ts";
 import {
   decideReplace,
   decideRerun,
@@ -64,6 +65,8 @@ export interface RerunFromOptions {
   readonly by: string;
   /** For runs started from a graph: the same workflow again. */
   readonly workflow?: WorkflowGraph;
+  /** What the run's stored workflow file is read with (the packs' kinds and templates). */
+  readonly load?: WorkflowLoadOptions;
 }
 
 /**
@@ -87,7 +90,7 @@ export async function rerunFrom(
   from: string,
   options: RerunFromOptions,
 ): Promise<RunState> {
-  const graph = await loadRunWorkflow(store, runId, options.workflow);
+  const graph = await loadRunWorkflow(store, runId, options.workflow, options.load);
   const decide = (state: RunState) => decideRerun(graph, state, { from, by: options.by });
   await precheck(store, runId, decide);
   return await executeRun(store, graph, runId, {
@@ -127,6 +130,8 @@ export interface ReplaceArtifactOptions {
   readonly loop: ExecuteRunOptions;
   /** For runs started from a graph: the same workflow again. */
   readonly workflow?: WorkflowGraph;
+  /** What the run's stored workflow file is read with (the packs' kinds and templates). */
+  readonly load?: WorkflowLoadOptions;
 }
 
 /** What a replacement recorded, and the run's state afterwards. */
@@ -250,7 +255,7 @@ export async function replaceArtifact(
   options: ReplaceArtifactOptions,
 ): Promise<Replacement> {
   if (options.reason.trim() === "") throw new UsageError("--reason needs a reason in words");
-  const graph = await loadRunWorkflow(store, runId, options.workflow);
+  const graph = await loadRunWorkflow(store, runId, options.workflow, options.load);
   const original = await store.artifacts.ref(artifactId);
   await precheck<ReplaceDecision>(store, runId, (s) => decideReplace(graph, s, artifactId));
   const put = await prepareReplacement(store, original, options.source);

@@ -26,7 +26,7 @@ import { WORK_ORDER_TYPE } from "../store/run_store.ts";
 import type { Store } from "../store/store.ts";
 import type { Workflow } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
-import { parseWorkflow } from "../graph/workflow_loader.ts";
+import { parseWorkflow, type WorkflowLoadOptions } from "../graph/workflow_loader.ts";
 import { foldEvents, type RunState } from "./run_events.ts";
 import { executeRun, type ExecuteRunOptions } from "./run_loop.ts";
 import { repairRunFiles } from "./run_state_file.ts";
@@ -413,6 +413,7 @@ export async function readRunState(store: Store, runId: string): Promise<RunStat
  * @param store The open store.
  * @param runId The run.
  * @param definition For runs started with the TS API: the same workflow again.
+ * @param load What a stored workflow file is read with (executor kinds, templates).
  * @returns The graph.
  * @throws {UsageError} When the run has no workflow, or a TS API workflow is
  * needed and not given.
@@ -423,6 +424,7 @@ export async function loadRunWorkflow(
   store: Store,
   runId: string,
   definition?: WorkflowGraph,
+  load: WorkflowLoadOptions = {},
 ): Promise<WorkflowGraph> {
   const state = await readRunState(store, runId);
   if (state.workflow_ref === null && state.reason === INTERRUPTED_START_REASON) {
@@ -443,7 +445,7 @@ export async function loadRunWorkflow(
       );
     }
     const { bytes } = await store.artifacts.readBytes(ref);
-    graph = parseWorkflow(new TextDecoder().decode(bytes), basename(ref.rel_path));
+    graph = parseWorkflow(new TextDecoder().decode(bytes), basename(ref.rel_path), load);
   }
   const hash = workflowHash(graph.workflow);
   if (hash !== state.workflow_sha256) {
@@ -468,8 +470,12 @@ export async function loadRunWorkflow(
 export async function resumeRun(
   store: Store,
   runId: string,
-  options: ExecuteRunOptions & { readonly workflow?: WorkflowGraph },
+  options: ExecuteRunOptions & {
+    readonly workflow?: WorkflowGraph;
+    /** What the stored workflow file is read with (the packs' kinds and templates). */
+    readonly load?: WorkflowLoadOptions;
+  },
 ): Promise<RunState> {
-  const graph = await loadRunWorkflow(store, runId, options.workflow);
+  const graph = await loadRunWorkflow(store, runId, options.workflow, options.load);
   return await executeRun(store, graph, runId, options);
 }

@@ -57,6 +57,12 @@ export interface CommandExecutorOptions {
    * @default {1000}
    */
   readonly killGraceMs?: number;
+  /**
+   * Read-only paths every sandboxed attempt also sees at the same place (a
+   * tool's own files, e.g. Deno's module cache).
+   * @default {[]}
+   */
+  readonly runtime?: readonly string[];
 }
 
 /** Runs {@linkcode CommandSpec} attempts as child process groups. */
@@ -70,6 +76,7 @@ export class CommandExecutor implements Executor<CommandSpec> {
   readonly #kernelPath: string;
   readonly #killGraceMs: number | undefined;
   readonly #bubblewrap: () => Promise<string | undefined>;
+  readonly #runtime: readonly string[];
 
   /**
    * Creates the executor.
@@ -80,6 +87,7 @@ export class CommandExecutor implements Executor<CommandSpec> {
     this.#kernelPath = options.kernelPath ?? Deno.env.get("PATH") ?? "";
     this.#bubblewrap = bubblewrapFromOption(options.bubblewrap);
     this.#killGraceMs = options.killGraceMs;
+    this.#runtime = options.runtime ?? [];
   }
 
   /**
@@ -173,7 +181,7 @@ export class CommandExecutor implements Executor<CommandSpec> {
     const sandbox = await prepareSandbox(ctx, {
       bwrap,
       tools,
-      ...(deno ? { runtime: [dirname(deno)] } : {}),
+      runtime: [...this.#runtime, ...(deno ? [dirname(deno)] : [])],
     });
     if (!sandbox.ok) {
       summary.sandbox = sandbox.reason === "sandbox_unavailable" ? "unavailable" : "bubblewrap";
