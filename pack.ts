@@ -47,6 +47,7 @@
  * @module
  */
 
+export * from "./executors.ts";
 export {
   definePack,
   gateTemplate,
@@ -59,6 +60,16 @@ export {
   stepTemplate,
   type TemplateInit,
 } from "./src/packs/define_pack.ts";
+export {
+  CONFIG_FILE,
+  type LilyConfig,
+  lilyConfigJsonSchema,
+  parseLilyConfig,
+  readLilyConfig,
+} from "./src/packs/workspace_config.ts";
+export { isVersion, isVersionRange, satisfies } from "./src/packs/version_range.ts";
+export { SHIPPED_PACKS, shippedPackUrl } from "./src/packs/pack_sources.ts";
+export { type WorkflowTemplates, workflowTemplates } from "./src/graph/workflow_template.ts";
 export type {
   GateTemplate,
   GateTemplateOutput,
@@ -73,5 +84,21 @@ export type {
   OnFailDefinition,
   OutputDefinition,
   PolicyDefinition,
+  RouteUseDefinition,
+  RunnerDefinition,
   StepDefinition,
+  TemplateUseDefinition,
 } from "./src/graph/workflow_definition.ts";
+export type {
+  FnContext,
+  OutputKind,
+  PolicySpec,
+  RetryOn,
+  StepFunction,
+} from "./src/graph/workflow.ts";
+export type { JsonValue } from "./src/core/canonical_json.ts";
+export type {
+  JsonSchemaDocument,
+  SchemaSource,
+  ZodSchema,
+} from "./src/contracts/schema_registry.ts";

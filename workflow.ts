@@ -39,6 +39,7 @@ export type {
   RetrySpec,
   RouteSpec,
   StepSpec,
+  TemplateRef,
   Workflow,
 } from "./src/graph/workflow.ts";
 export type { WorkflowGraph } from "./src/graph/workflow_graph.ts";

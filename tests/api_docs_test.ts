@@ -15,6 +15,7 @@ const ENTRIES = [
   "contracts.ts",
   "executors.ts",
   "testing.ts",
+  "pack.ts",
 ];
 
 async function exportedNames(entry: string): Promise<string[]> {

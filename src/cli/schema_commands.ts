@@ -10,6 +10,7 @@ import { kernelRegistry } from "../contracts/kernel_schemas.ts";
 import { exportSchemas } from "../contracts/schema_export.ts";
 import { validateJsonFile } from "../contracts/validation.ts";
 import { workflowJsonSchema } from "../graph/workflow_definition.ts";
+import { lilyConfigJsonSchema } from "../packs/workspace_config.ts";
 import type { CliContext } from "./context.ts";
 import { globalOptions } from "./context.ts";
 import { emit, emitResult, table } from "./output.ts";
@@ -49,10 +50,15 @@ export function registerSchemaCommands(program: Command, ctx: CliContext): void 
 
   schema.command("show")
     .description("Print a type's JSON Schema")
-    .argument("<id>", "the type id, e.g. gate_result.v1, or `workflow` for workflow files")
+    .argument(
+      "<id>",
+      "the type id, e.g. gate_result.v1, `workflow` for workflow files, `lily.json` for the config",
+    )
     .action(async (id) => {
       const schema = id === "workflow"
         ? workflowJsonSchema()
+        : id === "lily.json"
+        ? lilyConfigJsonSchema()
         : (await kernelRegistry()).require(id).jsonSchema;
       ctx.output.out(JSON.stringify(schema, null, 2));
     });

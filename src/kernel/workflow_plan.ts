@@ -7,7 +7,7 @@
  */
 
 import { Scheduler } from "../graph/scheduler.ts";
-import type { ExecutorSpec, RouteSpec, StepSpec } from "../graph/workflow.ts";
+import type { ExecutorSpec, RouteSpec, StepSpec, TemplateRef } from "../graph/workflow.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import type { RunInputValue } from "../runtime/run_starter.ts";
 
@@ -29,8 +29,10 @@ export interface PlannedGate {
   readonly id: string;
   /** Its runner's kind (`command`, `deno`, `fn`, `human`). */
   readonly runner: string;
-  /** What it runs, in words. */
+  /** What it runs, in words (`uses deno/test → deno test …` when a template made it). */
   readonly runs: string;
+  /** The template it was expanded from (`deno/test`), or `null`. */
+  readonly uses: string | null;
   /** Whether its failure fails the step. */
   readonly required: boolean;
   /** Where its failure routes (`on_fail`), or `null`. */
@@ -43,8 +45,10 @@ export interface PlannedStep {
   readonly id: string;
   /** Its executor's kind. */
   readonly executor: string;
-  /** What it runs, in words (e.g. `shell: make test`). */
+  /** What it runs, in words (e.g. `shell: make test`; `uses deno/test → …` from a template). */
   readonly runs: string;
+  /** The template it was expanded from (`deno/test`), or `null`. */
+  readonly uses: string | null;
   /** The steps it runs after. */
   readonly needs: readonly string[];
   /** Its timeout in ms, or `null` for none. */
@@ -80,6 +84,12 @@ function describeRunner(graph: WorkflowGraph, spec: ExecutorSpec): string {
   return graph.kinds.get(spec.kind)?.describe?.(spec) ?? spec.kind;
 }
 
+/** What a step or gate runs, after the template that made it. */
+function describeUse(graph: WorkflowGraph, spec: ExecutorSpec, template?: TemplateRef): string {
+  const runs = describeRunner(graph, spec);
+  return template ? `uses ${template.uses} → ${runs}` : runs;
+}
+
 /** The steps in the order one job runs them when every step succeeds. */
 function schedulingOrder(graph: WorkflowGraph): string[] {
   const scheduler = new Scheduler(graph);
@@ -97,7 +107,8 @@ function plannedStep(graph: WorkflowGraph, step: StepSpec, index: number): Plann
   return {
     id: step.id,
     executor: step.executor.kind,
-    runs: describeRunner(graph, step.executor),
+    runs: describeUse(graph, step.executor, step.template),
+    uses: step.template?.uses ?? null,
     needs: (graph.upstream[index] ?? []).flatMap((u) => graph.steps[u]?.id ?? []),
     timeout_ms: step.timeoutMs ?? null,
     max_attempts: step.retry.maxAttempts,
@@ -105,7 +116,8 @@ function plannedStep(graph: WorkflowGraph, step: StepSpec, index: number): Plann
     gates: (graph.gatesOf.get(step.id) ?? []).map((gate) => ({
       id: gate.id,
       runner: gate.runner.kind,
-      runs: describeRunner(graph, gate.runner),
+      runs: describeUse(graph, gate.runner, gate.template),
+      uses: gate.template?.uses ?? null,
       required: gate.required,
       on_fail: gate.onFail ?? null,
     })),

@@ -28,7 +28,7 @@ steps:
       greeting: { type: greeting.v1, path: greeting.txt }
 `;
 
-/** What {@linkcode initWorkspace} wrote. */
+/** What `lily init` (`Kernel.init`) wrote. */
 export interface InitResult {
   /** The workspace. */
   readonly workspace: string;
