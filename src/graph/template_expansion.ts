@@ -85,18 +85,29 @@ function validateParams(
     };
   }
   if (result.issues === undefined) return { ok: true, value: result.value };
+  const known = Object.keys((template.params as { shape?: object }).shape ?? {});
   return {
     ok: false,
-    issues: result.issues.map((issue) => ({
-      code: "invalid_with",
-      path: [
+    issues: result.issues.flatMap((issue) => {
+      const path = [
         ...base,
         ...(issue.path ?? []).map((p) => (typeof p === "object" ? p.key : p)).filter(
           (p): p is string | number => typeof p !== "symbol",
         ),
-      ],
-      message: issue.message,
-    })),
+      ];
+      // zod's own issue (a Standard Schema issue with more): an unknown key is reported at the key.
+      const { code, keys } = issue as { code?: string; keys?: string[] };
+      if (code === "unrecognized_keys" && keys !== undefined && path.length === base.length) {
+        return keys.map((key) => ({
+          code: "invalid_with",
+          path: [...path, key],
+          message: `unknown parameter${
+            known.length > 0 ? `; expected one of ${known.join(", ")}` : ""
+          }`,
+        }));
+      }
+      return [{ code: "invalid_with", path, message: issue.message }];
+    }),
   };
 }
 

@@ -118,7 +118,10 @@ export function parseLilyConfig(text: string): LilyConfig {
       deepest ?? (issue.code === "unrecognized_keys" ? issue.keys[0] : undefined),
     );
     const where = path.length > 0 ? path.join(".") : "(root)";
-    return `${CONFIG_FILE}${line ? `:${line}` : ""} ${where}: ${issue.message}`;
+    const message = issue.code === "invalid_key"
+      ? (issue.issues[0]?.message ?? issue.message)
+      : issue.message;
+    return `${CONFIG_FILE}${line ? `:${line}` : ""} ${where}: ${message}`;
   });
   throw new UsageError(lines.join("\n"), {
     issues: parsed.error.issues.map((i) => ({

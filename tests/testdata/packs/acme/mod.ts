@@ -70,7 +70,8 @@ export default definePack({
       description: "checks an input file is not empty",
       params: z.strictObject({ input: z.string().default("greeting") }),
       expand: (p, use) => ({
-        shell: `test -s "$LILY_INPUT_DIR/${p.input}" || { echo "${use.id}: empty" >&2; exit 1; }`,
+        shell: `test -s "$LILY_INPUT_${p.input.toUpperCase()}" || ` +
+          `{ echo "${use.id}: empty" >&2; exit 1; }`,
       }),
     }),
   },
