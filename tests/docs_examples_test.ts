@@ -83,7 +83,8 @@ function learnIds(shown: string, actual: string, ids: Map<string, string>): void
 }
 
 async function copyCheckout(to: string): Promise<void> {
-  for (const entry of ["deno.json", "deno.lock", "cli.ts", "mod.ts", "src", "examples", "packs"]) {
+  const entries = ["deno.json", "deno.lock", "cli.ts", "mod.ts", "pack.ts", "executors.ts"];
+  for (const entry of [...entries, "src", "examples", "packs"]) {
     await new Deno.Command("cp", { args: ["-r", join(REPO, entry), join(to, entry)] }).output();
   }
 }
