@@ -42,6 +42,7 @@ type Layer = typeof LAYERS[number];
  * | `node:crypto` | core, store |
  * | `node:path` | store, contracts, graph, policy, runtime, packs, cli |
  * | `@opentelemetry/api` | observe |
+ * | `import()` of a computed specifier | packs (the pack loader imports the modules `lily.json` names) |
  */
 const ALLOWED_EXTERNAL: Readonly<Record<Layer, readonly string[]>> = {
   core: ["canonicalize", "node:crypto"],
@@ -52,7 +53,7 @@ const ALLOWED_EXTERNAL: Readonly<Record<Layer, readonly string[]>> = {
   runtime: ["node:path", "zod"],
   gates: [],
   observe: ["@opentelemetry/api"],
-  packs: ["node:path", "zod"],
+  packs: ["(a computed specifier)", "node:path", "zod"],
   kernel: [],
   cli: ["@commander-js/extra-typings", "commander", "node:path"],
 };

@@ -8,7 +8,6 @@
  * @module
  */
 
-import { join } from "node:path";
 import { NotFoundError, UsageError } from "../core/errors.ts";
 import { parseWorkflow } from "../graph/workflow_loader.ts";
 import { CONFIG_FILE } from "../packs/workspace_config.ts";
@@ -98,7 +97,7 @@ export async function initWorkspace(
   const dir = await existingWorkspace(workspace);
   const files = [CONFIG_FILE, EXAMPLE_WORKFLOW];
   const present: string[] = [];
-  for (const file of files) if (await exists(join(dir, file))) present.push(file);
+  for (const file of files) if (await exists(`${dir}/${file}`)) present.push(file);
   if (present.length > 0) {
     throw new UsageError(
       `lily init writes no file that exists; ${present.join(" and ")} ${
@@ -111,11 +110,11 @@ export async function initWorkspace(
   const written: string[] = [];
   try {
     for (const [file, text] of [[CONFIG_FILE, configText()], [EXAMPLE_WORKFLOW, workflow]]) {
-      await Deno.writeTextFile(join(dir, file), text, { createNew: true });
+      await Deno.writeTextFile(`${dir}/${file}`, text, { createNew: true });
       written.push(file);
     }
   } catch (err) {
-    for (const file of written) await Deno.remove(join(dir, file)).catch(() => {});
+    for (const file of written) await Deno.remove(`${dir}/${file}`).catch(() => {});
     if (err instanceof Deno.errors.AlreadyExists) {
       throw new UsageError(`lily init writes no file that exists; ${err.message}`);
     }
