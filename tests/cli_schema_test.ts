@@ -4,19 +4,22 @@ import { assertCleanError, lily, withTempDir } from "./_helpers.ts";
 import { VALID } from "./_contract_samples.ts";
 
 const KERNEL_IDS = Object.keys(VALID).sort();
+/** The types `schema list` shows in a workspace without lily.json: the kernel's and the shipped packs'. */
+const LISTED = [...KERNEL_IDS, "deno/test_report.v1"].sort();
+const originOf = (id: string) => id.includes("/") ? id.slice(0, id.indexOf("/")) : "kernel";
 
-Deno.test("lily schema list shows every kernel type with its origin and description", async () => {
+Deno.test("lily schema list shows every kernel and shipped pack type with its origin and description", async () => {
   await withTempDir(async (ws) => {
     const human = await lily(["schema", "list"], { workspace: ws });
     assertEquals(human.code, 0, human.stderr);
     const lines = human.stdout.trim().split("\n");
     assertMatch(lines[0], /^ID\s+ORIGIN\s+DESCRIPTION$/);
-    assertEquals(lines.slice(1).map((l) => l.split(/\s+/)[0]), KERNEL_IDS);
-    assert(lines.slice(1).every((l) => /^\S+\s+kernel\s+\S/.test(l)));
+    assertEquals(lines.slice(1).map((l) => l.split(/\s+/)[0]), LISTED);
+    assert(lines.slice(1).every((l) => l.split(/\s+/)[1] === originOf(l.split(/\s+/)[0])));
     const json = await lily(["schema", "list", "--json"], { workspace: ws });
     const listed = JSON.parse(json.stdout) as { id: string; origin: string; version: number }[];
-    assertEquals(listed.map((s) => s.id), KERNEL_IDS);
-    assert(listed.every((s) => s.origin === "kernel" && s.version === 1));
+    assertEquals(listed.map((s) => s.id), LISTED);
+    assert(listed.every((s) => s.origin === originOf(s.id) && s.version === 1));
   });
 });
 
@@ -53,14 +56,18 @@ Deno.test("lily schema export writes one <id>.schema.json per type and an index"
   await withTempDir(async (ws) => {
     const result = await lily(["schema", "export", "--out", "out/schemas"], { workspace: ws });
     assertEquals(result.code, 0, result.stderr);
-    assertMatch(result.stdout, new RegExp(`Exported ${KERNEL_IDS.length} schemas to out/schemas`));
+    assertMatch(result.stdout, new RegExp(`Exported ${LISTED.length} schemas to out/schemas`));
     const dir = join(ws, "out", "schemas");
     const files = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
-    assertEquals(files, [...KERNEL_IDS.map((id) => `${id}.schema.json`), "index.json"].sort());
+    assertEquals(
+      files,
+      [...KERNEL_IDS.map((id) => `${id}.schema.json`), "deno", "index.json"].sort(),
+    );
+    assert((await Deno.stat(join(dir, "deno", "test_report.v1.schema.json"))).isFile);
     const index = JSON.parse(await Deno.readTextFile(join(dir, "index.json")));
-    assertEquals(index.schemas.map((s: { id: string }) => s.id), KERNEL_IDS);
-    assertEquals(index.schemas[0].file, `${KERNEL_IDS[0]}.schema.json`);
-    for (const id of KERNEL_IDS) {
+    assertEquals(index.schemas.map((s: { id: string }) => s.id), LISTED);
+    assertEquals(index.schemas[0].file, `${LISTED[0]}.schema.json`);
+    for (const id of LISTED) {
       const shown = await lily(["schema", "show", id], { workspace: ws });
       assertEquals(
         JSON.parse(await Deno.readTextFile(join(dir, `${id}.schema.json`))),
@@ -76,7 +83,7 @@ Deno.test("lily schema export defaults to ./schemas and --json prints the index"
     assertEquals(result.code, 0, result.stderr);
     const index = JSON.parse(result.stdout);
     assertEquals(index.dir, "schemas");
-    assertEquals(index.schemas.length, KERNEL_IDS.length);
+    assertEquals(index.schemas.length, LISTED.length);
     assert((await Deno.stat(join(ws, "schemas", "index.json"))).isFile);
   });
 });

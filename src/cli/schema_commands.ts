@@ -6,14 +6,18 @@
 
 import { issuesOf } from "../core/issue.ts";
 import type { Command } from "@commander-js/extra-typings";
-import { kernelRegistry } from "../contracts/kernel_schemas.ts";
+import type { SchemaRegistry } from "../contracts/schema_registry.ts";
 import { exportSchemas } from "../contracts/schema_export.ts";
 import { validateJsonFile } from "../contracts/validation.ts";
 import { workflowJsonSchema } from "../graph/workflow_definition.ts";
 import { lilyConfigJsonSchema } from "../packs/workspace_config.ts";
-import type { CliContext } from "./context.ts";
-import { globalOptions } from "./context.ts";
+import { type CliContext, type GlobalOptions, globalOptions, withKernel } from "./context.ts";
 import { emit, emitResult, table } from "./output.ts";
+
+/** The workspace's schemas: the kernel's and its packs' (`lily.json` is read). */
+async function workspaceSchemas(ctx: CliContext, g: GlobalOptions): Promise<SchemaRegistry> {
+  return await withKernel(ctx, g, (kernel) => kernel.packs.schemas());
+}
 
 /**
  * Adds the `schema` commands to the program.
@@ -25,10 +29,10 @@ export function registerSchemaCommands(program: Command, ctx: CliContext): void 
   const schema = program.command("schema").description("List, show, export and apply schemas");
 
   schema.command("list")
-    .description("List the registered artifact types")
+    .description("List the registered artifact types (the kernel's and the workspace's packs')")
     .action(async (_opts, cmd) => {
       const g = globalOptions(cmd);
-      const schemas = (await kernelRegistry()).list();
+      const schemas = (await workspaceSchemas(ctx, g)).list();
       emit(
         ctx.output,
         g.json,
@@ -54,12 +58,12 @@ export function registerSchemaCommands(program: Command, ctx: CliContext): void 
       "<id>",
       "the type id, e.g. gate_result.v1, `workflow` for workflow files, `lily.json` for the config",
     )
-    .action(async (id) => {
+    .action(async (id, _opts, cmd) => {
       const schema = id === "workflow"
         ? workflowJsonSchema()
         : id === "lily.json"
         ? lilyConfigJsonSchema()
-        : (await kernelRegistry()).require(id).jsonSchema;
+        : (await workspaceSchemas(ctx, globalOptions(cmd))).require(id).jsonSchema;
       ctx.output.out(JSON.stringify(schema, null, 2));
     });
 
@@ -68,7 +72,7 @@ export function registerSchemaCommands(program: Command, ctx: CliContext): void 
     .option("--out <dir>", "the directory to write into", "schemas")
     .action(async (opts, cmd) => {
       const g = globalOptions(cmd);
-      const index = await exportSchemas(await kernelRegistry(), { dir: opts.out });
+      const index = await exportSchemas(await workspaceSchemas(ctx, g), { dir: opts.out });
       emit(
         ctx.output,
         g.json,
@@ -86,7 +90,10 @@ export function registerSchemaCommands(program: Command, ctx: CliContext): void 
     .argument("<file>", "the JSON file")
     .action(async (id, file, _opts, cmd) => {
       const g = globalOptions(cmd);
-      const result = await validateJsonFile(await kernelRegistry(), { schemaId: id, path: file });
+      const result = await validateJsonFile(await workspaceSchemas(ctx, g), {
+        schemaId: id,
+        path: file,
+      });
       const issues = issuesOf(result);
       const n = issues.length;
       emitResult(

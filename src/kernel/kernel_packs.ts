@@ -10,6 +10,7 @@
 
 import { NotFoundError } from "../core/errors.ts";
 import type { ExecutorKinds } from "../graph/executor_kind.ts";
+import type { SchemaRegistry } from "../contracts/schema_registry.ts";
 import type { WorkflowLoadOptions } from "../graph/workflow_loader.ts";
 import { type LoadedPacks, loadPacks, type PackRecord } from "../packs/pack_loader.ts";
 import { packSources } from "../packs/pack_sources.ts";
@@ -38,6 +39,13 @@ export interface PackQueries {
    * @throws {NotFoundError} When no pack has that name (naming those that do exist).
    */
   show(name: string): Promise<PackRecord>;
+  /**
+   * The artifact schemas: the kernel's and the loaded packs'.
+   *
+   * @returns The registry.
+   * @throws {UsageError} When `lily.json` is invalid.
+   */
+  schemas(): Promise<SchemaRegistry>;
   /**
    * The workspace's `lily.json` (empty when there is none).
    *
@@ -111,6 +119,7 @@ export function packQueries(packs: () => Promise<WorkspacePacks>): PackQueries {
           "(see lily pack list)",
       );
     },
+    schemas: async () => (await packs()).schemas,
     config: async () => (await packs()).config,
   };
 }
