@@ -9,7 +9,7 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createKernel, envFrom, type PackRecord } from "../mod.ts";
-import { lily, lilyJson, REPO, SANDBOX_ENV, withTempDir } from "./_helpers.ts";
+import { lily, lilyJson, REPO, SANDBOX_ENV, SANDBOXED, withTempDir } from "./_helpers.ts";
 
 const FIXTURES = join(REPO, "tests", "testdata", "packs");
 const fixtureUrl = (name: string) => pathToFileURL(join(FIXTURES, name, "mod.ts")).href;
@@ -239,8 +239,64 @@ Deno.test("an invalid lily.json is refused with its line, and lily.json's JSON S
       JSON.parse(typo.stdout).error.message,
       /lily\.json:2 \(root\): Unrecognized key: "pakcs"/,
     );
+    const runs = await lily(["run", "list"], { workspace: ws });
+    assertEquals(runs.code, 0, "a command that reads no workflow does not read lily.json");
   });
   const shown = await lily(["schema", "show", "lily.json"]);
   const onDisk = JSON.parse(await Deno.readTextFile(join(REPO, "docs", "lily.schema.json")));
   assertEquals(onDisk, JSON.parse(shown.stdout), "run deno task schemas");
+});
+
+Deno.test("a run of a workflow made from templates resumes: the stored file is read again with the packs", async () => {
+  await withTempDir(async (ws) => {
+    await writeFolderPack(join(ws, "packs", "mine"));
+    await writeJson(join(ws, "lily.json"), { packs: { mine: "./packs/mine" } });
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      [
+        "name: f",
+        "steps:",
+        "  - id: n",
+        "    uses: mine/note",
+        "    with: { text: once }",
+        "  - id: after",
+        "    needs: [n]",
+        "    shell: test -f flag",
+        "",
+      ].join("\n"),
+    );
+    const first = await lily(["run", "start", "flow.yaml", "--json"], {
+      workspace: ws,
+      env: SANDBOX_ENV,
+    });
+    assertEquals(first.code, 1);
+    const runId = JSON.parse(first.stdout).run_id as string;
+    await Deno.writeTextFile(join(ws, "flag"), "");
+    const resumed = await lily(["run", "resume", runId], { workspace: ws, env: SANDBOX_ENV });
+    assertEquals(resumed.code, 0, resumed.stderr);
+    const notes = await lilyJson<unknown[]>(["artifact", "list", "--type", "note.v1"], ws);
+    assertEquals(notes.length, 1, "the templated step is not run again");
+  });
+});
+
+Deno.test({
+  name:
+    "lily.json's policy is where a workflow's policy starts: its write: [] confines a step until the workflow gives write",
+  ignore: !SANDBOXED,
+  fn: async () => {
+    await withTempDir(async (ws) => {
+      await writeJson(join(ws, "lily.json"), { policy: { write: [] } });
+      const flow = (policy: string) =>
+        `name: f\n${policy}steps:\n  - id: touch\n    shell: touch made.txt\n`;
+      await Deno.writeTextFile(join(ws, "flow.yaml"), flow(""));
+      const confined = await lily(["run", "start", "flow.yaml"], { workspace: ws });
+      assertEquals(confined.code, 1);
+      assertMatch(confined.stderr, /Read-only file system/);
+      assertEquals(await Deno.lstat(join(ws, "made.txt")).then(() => true, () => false), false);
+      await Deno.writeTextFile(join(ws, "flow.yaml"), flow('policy: { write: ["."] }\n'));
+      const allowed = await lily(["run", "start", "flow.yaml"], { workspace: ws });
+      assertEquals(allowed.code, 0, allowed.stderr);
+      assert((await Deno.lstat(join(ws, "made.txt"))).isFile);
+    });
+  },
 });

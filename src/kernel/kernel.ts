@@ -119,11 +119,13 @@ interface KernelDeps {
 function settle(options: KernelOptions): KernelDeps {
   const clock = options.clock ?? systemClock;
   const env = options.env ?? systemEnv;
-  const packs = workspacePacks({
+  const load = workspacePacks({
     workspace: options.workspace,
     kinds: () => fileKinds(options),
     importModule: options.importPack,
   });
+  let loaded: WorkspacePacks | undefined;
+  const packs = () => load().then((p) => loaded = p);
   let opened: Promise<ContractStore> | undefined;
   let current: ContractStore | undefined;
   let llm: { readonly provider: LlmProvider | undefined } | undefined;
@@ -131,8 +133,9 @@ function settle(options: KernelOptions): KernelDeps {
     if (options.store !== undefined) return Promise.resolve(options.store);
     opened ??= existingWorkspace(options.workspace).then(async (dir) =>
       openContractStore(dir, {
-        // The packs' schemas validate puts; without a readable lily.json, the kernel's alone.
-        registry: await packs().then((p) => p.schemas, () => kernelRegistry()),
+        // The packs' schemas validate puts once a workflow needed the packs; a command that
+        // only reads runs loads none (a broken pack cannot stop it).
+        registry: loaded?.schemas ?? await kernelRegistry(),
         create,
         now: () => clock.now(),
         newRunId: options.ids?.run,
@@ -315,11 +318,12 @@ function runOperations(deps: KernelDeps): RunOperations {
       });
     },
     async resume(runId, options = {}) {
+      const load = await storedWorkflowLoad(deps, options.workflow);
       const store = await deps.store(false);
       return await resumeRun(store, runId, {
         ...await loopOptions(deps, store, options),
         workflow: options.workflow,
-        load: await storedWorkflowLoad(deps, options.workflow),
+        load,
       });
     },
     async cancel(runId, options = {}) {
@@ -338,15 +342,17 @@ function runOperations(deps: KernelDeps): RunOperations {
       return decision;
     },
     async rerunFrom(runId, step, options = {}) {
+      const load = await storedWorkflowLoad(deps, options.workflow);
       const store = await deps.store(false);
       return await rerunFrom(store, runId, step, {
         loop: await loopOptions(deps, store, options),
         by: options.by ?? actor(),
         workflow: options.workflow,
-        load: await storedWorkflowLoad(deps, options.workflow),
+        load,
       });
     },
     async replaceArtifact(runId, artifactId, options) {
+      const load = await storedWorkflowLoad(deps, options.workflow);
       const store = await deps.store(false);
       return await replaceArtifact(store, runId, artifactId, {
         source: options.source,
@@ -356,15 +362,16 @@ function runOperations(deps: KernelDeps): RunOperations {
         clock: deps.clock,
         loop: await loopOptions(deps, store, options),
         workflow: options.workflow,
-        load: await storedWorkflowLoad(deps, options.workflow),
+        load,
       });
     },
     async dryRunGates(runId, options = {}) {
+      const load = await storedWorkflowLoad(deps, options.workflow);
       const store = await deps.store(false);
       const { executors, kernelEnv } = await loopOptions(deps, store, {});
       return await dryRunGates(store, runId, {
         ...options,
-        load: await storedWorkflowLoad(deps, options.workflow),
+        load,
         executors,
         kernelEnv,
         clock: deps.clock,

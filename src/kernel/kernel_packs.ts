@@ -1,8 +1,7 @@
 /**
  * The packs of a kernel's workspace: its `lily.json` read and its packs
- * loaded once, when a command first needs them (a workflow to read, a
- * store to validate puts with, `lily pack list`), and the queries over
- * them. A pack that fails to load is recorded, not thrown; only an invalid
+ * loaded once, when a command first needs them (a workflow to read, `lily
+ * pack list`), and the queries over them. A pack that fails to load is recorded, not thrown; only an invalid
  * `lily.json` fails the commands that need it.
  *
  * @module
