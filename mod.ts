@@ -168,13 +168,8 @@ export type {
 } from "./src/graph/workflow_definition.ts";
 export type { PackQueries } from "./src/kernel/kernel_packs.ts";
 export type { InitResult } from "./src/kernel/workspace_init.ts";
-export type {
-  FailedPack,
-  LoadedPack,
-  PackItem,
-  PackRecord,
-  PackSource,
-} from "./src/packs/pack_loader.ts";
+export type { FailedPack, LoadedPack, PackRecord, PackSource } from "./src/packs/pack_loader.ts";
+export type { PackItem } from "./src/packs/pack_items.ts";
 export type { PackIssue } from "./src/packs/define_pack.ts";
 export type { LilyConfig } from "./src/packs/workspace_config.ts";
 export type { FnContext, StepFunction } from "./src/graph/workflow.ts";

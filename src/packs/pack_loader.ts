@@ -17,12 +17,11 @@
  * @module
  */
 
-import { z } from "zod";
 import { join } from "node:path";
 import { KERNEL_VERSION } from "../core/version.ts";
 import { SchemaRegistry } from "../contracts/schema_registry.ts";
 import { kernelRegistry } from "../contracts/kernel_schemas.ts";
-import { type ExecutorKind, type ExecutorKinds, executorKinds } from "../graph/executor_kind.ts";
+import { type ExecutorKinds, executorKinds } from "../graph/executor_kind.ts";
 import {
   type Template,
   type WorkflowTemplates,
@@ -32,6 +31,7 @@ import type { Registry } from "../core/registry.ts";
 import type { Executor } from "../runtime/executors/executor.ts";
 import type { ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
 import { type PackDefinition, type PackIssue, packIssues } from "./define_pack.ts";
+import { type PackItem, packItems } from "./pack_items.ts";
 import { satisfies } from "./version_range.ts";
 
 /** Where a pack comes from. */
@@ -42,21 +42,6 @@ export interface PackSource {
   readonly specifier: string;
   /** `shipped` with Lily, or listed in `lily.json`. */
   readonly from: "shipped" | "lily.json";
-}
-
-/** One item of a loaded pack, as `lily pack show` lists it. */
-export interface PackItem {
-  /** Its namespaced id (`deno/test`). */
-  readonly id: string;
-  /** What it is. */
-  readonly kind: "schema" | "executor" | "step" | "gate" | "route";
-  /** What it does. */
-  readonly description: string;
-  /**
-   * The JSON Schema of its parameters (templates), of its spec (executors)
-   * or of its values (schemas); `null` when zod cannot express it.
-   */
-  readonly schema: Record<string, unknown> | null;
 }
 
 /** A pack that loaded. */
@@ -160,17 +145,6 @@ function exportedPack(module: unknown): unknown {
   return m?.default ?? m?.pack;
 }
 
-function jsonSchemaOf(schema: unknown): Record<string, unknown> | null {
-  try {
-    return z.toJSONSchema(schema as z.ZodType, { io: "input", unrepresentable: "any" }) as Record<
-      string,
-      unknown
-    >;
-  } catch {
-    return null;
-  }
-}
-
 /** Ids the pack would register, each with the registry that must not hold it yet. */
 function collisions(
   pack: PackDefinition,
@@ -220,33 +194,6 @@ async function schemaProblems(pack: PackDefinition): Promise<PackIssue[]> {
     }
   }
   return issues;
-}
-
-function items(pack: PackDefinition): PackItem[] {
-  const template = (kind: PackItem["kind"], group: Record<string, Template<unknown>> = {}) =>
-    Object.entries(group).map(([name, t]) => ({
-      id: `${pack.name}/${name}`,
-      kind,
-      description: t.description,
-      schema: jsonSchemaOf(t.params),
-    }));
-  return [
-    ...Object.entries(pack.schemas ?? {}).map(([id, s]) => ({
-      id: `${pack.name}/${id}`,
-      kind: "schema" as const,
-      description: s.description,
-      schema: "_zod" in s.schema ? jsonSchemaOf(s.schema) : { ...s.schema },
-    })),
-    ...(pack.executors ?? []).map((e: ExecutorKind) => ({
-      id: e.kind,
-      kind: "executor" as const,
-      description: (e as { description?: string }).description ?? `executor kind ${e.kind}`,
-      schema: jsonSchemaOf(e.specSchema),
-    })),
-    ...template("step", pack.steps),
-    ...template("gate", pack.gates),
-    ...template("route", pack.routes),
-  ];
 }
 
 /** Checks one imported module as the pack `source` names; issues when it cannot be used. */
@@ -383,7 +330,7 @@ export async function loadPacks(
       version: pack.version,
       description: pack.description ?? "",
       lily: pack.lily ?? null,
-      items: items(pack),
+      items: packItems(pack),
       example: pack.example ?? null,
     };
     records.set(pack.name, loaded);
