@@ -109,7 +109,11 @@ export async function initWorkspace(
   parseWorkflow(workflow, EXAMPLE_WORKFLOW, workflowLoadOptions(options.packs));
   const written: string[] = [];
   try {
-    for (const [file, text] of [[CONFIG_FILE, configText()], [EXAMPLE_WORKFLOW, workflow]]) {
+    const contents: readonly (readonly [string, string])[] = [
+      [CONFIG_FILE, configText()],
+      [EXAMPLE_WORKFLOW, workflow],
+    ];
+    for (const [file, text] of contents) {
       await Deno.writeTextFile(`${dir}/${file}`, text, { createNew: true });
       written.push(file);
     }
