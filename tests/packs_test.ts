@@ -300,3 +300,36 @@ Deno.test({
     });
   },
 });
+
+Deno.test("lily.json's llm section configures the provider, and an invalid one is refused at its line", async () => {
+  await withTempDir(async (ws) => {
+    await writeJson(join(ws, "lily.json"), { llm: { provider: "fake", script: "replies.json" } });
+    await writeJson(join(ws, "replies.json"), { ask: ["forty-two"] });
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      [
+        "name: f",
+        "steps:",
+        "  - id: ask",
+        "    llm: { model: any, prompt: what is six times seven?, output: answer }",
+        "    outputs: { answer: { type: answer.v1, path: answer.txt } }",
+        "",
+      ].join("\n"),
+    );
+    const run = await lily(["run", "start", "flow.yaml"], { workspace: ws, env: SANDBOX_ENV });
+    assertEquals(run.code, 0, run.stderr);
+    const [answer] = await lilyJson<{ artifact_id: string }[]>(
+      ["artifact", "list", "--type", "answer.v1"],
+      ws,
+    );
+    const text = await lily(["artifact", "get", answer.artifact_id], { workspace: ws });
+    assertEquals(text.stdout.trim(), "forty-two");
+    await Deno.writeTextFile(
+      join(ws, "lily.json"),
+      '{\n  "llm": {\n    "provider": "gpt"\n  }\n}\n',
+    );
+    const bad = await lily(["run", "start", "flow.yaml"], { workspace: ws, env: SANDBOX_ENV });
+    assertEquals(bad.code, 2);
+    assertMatch(bad.stderr, /lily\.json:3 llm\.provider: /);
+  });
+});

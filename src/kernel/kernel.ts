@@ -155,7 +155,7 @@ function settle(options: KernelOptions): KernelDeps {
     // Read when a workflow needs it, so a bad LILY_LLM does not stop `run list`.
     get llm() {
       if (options.llm) return options.llm;
-      llm ??= { provider: llmFromEnv(env, clock, options.workspace) };
+      llm ??= { provider: llmFromEnv(env, clock, { workspace: options.workspace, loaded }) };
       return llm.provider;
     },
     store,
@@ -180,15 +180,20 @@ function fileKinds(options: KernelOptions): ExecutorKinds {
 }
 
 /**
- * The provider `LILY_LLM` and its variables name (`llm_config.ts`): none
- * when unset.
+ * The provider `LILY_LLM` and its variables name over `lily.json`'s `llm`
+ * section, once the packs (and so `lily.json`) are loaded (`llm_config.ts`):
+ * none when neither names one.
  *
  * @throws {UsageError} For an unknown name (it is not read as "none", which
  * would blame the workflow instead), a missing key or a bad script.
  */
-function llmFromEnv(env: Env, clock: Clock, workspace: string): LlmProvider | undefined {
-  const config = llmConfigFrom(env);
-  return config && createLlmProvider(config, { env, clock, workspace });
+function llmFromEnv(
+  env: Env,
+  clock: Clock,
+  where: { readonly workspace: string; readonly loaded: WorkspacePacks | undefined },
+): LlmProvider | undefined {
+  const config = llmConfigFrom(env, where.loaded?.config.llm);
+  return config && createLlmProvider(config, { env, clock, workspace: where.workspace });
 }
 
 /** A workflow read once: its graph and, for a file, the bytes to store. */
@@ -210,10 +215,12 @@ async function loadRunnable(
   source: WorkflowSource,
 ): Promise<{ graph: WorkflowGraph; file?: WorkflowFileBytes }> {
   const loaded = await loadSource(deps, source);
+  // Loaded before the provider is read: lily.json's llm section configures it.
+  const packs = await deps.packs();
   assertRunnable(loaded.graph, {
     llm: deps.llm,
     functions: deps.options.functions,
-    executors: { ...(await deps.packs()).executors, ...deps.options.executors },
+    executors: { ...packs.executors, ...deps.options.executors },
   });
   return loaded;
 }
@@ -252,13 +259,15 @@ async function storedWorkflowLoad(
 
 /** What the run loop is given: executors, gates, validation and the drive options. */
 async function loopOptions(deps: KernelDeps, store: ContractStore, drive: RunDriveOptions) {
+  // Loaded before the provider is read: lily.json's llm section configures it.
+  const packExecutors = await deps.packs().then((p) => p.executors, () => ({}));
   const executors: ExecutorRegistry = {
     ...defaultExecutors({
       functions: deps.options.functions,
       llmProvider: deps.llm,
       clock: deps.clock,
     }),
-    ...(await deps.packs().then((p) => p.executors, () => ({}))),
+    ...packExecutors,
     ...deps.options.executors,
   };
   const kernelEnv = deps.env.toObject();

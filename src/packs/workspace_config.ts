@@ -2,8 +2,8 @@
  * The workspace config `lily.json`: the packs to load beside the shipped
  * ones (`packs`: name → `npm:`, `jsr:`, `file:` specifier or a path
  * relative to the workspace), the policy workflows start from (`policy`),
- * and the LLM providers (`llm`, an object whose fields the providers
- * define). Its JSON Schema is `docs/lily.schema.json`, generated from the
+ * and the LLM provider (`llm`, the section `runtime/executors/llm_config.ts`
+ * defines). Its JSON Schema is `docs/lily.schema.json`, generated from the
  * zod schema here (`lilyConfigJsonSchema`).
  *
  * A workspace without `lily.json` has the empty config. A file that is not
@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { UsageError } from "../core/errors.ts";
 import type { PolicySpec } from "../graph/workflow.ts";
 import { PACK_NAME } from "./define_pack.ts";
+import { type LlmConfig, LlmConfigSchema } from "../runtime/executors/llm_config.ts";
 
 /** The config file's name, at the workspace root. */
 export const CONFIG_FILE = "lily.json";
@@ -50,7 +51,7 @@ export const lilyConfigSchema = z.strictObject({
     "packs to load beside the shipped ones: name → specifier (a folder's mod.ts is loaded)",
   ).optional(),
   policy: policy.optional(),
-  llm: z.record(z.string(), z.unknown()).describe("LLM provider settings (see docs/llm.md)")
+  llm: LlmConfigSchema.describe("the LLM provider (see docs/llm.md); the environment overrides it")
     .optional(),
 }).describe("Lily workspace config");
 
@@ -62,8 +63,8 @@ export interface LilyConfig {
   readonly packs?: Readonly<Record<string, string>>;
   /** The policy workflows start from. */
   readonly policy?: PolicySpec;
-  /** LLM provider settings, read by the providers. */
-  readonly llm?: Readonly<Record<string, unknown>>;
+  /** The LLM provider's settings (`docs/llm.md`); `LILY_LLM*` variables override them. */
+  readonly llm?: LlmConfig;
 }
 
 /**
