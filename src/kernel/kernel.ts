@@ -55,7 +55,11 @@ import { createGateEvaluator } from "../gates/gate_evaluator.ts";
 import { approveGate } from "../gates/human_gate.ts";
 import { defaultExecutors, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
 import type { LlmProvider } from "../runtime/executors/llm_provider.ts";
-import { createLlmProvider, llmConfigFrom } from "../runtime/executors/llm_config.ts";
+import {
+  createLlmProvider,
+  type LlmConfig,
+  llmConfigFrom,
+} from "../runtime/executors/llm_config.ts";
 import { cancelRun } from "../runtime/run_cancel.ts";
 import {
   type PreparedInput,
@@ -192,7 +196,8 @@ function llmFromEnv(
   clock: Clock,
   where: { readonly workspace: string; readonly loaded: WorkspacePacks | undefined },
 ): LlmProvider | undefined {
-  const config = llmConfigFrom(env, where.loaded?.config.llm);
+  // lily.json's section was validated against LlmConfigSchema when it was read.
+  const config = llmConfigFrom(env, where.loaded?.config.llm as LlmConfig | undefined);
   return config && createLlmProvider(config, { env, clock, workspace: where.workspace });
 }
 

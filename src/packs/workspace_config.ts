@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { UsageError } from "../core/errors.ts";
 import type { PolicySpec } from "../graph/workflow.ts";
 import { PACK_NAME } from "./define_pack.ts";
-import { type LlmConfig, LlmConfigSchema } from "../runtime/executors/llm_config.ts";
+import { LlmConfigSchema } from "../runtime/executors/llm_config.ts";
 
 /** The config file's name, at the workspace root. */
 export const CONFIG_FILE = "lily.json";
@@ -63,8 +63,11 @@ export interface LilyConfig {
   readonly packs?: Readonly<Record<string, string>>;
   /** The policy workflows start from. */
   readonly policy?: PolicySpec;
-  /** The LLM provider's settings (`docs/llm.md`); `LILY_LLM*` variables override them. */
-  readonly llm?: LlmConfig;
+  /**
+   * The LLM provider's settings, validated against `llm_config.ts`'s
+   * schema (`docs/llm.md`); `LILY_LLM*` variables override them.
+   */
+  readonly llm?: Readonly<Record<string, unknown>>;
 }
 
 /**
