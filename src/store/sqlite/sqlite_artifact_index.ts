@@ -59,6 +59,22 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX artifacts_by_sha256 ON artifacts (sha256);
    CREATE INDEX artifacts_by_time ON artifacts (created_at);`,
   RETENTION_MIGRATION,
+  // The lineage table: one row per (input, artifact made from it), kept by a
+  // trigger in the inserting statement itself, so that an artifact's outputs
+  // are an index lookup instead of a scan of every row's inputs.
+  `CREATE TABLE artifact_inputs (
+     input_id    TEXT NOT NULL,
+     artifact_id TEXT NOT NULL,
+     position    INTEGER NOT NULL,
+     PRIMARY KEY (input_id, artifact_id, position)
+   ) WITHOUT ROWID;
+   INSERT INTO artifact_inputs (input_id, artifact_id, position)
+     SELECT json_each.value, artifacts.artifact_id, json_each.key
+     FROM artifacts, json_each(artifacts.inputs_json);
+   CREATE TRIGGER artifacts_lineage AFTER INSERT ON artifacts BEGIN
+     INSERT INTO artifact_inputs (input_id, artifact_id, position)
+       SELECT json_each.value, NEW.artifact_id, json_each.key FROM json_each(NEW.inputs_json);
+   END;`,
 ];
 
 /** The schema version this kernel writes. */
@@ -452,9 +468,8 @@ export class SqliteArtifactIndex implements ArtifactIndex {
 
   /**
    * The artifacts an artifact was made from and those made from it. The
-   * outputs are found by scanning every row's inputs (`json_each`), which is
-   * linear in the index's size; a lineage table comes with the provenance
-   * queries that need it to be fast.
+   * outputs are found through the lineage table (`artifact_inputs`, one row
+   * per input of each artifact), an index lookup.
    *
    * @param artifactId The artifact id.
    * @returns Its inputs (in recorded order) and outputs (oldest first).
@@ -469,8 +484,8 @@ export class SqliteArtifactIndex implements ArtifactIndex {
         .get(artifactId) as unknown as Row | undefined;
       const outputs = this.#rows(
         db,
-        `SELECT ${COLUMNS} FROM artifacts WHERE EXISTS ` +
-          "(SELECT 1 FROM json_each(inputs_json) WHERE json_each.value = ?) " +
+        `SELECT ${COLUMNS} FROM artifacts WHERE artifact_id IN ` +
+          "(SELECT artifact_id FROM artifact_inputs WHERE input_id = ?) " +
           "ORDER BY created_at, rowid",
       ).all(artifactId) as unknown as Row[];
       return { self, outputs };
