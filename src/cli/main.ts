@@ -25,6 +25,7 @@ import { completeHints } from "./hints.ts";
 import { registerJournalCommand } from "./journal_command.ts";
 import { processOutput, ReportedFailure } from "./output.ts";
 import { registerLogsCommand } from "./logs_command.ts";
+import { registerProvenanceCommand } from "./provenance_command.ts";
 import { registerRunCommands } from "./run_commands.ts";
 import { registerReplayCommands } from "./replay_commands.ts";
 import { registerSchemaCommands } from "./schema_commands.ts";
@@ -60,6 +61,7 @@ export function buildProgram(ctx: CliContext): Command {
   const artifact = registerArtifactCommands(program, ctx);
   registerReplayCommands(run, artifact, ctx);
   registerLogsCommand(program, ctx);
+  registerProvenanceCommand(program, ctx);
   registerVerifyCommand(program, ctx);
   registerJournalCommand(program, ctx);
   registerContentCommands(program, ctx);

@@ -84,6 +84,7 @@ import { readJournalView } from "./journal_view.ts";
 import { readRunLogs } from "./run_log_stream.ts";
 import { createRunTracer, traceGateDecision } from "../observe/run_tracer.ts";
 import { followRunEvents } from "./run_follow.ts";
+import { readProvenance } from "./provenance.ts";
 import { describeRunIn, listRunSummaries } from "./run_views.ts";
 import { assertRunnable } from "./runnable_check.ts";
 import { planWorkflow } from "./workflow_plan.ts";
@@ -428,6 +429,9 @@ function runQueries(deps: KernelDeps): RunQueries {
     async runRecords(runId) {
       const store = await deps.store(false);
       return await readRunRecords(store, await readRunState(store, runId));
+    },
+    async provenance(artifactId, options) {
+      return await readProvenance(await deps.store(false), artifactId, options);
     },
   };
 }

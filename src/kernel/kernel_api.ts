@@ -24,6 +24,8 @@ import type { GateFailure, LogExcerpt } from "./run_logs.ts";
 import type { JournalView, JournalViewOptions } from "./journal_view.ts";
 import type { RunLogItem, RunLogOptions } from "./run_log_stream.ts";
 import type { PollRunOptions, RunFollowItem } from "./run_follow.ts";
+import type { ProvenanceGraph } from "../observe/provenance_graph.ts";
+import type { ProvenanceOptions } from "./provenance.ts";
 import type { RunDescription, RunSummary } from "./run_views.ts";
 import type { WorkflowPlan } from "./workflow_plan.ts";
 import type { GatesOnlyReport } from "./gates_only.ts";
@@ -360,7 +362,7 @@ export interface CheckWorkflowOptions {
   readonly inputs?: Readonly<Record<string, RunInputValue>>;
 }
 
-/** What reads runs; none of them writes or creates anything. (Later: `provenance`.) */
+/** What reads runs; none of them writes or creates anything. */
 export interface RunQueries {
   /**
    * Lists the workspace's runs, oldest first; none when it has no store.
@@ -443,6 +445,19 @@ export interface RunQueries {
    * @throws {NotFoundError} When there is no store or no such run.
    */
   runRecords(runId: string): Promise<RunRecords>;
+  /**
+   * An artifact's provenance, from the store alone: what produced it and
+   * from which inputs (ids and hashes), the gates and violations of that
+   * attempt, its run's environment and the replacements naming it, and the
+   * same for its lineage up, down or both ways, across runs.
+   *
+   * @param artifactId The artifact.
+   * @param options Direction (default `up`) and depth (default: unlimited).
+   * @returns The provenance graph.
+   * @throws {UsageError} When the id is not a UUID or the depth is negative.
+   * @throws {NotFoundError} When there is no store or no such artifact.
+   */
+  provenance(artifactId: string, options?: ProvenanceOptions): Promise<ProvenanceGraph>;
 }
 
 /** The kernel: run operations and queries over one workspace. */
