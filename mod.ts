@@ -122,6 +122,22 @@ export type {
   StoredEnvironmentSnapshot,
   StoredStepRunRecord,
 } from "./src/observe/run_records.ts";
+export type { ProvenanceOptions } from "./src/kernel/provenance.ts";
+export type { EnvironmentFacts, ProvenanceDirection } from "./src/observe/provenance_facts.ts";
+export type {
+  ProvenanceEdge,
+  ProvenanceGate,
+  ProvenanceGraph,
+  ProvenanceInput,
+  ProvenanceNode,
+  ProvenanceProducer,
+  ProvenanceReplacement,
+  ProvenanceRole,
+  ProvenanceRun,
+  ProvenanceViolation,
+} from "./src/observe/provenance_graph.ts";
+export { renderProvenanceTree } from "./src/observe/provenance_tree.ts";
+export { renderProvenanceDot, renderProvenanceMermaid } from "./src/observe/provenance_diagram.ts";
 export type { PendingRetry } from "./src/kernel/pending_retry.ts";
 export type { GatesOnlyReport, GatesOnlyResult } from "./src/kernel/gates_only.ts";
 export type { Replacement, ReplacementSource } from "./src/kernel/run_replay.ts";

@@ -73,6 +73,11 @@ const PURE = [
   "src/runtime/run_events.ts",
   "src/runtime/executors/llm_retry.ts",
   "src/kernel/gc_plan.ts",
+  "src/observe/provenance_facts.ts",
+  "src/observe/provenance_graph.ts",
+  "src/observe/provenance_run_facts.ts",
+  "src/observe/provenance_tree.ts",
+  "src/observe/provenance_diagram.ts",
 ];
 
 /**
