@@ -11,7 +11,6 @@
 import { UsageError } from "../core/errors.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { Store } from "../store/store.ts";
-import { readJournal } from "../runtime/run_journal.ts";
 import type {
   EnvironmentFacts,
   LineageEdge,
@@ -24,6 +23,7 @@ import { buildProvenanceGraph, type ProvenanceGraph } from "../observe/provenanc
 import {
   ANNOTATION_TYPES,
   environmentFacts,
+  PROVENANCE_EVENT_CODEC,
   replacementFacts,
   runFactsFromEvents,
   violationFacts,
@@ -78,11 +78,11 @@ async function readReplacements(
 /** Reads one run: its journal, violations and environment, concurrently. */
 async function readRun(store: Store, runId: string): Promise<RunFacts> {
   const [journal, violations, environment] = await Promise.all([
-    readJournal(store.events, runId),
+    store.events.read(runId, PROVENANCE_EVENT_CODEC),
     readViolations(store, runId),
     readEnvironment(store, runId),
   ]);
-  return runFactsFromEvents(runId, journal.events, { violations, environment });
+  return runFactsFromEvents(runId, journal.entries, { violations, environment });
 }
 
 /** The lineage reached from a root, one way, breadth first, up to a depth. */
