@@ -70,8 +70,17 @@ type Fields = Record<string, unknown>;
 const isObject = (v: unknown): v is Fields =>
   v !== null && typeof v === "object" && !Array.isArray(v);
 
-/** The fields each read event must have, with their `typeof` (`object`: a JSON object). */
-const REQUIRED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+/** The JSON types a read field may need. */
+type FieldType = "string" | "number" | "object";
+
+const HAS_TYPE: Readonly<Record<FieldType, (v: unknown) => boolean>> = {
+  string: (v) => typeof v === "string",
+  number: (v) => typeof v === "number",
+  object: isObject,
+};
+
+/** The fields each read event must have, with their JSON type (`object`: a JSON object). */
+const REQUIRED: Readonly<Record<string, Readonly<Record<string, FieldType>>>> = {
   run_started: { workflow_name: "string", inputs: "object" },
   runner_started: {},
   run_finished: { status: "string" },
@@ -104,7 +113,7 @@ export const PROVENANCE_EVENT_CODEC: LogCodec<ProvenanceEvent> = {
     if (required === undefined) return { entry: { type: "other" } };
     for (const [field, type] of Object.entries(required)) {
       const v = value[field];
-      if (type === "object" ? !isObject(v) : typeof v !== type) {
+      if (!HAS_TYPE[type](v)) {
         return { problem: `${value.type}: $.${field}: expected ${type}` };
       }
     }
