@@ -24,6 +24,7 @@ import { benchLangGraph } from "./langgraph_bench.ts";
 import { benchList } from "./list_bench.ts";
 import { benchNetBridge } from "./net_bridge_bench.ts";
 import { benchPutFile } from "./put_file_bench.ts";
+import { benchProvenance } from "./provenance_bench.ts";
 import { benchPutJson } from "./put_json_bench.ts";
 import { benchRecords } from "./records_bench.ts";
 import { benchSandbox } from "./sandbox_bench.ts";
@@ -81,6 +82,7 @@ const BENCHMARKS: readonly ((ctx: BenchContext) => Promise<Figure[]>)[] = [
   benchNetBridge,
   benchAccessJournal,
   benchRecords,
+  benchProvenance,
 ];
 
 /**

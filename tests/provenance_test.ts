@@ -334,7 +334,7 @@ Deno.test("provenance --up, --down, --both and --depth", async () => {
   });
 });
 
-Deno.test("provenance follows an @ARTIFACT_ID input across runs, up and down", async () => {
+Deno.test("provenance follows @ARTIFACT_ID inputs (run input and step input) across runs, up and down", async () => {
   await withChain(async ({ ws, runId, seed, a, b, c }) => {
     await Deno.writeTextFile(join(ws, "consumer.yaml"), CONSUMER);
     const second = await startRun(ws, [
@@ -355,18 +355,38 @@ Deno.test("provenance follows an @ARTIFACT_ID input across runs, up and down", a
       [runId, "chain"],
     ]);
     assertEquals(up.edges[0], { from: c, to: n, via: "summarize#1", input: "report" });
+    // A step may also name another run's artifact itself: `inputs: { NAME: "@ID" }`.
+    await Deno.writeTextFile(
+      join(ws, "direct.yaml"),
+      [
+        "name: direct",
+        "steps:",
+        "  - id: quote",
+        '    shell: cat "$LILY_INPUT_REPORT" > "$LILY_OUTPUT_DIR/q.txt"',
+        `    inputs: { report: "@${c}" }`,
+        "    outputs:",
+        "      q: { type: quote.v1, kind: text, path: q.txt }",
+        "",
+      ].join("\n"),
+    );
+    const third = await startRun(ws, ["direct.yaml"]) as unknown as RunDoc;
+    const q = third.run_state.steps.quote.outputs.q;
+    const quoted = await graphOf(ws, [q, "--depth", "1"]);
+    assertEquals(quoted.edges, [{ from: c, to: q, via: "quote#1", input: "report" }]);
+    assertEquals(quoted.runs.map((r) => r.run_id), [third.run_id, runId]);
     const down = await graphOf(ws, [a, "--down"]);
-    assertEquals(ids(down), [a, b, c, n].sort());
+    assertEquals(ids(down), [a, b, c, n, q].sort());
     assertEquals(down.nodes.find((x) => x.artifact_id === n)!.run_id, second.run_id);
+    assertEquals(down.nodes.find((x) => x.artifact_id === q)!.run_id, third.run_id);
     const dot = await provenance(ws, [a, "--down", "--format", "dot"]);
-    assertEquals(dot.stdout.match(/subgraph cluster_\d+/g)?.length, 2);
+    assertEquals(dot.stdout.match(/subgraph cluster_\d+/g)?.length, 3);
     assertMatch(dot.stdout, new RegExp(`label="run ${second.run_id} \\(consumer\\)"`));
     const rendered = await graphviz(dot.stdout);
     if (rendered !== null) assertEquals(rendered.code, 0, rendered.stderr);
     const chart = assertMermaidFlowchart(
       (await provenance(ws, [a, "--down", "--format", "mermaid"])).stdout.trimEnd().split("\n"),
     );
-    assertEquals(chart.nodes.length, 4);
+    assertEquals(chart.nodes.length, 5);
   });
 });
 
