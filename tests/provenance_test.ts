@@ -459,3 +459,93 @@ Deno.test("provenance: an unknown artifact is exit 1 on one line; bad flags are 
     assertCleanError(await provenance(ws, [crypto.randomUUID()]), 1, /store|\.iris|workspace/i);
   });
 });
+
+Deno.test("provenance shows a run's environment snapshot and the replacements naming an artifact", async () => {
+  await withChain(async ({ ws, runId, b, c }) => {
+    const before = await graphOf(ws, [c, "--depth", "1"]);
+    assertEquals(before.runs[0].environment, null);
+    assertMatch((await provenance(ws, [c])).stdout, /\n {2}environment: not recorded\n/);
+    const snapshot = {
+      captured_at: "2026-11-30T08:00:00.000Z",
+      kernel_version: "9.9.9",
+      deno_version: "2.9.6",
+      v8_version: "14.0",
+      typescript_version: "5.9",
+      platform: { os: "linux", arch: "x86_64" },
+      deno_lock_sha256: null,
+    };
+    await Deno.writeTextFile(join(ws, "env.json"), JSON.stringify(snapshot));
+    const env = await lilyJson<{ artifact_id: string }>([
+      "artifact",
+      "put",
+      runId,
+      "--type",
+      "environment_snapshot.v1",
+      "--json-file",
+      "env.json",
+    ], ws);
+    await Deno.writeTextFile(join(ws, "b2.txt"), "better b\n");
+    const b2 = await lilyJson<{ artifact_id: string }>([
+      "artifact",
+      "put",
+      runId,
+      "--type",
+      "note.v1",
+      "--text-file",
+      "b2.txt",
+    ], ws);
+    await Deno.writeTextFile(
+      join(ws, "replacement.json"),
+      JSON.stringify({
+        original_artifact_id: b,
+        replacement_artifact_id: b2.artifact_id,
+        reason: "b was wrong",
+        replaced_at: "2026-11-30T09:00:00.000Z",
+        replaced_by: "ana",
+      }),
+    );
+    const record = await lilyJson<{ artifact_id: string }>([
+      "artifact",
+      "put",
+      runId,
+      "--type",
+      "artifact_replacement.v1",
+      "--json-file",
+      "replacement.json",
+      "--input",
+      b,
+    ], ws);
+    const graph = await graphOf(ws, [c, "--both"]);
+    assertEquals(graph.runs[0].environment, { artifact_id: env.artifact_id, snapshot });
+    const node = graph.nodes.find((n) => n.artifact_id === b) as unknown as {
+      replacements: unknown[];
+    };
+    assertEquals(node.replacements, [{
+      record_id: record.artifact_id,
+      original_artifact_id: b,
+      replacement_artifact_id: b2.artifact_id,
+      reason: "b was wrong",
+      replaced_at: "2026-11-30T09:00:00.000Z",
+      replaced_by: "ana",
+    }]);
+    // The record is made from b, but it is shown on b, not as one of b's descendants.
+    assertEquals(ids(await graphOf(ws, [b, "--down"])), [b, c].sort());
+    const tree = (await provenance(ws, [c])).stdout;
+    assertMatch(
+      tree,
+      new RegExp(
+        `\n {2}environment: deno 2\\.9\\.6, linux x86_64, lily 9\\.9\\.9 \\(environment_snapshot\\.v1 ${env.artifact_id}\\)\n`,
+      ),
+    );
+    assert(
+      tree.includes(
+        `replaced by ${b2.artifact_id} by ana at 2026-11-30T09:00:00.000Z: b was wrong`,
+      ),
+      tree,
+    );
+    assertMatch(
+      (await provenance(ws, [c, "--format", "mermaid"])).stdout,
+      /b#35;1 succeeded<br\/>replaced"\]/,
+    );
+  });
+});
