@@ -9,6 +9,11 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import {
+  ARTIFACT_REPLACEMENT_TYPE,
+  ENVIRONMENT_SNAPSHOT_TYPE,
+} from "../contracts/kernel_schemas.ts";
+import { POLICY_VIOLATION_TYPE } from "../policy/policy_violation.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { Store } from "../store/store.ts";
 import type {
@@ -49,24 +54,24 @@ async function readJson(store: Store, ref: ArtifactRef): Promise<unknown> {
 
 /** Reads a run's `policy_violation.v1` artifacts (rare: one query, few payloads). */
 async function readViolations(store: Store, runId: string): Promise<ViolationFacts[]> {
-  const refs = await store.index.query({ runId, type: "policy_violation.v1" });
+  const refs = await store.index.query({ runId, type: POLICY_VIOLATION_TYPE });
   return await Promise.all(
     refs.map(async (r) => violationFacts(r.artifact_id, await readJson(store, r))),
   );
 }
 
-/** Reads a run's `environment_snapshot.v1`, taken once at its start; `null` when it has none. */
+/** Reads a run's environment snapshot, taken once at its start; `null` when it has none. */
 async function readEnvironment(store: Store, runId: string): Promise<EnvironmentFacts | null> {
-  const [ref] = await store.index.query({ runId, type: "environment_snapshot.v1", limit: 1 });
+  const [ref] = await store.index.query({ runId, type: ENVIRONMENT_SNAPSHOT_TYPE, limit: 1 });
   return ref ? environmentFacts(ref.artifact_id, await readJson(store, ref)) : null;
 }
 
-/** Reads the `artifact_replacement.v1` records naming any of the given artifacts. */
+/** Reads the replacement records naming any of the given artifacts. */
 async function readReplacements(
   store: Store,
   ids: ReadonlySet<string>,
 ): Promise<ReplacementFacts[]> {
-  const refs = await store.index.query({ type: "artifact_replacement.v1" });
+  const refs = await store.index.query({ type: ARTIFACT_REPLACEMENT_TYPE });
   const all = await Promise.all(
     refs.map(async (r) => replacementFacts(r, await readJson(store, r))),
   );

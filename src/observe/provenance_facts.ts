@@ -1,8 +1,8 @@
 /**
  * What the provenance of an artifact is built from: facts read from the
  * store's ports (index rows and lineage, each run's journal, the
- * `policy_violation.v1`, `environment_snapshot.v1` and
- * `artifact_replacement.v1` artifacts), gathered by the kernel's query and
+ * `policy_violation.v1` artifacts, environment snapshots and replacement
+ * records), gathered by the kernel's query and
  * turned into a graph by the pure `buildProvenanceGraph`.
  *
  * @module
@@ -61,7 +61,7 @@ export interface ViolationFacts {
   readonly message: string;
 }
 
-/** A run's `environment_snapshot.v1` artifact, when it has one. */
+/** A run's environment snapshot artifact (`ENVIRONMENT_SNAPSHOT_TYPE`), when it has one. */
 export interface EnvironmentFacts {
   /** The snapshot artifact. */
   readonly artifact_id: string;
@@ -69,7 +69,7 @@ export interface EnvironmentFacts {
   readonly snapshot: Readonly<Record<string, unknown>>;
 }
 
-/** One `artifact_replacement.v1` record. */
+/** One replacement record (`ARTIFACT_REPLACEMENT_TYPE`). */
 export interface ReplacementFacts {
   /** The record artifact. */
   readonly record_id: string;

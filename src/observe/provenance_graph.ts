@@ -86,7 +86,7 @@ export interface ProvenanceProducer {
 
 /** A replacement record naming a node. */
 export interface ProvenanceReplacement {
-  /** The `artifact_replacement.v1` record. */
+  /** The replacement record artifact. */
   readonly record_id: string;
   /** The artifact that was replaced. */
   readonly original_artifact_id: string;

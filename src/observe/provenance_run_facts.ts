@@ -8,6 +8,11 @@
  * @module
  */
 
+import {
+  ARTIFACT_REPLACEMENT_TYPE,
+  ENVIRONMENT_SNAPSHOT_TYPE,
+  STEP_RUN_RECORD_TYPE,
+} from "../contracts/kernel_schemas.ts";
 import type { GateRecord, InputRecord } from "../runtime/run_events.ts";
 import type { LogCodec } from "../store/ports.ts";
 import type {
@@ -22,9 +27,9 @@ import type {
 export const ANNOTATION_TYPES: ReadonlySet<string> = new Set([
   "gate_result.v1",
   "policy_violation.v1",
-  "step_run_record.v1",
-  "environment_snapshot.v1",
-  "artifact_replacement.v1",
+  STEP_RUN_RECORD_TYPE,
+  ENVIRONMENT_SNAPSHOT_TYPE,
+  ARTIFACT_REPLACEMENT_TYPE,
 ]);
 
 /**
@@ -229,7 +234,7 @@ export function violationFacts(artifactId: string, payload: unknown): ViolationF
 }
 
 /**
- * Reads an `environment_snapshot.v1` payload.
+ * Reads an environment snapshot's payload ({@linkcode ENVIRONMENT_SNAPSHOT_TYPE}).
  *
  * @param artifactId The snapshot artifact.
  * @param payload Its JSON payload.
@@ -243,7 +248,8 @@ export function environmentFacts(artifactId: string, payload: unknown): Environm
 }
 
 /**
- * Reads an `artifact_replacement.v1` payload (fields in `docs/schemas.md`).
+ * Reads a replacement record's payload ({@linkcode ARTIFACT_REPLACEMENT_TYPE}; fields in
+ * `docs/schemas.md`).
  *
  * @param record The record artifact and its run.
  * @param payload Its JSON payload.

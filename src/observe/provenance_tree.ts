@@ -9,6 +9,7 @@
  * @module
  */
 
+import { ENVIRONMENT_SNAPSHOT_TYPE } from "../contracts/kernel_schemas.ts";
 import type {
   ProvenanceEdge,
   ProvenanceGraph,
@@ -30,7 +31,8 @@ function violationLine(v: ProvenanceViolation): string {
  * Words a run's environment snapshot on one line.
  *
  * @param run The run.
- * @returns E.g. `deno 2.9.6, linux x86_64, lily 0.5.0 (environment_snapshot.v1 <id>)`,
+ * @returns E.g. `deno 2.9.6, linux x86_64, lily 0.5.0 (<type> <id>)`, the
+ * snapshot's type and id,
  * or `not recorded`.
  */
 export function environmentLine(run: ProvenanceRun | undefined): string {
@@ -43,7 +45,7 @@ export function environmentLine(run: ProvenanceRun | undefined): string {
     typeof platform.os === "string" ? `${platform.os} ${platform.arch ?? ""}`.trim() : null,
     typeof s.kernel_version === "string" ? `lily ${s.kernel_version}` : null,
   ].filter((p) => p !== null);
-  return `${parts.join(", ") || "snapshot"} (environment_snapshot.v1 ${env.artifact_id})`;
+  return `${parts.join(", ") || "snapshot"} (${ENVIRONMENT_SNAPSHOT_TYPE} ${env.artifact_id})`;
 }
 
 function producedLine(node: ProvenanceNode): string {
