@@ -17,7 +17,16 @@ Deno.test("bench --quick --json --no-peers prints one JSON array of figures with
   const figures = JSON.parse(new TextDecoder().decode(out.stdout));
   ok(Array.isArray(figures), "expected a JSON array");
   const names: string[] = figures.map((figure: { name: string }) => figure.name);
-  for (const prefix of ["putJson", "putFile copy", "putFile move", "list newest", "cli run new", "cli provenance"]) {
+  for (
+    const prefix of [
+      "putJson",
+      "putFile copy",
+      "putFile move",
+      "list newest",
+      "cli run new",
+      "cli provenance",
+    ]
+  ) {
     ok(names.some((name) => name.startsWith(prefix)), `no ${prefix} figure in ${names.join(", ")}`);
   }
   for (const figure of figures) {
