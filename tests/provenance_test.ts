@@ -549,3 +549,63 @@ Deno.test("provenance shows a run's environment snapshot and the replacements na
     );
   });
 });
+
+Deno.test("provenance of a diamond: a shared ancestor is one node, written once in the tree", async () => {
+  await withTempDir(async (ws) => {
+    const out = (name: string) => [
+      "    outputs:",
+      `      ${name}: { type: note.v1, kind: text, path: ${name}.txt }`,
+    ];
+    await Deno.writeTextFile(
+      join(ws, "diamond.yaml"),
+      [
+        "name: diamond",
+        "steps:",
+        "  - id: top",
+        '    shell: echo top > "$LILY_OUTPUT_DIR/t.txt"',
+        ...out("t"),
+        "  - id: left",
+        '    shell: cat "$LILY_INPUT_T" > "$LILY_OUTPUT_DIR/l.txt"',
+        "    inputs: { t: steps.top.outputs.t }",
+        ...out("l"),
+        "  - id: right",
+        '    shell: cat "$LILY_INPUT_T" > "$LILY_OUTPUT_DIR/r.txt"; echo r >> "$LILY_OUTPUT_DIR/r.txt"',
+        "    inputs: { t: steps.top.outputs.t }",
+        ...out("r"),
+        "  - id: bottom",
+        '    shell: cat "$LILY_INPUT_L" "$LILY_INPUT_R" > "$LILY_OUTPUT_DIR/b.txt"',
+        "    inputs: { l: steps.left.outputs.l, r: steps.right.outputs.r }",
+        ...out("b"),
+        "",
+      ].join("\n"),
+    );
+    const run = await startRun(ws, ["diamond.yaml"]) as unknown as RunDoc;
+    const o = (step: string, name: string) => run.run_state.steps[step].outputs[name];
+    const [t, l, r, b] = [o("top", "t"), o("left", "l"), o("right", "r"), o("bottom", "b")];
+    const up = await graphOf(ws, [b]);
+    assertEquals(
+      up.nodes.map((n) => [n.artifact_id, n.distance]).sort(),
+      [[t, 2], [l, 1], [r, 1], [b, 0]].sort(),
+    );
+    assertEquals(
+      up.edges.map((e) => `${e.from}>${e.to} ${e.via} ${e.input}`).sort(),
+      [`${l}>${b} bottom#1 l`, `${r}>${b} bottom#1 r`, `${t}>${l} left#1 t`, `${t}>${r} right#1 t`]
+        .sort(),
+    );
+    const tree = (await provenance(ws, [b])).stdout;
+    assertEquals(
+      tree.split("\n").filter((line) => line.includes(`note.v1 "top.t" ${t}`)).length,
+      2,
+    );
+    assertMatch(
+      tree,
+      new RegExp(`← \\[2\\] note\\.v1 "top\\.t" ${t} \\(input t of right#1\\) \\(shown above\\)`),
+    );
+    const down = await graphOf(ws, [t, "--down"]);
+    assertEquals(ids(down), [t, l, r, b].sort());
+    const rendered = await graphviz(
+      (await provenance(ws, [t, "--down", "--format", "dot"])).stdout,
+    );
+    if (rendered !== null) assertEquals(rendered, { code: 0, stderr: "" });
+  });
+});

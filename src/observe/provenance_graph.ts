@@ -168,7 +168,7 @@ export interface ProvenanceGraph {
   readonly depth: number | null;
   /** The artifacts: the root first, then by distance, then by creation time. */
   readonly nodes: readonly ProvenanceNode[];
-  /** The edges, in the nodes' order of their `to`. */
+  /** The edges, in the nodes' order of their `to`, then in the order `to`'s attempt read them. */
   readonly edges: readonly ProvenanceEdge[];
   /** The runs, in order of first appearance among the nodes. */
   readonly runs: readonly ProvenanceRun[];
@@ -326,10 +326,18 @@ export function buildProvenanceGraph(facts: ProvenanceFacts): ProvenanceGraph {
   );
   const order = new Map(nodes.map((n, i) => [n.artifact_id, i]));
   const byId = new Map(nodes.map((n) => [n.artifact_id, n]));
+  // Each artifact's inputs in the order its attempt recorded them, then in node order.
+  const position = (e: ProvenanceEdge) => {
+    const i = byId.get(e.to)!.produced_by?.inputs.findIndex((x) => x.artifact_id === e.from) ?? -1;
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
   const edges = facts.edges
     .filter((e) => order.has(e.from) && order.has(e.to))
     .map((e) => edgeView(e, byId.get(e.to)!))
-    .sort((a, b) => order.get(a.to)! - order.get(b.to)! || order.get(a.from)! - order.get(b.from)!);
+    .sort((a, b) =>
+      order.get(a.to)! - order.get(b.to)! || position(a) - position(b) ||
+      order.get(a.from)! - order.get(b.from)!
+    );
   const runOrder = [...new Set(nodes.map((n) => n.run_id))];
   return {
     root: facts.root,
