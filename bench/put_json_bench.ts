@@ -121,16 +121,16 @@ class FloorPut {
 }
 
 /**
- * Opens the floor's database: same pragmas as Lily's index, and the
- * `artifacts` table and its indexes copied from Lily's own schema.
+ * Opens the floor's database: same pragmas as Lily's index, and its schema
+ * (the `artifacts` table and its indexes, the lineage table and the trigger
+ * that fills it) copied from Lily's own, in the order it was created.
  */
 function openFloorDb(path: string, lilyIndexPath: string): DatabaseSync {
   const lily = new DatabaseSync(lilyIndexPath, { readOnly: true });
   let schema: string[];
   try {
     schema = (lily.prepare(
-      "SELECT sql FROM sqlite_master WHERE tbl_name = 'artifacts' AND sql IS NOT NULL " +
-        "ORDER BY type DESC",
+      "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid",
     ).all() as { sql: string }[]).map((row) => row.sql);
   } finally {
     lily.close();
