@@ -460,8 +460,8 @@ Deno.test("provenance: an unknown artifact is exit 1 on one line; bad flags are 
   });
 });
 
-Deno.test("provenance shows a run's environment snapshot and the replacements naming an artifact", async () => {
-  await withChain(async ({ ws, runId, b, c }) => {
+Deno.test("provenance shows a run's environment snapshot, and a replacement (lily artifact replace --continue) both ways", async () => {
+  await withChain(async ({ ws, runId, a, b, c }) => {
     const before = await graphOf(ws, [c, "--depth", "1"]);
     assertEquals(before.runs[0].environment, null);
     assertMatch((await provenance(ws, [c])).stdout, /\n {2}environment: not recorded\n/);
@@ -485,68 +485,72 @@ Deno.test("provenance shows a run's environment snapshot and the replacements na
       "env.json",
     ], ws);
     await Deno.writeTextFile(join(ws, "b2.txt"), "better b\n");
-    const b2 = await lilyJson<{ artifact_id: string }>([
+    const replaced = await lily([
       "artifact",
-      "put",
+      "replace",
       runId,
-      "--type",
-      "note.v1",
+      b,
       "--text-file",
       "b2.txt",
-    ], ws);
-    await Deno.writeTextFile(
-      join(ws, "replacement.json"),
-      JSON.stringify({
-        original_artifact_id: b,
-        replacement_artifact_id: b2.artifact_id,
-        reason: "b was wrong",
-        replaced_at: "2026-11-30T09:00:00.000Z",
-        replaced_by: "ana",
-      }),
-    );
-    const record = await lilyJson<{ artifact_id: string }>([
+      "--reason",
+      "b was wrong",
+      "--continue",
+    ], { workspace: ws, env: { ...SANDBOX_ENV, LILY_USER: "ana" } });
+    assertEquals(replaced.code, 0, replaced.stderr);
+    const shown = await lilyJson<RunDoc>(["run", "show", runId], ws);
+    const c2 = shown.run_state.steps.c.outputs.c;
+    const [record] = await lilyJson<{ artifact_id: string }[]>([
       "artifact",
-      "put",
-      runId,
+      "list",
       "--type",
       "artifact_replacement.v1",
-      "--json-file",
-      "replacement.json",
-      "--input",
-      b,
     ], ws);
-    const graph = await graphOf(ws, [c, "--both"]);
-    assertEquals(graph.runs[0].environment, { artifact_id: env.artifact_id, snapshot });
-    const node = graph.nodes.find((n) => n.artifact_id === b) as unknown as {
-      replacements: unknown[];
-    };
-    assertEquals(node.replacements, [{
+    const up = await graphOf(ws, [c2]);
+    assertEquals(up.runs[0].environment, { artifact_id: env.artifact_id, snapshot });
+    const byId = new Map(up.nodes.map((n) => [n.artifact_id, n]));
+    const producer = byId.get(c2)!.produced_by as unknown as Record<string, unknown>;
+    assertEquals([producer.step, producer.attempt, producer.cause, producer.supersedes], [
+      "c",
+      2,
+      "replace",
+      1,
+    ]);
+    const b2 = (producer.inputs as { artifact_id: string }[])[0].artifact_id;
+    assertEquals(ids(up).includes(b), true, "the replacement is made from the original");
+    const replacement = {
       record_id: record.artifact_id,
       original_artifact_id: b,
-      replacement_artifact_id: b2.artifact_id,
+      replacement_artifact_id: b2,
       reason: "b was wrong",
-      replaced_at: "2026-11-30T09:00:00.000Z",
       replaced_by: "ana",
-    }]);
-    // The record is made from b, but it is shown on b, not as one of b's descendants.
-    assertEquals(ids(await graphOf(ws, [b, "--down"])), [b, c].sort());
-    const tree = (await provenance(ws, [c])).stdout;
+    };
+    for (const id of [b, b2]) {
+      const node = byId.get(id) as unknown as { replacements: Record<string, unknown>[] };
+      const { replaced_at, ...rest } = node.replacements[0];
+      assertEquals([node.replacements.length, rest], [1, replacement]);
+      assertMatch(String(replaced_at), /^\d{4}-\d\d-\d\dT/);
+    }
+    // The record is made from b and b2: it is shown on them, not as a descendant.
+    const down = await graphOf(ws, [b, "--down"]);
+    assertEquals(ids(down), [b, b2, c, c2].sort());
+    const tree = (await provenance(ws, [c2])).stdout;
     assertMatch(
       tree,
       new RegExp(
         `\n {2}environment: deno 2\\.9\\.6, linux x86_64, lily 9\\.9\\.9 \\(environment_snapshot\\.v1 ${env.artifact_id}\\)\n`,
       ),
     );
-    assert(
-      tree.includes(
-        `replaced by ${b2.artifact_id} by ana at 2026-11-30T09:00:00.000Z: b was wrong`,
-      ),
-      tree,
-    );
     assertMatch(
-      (await provenance(ws, [c, "--format", "mermaid"])).stdout,
+      tree,
+      /produced by: step c attempt 2 \(replace, succeeded, exit 0, supersedes attempt 1\)/,
+    );
+    assert(tree.includes(`replaces ${b} by ana at `), tree);
+    assert(tree.includes(`replaced by ${b2} by ana at `), tree);
+    assertMatch(
+      (await provenance(ws, [b, "--format", "mermaid"])).stdout,
       /b#35;1 succeeded<br\/>replaced"\]/,
     );
+    assertEquals(ids(await graphOf(ws, [a, "--down"])), [a, b, b2, c, c2].sort());
   });
 });
 

@@ -447,9 +447,6 @@ export const ENVIRONMENT_SNAPSHOT_TYPE = "environment_snapshot.v1";
 /** The type id of an attempt's record (`StepRunRecordV1`). */
 export const STEP_RUN_RECORD_TYPE = "step_run_record.v1";
 
-/** The type id of an artifact replacement record (`ArtifactReplacementV1`). */
-export const ARTIFACT_REPLACEMENT_TYPE = "artifact_replacement.v1";
-
 /** The kernel's built-in types, as registered by {@linkcode kernelRegistry}. */
 export const KERNEL_SCHEMAS: readonly SchemaRegistration[] = [
   {

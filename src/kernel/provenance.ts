@@ -9,11 +9,10 @@
  */
 
 import { UsageError } from "../core/errors.ts";
-import {
-  ARTIFACT_REPLACEMENT_TYPE,
-  ENVIRONMENT_SNAPSHOT_TYPE,
-} from "../contracts/kernel_schemas.ts";
+import { ENVIRONMENT_SNAPSHOT_TYPE, STEP_RUN_RECORD_TYPE } from "../contracts/kernel_schemas.ts";
+import { GATE_RESULT_TYPE } from "../gates/gate_evaluator.ts";
 import { POLICY_VIOLATION_TYPE } from "../policy/policy_violation.ts";
+import { ARTIFACT_REPLACEMENT_TYPE } from "./run_replay.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { Store } from "../store/store.ts";
 import type {
@@ -26,7 +25,6 @@ import type {
 } from "../observe/provenance_facts.ts";
 import { buildProvenanceGraph, type ProvenanceGraph } from "../observe/provenance_graph.ts";
 import {
-  ANNOTATION_TYPES,
   environmentFacts,
   PROVENANCE_EVENT_CODEC,
   replacementFacts,
@@ -46,6 +44,15 @@ export interface ProvenanceOptions {
    */
   readonly depth?: number;
 }
+
+/** The record types: shown on the artifacts they describe, never lineage nodes themselves. */
+const ANNOTATION_TYPES: ReadonlySet<string> = new Set([
+  GATE_RESULT_TYPE,
+  POLICY_VIOLATION_TYPE,
+  STEP_RUN_RECORD_TYPE,
+  ENVIRONMENT_SNAPSHOT_TYPE,
+  ARTIFACT_REPLACEMENT_TYPE,
+]);
 
 async function readJson(store: Store, ref: ArtifactRef): Promise<unknown> {
   const { bytes } = await store.artifacts.readBytes(ref);

@@ -25,6 +25,8 @@ export interface AttemptFacts {
   readonly attempt: number;
   /** Why it started (`null` in journals older than causes). */
   readonly cause: string | null;
+  /** The attempt of the same step it superseded (a rerun or a replacement), or `null`. */
+  readonly supersedes: number | null;
   /** How it ended, or `running`. */
   readonly status: string;
   /** When it started (ISO-8601). */
@@ -69,7 +71,7 @@ export interface EnvironmentFacts {
   readonly snapshot: Readonly<Record<string, unknown>>;
 }
 
-/** One replacement record (`ARTIFACT_REPLACEMENT_TYPE`). */
+/** One `artifact_replacement.v1` record (`lily artifact replace`). */
 export interface ReplacementFacts {
   /** The record artifact. */
   readonly record_id: string;

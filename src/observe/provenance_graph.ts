@@ -68,8 +68,10 @@ export interface ProvenanceProducer {
   readonly step: string;
   /** The attempt number. */
   readonly attempt: number;
-  /** Why it started (`first`, `retry`, `resume`, `route`, …), or `null` when not recorded. */
+  /** Why it started (`first`, `retry`, `resume`, `route`, `rerun`, `replace`), or `null` when not recorded. */
   readonly cause: string | null;
+  /** The attempt of the same step whose result it superseded (a rerun or a replacement), or `null`. */
+  readonly supersedes: number | null;
   /** How it ended. */
   readonly status: string;
   /** When it started (ISO-8601). */
@@ -86,7 +88,7 @@ export interface ProvenanceProducer {
 
 /** A replacement record naming a node. */
 export interface ProvenanceReplacement {
-  /** The replacement record artifact. */
+  /** The `artifact_replacement.v1` record. */
   readonly record_id: string;
   /** The artifact that was replaced. */
   readonly original_artifact_id: string;
@@ -230,6 +232,7 @@ function producerView(attempt: AttemptFacts, output: string): ProvenanceProducer
     step: attempt.step,
     attempt: attempt.attempt,
     cause: attempt.cause,
+    supersedes: attempt.supersedes,
     status: attempt.status,
     started_at: attempt.started_at,
     ended_at: attempt.ended_at,

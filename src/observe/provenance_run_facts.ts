@@ -8,11 +8,6 @@
  * @module
  */
 
-import {
-  ARTIFACT_REPLACEMENT_TYPE,
-  ENVIRONMENT_SNAPSHOT_TYPE,
-  STEP_RUN_RECORD_TYPE,
-} from "../contracts/kernel_schemas.ts";
 import type { GateRecord, InputRecord } from "../runtime/run_events.ts";
 import type { LogCodec } from "../store/ports.ts";
 import type {
@@ -22,15 +17,6 @@ import type {
   RunFacts,
   ViolationFacts,
 } from "./provenance_facts.ts";
-
-/** The annotation artifact types: shown on the nodes they describe, never nodes themselves. */
-export const ANNOTATION_TYPES: ReadonlySet<string> = new Set([
-  "gate_result.v1",
-  "policy_violation.v1",
-  STEP_RUN_RECORD_TYPE,
-  ENVIRONMENT_SNAPSHOT_TYPE,
-  ARTIFACT_REPLACEMENT_TYPE,
-]);
 
 /**
  * The journal events provenance reads, with the fields it reads; every
@@ -51,6 +37,7 @@ export type ProvenanceEvent =
     readonly at: string;
     readonly cause?: string;
     readonly inputs?: Readonly<Record<string, InputRecord>>;
+    readonly supersedes?: number;
   }
   | {
     readonly type: "attempt_finished";
@@ -130,6 +117,7 @@ interface MutableAttempt {
   step: string;
   attempt: number;
   cause: string | null;
+  supersedes: number | null;
   status: string;
   started_at: string;
   ended_at: string | null;
@@ -175,6 +163,7 @@ export function runFactsFromEvents(
         step: event.step,
         attempt: event.attempt,
         cause: event.cause ?? null,
+        supersedes: typeof event.supersedes === "number" ? event.supersedes : null,
         status: "running",
         started_at: event.at,
         ended_at: null,
@@ -234,7 +223,7 @@ export function violationFacts(artifactId: string, payload: unknown): ViolationF
 }
 
 /**
- * Reads an environment snapshot's payload ({@linkcode ENVIRONMENT_SNAPSHOT_TYPE}).
+ * Reads an environment snapshot's payload.
  *
  * @param artifactId The snapshot artifact.
  * @param payload Its JSON payload.
@@ -248,8 +237,7 @@ export function environmentFacts(artifactId: string, payload: unknown): Environm
 }
 
 /**
- * Reads a replacement record's payload ({@linkcode ARTIFACT_REPLACEMENT_TYPE}; fields in
- * `docs/schemas.md`).
+ * Reads an `artifact_replacement.v1` payload (fields in `docs/schemas.md`).
  *
  * @param record The record artifact and its run.
  * @param payload Its JSON payload.

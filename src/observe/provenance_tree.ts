@@ -52,10 +52,10 @@ function producedLine(node: ProvenanceNode): string {
   const p = node.produced_by;
   if (p !== null) {
     const exit = p.exit_code === null ? "" : `, exit ${p.exit_code}`;
-    return `produced by: step ${p.step} attempt ${p.attempt} (${
-      p.cause ?? "cause not recorded"
-    }, ` +
-      `${p.status}${exit}) as output ${p.output}, ${p.started_at} → ${p.ended_at ?? "running"}`;
+    const supersedes = p.supersedes === null ? "" : `, supersedes attempt ${p.supersedes}`;
+    const cause = p.cause ?? "cause not recorded";
+    return `produced by: step ${p.step} attempt ${p.attempt} (${cause}, ${p.status}${exit}` +
+      `${supersedes}) as output ${p.output}, ${p.started_at} → ${p.ended_at ?? "running"}`;
   }
   const by = `${node.producer.id} (${node.producer.kind})`;
   return node.run_input === null
