@@ -613,3 +613,34 @@ Deno.test("provenance of a diamond: a shared ancestor is one node, written once 
     if (rendered !== null) assertEquals(rendered, { code: 0, stderr: "" });
   });
 });
+
+Deno.test("provenance lists a gates-only evaluation (lily run rerun --gates-only) among an artifact's gates", async () => {
+  await withChain(async ({ ws, runId, c }) => {
+    const dry = await lily(["run", "rerun", runId, "--gates-only", "--gate", "nonempty"], {
+      workspace: ws,
+      env: SANDBOX_ENV,
+    });
+    assertEquals(dry.code, 0, dry.stderr);
+    const graph = await graphOf(ws, [c, "--depth", "0"]);
+    const gates = graph.nodes[0].gates as unknown as Record<string, unknown>[];
+    assertEquals(gates.map((g) => [g.evaluation, g.gate_id, g.status, g.required]), [
+      ["run", "nonempty", "pass", true],
+      ["run", "audit", "error", false],
+      ["gates_only", "nonempty", "pass", true],
+    ]);
+    const result = await lilyJson<{ value: { evaluation: string } }>([
+      "artifact",
+      "get",
+      String(gates[2].result_id),
+    ], ws);
+    assertEquals(result.value.evaluation, "gates_only");
+    assertMatch(
+      (await provenance(ws, [c, "--depth", "0"])).stdout,
+      new RegExp(
+        `\n {2}gate nonempty: pass \\(required\\), result ${
+          gates[2].result_id
+        }, a gates-only evaluation\n`,
+      ),
+    );
+  });
+});

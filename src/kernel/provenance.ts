@@ -26,6 +26,8 @@ import type {
 import { buildProvenanceGraph, type ProvenanceGraph } from "../observe/provenance_graph.ts";
 import {
   environmentFacts,
+  evaluationFacts,
+  journaledGateResults,
   PROVENANCE_EVENT_CODEC,
   replacementFacts,
   runFactsFromEvents,
@@ -87,14 +89,20 @@ async function readReplacements(
     .sort((a, b) => a.replaced_at.localeCompare(b.replaced_at));
 }
 
-/** Reads one run: its journal, violations and environment, concurrently. */
+/** Reads one run: its journal, violations, gates-only evaluations and environment. */
 async function readRun(store: Store, runId: string): Promise<RunFacts> {
-  const [journal, violations, environment] = await Promise.all([
+  const [journal, violations, environment, results] = await Promise.all([
     store.events.read(runId, PROVENANCE_EVENT_CODEC),
     readViolations(store, runId),
     readEnvironment(store, runId),
+    store.index.query({ runId, type: GATE_RESULT_TYPE }),
   ]);
-  return runFactsFromEvents(runId, journal.entries, { violations, environment });
+  const journaled = journaledGateResults(journal.entries);
+  const evaluations = await Promise.all(
+    results.filter((r) => !journaled.has(r.artifact_id))
+      .map(async (r) => evaluationFacts(r, await readJson(store, r))),
+  );
+  return runFactsFromEvents(runId, journal.entries, { violations, evaluations, environment });
 }
 
 /** The lineage reached from a root, one way, breadth first, up to a depth. */

@@ -89,6 +89,25 @@ export interface ReplacementFacts {
   readonly replaced_by: string | null;
 }
 
+/**
+ * A gate verdict the run's journal does not record: a gates-only evaluation
+ * (`lily run rerun --gates-only`), a `gate_result.v1` stored beside the run.
+ */
+export interface EvaluationFacts {
+  /** The `gate_result.v1` artifact. */
+  readonly result_id: string;
+  /** The gate. */
+  readonly gate_id: string;
+  /** Its verdict. */
+  readonly status: string;
+  /** Whether the step needs the gate to pass. */
+  readonly required: boolean;
+  /** The artifacts it judged (the result's inputs). */
+  readonly inputs: readonly string[];
+  /** When it was stored (ISO-8601). */
+  readonly evaluated_at: string;
+}
+
 /** What one run contributes: its journal's attempts and its annotations. */
 export interface RunFacts {
   /** The run. */
@@ -103,6 +122,8 @@ export interface RunFacts {
   readonly attempts: readonly AttemptFacts[];
   /** The run's `policy_violation.v1` artifacts. */
   readonly violations: readonly ViolationFacts[];
+  /** The run's gates-only evaluations. */
+  readonly evaluations: readonly EvaluationFacts[];
   /** The run's environment snapshot, or `null` when none was taken. */
   readonly environment: EnvironmentFacts | null;
 }

@@ -48,8 +48,14 @@ export interface ProvenanceViolation {
   readonly message: string;
 }
 
-/** A gate that judged the producing attempt. */
+/**
+ * A gate that judged the artifact: one of its producing attempt's gates
+ * (`run`), or a gates-only evaluation of it (`gates_only`, `lily run rerun
+ * --gates-only`).
+ */
 export interface ProvenanceGate {
+  /** `run` or `gates_only`. */
+  readonly evaluation: "run" | "gates_only";
   /** The gate id. */
   readonly gate_id: string;
   /** Its verdict: `pass`, `fail`, `error`, `skipped` or `cancelled`. */
@@ -128,7 +134,7 @@ export interface ProvenanceNode {
   readonly produced_by: ProvenanceProducer | null;
   /** The run input it was given as, by name, in its own run (`null`: none). */
   readonly run_input: string | null;
-  /** The gates that judged the producing attempt. */
+  /** The gates that judged it: its producing attempt's, then gates-only evaluations, oldest first. */
   readonly gates: readonly ProvenanceGate[];
   /** The violations the producing attempt caused (its gates' are under `gates`). */
   readonly violations: readonly ProvenanceViolation[];
@@ -248,6 +254,7 @@ function producerView(attempt: AttemptFacts, output: string): ProvenanceProducer
 
 function gateViews(run: RunFacts, attempt: AttemptFacts): ProvenanceGate[] {
   return attempt.gates.map((gate) => ({
+    evaluation: "run",
     gate_id: gate.gate_id,
     status: gate.status,
     required: gate.required,
@@ -258,6 +265,20 @@ function gateViews(run: RunFacts, attempt: AttemptFacts): ProvenanceGate[] {
       )
       .map(violationView),
   }));
+}
+
+function evaluationViews(run: RunFacts | undefined, id: string): ProvenanceGate[] {
+  return (run?.evaluations ?? [])
+    .filter((e) => e.inputs.includes(id))
+    .sort((a, b) => a.evaluated_at.localeCompare(b.evaluated_at))
+    .map((e) => ({
+      evaluation: "gates_only",
+      gate_id: e.gate_id,
+      status: e.status,
+      required: e.required,
+      result_id: e.result_id,
+      violations: [],
+    }));
 }
 
 function stepViolations(run: RunFacts, attempt: AttemptFacts): ProvenanceViolation[] {
@@ -316,7 +337,10 @@ export function buildProvenanceGraph(facts: ProvenanceFacts): ProvenanceGraph {
       distance: up.get(id) ?? down.get(id) ?? 0,
       produced_by: made ? producerView(made.attempt, made.output) : null,
       run_input: run?.runInputs.get(id) ?? null,
-      gates: made && run ? gateViews(run.run, made.attempt) : [],
+      gates: [
+        ...(made && run ? gateViews(run.run, made.attempt) : []),
+        ...evaluationViews(run?.run, id),
+      ],
       violations: made && run ? stepViolations(run.run, made.attempt) : [],
       replacements: facts.replacements
         .filter((r) => r.original_artifact_id === id || r.replacement_artifact_id === id)

@@ -13,6 +13,7 @@ import type { LogCodec } from "../store/ports.ts";
 import type {
   AttemptFacts,
   EnvironmentFacts,
+  EvaluationFacts,
   ReplacementFacts,
   RunFacts,
   ViolationFacts,
@@ -133,7 +134,7 @@ interface MutableAttempt {
  *
  * @param runId The run.
  * @param events Its journal, in order, as {@linkcode PROVENANCE_EVENT_CODEC} reads it.
- * @param annotations The run's violations and environment snapshot.
+ * @param annotations The run's violations, gates-only evaluations and environment snapshot.
  * @returns The run's facts.
  */
 export function runFactsFromEvents(
@@ -141,6 +142,7 @@ export function runFactsFromEvents(
   events: readonly ProvenanceEvent[],
   annotations: {
     readonly violations: readonly ViolationFacts[];
+    readonly evaluations: readonly EvaluationFacts[];
     readonly environment: EnvironmentFacts | null;
   },
 ): RunFacts {
@@ -194,6 +196,7 @@ export function runFactsFromEvents(
     inputs,
     attempts,
     violations: annotations.violations,
+    evaluations: annotations.evaluations,
     environment: annotations.environment,
   };
 }
@@ -219,6 +222,43 @@ export function violationFacts(artifactId: string, payload: unknown): ViolationF
     kind: text(p.kind),
     target: text(p.target),
     message: text(p.message),
+  };
+}
+
+/**
+ * The gate results a run's journal names (each attempt's `gate_finished`):
+ * any other `gate_result.v1` of the run is a gates-only evaluation.
+ *
+ * @param events The run's journal.
+ * @returns The result ids.
+ */
+export function journaledGateResults(events: readonly ProvenanceEvent[]): Set<string> {
+  return new Set(events.flatMap((e) => e.type === "gate_finished" ? [e.gate.result_id] : []));
+}
+
+/**
+ * Reads a `gate_result.v1` payload as a gates-only evaluation.
+ *
+ * @param result The result artifact's id, inputs and creation time.
+ * @param payload Its JSON payload.
+ * @returns The evaluation's facts.
+ */
+export function evaluationFacts(
+  result: {
+    readonly artifact_id: string;
+    readonly input_artifact_refs: readonly string[];
+    readonly created_at: string;
+  },
+  payload: unknown,
+): EvaluationFacts {
+  const p = (payload ?? {}) as Record<string, unknown>;
+  return {
+    result_id: result.artifact_id,
+    gate_id: text(p.gate_id),
+    status: text(p.status),
+    required: p.required !== false,
+    inputs: result.input_artifact_refs,
+    evaluated_at: result.created_at,
   };
 }
 

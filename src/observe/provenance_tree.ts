@@ -82,9 +82,10 @@ export function nodeDetails(node: ProvenanceNode, run: ProvenanceRun | undefined
     );
   }
   for (const gate of node.gates) {
+    const dry = gate.evaluation === "gates_only" ? ", a gates-only evaluation" : "";
     lines.push(
       `gate ${gate.gate_id}: ${gate.status} (${gate.required ? "required" : "optional"}), ` +
-        `result ${gate.result_id}`,
+        `result ${gate.result_id}${dry}`,
     );
     for (const v of gate.violations) lines.push(`  ${violationLine(v)}`);
   }
