@@ -462,28 +462,27 @@ Deno.test("provenance: an unknown artifact is exit 1 on one line; bad flags are 
 
 Deno.test("provenance shows a run's environment snapshot, and a replacement (lily artifact replace --continue) both ways", async () => {
   await withChain(async ({ ws, runId, a, b, c }) => {
-    const before = await graphOf(ws, [c, "--depth", "1"]);
-    assertEquals(before.runs[0].environment, null);
-    assertMatch((await provenance(ws, [c])).stdout, /\n {2}environment: not recorded\n/);
-    const snapshot = {
-      captured_at: "2026-11-30T08:00:00.000Z",
-      kernel_version: "9.9.9",
-      deno_version: "2.9.6",
-      v8_version: "14.0",
-      typescript_version: "5.9",
-      platform: { os: "linux", arch: "x86_64" },
-      deno_lock_sha256: null,
+    const records = await lilyJson<{
+      environment_snapshot: { artifact_id: string };
+      records: { record_id: string; step_id: string; attempt: number }[];
+    }>(["run", "show", runId], ws);
+    const env = records.environment_snapshot;
+    const cRecord = records.records.find((r) => r.step_id === "c" && r.attempt === 1)!;
+    const first = await graphOf(ws, [c, "--depth", "0"]);
+    const snapshot = first.runs[0].environment as {
+      artifact_id: string;
+      snapshot: Record<string, unknown>;
     };
-    await Deno.writeTextFile(join(ws, "env.json"), JSON.stringify(snapshot));
-    const env = await lilyJson<{ artifact_id: string }>([
-      "artifact",
-      "put",
-      runId,
-      "--type",
-      "environment_snapshot.v1",
-      "--json-file",
-      "env.json",
-    ], ws);
+    assertEquals(snapshot.artifact_id, env.artifact_id);
+    assertEquals(snapshot.snapshot.deno_version, Deno.version.deno);
+    assertEquals(
+      (first.nodes[0].produced_by as unknown as { record_id: string }).record_id,
+      cRecord.record_id,
+    );
+    assertMatch(
+      (await provenance(ws, [c])).stdout,
+      new RegExp(`\n {2}record: ${cRecord.record_id}\n`),
+    );
     await Deno.writeTextFile(join(ws, "b2.txt"), "better b\n");
     const replaced = await lily([
       "artifact",
@@ -506,7 +505,7 @@ Deno.test("provenance shows a run's environment snapshot, and a replacement (lil
       "artifact_replacement.v1",
     ], ws);
     const up = await graphOf(ws, [c2]);
-    assertEquals(up.runs[0].environment, { artifact_id: env.artifact_id, snapshot });
+    assertEquals(up.runs[0].environment, snapshot);
     const byId = new Map(up.nodes.map((n) => [n.artifact_id, n]));
     const producer = byId.get(c2)!.produced_by as unknown as Record<string, unknown>;
     assertEquals([producer.step, producer.attempt, producer.cause, producer.supersedes], [
@@ -537,7 +536,9 @@ Deno.test("provenance shows a run's environment snapshot, and a replacement (lil
     assertMatch(
       tree,
       new RegExp(
-        `\n {2}environment: deno 2\\.9\\.6, linux x86_64, lily 9\\.9\\.9 \\(environment_snapshot\\.v1 ${env.artifact_id}\\)\n`,
+        `\n {2}environment: deno ${
+          Deno.version.deno.replaceAll(".", "\\.")
+        }, ${Deno.build.os} ${Deno.build.arch}, lily [^ ]+ \\(environment_snapshot\\.v1 ${env.artifact_id}\\)\n`,
       ),
     );
     assertMatch(

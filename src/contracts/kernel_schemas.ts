@@ -441,12 +441,6 @@ type _TypesMatchSchemas = [
   AssertTrue<SameType<StepFailureV1, Schema<typeof StepFailureV1Schema>>>,
 ];
 
-/** The type id of a run's environment snapshot (`EnvironmentSnapshotV1`). */
-export const ENVIRONMENT_SNAPSHOT_TYPE = "environment_snapshot.v1";
-
-/** The type id of an attempt's record (`StepRunRecordV1`). */
-export const STEP_RUN_RECORD_TYPE = "step_run_record.v1";
-
 /** The kernel's built-in types, as registered by {@linkcode kernelRegistry}. */
 export const KERNEL_SCHEMAS: readonly SchemaRegistration[] = [
   {

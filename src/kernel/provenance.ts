@@ -9,7 +9,8 @@
  */
 
 import { UsageError } from "../core/errors.ts";
-import { ENVIRONMENT_SNAPSHOT_TYPE, STEP_RUN_RECORD_TYPE } from "../contracts/kernel_schemas.ts";
+import { ENVIRONMENT_SNAPSHOT_TYPE } from "../observe/environment_snapshot.ts";
+import { STEP_RUN_RECORD_TYPE } from "../runtime/step_run_record.ts";
 import { GATE_RESULT_TYPE } from "../gates/gate_evaluator.ts";
 import { POLICY_VIOLATION_TYPE } from "../policy/policy_violation.ts";
 import { ARTIFACT_REPLACEMENT_TYPE } from "./run_replay.ts";
@@ -28,6 +29,7 @@ import {
   environmentFacts,
   evaluationFacts,
   journaledGateResults,
+  journaledSnapshot,
   PROVENANCE_EVENT_CODEC,
   replacementFacts,
   runFactsFromEvents,
@@ -56,7 +58,7 @@ const ANNOTATION_TYPES: ReadonlySet<string> = new Set([
   ARTIFACT_REPLACEMENT_TYPE,
 ]);
 
-async function readJson(store: Store, ref: ArtifactRef): Promise<unknown> {
+async function readJson(store: Store, ref: ArtifactRef | string): Promise<unknown> {
   const { bytes } = await store.artifacts.readBytes(ref);
   return JSON.parse(new TextDecoder().decode(bytes));
 }
@@ -69,10 +71,9 @@ async function readViolations(store: Store, runId: string): Promise<ViolationFac
   );
 }
 
-/** Reads a run's environment snapshot, taken once at its start; `null` when it has none. */
-async function readEnvironment(store: Store, runId: string): Promise<EnvironmentFacts | null> {
-  const [ref] = await store.index.query({ runId, type: ENVIRONMENT_SNAPSHOT_TYPE, limit: 1 });
-  return ref ? environmentFacts(ref.artifact_id, await readJson(store, ref)) : null;
+/** Reads the environment snapshot a run's `run_started` names; `null` when it names none. */
+async function readEnvironment(store: Store, id: string | null): Promise<EnvironmentFacts | null> {
+  return id === null ? null : environmentFacts(id, await readJson(store, id));
 }
 
 /** Reads the replacement records naming any of the given artifacts. */
@@ -91,12 +92,12 @@ async function readReplacements(
 
 /** Reads one run: its journal, violations, gates-only evaluations and environment. */
 async function readRun(store: Store, runId: string): Promise<RunFacts> {
-  const [journal, violations, environment, results] = await Promise.all([
+  const [journal, violations, results] = await Promise.all([
     store.events.read(runId, PROVENANCE_EVENT_CODEC),
     readViolations(store, runId),
-    readEnvironment(store, runId),
     store.index.query({ runId, type: GATE_RESULT_TYPE }),
   ]);
+  const environment = await readEnvironment(store, journaledSnapshot(journal.entries));
   const journaled = journaledGateResults(journal.entries);
   const evaluations = await Promise.all(
     results.filter((r) => !journaled.has(r.artifact_id))

@@ -27,6 +27,8 @@ export interface AttemptFacts {
   readonly cause: string | null;
   /** The attempt of the same step it superseded (a rerun or a replacement), or `null`. */
   readonly supersedes: number | null;
+  /** Its `step_run_record.v1` (`attempt_recorded`), or `null` before it is recorded. */
+  readonly record_id: string | null;
   /** How it ended, or `running`. */
   readonly status: string;
   /** When it started (ISO-8601). */
@@ -63,7 +65,7 @@ export interface ViolationFacts {
   readonly message: string;
 }
 
-/** A run's environment snapshot artifact (`ENVIRONMENT_SNAPSHOT_TYPE`), when it has one. */
+/** A run's `environment_snapshot.v1` artifact (named by its `run_started`), when it has one. */
 export interface EnvironmentFacts {
   /** The snapshot artifact. */
   readonly artifact_id: string;
@@ -124,7 +126,7 @@ export interface RunFacts {
   readonly violations: readonly ViolationFacts[];
   /** The run's gates-only evaluations. */
   readonly evaluations: readonly EvaluationFacts[];
-  /** The run's environment snapshot, or `null` when none was taken. */
+  /** The run's environment snapshot, or `null` when none was taken (runs older than snapshots). */
   readonly environment: EnvironmentFacts | null;
 }
 

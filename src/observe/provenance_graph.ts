@@ -78,6 +78,8 @@ export interface ProvenanceProducer {
   readonly cause: string | null;
   /** The attempt of the same step whose result it superseded (a rerun or a replacement), or `null`. */
   readonly supersedes: number | null;
+  /** Its `step_run_record.v1` artifact, or `null` when it has none yet. */
+  readonly record_id: string | null;
   /** How it ended. */
   readonly status: string;
   /** When it started (ISO-8601). */
@@ -239,6 +241,7 @@ function producerView(attempt: AttemptFacts, output: string): ProvenanceProducer
     attempt: attempt.attempt,
     cause: attempt.cause,
     supersedes: attempt.supersedes,
+    record_id: attempt.record_id,
     status: attempt.status,
     started_at: attempt.started_at,
     ended_at: attempt.ended_at,

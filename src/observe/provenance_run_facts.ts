@@ -28,6 +28,7 @@ export type ProvenanceEvent =
     readonly type: "run_started";
     readonly workflow_name: string;
     readonly inputs: Readonly<Record<string, string>>;
+    readonly environment_snapshot?: string;
   }
   | { readonly type: "runner_started" }
   | { readonly type: "run_finished"; readonly status: string }
@@ -49,6 +50,12 @@ export type ProvenanceEvent =
     readonly exit_code: number | null;
     readonly outputs: Readonly<Record<string, string>>;
     readonly violations?: readonly string[];
+  }
+  | {
+    readonly type: "attempt_recorded";
+    readonly step: string;
+    readonly attempt: number;
+    readonly record: string;
   }
   | {
     readonly type: "gate_finished";
@@ -85,6 +92,7 @@ const REQUIRED: Readonly<Record<string, Readonly<Record<string, FieldType>>>> = 
     status: "string",
     outputs: "object",
   },
+  attempt_recorded: { step: "string", attempt: "number", record: "string" },
   gate_finished: { step: "string", attempt: "number", gate: "object" },
 };
 
@@ -119,6 +127,7 @@ interface MutableAttempt {
   attempt: number;
   cause: string | null;
   supersedes: number | null;
+  record_id: string | null;
   status: string;
   started_at: string;
   ended_at: string | null;
@@ -166,6 +175,7 @@ export function runFactsFromEvents(
         attempt: event.attempt,
         cause: event.cause ?? null,
         supersedes: typeof event.supersedes === "number" ? event.supersedes : null,
+        record_id: null,
         status: "running",
         started_at: event.at,
         ended_at: null,
@@ -185,6 +195,9 @@ export function runFactsFromEvents(
       attempt.exit_code = typeof event.exit_code === "number" ? event.exit_code : null;
       attempt.outputs = event.outputs;
       attempt.violations = event.violations ?? [];
+    } else if (event.type === "attempt_recorded") {
+      const attempt = byKey.get(`${event.step}#${event.attempt}`);
+      if (attempt !== undefined) attempt.record_id = event.record;
     } else if (event.type === "gate_finished") {
       byKey.get(`${event.step}#${event.attempt}`)?.gates.push(event.gate);
     }
@@ -223,6 +236,19 @@ export function violationFacts(artifactId: string, payload: unknown): ViolationF
     target: text(p.target),
     message: text(p.message),
   };
+}
+
+/**
+ * The environment snapshot a run's journal names (`run_started`).
+ *
+ * @param events The run's journal.
+ * @returns The snapshot's artifact id, or `null` for a run started without one.
+ */
+export function journaledSnapshot(events: readonly ProvenanceEvent[]): string | null {
+  const started = events.find((e) => e.type === "run_started");
+  return started?.type === "run_started" && typeof started.environment_snapshot === "string"
+    ? started.environment_snapshot
+    : null;
 }
 
 /**

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ENVIRONMENT_SNAPSHOT_TYPE } from "../contracts/kernel_schemas.ts";
+import { ENVIRONMENT_SNAPSHOT_TYPE } from "./environment_snapshot.ts";
 import type {
   ProvenanceEdge,
   ProvenanceGraph,
@@ -76,6 +76,7 @@ export function nodeDetails(node: ProvenanceNode, run: ProvenanceRun | undefined
     `run: ${node.run_id} (${run?.workflow_name ?? "no workflow"}, ${run?.status ?? "unknown"})`,
     producedLine(node),
   ];
+  if (node.produced_by?.record_id) lines.push(`record: ${node.produced_by.record_id}`);
   for (const input of node.produced_by?.inputs ?? []) {
     lines.push(
       `input ${input.name}: ${input.artifact_id} sha256 ${input.sha256 ?? "not recorded"}`,
