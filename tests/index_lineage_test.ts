@@ -1,6 +1,6 @@
 /**
- * The SQLite index's lineage table (`artifact_inputs`, schema version 2):
- * an index written by a kernel before it (version 1) gets the table filled
+ * The SQLite index's lineage table (`artifact_inputs`, schema version 3):
+ * an index written by a kernel before it (version 2) gets the table filled
  * from every row's inputs when it is opened, and rows inserted afterwards
  * are added by the trigger.
  */
@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { openStore } from "../src/store/store.ts";
 import { withTempDir } from "./_helpers.ts";
 
-Deno.test("an index of schema version 1 gets its lineage table on open; new rows keep it", async () => {
+Deno.test("an index of schema version 2 gets its lineage table on open; new rows keep it", async () => {
   await withTempDir(async (ws) => {
     const ids: string[] = [];
     let store = await openStore(ws);
@@ -34,7 +34,7 @@ Deno.test("an index of schema version 1 gets its lineage table on open; new rows
     const db = new DatabaseSync(join(ws, ".iris", "index.sqlite"));
     try {
       db.exec(
-        "DROP TRIGGER artifacts_lineage; DROP TABLE artifact_inputs; PRAGMA user_version = 1",
+        "DROP TRIGGER artifacts_lineage; DROP TABLE artifact_inputs; PRAGMA user_version = 2",
       );
     } finally {
       db.close();
