@@ -136,12 +136,26 @@ export interface LlmProviderDeps {
   readonly workspace: string;
 }
 
+/** An environment variable holding a base URL, checked to be an http(s) URL; undefined when unset or empty. */
+function httpUrl(env: Env, name: string): string | undefined {
+  const value = env.get(name) || undefined;
+  if (value === undefined) return undefined;
+  const protocol = URL.canParse(value) ? new URL(value).protocol : "";
+  if (protocol !== "http:" && protocol !== "https:") {
+    throw new UsageError(
+      `${name}=${JSON.stringify(value)} is not an http(s) URL; give one such as ` +
+        `http://127.0.0.1:8080${name.startsWith("OPENAI") ? "/v1" : ""}`,
+    );
+  }
+  return value;
+}
+
 function httpProvider(config: LlmConfig, deps: LlmProviderDeps): LlmProvider {
   const openai = config.provider === "openai";
   const prefix = openai ? "OPENAI" : "ANTHROPIC";
   const keyVar = config.api_key_env ?? `${prefix}_API_KEY`;
   const apiKey = deps.env.get(keyVar) || undefined;
-  const baseUrl = deps.env.get(`${prefix}_BASE_URL`) || config.base_url;
+  const baseUrl = httpUrl(deps.env, `${prefix}_BASE_URL`) || config.base_url;
   if (apiKey === undefined && baseUrl === undefined) {
     throw new UsageError(
       `LLM provider ${config.provider} needs an API key in ${keyVar}; set it ` +
@@ -170,8 +184,8 @@ function httpProvider(config: LlmConfig, deps: LlmProviderDeps): LlmProvider {
  * @param config From {@linkcode llmConfigFrom}.
  * @param deps The environment (keys, base URLs), the clock and the workspace.
  * @returns The provider.
- * @throws {UsageError} When an HTTP provider has neither a key nor a base URL, or the
- * fake's script cannot be read or is malformed.
+ * @throws {UsageError} When an HTTP provider has neither a key nor a base URL, its base
+ * URL in the environment is not an http(s) URL, or the fake's script cannot be read or is malformed.
  */
 export function createLlmProvider(config: LlmConfig, deps: LlmProviderDeps): LlmProvider {
   if (config.provider !== "fake") return httpProvider(config, deps);

@@ -155,10 +155,10 @@ export class LlmExecutor implements Executor<LlmSpec> {
     if (settled.kind === "threw") {
       const err = settled.error;
       const message = err instanceof Error ? err.message : String(err);
-      return await fail(
-        `Provider "${this.#provider.name}" failed: ${message}`,
-        err instanceof Error ? `${err.stack ?? message}\n` : "",
-      );
+      // Lily's own errors are their message; only another provider's error
+      // (a library user's) keeps its stack, which points into their code.
+      const logged = err instanceof Error && !isLilyError(err) ? err.stack ?? message : message;
+      return await fail(`Provider "${this.#provider.name}" failed: ${message}`, `${logged}\n`);
     }
     const { text, usage } = settled.value;
     await writeAttemptLogs(ctx, { stdout: text });
