@@ -15,6 +15,7 @@ import { sleep } from "../core/delay.ts";
 import { LilyError } from "../core/errors.ts";
 import type { RunEndStatus, RunEvent } from "../runtime/run_events.ts";
 import { readJournalFrom } from "../runtime/run_journal.ts";
+import { loadRunWorkflow } from "../runtime/run_starter.ts";
 import { LOG_START } from "../store/ports.ts";
 import type { Store } from "../store/store.ts";
 
@@ -86,6 +87,8 @@ function endOf(last: RunEvent | undefined): RunEnd | null {
  * @returns The reads, each with the events since the one before; the last
  * has state `ended`, `idle` or `gone` (or `live`, when the signal stopped it).
  * @throws {NotFoundError} When there is no such run.
+ * @throws {UsageError} When following a run that was not started from a workflow.
+ * @throws {ConflictError} When following a run whose start was interrupted before it journaled.
  */
 export async function* pollRun(
   store: Store,
@@ -106,6 +109,9 @@ export async function* pollRun(
       return;
     }
     if (!live) {
+      // No event at all: a run of lily run new, or a start killed before it
+      // journaled; loading its workflow throws the error that says which.
+      if (last === undefined) await loadRunWorkflow(store, runId);
       yield { events: tail.entries, state: end ? "ended" : "gone", end };
       return;
     }

@@ -407,6 +407,17 @@ export async function readRunState(store: Store, runId: string): Promise<RunStat
 }
 
 /**
+ * Why a run made by `lily run new` cannot be resumed, rerun or followed.
+ *
+ * @param runId The run.
+ * @returns The message.
+ */
+function notFromWorkflow(runId: string): string {
+  return `Run ${runId} was not started from a workflow (lily run new made it): it has no steps ` +
+    `or gates to run, and no runner`;
+}
+
+/**
  * Loads the workflow a run was started with, from the run's own stored copy
  * (never from the user's possibly edited file), and checks its hash.
  *
@@ -434,7 +445,7 @@ export async function loadRunWorkflow(
     if ((await checkRunJournal(store, runId)).verdict.kind === "interrupted_start") {
       throw new ConflictError(interruptedStartMessage(runId));
     }
-    throw new UsageError(`Run ${runId} was not started from a workflow; nothing to resume`);
+    throw new UsageError(notFromWorkflow(runId));
   }
   const ref = await store.artifacts.ref(state.workflow_ref);
   let graph = definition;
