@@ -16,6 +16,7 @@ import { describeRoutes } from "./route_view.ts";
 import { attemptHistory } from "../kernel/run_history.ts";
 import { describeHistory, describeReplays } from "./replay_view.ts";
 import { followRunShow } from "./run_follow_view.ts";
+import { UsageError } from "../core/errors.ts";
 
 /**
  * Adds the `run` commands to the program.
@@ -97,6 +98,9 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
     .option("--follow", "print the run's events as they are journaled, until its runner stops")
     .action(async (runId, opts, cmd) => {
       const g = globalOptions(cmd);
+      if (opts.follow && opts.history) {
+        throw new UsageError("--history cannot go with --follow, which prints the run's events");
+      }
       if (opts.follow) return await followRunShow(ctx, g, runId);
       const command = (args: readonly string[]) => hint(ctx, g, args);
       const run = await withKernel(ctx, g, (kernel) => kernel.queries.describeRun(runId));

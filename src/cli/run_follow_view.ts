@@ -11,7 +11,27 @@ import type { CliContext, GlobalOptions } from "./context.ts";
 import { withKernel } from "./context.ts";
 
 /** The fields an event line shows after its type and subject, in this order. */
-const DETAILS = ["cause", "status", "exit_code", "gate_id", "pid", "delay_ms", "message", "reason"];
+const DETAILS = [
+  "cause",
+  "status",
+  "exit_code",
+  "gate_id",
+  "pid",
+  "delay_ms",
+  "message",
+  "reason",
+  "goto",
+  "from",
+  "original",
+  "replacement",
+  "reset",
+  "by",
+];
+
+function detail(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  return Array.isArray(value) ? value.join(",") : String(value);
+}
 
 /**
  * One event as a line: `<at> #<seq> <type> [<step>#<attempt>] key=value…`.
@@ -28,7 +48,7 @@ export function eventLine(event: RunEvent): string {
   const details = [
     ...(gate ? [`gate=${gate.gate_id}:${gate.status}`] : []),
     ...DETAILS.filter((k) => fields[k] !== undefined && fields[k] !== null).map((k) =>
-      `${k}=${typeof fields[k] === "string" ? JSON.stringify(fields[k]) : fields[k]}`
+      `${k}=${detail(fields[k])}`
     ),
   ];
   return `${event.at} #${event.seq} ${event.type}${subject}${
