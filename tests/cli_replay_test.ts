@@ -212,8 +212,17 @@ Deno.test("bad replay requests: one line, exit 2 (or 1), nothing stored", async 
       [["run", "rerun", runId], 2, /exactly one of --from <step> or --gates-only/],
       [["run", "rerun", runId, "--from", "b", "--gates-only"], 2, /exactly one of --from/],
       [["run", "rerun", runId, "--from", "bb"], 2, /no step "bb" \(did you mean "b"\?\)/],
-      [["run", "rerun", runId, "--from", "b", "--gate", "x"], 2, /--gate go with --gates-only/],
-      [["run", "rerun", runId, "--gates-only", "--jobs", "2"], 2, /--jobs go with --from/],
+      [
+        ["run", "rerun", runId, "--from", "b", "--gate", "x"],
+        2,
+        /--gate goes with --gates-only only/,
+      ],
+      [["run", "rerun", runId, "--gates-only", "--jobs", "2"], 2, /--jobs goes with --from only/],
+      [
+        ["run", "rerun", runId, "--gates-only", "--jobs", "2", "--durability", "process"],
+        2,
+        /--jobs and --durability go with --from only/,
+      ],
       [["run", "rerun", runId, "--gates-only", "--gate", "nope"], 2, /no gate "nope"/],
       [["run", "rerun", runId, "--gates-only", "--step", "a"], 2, /Step a has no gates/],
       [["run", "rerun", "0d6f5b7c-0000-4000-8000-000000000000", "--from", "a"], 1, /not|no run/i],
@@ -253,7 +262,7 @@ Deno.test("bad replay requests: one line, exit 2 (or 1), nothing stored", async 
           "2",
         ],
         2,
-        /--jobs go with --continue/,
+        /--jobs goes with --continue only/,
       ],
     ];
     for (const [args, code, pattern] of cases) {

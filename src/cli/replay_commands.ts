@@ -28,7 +28,9 @@ const DURABILITY_HELP = "fsync: every event fsynced before it is acted on (defau
 /** Refuses options given with the wrong mode. */
 function refuseWith(mode: string, given: Record<string, unknown>): void {
   const wrong = Object.entries(given).filter(([, v]) => v !== undefined).map(([k]) => k);
-  if (wrong.length > 0) throw new UsageError(`${wrong.join(" and ")} go with ${mode} only`);
+  if (wrong.length === 0) return;
+  const verb = wrong.length === 1 ? "goes" : "go";
+  throw new UsageError(`${wrong.join(" and ")} ${verb} with ${mode} only`);
 }
 
 function gatesOnlyLines(report: GatesOnlyReport): string[] {
