@@ -49,7 +49,9 @@ export type CrashPoint =
   /** A put's payload is durable in the content store; its key does not name it yet. */
   | "put.stored"
   /** A put's key names its payload; the index row is not committed yet. */
-  | "put.linked";
+  | "put.linked"
+  /** A follower (`--follow`) looked at the run's lease; it has not read the journal since. */
+  | "follow_lease_checked";
 
 /** Reads a variable only when already allowed to: a library user is never prompted for it. */
 function readEnv(name: string): string | undefined {

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { crashPoint } from "../core/crash_point.ts";
 import { sleep } from "../core/delay.ts";
 import { LilyError } from "../core/errors.ts";
 import type { RunEndStatus, RunEvent } from "../runtime/run_events.ts";
@@ -98,8 +99,10 @@ export async function* pollRun(
   await store.runs.get(runId);
   let cursor = LOG_START;
   let last: RunEvent | undefined;
+  let lookAgain = true;
   while (true) {
     const live = options.follow && (await store.leases.isLive(runId));
+    if (options.follow) crashPoint("follow_lease_checked");
     const tail = await readJournalFrom(store.events, runId, cursor);
     cursor = tail.cursor;
     last = tail.entries.at(-1) ?? last;
@@ -108,6 +111,15 @@ export async function* pollRun(
       yield { events: tail.entries, state: end ? "ended" : "idle", end };
       return;
     }
+    if (!live && end === null && lookAgain) {
+      // A runner may have taken the run between the look at the lease and
+      // the read (a rerun or a resume starting): look at both again, at once,
+      // before saying that no runner runs it.
+      lookAgain = false;
+      yield { events: tail.entries, state: "live", end: null };
+      continue;
+    }
+    lookAgain = true;
     if (!live) {
       // No event at all: a run of lily run new, or a start killed before it
       // journaled; loading its workflow throws the error that says which.
