@@ -183,7 +183,10 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
         ctx,
         (pid) => request.onSpawn(gate.id, pid),
       );
-      if (result.violations?.length) {
+      // A gates-only evaluation appends gate results and nothing else: its
+      // violations are named in the result's reason, its output stays in the
+      // run's live log files (`lily logs`).
+      if (result.violations?.length && !request.evaluation) {
         violations = await recordViolations(store, result.violations, {
           runId: request.runId,
           stepId: request.step.id,
@@ -197,7 +200,7 @@ export function createGateEvaluator(store: Store, options: GateEvaluatorOptions)
       if (!(err instanceof LilyError) || isUnwritableDisk(err)) throw err;
       result = { status: "failed", exitCode: null, message: err.message, summary: {} };
     }
-    const logs = await storeLogs(store, {
+    const logs = request.evaluation ? {} : await storeLogs(store, {
       runId: request.runId,
       label,
       dirs,
