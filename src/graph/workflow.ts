@@ -242,6 +242,11 @@ export interface StepSpec {
   readonly policy?: PolicySpec;
   /** The template it was expanded from, when it uses one. */
   readonly template?: TemplateRef;
+  /**
+   * Whether the step cache may reuse an earlier result instead of running
+   * it (its own `cache`, else the workflow's); absent: no.
+   */
+  readonly cache?: boolean;
 }
 
 /** A check that decides whether a step's attempt counts as succeeded. */

@@ -180,6 +180,11 @@ function exactlyOneRunner(allowed: readonly string[]) {
   };
 }
 
+/** What `cache` does, in the workflow JSON Schema. */
+const CACHE_DESCRIPTION =
+  "reuse the outputs of an earlier attempt with the same cache key instead of running " +
+  "(docs/cache.md)";
+
 /**
  * The zod schema of a workflow definition; with `allowFunctions` (the TS
  * API) `fn` may be a function, in files it names a registered function.
@@ -210,6 +215,7 @@ function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
     retry: retry.optional(),
     on_fail: onFail.optional(),
     env_pass: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).optional(),
+    cache: z.boolean().describe(CACHE_DESCRIPTION).optional(),
   }).superRefine(exactlyOneRunner(["command", "shell", "deno", "fn", "llm"]));
   const gate = z.strictObject({
     id,
@@ -233,6 +239,8 @@ function workflowDefinitionSchema(options: { allowFunctions?: boolean } = {}) {
       }),
     ).optional(),
     policy: policy.optional(),
+    cache: z.boolean().describe(`${CACHE_DESCRIPTION}: every step, unless it says cache: false`)
+      .optional(),
     steps: z.array(step).min(1, "expected at least one step"),
     gates: z.array(gate).optional(),
     max_transitions: z.number({ error: TRANSITIONS_HINT }).int(TRANSITIONS_HINT).min(
@@ -346,6 +354,12 @@ export interface StepDefinition extends RunnerDefinition, TemplateUseDefinition 
   on_fail?: OnFailDefinition | RouteUseDefinition;
   /** Names of variables passed through from the kernel's environment. */
   env_pass?: string[];
+  /**
+   * Reuse the outputs of an earlier attempt with the same cache key instead
+   * of running (`docs/cache.md`); overrides the workflow's `cache`.
+   * @default {the workflow's `cache`, else false}
+   */
+  cache?: boolean;
 }
 
 /** A bounded route as written. */
@@ -398,6 +412,11 @@ export interface WorkflowDefinition {
   inputs?: Record<string, { type: string; required?: boolean; description?: string }>;
   /** The default policy of every step and gate. */
   policy?: PolicyDefinition;
+  /**
+   * Turn the step cache on for every step that does not say `cache: false`.
+   * @default {false}
+   */
+  cache?: boolean;
   /** The steps; declaration order breaks scheduling ties. */
   steps: StepDefinition[];
   /** The gates. */
@@ -608,7 +627,12 @@ function retrySpec(
 
 function step(
   raw: ParsedStep,
-  where: { index: number; kinds: ExecutorKinds; unavailable: ReadonlyMap<string, string> },
+  where: {
+    index: number;
+    kinds: ExecutorKinds;
+    unavailable: ReadonlyMap<string, string>;
+    cache: boolean;
+  },
   issues: PathIssue[],
 ): StepSpec {
   const base = ["steps", where.index];
@@ -634,6 +658,7 @@ function step(
     ...(raw.on_fail ? { onFail: routeSpec(raw.on_fail) } : {}),
     ...(raw.policy ? { policy: raw.policy } : {}),
     ...templateRef(raw),
+    ...((raw.cache ?? where.cache) ? { cache: true } : {}),
   };
 }
 
@@ -744,7 +769,9 @@ export function normalizeDefinition(
     ...(raw.description ? { description: raw.description } : {}),
     inputs: inputsSpec,
     ...workflowPolicy(raw.policy, options.defaultPolicy),
-    steps: raw.steps.map((s, index) => step(s, { index, kinds, unavailable }, issues)),
+    steps: raw.steps.map((s, index) =>
+      step(s, { index, kinds, unavailable, cache: raw.cache ?? false }, issues)
+    ),
     gates: (raw.gates ?? []).map((g, index) => gate(g, { index, kinds, unavailable }, issues)),
     maxTransitions: raw.max_transitions ?? DEFAULT_MAX_TRANSITIONS,
   };

@@ -54,6 +54,7 @@ const eventSchema = (duration: z.ZodType<number>) =>
       workflow_path: z.string().optional(),
       durability: durability.optional(),
       environment_snapshot: uuid.optional(),
+      no_cache: z.boolean().optional(),
     }),
     z.object({
       ...base,
@@ -67,9 +68,10 @@ const eventSchema = (duration: z.ZodType<number>) =>
       ...stepAttempt,
       type: z.literal("attempt_started"),
       monotonic_ms: z.number().nonnegative().optional(),
-      cause: z.enum(["first", "retry", "resume", "route", "rerun", "replace"]).optional(),
+      cause: z.enum(["first", "retry", "resume", "route", "rerun", "replace", "cached"]).optional(),
       inputs,
       supersedes: attempt.optional(),
+      cached_from: z.object({ run: uuid, step: id, attempt }).optional(),
     }),
     z.object({
       ...base,

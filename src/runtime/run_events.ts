@@ -26,12 +26,30 @@ export type GateStatus = "pass" | "fail" | "error" | "skipped" | "cancelled";
  * runner picking the step up again (after a crash, a cancel, or a failed
  * run's resume), a route (`on_fail`) that reset the step, a rerun
  * (`lily run rerun --from`) or a replaced input (`lily artifact replace`)
- * that reset it.
+ * that reset it; `cached`: the step cache held a result for the same key,
+ * reused without running anything.
  */
-export type AttemptCause = "first" | "retry" | "resume" | "route" | "rerun" | "replace";
+export type AttemptCause =
+  | "first"
+  | "retry"
+  | "resume"
+  | "route"
+  | "rerun"
+  | "replace"
+  | "cached";
 
 /** What a person's replay request reset a step for: a rerun or a replaced artifact. */
 export type ResetCause = "rerun" | "replace";
+
+/** The earlier attempt whose outputs a cached attempt reused. */
+export interface CachedFrom {
+  /** Its run. */
+  readonly run: string;
+  /** Its step. */
+  readonly step: string;
+  /** Its attempt number. */
+  readonly attempt: number;
+}
 
 /** The final or paused status of a run. */
 export type RunEndStatus = "succeeded" | "failed" | "cancelled" | "waiting";
@@ -73,6 +91,8 @@ export type RunEventBody =
     readonly durability?: Durability;
     /** The run's `environment_snapshot.v1` artifact (absent in older journals). */
     readonly environment_snapshot?: string;
+    /** `true` when started with `--no-cache`: no step looks its result up in the step cache. */
+    readonly no_cache?: boolean;
   }
   | {
     readonly type: "runner_started";
@@ -97,6 +117,8 @@ export type RunEventBody =
      * otherwise).
      */
     readonly supersedes?: number;
+    /** With cause `cached`: the attempt whose outputs it reuses. */
+    readonly cached_from?: CachedFrom;
   }
   | {
     readonly type: "attempt_spawned";
@@ -299,6 +321,8 @@ export interface AttemptState {
   supersedes?: number;
   /** The `llm_request.v1` / `llm_reply.v1` artifacts of an `llm` attempt, in the order sent. */
   exchanges?: LlmExchangeIds[];
+  /** With cause `cached`: the attempt whose outputs it reused. */
+  cached_from?: CachedFrom;
 }
 
 /** One request an `llm` attempt sent and its reply, as artifact ids. */
@@ -367,6 +391,8 @@ export interface RunState {
   workflow_path: string | null;
   /** The run's `environment_snapshot.v1` artifact (`null` for runs started before snapshots). */
   environment_snapshot: string | null;
+  /** `true` when the run was started with `--no-cache` (absent otherwise). */
+  no_cache?: boolean;
   /** The last applied event's sequence number. */
   last_seq: number;
   /** When the state last changed. */
@@ -476,6 +502,7 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       state.sandbox = event.sandbox ?? "bubblewrap";
       state.workflow_path = event.workflow_path ?? null;
       state.environment_snapshot = event.environment_snapshot ?? null;
+      if (event.no_cache) state.no_cache = true;
       for (const id of event.step_ids) {
         state.steps[id] = newStepState();
       }
@@ -498,6 +525,7 @@ export function applyEvent(state: RunState, event: RunEvent): void {
       });
       if (event.supersedes !== undefined) started.supersedes = event.supersedes;
       if (event.inputs) started.inputs = { ...event.inputs };
+      if (event.cached_from) started.cached_from = { ...event.cached_from };
       step.attempts.push(started);
       return;
     }

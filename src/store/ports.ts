@@ -440,3 +440,146 @@ export interface RunControl {
    */
   clearCancel(runId: string, requestId?: string): Promise<void>;
 }
+
+/**
+ * What a step cache key is the canonical hash of (`docs/cache.md`). Kept
+ * whole beside the key, so a miss can be explained part by part.
+ */
+export interface CacheKeyParts {
+  /**
+   * What runs: the executor spec as JSON, the variables the step sets
+   * (`env`) and the names it passes through (`env_pass`).
+   */
+  readonly executor: Readonly<Record<string, unknown>>;
+  /** The sha256 of each input by name (`null`: the artifact was not in the index). */
+  readonly inputs: Readonly<Record<string, string | null>>;
+  /** The declared outputs by name, as normalised from the workflow. */
+  readonly outputs: Readonly<Record<string, unknown>>;
+  /** The step's effective confinement: sandbox mode, paths, tools, hosts and env names. */
+  readonly policy: Readonly<Record<string, unknown>>;
+  /** The environment-snapshot fields that matter: the Deno version and the `deno.lock` sha256. */
+  readonly environment: {
+    readonly deno_version: string | null;
+    readonly deno_lock_sha256: string | null;
+  };
+}
+
+/** One reusable step result: a succeeded attempt whose outputs passed their gates. */
+export interface CacheEntry {
+  /** The key: lower-case hex sha256 of the canonical JSON of `parts`. */
+  readonly key: string;
+  /** What the key was computed from. */
+  readonly parts: CacheKeyParts;
+  /** The workflow's name. */
+  readonly workflow_name: string;
+  /** The step. */
+  readonly step_id: string;
+  /** The step's executor kind. */
+  readonly executor_kind: string;
+  /** The run of the attempt that produced the outputs. */
+  readonly run_id: string;
+  /** The attempt that produced them. */
+  readonly attempt: number;
+  /** Its outputs: name → artifact id. */
+  readonly outputs: Readonly<Record<string, string>>;
+  /** When it entered the cache (ISO 8601, UTC). */
+  readonly created_at: string;
+}
+
+/** How a cache lookup ended. */
+export type CacheOutcome =
+  /** An entry was reused; nothing ran. */
+  | "hit"
+  /** No usable entry; the step ran. */
+  | "miss"
+  /** The lookup was skipped (`--no-cache`, a retry); the step ran, its key recorded. */
+  | "bypassed";
+
+/** One step attempt's encounter with the cache: its key, and what became of the lookup. */
+export interface CacheProbe {
+  /** The run. */
+  readonly run_id: string;
+  /** The step. */
+  readonly step_id: string;
+  /** The attempt. */
+  readonly attempt: number;
+  /** The workflow's name. */
+  readonly workflow_name: string;
+  /** The step's executor kind. */
+  readonly executor_kind: string;
+  /** The key (`null` when the step cannot be keyed, e.g. an `fn` given as a function). */
+  readonly key: string | null;
+  /** What the key was computed from (`null` with the key). */
+  readonly parts: CacheKeyParts | null;
+  /** How the lookup ended. */
+  readonly outcome: CacheOutcome;
+  /** Why, in words a person can read. */
+  readonly reason: string;
+  /** The entry reused, on a hit. */
+  readonly cached_from:
+    | { readonly run: string; readonly step: string; readonly attempt: number }
+    | null;
+  /** When (ISO 8601, UTC). */
+  readonly at: string;
+}
+
+/** Which cache entries a listing or a clear covers. */
+export interface CacheQuery {
+  /** Only this step's. */
+  readonly step?: string;
+  /** Only this workflow's. */
+  readonly workflow?: string;
+  /** Only entries of steps run by this executor kind. */
+  readonly executorKind?: string;
+}
+
+/**
+ * The step cache: reusable results by key, and each attempt's lookup (its
+ * probe) for `lily cache explain` — a port of its own, as LangGraph's
+ * `BaseCache` is separate from its checkpoints.
+ */
+export interface StepCache {
+  /**
+   * Looks an entry up.
+   *
+   * @param key The key.
+   * @returns The entry, or `undefined`.
+   */
+  get(key: string): Promise<CacheEntry | undefined>;
+  /**
+   * Stores an entry, replacing one with the same key (the newest verified
+   * result wins).
+   *
+   * @param entry The entry.
+   */
+  put(entry: CacheEntry): Promise<void>;
+  /**
+   * Lists entries, newest first.
+   *
+   * @param query Which entries.
+   * @returns The entries.
+   */
+  list(query?: CacheQuery): Promise<CacheEntry[]>;
+  /**
+   * Removes entries (probes stay: they are runs' history).
+   *
+   * @param query Which entries; all without one.
+   * @returns How many were removed.
+   */
+  clear(query?: CacheQuery): Promise<number>;
+  /**
+   * Records an attempt's probe, replacing an earlier one of the same attempt
+   * (a resumed runner looks up again).
+   *
+   * @param probe The probe.
+   */
+  recordProbe(probe: CacheProbe): Promise<void>;
+  /**
+   * A step's probes in a run, by attempt.
+   *
+   * @param runId The run.
+   * @param stepId The step.
+   * @returns Its probes, oldest attempt first.
+   */
+  probes(runId: string, stepId: string): Promise<CacheProbe[]>;
+}

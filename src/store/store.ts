@@ -18,10 +18,18 @@ import { FsBlobStore } from "./fs/fs_blob_store.ts";
 import { requireRunManifest } from "./run_manifest.ts";
 import { RunStore, type WorkOrderCheck } from "./run_store.ts";
 import { SqliteArtifactIndex } from "./sqlite/sqlite_artifact_index.ts";
+import { SqliteStepCache } from "./sqlite/sqlite_step_cache.ts";
 import { FsRunControl } from "./fs/fs_run_control.ts";
 import { FsRunEventLog } from "./fs/fs_run_event_log.ts";
 import { FsRunLease } from "./fs/fs_run_lease.ts";
-import type { ArtifactIndex, BlobStore, RunControl, RunEventLog, RunLease } from "./ports.ts";
+import type {
+  ArtifactIndex,
+  BlobStore,
+  RunControl,
+  RunEventLog,
+  RunLease,
+  StepCache,
+} from "./ports.ts";
 import { verifyFsStore, type VerifyOptions, type VerifyReport } from "./verify.ts";
 
 /** Options of {@linkcode openStore}. */
@@ -82,6 +90,8 @@ export interface Store {
   readonly leases: RunLease;
   /** Requests to a run's live runner. */
   readonly control: RunControl;
+  /** The step cache: reusable step results and each attempt's lookup. */
+  readonly cache: StepCache;
   /**
    * Verifies the whole store, or one run: payload hashes, index ↔ payloads,
    * manifests, partial run creations, each run's journal (with
@@ -218,6 +228,7 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
     newId: options.newRunId,
     checkWorkOrder: options.checkWorkOrder,
   });
+  const cache = new SqliteStepCache(layout.indexPath);
   return {
     workspace: layout.workspace,
     blobs,
@@ -228,7 +239,11 @@ export async function openStore(workspace: string, options: OpenStoreOptions = {
     access: new FsRunEventLog(layout, "access"),
     leases: new FsRunLease(layout),
     control: new FsRunControl(layout),
+    cache,
     verify: (verifyOptions) => verifyFsStore({ layout, index, runs, blobs }, verifyOptions),
-    close: () => index.close(),
+    close: () => {
+      cache.close();
+      index.close();
+    },
   };
 }
