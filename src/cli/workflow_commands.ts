@@ -273,6 +273,10 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
       "run every step and gate unconfined, without bubblewrap (recorded in the run)",
     )
     .option(
+      "--no-cache",
+      "look nothing up in the step cache: every step runs (results still enter the cache)",
+    )
+    .option(
       "--durability <mode>",
       "fsync: every event fsynced before it is acted on (default); process: written, not " +
         "fsynced (survives a kill of Lily, not a power loss)",
@@ -295,6 +299,7 @@ export function registerWorkflowCommands(program: Command, run: Command, ctx: Cl
                 // Commander's --no-sandbox defaults to true; only an explicit "off" overrides
                 // the kernel's default (on, unless LILY_SANDBOX=off).
                 ...(opts.sandbox === false ? { sandbox: false } : {}),
+                ...(opts.cache === false ? { noCache: true } : {}),
                 onPrepared: arm,
                 onCreated: (runId: string, notes: readonly string[]) => {
                   if (!g.json) ctx.output.err([`Started run ${runId}`, ...notes].join("; "));

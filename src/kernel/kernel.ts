@@ -321,6 +321,7 @@ function runOperations(deps: KernelDeps): RunOperations {
             clock: deps.clock,
             env: deps.env.toObject(),
           })).artifact_id,
+        noCache: options.noCache,
         onCreated: (runId) =>
           options.onCreated?.(runId, [
             ...(sandbox ? [] : [

@@ -159,6 +159,12 @@ export interface RunStartOptions extends RunDriveOptions {
    * @default {true, unless the kernel's environment has `LILY_SANDBOX=off`}
    */
   readonly sandbox?: boolean;
+  /**
+   * `true` looks nothing up in the step cache (`lily run start
+   * --no-cache`): every step runs; results still enter the cache. Recorded
+   * in the run's `run_started` event, so a resume keeps it.
+   */
+  readonly noCache?: boolean;
 }
 
 /** Options of {@linkcode RunOperations.resume}. */

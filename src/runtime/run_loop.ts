@@ -86,6 +86,9 @@ import { MAX_TIMER_MS, sleep } from "../core/delay.ts";
 import type { Redactor } from "../core/redaction.ts";
 import { redactEvent, runRedactor } from "./run_secrets.ts";
 import { AttemptRecorder } from "./attempt_recorder.ts";
+import { StepCacheShell } from "./step_cache_shell.ts";
+import { cacheEnvironment } from "./cache_environment.ts";
+import type { CachedFrom } from "./run_events.ts";
 
 /** What a gate evaluator is asked for one attempt of a step. */
 export interface GateRequest {
@@ -338,6 +341,7 @@ class RunLoop {
   #kernelEnv: Readonly<Record<string, string>>;
   #redactor: Redactor;
   #records: AttemptRecorder;
+  #cache: StepCacheShell;
   #finished = false;
 
   constructor(
@@ -366,6 +370,10 @@ class RunLoop {
     this.#journal = journal;
     this.#options = options;
     this.#kernelEnv = options.kernelEnv;
+    this.#cache = new StepCacheShell(store, {
+      clock: options.clock,
+      environment: () => cacheEnvironment(store, this.#state.environment_snapshot),
+    });
   }
 
   /**
@@ -676,6 +684,7 @@ class RunLoop {
       }),
     ]);
     this.#settle(step.id, attempt);
+    if (outcome === "succeeded") await this.#cache.remember(this.#state, step, attempt);
     return outcome;
   }
 
@@ -693,8 +702,19 @@ class RunLoop {
     const feedback = this.#state.steps[step.id].feedback;
     if (feedback !== null) inputIds[FEEDBACK_INPUT] = feedback;
     const inputs = await inputRecords(this.#store, inputIds);
+    const confinement = this.#confinement({ kind: "step", spec: step });
+    const cached = await this.#cache.lookup(this.#state, {
+      step,
+      attempt: attemptNo,
+      cause,
+      inputs,
+      confinement,
+    });
     const started = this.#clock.monotonicMs();
     const supersedes = this.#state.steps[step.id].supersedes;
+    if (cached?.kind === "use_cached") {
+      return await this.#reuse(step, attemptNo, { inputs, started, supersedes, ...cached });
+    }
     await this.#record({
       type: "attempt_started",
       step: step.id,
@@ -737,7 +757,7 @@ class RunLoop {
         lily: { LILY_STEP_ID: step.id },
         timeoutMs: step.timeoutMs,
         signal: this.#controller.signal,
-        confinement: this.#confinement({ kind: "step", spec: step }),
+        confinement,
         onAccess: (report) =>
           this.#access.record(subject, this.#redactor.value(accessEntryOf(report))),
         redactor: this.#redactor,
@@ -861,6 +881,60 @@ class RunLoop {
     }
     if (!this.#graph.gatesOf.has(step.id)) {
       // Written and fsynced together with the step_finished that follows.
+      this.#heldEnds.set(step.id, end);
+      return "succeeded";
+    }
+    await this.#record(end);
+    crashPoint("gates_starting");
+    await this.#checkCancel();
+    return await this.#gate(step, this.#state.steps[step.id].attempts.at(-1)!);
+  }
+
+  /**
+   * A cache hit: the attempt reuses an earlier attempt's outputs (the same
+   * artifact ids) and runs no process; its gates still judge them.
+   */
+  async #reuse(
+    step: StepSpec,
+    attemptNo: number,
+    hit: {
+      readonly inputs: Readonly<Record<string, InputRecord>>;
+      readonly started: number;
+      readonly supersedes: number | null;
+      readonly from: CachedFrom;
+      readonly outputs: Readonly<Record<string, string>>;
+    },
+  ): Promise<"succeeded" | "waiting" | "failed" | "cancelled"> {
+    await this.#record({
+      type: "attempt_started",
+      step: step.id,
+      attempt: attemptNo,
+      monotonic_ms: Math.max(0, hit.started),
+      cause: "cached",
+      inputs: hit.inputs,
+      ...(hit.supersedes === null ? {} : { supersedes: hit.supersedes }),
+      cached_from: hit.from,
+    });
+    if (Object.keys(hit.inputs).length > 0) {
+      this.#access.record({ step: step.id, attempt: attemptNo }, {
+        type: "inputs",
+        inputs: hit.inputs,
+      });
+    }
+    await this.#access.settle();
+    const end: RunEventBody = {
+      type: "attempt_finished",
+      step: step.id,
+      attempt: attemptNo,
+      status: "succeeded",
+      exit_code: null,
+      message: null,
+      duration_ms: elapsedMs(this.#clock, hit.started),
+      outputs: { ...hit.outputs },
+      logs: {},
+      executor: { executor: step.executor.kind, cached_from: hit.from },
+    };
+    if (!this.#graph.gatesOf.has(step.id)) {
       this.#heldEnds.set(step.id, end);
       return "succeeded";
     }

@@ -95,6 +95,12 @@ export interface StartRunOptions extends ExecuteRunOptions {
    * before its first attempt; returns the artifact id, journaled on `run_started`.
    */
   readonly environment?: (runId: string) => Promise<string>;
+  /**
+   * `true` skips every step cache lookup (`lily run start --no-cache`),
+   * recorded in `run_started` so a resume skips them too; results still
+   * enter the cache.
+   */
+  readonly noCache?: boolean;
 }
 
 /**
@@ -372,6 +378,7 @@ export async function startRun(
       ...(workflowPath ? { workflow_path: workflowPath } : {}),
       durability: options.durability ?? "fsync",
       ...(environment ? { environment_snapshot: environment } : {}),
+      ...(options.noCache ? { no_cache: true } : {}),
     };
   };
   return { runId, state: await executeRun(store, graph, runId, { ...options, start }) };
