@@ -20,6 +20,7 @@ import { systemEnv } from "../core/env.ts";
 import { KERNEL_VERSION } from "../core/version.ts";
 import { registerArtifactCommands } from "./artifact_commands.ts";
 import { registerContentCommands } from "./content_commands.ts";
+import { registerCacheCommands } from "./cache_commands.ts";
 import { type CliContext, globalOptions, workspaceOf } from "./context.ts";
 import { completeHints } from "./hints.ts";
 import { registerJournalCommand } from "./journal_command.ts";
@@ -65,6 +66,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerVerifyCommand(program, ctx);
   registerJournalCommand(program, ctx);
   registerContentCommands(program, ctx);
+  registerCacheCommands(program, ctx);
   registerSchemaCommands(program, ctx);
   registerPackCommands(program, ctx);
   registerInitCommand(program, ctx);

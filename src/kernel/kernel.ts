@@ -72,6 +72,7 @@ import {
   type WorkflowFileBytes,
 } from "../runtime/run_starter.ts";
 import type {
+  CacheOperations,
   Kernel,
   KernelOptions,
   RunDriveOptions,
@@ -85,6 +86,7 @@ import { readRunLogs } from "./run_log_stream.ts";
 import { createRunTracer, traceGateDecision } from "../observe/run_tracer.ts";
 import { followRunEvents } from "./run_follow.ts";
 import { readProvenance } from "./provenance.ts";
+import { explainStepCache } from "./cache_view.ts";
 import { describeRunIn, listRunSummaries } from "./run_views.ts";
 import { assertRunnable } from "./runnable_check.ts";
 import { planWorkflow } from "./workflow_plan.ts";
@@ -437,6 +439,21 @@ function runQueries(deps: KernelDeps): RunQueries {
   };
 }
 
+function cacheOperations(deps: KernelDeps): CacheOperations {
+  return {
+    async explain(runId, step) {
+      return await explainStepCache(await deps.store(false), runId, step);
+    },
+    async list(scope = {}) {
+      return await deps.storeExists() ? await (await deps.store(false)).cache.list(scope) : [];
+    },
+    async clear(scope = {}) {
+      if (!(await deps.storeExists())) return { removed: 0 };
+      return { removed: await (await deps.store(false)).cache.clear(scope) };
+    },
+  };
+}
+
 /**
  * Creates a kernel over a workspace. Nothing is opened or read until an
  * operation or query needs it.
@@ -460,6 +477,7 @@ export function createKernel(options: KernelOptions): Kernel {
     packs: packQueries(deps.packs),
     init: async (init = {}) =>
       await initWorkspace(options.workspace, { packs: await deps.packs(), pack: init.pack }),
+    cache: cacheOperations(deps),
     close: deps.close,
     [Symbol.dispose]: deps.close,
   };

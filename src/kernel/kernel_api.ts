@@ -34,6 +34,8 @@ import type { RunRecords } from "../observe/run_records.ts";
 import type { ContentOperations } from "./content_store.ts";
 import type { PackQueries } from "./kernel_packs.ts";
 import type { InitResult } from "./workspace_init.ts";
+import type { CacheEntry } from "../store/ports.ts";
+import type { CacheExplanation } from "../observe/cache_explain.ts";
 
 /** The run durability modes, re-exported for the CLI (`--durability`). */
 export { type Durability, DURABILITY_MODES } from "../runtime/durability.ts";
@@ -466,6 +468,41 @@ export interface RunQueries {
   provenance(artifactId: string, options?: ProvenanceOptions): Promise<ProvenanceGraph>;
 }
 
+/** Which cache entries a listing or a clear covers. */
+export interface CacheScope {
+  /** Only this step's entries. */
+  readonly step?: string;
+}
+
+/** The step cache's operations (`lily cache …`). */
+export interface CacheOperations {
+  /**
+   * Why a step of a run hit or missed the cache: its key parts beside the
+   * nearest earlier entry's, naming each part that differs.
+   *
+   * @param runId The run.
+   * @param step The step.
+   * @returns The explanation.
+   * @throws {NotFoundError} When there is no store or no such run.
+   * @throws {UsageError} When the step is not one of the run's.
+   */
+  explain(runId: string, step: string): Promise<CacheExplanation>;
+  /**
+   * Lists entries, newest first (none when the workspace has no store).
+   *
+   * @param scope Only one step's.
+   * @returns The entries.
+   */
+  list(scope?: CacheScope): Promise<CacheEntry[]>;
+  /**
+   * Removes entries; the artifacts they name stay, later runs miss and run.
+   *
+   * @param scope Only one step's; all without one.
+   * @returns How many were removed.
+   */
+  clear(scope?: CacheScope): Promise<{ readonly removed: number }>;
+}
+
 /** The kernel: run operations and queries over one workspace. */
 export interface Kernel extends Disposable {
   /** The workspace directory. */
@@ -488,6 +525,8 @@ export interface Kernel extends Disposable {
    * @throws {NotFoundError} When the workspace or the pack does not exist.
    */
   init(options?: { readonly pack?: string }): Promise<InitResult>;
+  /** The step cache: explain, list, clear. */
+  readonly cache: CacheOperations;
   /** Closes the store the kernel opened (not one it was given). */
   close(): void;
 }
