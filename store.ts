@@ -49,6 +49,11 @@ export type {
   BlobPutOptions,
   BlobSource,
   BlobStore,
+  CacheEntry,
+  CacheKeyParts,
+  CacheOutcome,
+  CacheProbe,
+  CacheQuery,
   ContentInfo,
   HeldLease,
   LogCodec,
@@ -59,6 +64,7 @@ export type {
   RunControl,
   RunEventLog,
   RunLease,
+  StepCache,
 } from "./src/store/ports.ts";
 export { LOG_START } from "./src/store/ports.ts";
 export type { LiveLogChunk } from "./src/store/live_log.ts";

@@ -12,7 +12,14 @@
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { createHash } from "node:crypto";
 import { ConflictError, IntegrityError, NotFoundError } from "../mod.ts";
-import { type ArtifactRef, LOG_START, type LogCodec, type Store } from "../store.ts";
+import {
+  type ArtifactRef,
+  type CacheEntry,
+  type CacheProbe,
+  LOG_START,
+  type LogCodec,
+  type Store,
+} from "../store.ts";
 
 /** A backend opened for one test, with the hooks only a backend can provide. */
 export interface StoreUnderTest {
@@ -89,7 +96,7 @@ function ref(runId: string, id: string, overrides: Partial<ArtifactRef> = {}): A
  * identical bytes stored once, commit inside the put, gc's exclusive hold),
  * the artifact index (pins, collection marks, gc log), the run event log (append, read, torn tail, NUL damage), the run
  * lease (exclusive, released by a killed holder, remembered as taken), the
- * locations named in messages and run control.
+ * locations named in messages, run control and the step cache.
  *
  * @param options The backend's name and how to open it.
  */
@@ -474,6 +481,75 @@ export function runStoreSpec(options: StoreSpecOptions): void {
       assert(store.index.location().length > 0);
       assert(store.events.location(runId).includes(runId), store.events.location(runId));
       assert(store.events.location(runId) !== store.events.location(other));
+    },
+  );
+
+  test(
+    "cache: an entry by key, replaced by a newer one with its key; listed newest first, cleared by step",
+    async ({ store }, runId) => {
+      const entry = (key: string, step: string, at: string): CacheEntry => ({
+        key,
+        parts: {
+          executor: { spec: { kind: "command", argv: ["true"] }, env: {}, env_pass: [] },
+          inputs: { src: "a".repeat(64) },
+          outputs: {},
+          policy: { mode: "none" },
+          environment: { deno_version: "2.9.6", deno_lock_sha256: null },
+        },
+        workflow_name: "w",
+        step_id: step,
+        executor_kind: "command",
+        run_id: runId,
+        attempt: 1,
+        outputs: { out: crypto.randomUUID() },
+        created_at: at,
+      });
+      const k1 = "1".repeat(64);
+      assertEquals(await store.cache.get(k1), undefined);
+      const first = entry(k1, "build", "2026-01-01T00:00:01.000Z");
+      await store.cache.put(first);
+      assertEquals(await store.cache.get(k1), first);
+      const newer = { ...entry(k1, "build", "2026-01-01T00:00:02.000Z"), attempt: 2 };
+      await store.cache.put(newer);
+      assertEquals(await store.cache.get(k1), newer);
+      const other = entry("2".repeat(64), "test", "2026-01-01T00:00:03.000Z");
+      await store.cache.put(other);
+      assertEquals((await store.cache.list()).map((e) => e.key), [other.key, k1]);
+      assertEquals(await store.cache.list({ step: "build" }), [newer]);
+      assertEquals(await store.cache.list({ executorKind: "deno" }), []);
+      assertEquals(await store.cache.clear({ step: "build" }), 1);
+      assertEquals(await store.cache.list(), [other]);
+      assertEquals(await store.cache.clear(), 1);
+      assertEquals(await store.cache.list(), []);
+    },
+  );
+
+  test(
+    "cache: probes by run and step, oldest attempt first; a probe again replaces its attempt's",
+    async ({ store }, runId) => {
+      const probe = (attempt: number, outcome: CacheProbe["outcome"]): CacheProbe => ({
+        run_id: runId,
+        step_id: "build",
+        attempt,
+        workflow_name: "w",
+        executor_kind: "command",
+        key: outcome === "hit" ? "3".repeat(64) : null,
+        parts: null,
+        outcome,
+        reason: `because ${attempt}`,
+        cached_from: outcome === "hit" ? { run: runId, step: "build", attempt: 1 } : null,
+        at: "2026-01-01T00:00:00.000Z",
+      });
+      await store.cache.recordProbe(probe(2, "bypassed"));
+      await store.cache.recordProbe(probe(1, "miss"));
+      await store.cache.recordProbe(probe(1, "hit"));
+      assertEquals(await store.cache.probes(runId, "build"), [
+        probe(1, "hit"),
+        probe(2, "bypassed"),
+      ]);
+      assertEquals(await store.cache.probes(runId, "other"), []);
+      await store.cache.clear();
+      assertEquals((await store.cache.probes(runId, "build")).length, 2);
     },
   );
 
