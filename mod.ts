@@ -56,6 +56,8 @@
  */
 
 export {
+  type CacheOperations,
+  type CacheScope,
   type CheckWorkflowOptions,
   createKernel,
   type Kernel,
@@ -139,6 +141,13 @@ export type {
 export { renderProvenanceTree } from "./src/observe/provenance_tree.ts";
 export { renderProvenanceDot, renderProvenanceMermaid } from "./src/observe/provenance_diagram.ts";
 export type { PendingRetry } from "./src/kernel/pending_retry.ts";
+export type {
+  CacheDifference,
+  CacheExplanation,
+  CacheKeyPart,
+  NearestEntry,
+  PartSideBySide,
+} from "./src/observe/cache_explain.ts";
 export type { GatesOnlyReport, GatesOnlyResult } from "./src/kernel/gates_only.ts";
 export type { Replacement, ReplacementSource } from "./src/kernel/run_replay.ts";
 export type { ReplayEvent } from "./src/kernel/run_history.ts";
@@ -156,6 +165,7 @@ export type {
   AttemptCause,
   AttemptState,
   AttemptStatus,
+  CachedFrom,
   GateRecord,
   GateStatus,
   InputRecord,

@@ -78,6 +78,9 @@ const PURE = [
   "src/observe/provenance_run_facts.ts",
   "src/observe/provenance_tree.ts",
   "src/observe/provenance_diagram.ts",
+  "src/runtime/cache_decider.ts",
+  "src/runtime/cache_key.ts",
+  "src/observe/cache_explain.ts",
 ];
 
 /**

@@ -81,12 +81,14 @@ function explainLines(view: CacheExplanation): string[] {
     );
   }
   if (view.parts_side_by_side.length > 0) {
-    lines.push(`  ${"part".padEnd(12)} ${"this attempt".padEnd(14)} ${"entry".padEnd(14)}`);
+    lines.push(`  ${"part".padEnd(12)} ${"this attempt".padEnd(14)} entry`);
     for (const row of view.parts_side_by_side) {
       const mark = row.same === null ? "" : row.same ? "same" : "differs";
       lines.push(
-        `  ${row.part.padEnd(12)} ${row.attempt.padEnd(14)} ${(row.nearest ?? "-").padEnd(14)} ` +
-          mark,
+        `  ${row.part.padEnd(12)} ${row.attempt.padEnd(14)} ${
+          (row.nearest ?? "-").padEnd(14)
+        } ${mark}`
+          .trimEnd(),
       );
     }
   }
