@@ -196,6 +196,34 @@ Deno.test("--no-cache runs every step, says so in explain, and refreshes the ent
   });
 });
 
+for (const point of ["attempt_started", "gates_starting"]) {
+  Deno.test(`a cached attempt killed at ${point} resumes from the cache, running no process`, async () => {
+    await withFlow(async (ws) => {
+      const first = await start(ws, "hello\n");
+      await Deno.writeTextFile(join(ws, "src.txt"), "hello\n");
+      const killed = await lily(
+        ["run", "start", "flow.yaml", "--input", "src=src.txt", "--json"],
+        { workspace: ws, env: { LILY_TEST_CRASH_AT: point } },
+      );
+      assert(killed.code !== 0, "the runner was not killed");
+      const runs = await lilyJson<{ run_id: string; created_at: string }[]>(["run", "list"], ws);
+      const runId = runs.map((r) => r.run_id).find((id) => id !== first.run_id)!;
+      const resumed = await lily(["run", "resume", runId, "--json"], { workspace: ws });
+      assertEquals(resumed.code, 0, resumed.stderr);
+      const state = (JSON.parse(resumed.stdout) as Started).run_state;
+      assertEquals(await lines(join(ws, "calls.log")), ["ran"]);
+      const attempts = state.steps.build.attempts;
+      assertEquals(attempts.at(-1)?.cached_from?.run, first.run_id);
+      assertEquals(attempts.at(-1)?.gates.looked.status, "pass");
+      assertEquals(state.steps.build.outputs, first.run_state.steps.build.outputs);
+      const expected = point === "attempt_started"
+        ? [["cached", "interrupted"], ["cached", "succeeded"]]
+        : [["cached", "succeeded"]];
+      assertEquals(attempts.map((a) => [a.cause, a.status]), expected);
+    });
+  });
+}
+
 Deno.test("cache list and clear: entries by step; a cleared step misses with no earlier entry", async () => {
   await withFlow(async (ws) => {
     assertEquals(await lilyJson(["cache", "list"], ws), { entries: [] });

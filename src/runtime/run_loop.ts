@@ -915,6 +915,7 @@ class RunLoop {
       ...(hit.supersedes === null ? {} : { supersedes: hit.supersedes }),
       cached_from: hit.from,
     });
+    crashPoint("attempt_started");
     if (Object.keys(hit.inputs).length > 0) {
       this.#access.record({ step: step.id, attempt: attemptNo }, {
         type: "inputs",
