@@ -8,7 +8,7 @@ import { assert, assertEquals, assertMatch, assertNotEquals } from "./_assert.ts
 import type { CacheEntry, CacheKeyParts, CacheProbe } from "../store.ts";
 import type { StepSpec } from "../workflow.ts";
 import type { Confinement } from "../src/policy/policy_model.ts";
-import { cacheable, cacheLookup, useCached } from "../src/runtime/cache_decider.ts";
+import { cacheable, cacheLookup, replayedCause, useCached } from "../src/runtime/cache_decider.ts";
 import { cacheKey, keyStep } from "../src/runtime/cache_key.ts";
 import { normalizeDefinition } from "../src/graph/workflow_definition.ts";
 import {
@@ -124,6 +124,16 @@ Deno.test("UseCached: an entry whose outputs are all there is reused; else the s
   const gone = useCached({ entry: entry(parts), missing: ["out"] });
   assertEquals(gone.kind, "run");
   assertMatch(gone.reason, new RegExp(`no longer in the store: out \\(${OUT}\\)`));
+});
+
+Deno.test("a replay gives back cached where the run reused a result, and only under the same rules", () => {
+  const from = { run: RUN, step: "build", attempt: 1 };
+  const request = { enabled: true, noCache: false, attempt: 1, cause: "first" as const };
+  assertEquals(replayedCause(request, { cached_from: from }), "cached");
+  assertEquals(replayedCause(request, {}), "first");
+  assertEquals(replayedCause({ ...request, enabled: false }, { cached_from: from }), "first");
+  assertEquals(replayedCause({ ...request, noCache: true }, { cached_from: from }), "first");
+  assertEquals(replayedCause({ ...request, cause: "retry" }, { cached_from: from }), "retry");
 });
 
 Deno.test("only a succeeded, non-cached attempt whose every gate passed or was skipped is cached", () => {

@@ -104,6 +104,26 @@ export function useCached(
 }
 
 /**
+ * The cause a replay of a recorded run gives an attempt start: the recorded
+ * lookup stands in for the lookup (a recorded `cached_from` is the entry it
+ * found; none recorded, none was found), so a replay under the recorded
+ * workflow gives back `cached` exactly where the run reused a result, and
+ * one under an edited workflow (the step's `cache` turned off) diverges
+ * there.
+ *
+ * @param request What {@linkcode cacheLookup} is given, with the cause the decider chose.
+ * @param recorded The recorded `attempt_started` event's `cached_from`, if any.
+ * @returns `cached` when the rules look up and the run found an entry; else the decider's cause.
+ */
+export function replayedCause(
+  request: Parameters<typeof cacheLookup>[0],
+  recorded: { readonly cached_from?: CachedFrom },
+): AttemptCause {
+  const plan = cacheLookup(request);
+  return plan.kind === "look_up" && recorded.cached_from !== undefined ? "cached" : request.cause;
+}
+
+/**
  * Whether a finished attempt's result enters the cache: it succeeded, did
  * not itself come from the cache, and every gate passed (or was skipped).
  *
