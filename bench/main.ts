@@ -28,6 +28,7 @@ import { benchProvenance } from "./provenance_bench.ts";
 import { benchPutJson } from "./put_json_bench.ts";
 import { benchRecords } from "./records_bench.ts";
 import { benchSandbox } from "./sandbox_bench.ts";
+import { benchStepCache } from "./step_cache_bench.ts";
 import { benchWorkflow } from "./workflow_bench.ts";
 
 /** The options of a bench run. */
@@ -83,6 +84,7 @@ const BENCHMARKS: readonly ((ctx: BenchContext) => Promise<Figure[]>)[] = [
   benchAccessJournal,
   benchRecords,
   benchProvenance,
+  benchStepCache,
 ];
 
 /**
