@@ -7,7 +7,7 @@
 
 import { UsageError } from "../core/errors.ts";
 import type { Store } from "../store/store.ts";
-import type { CacheEntry } from "../store/ports.ts";
+import type { CacheEntry, CacheKeyParts, CacheProbe } from "../store/ports.ts";
 import { foldEvents } from "../runtime/run_events.ts";
 import { readJournal } from "../runtime/run_journal.ts";
 import {
@@ -46,29 +46,37 @@ export async function explainStepCache(
     );
   }
   const probe = (await store.cache.probes(runId, step)).at(-1);
-  let nearest: NearestEntry | null = null;
-  const hitEntry = probe?.outcome === "hit" && probe.key !== null
-    ? await store.cache.get(probe.key)
-    : undefined;
-  if (probe?.parts != null && hitEntry !== undefined) {
-    nearest = {
-      match: "same key",
-      entry: hitEntry,
-      differences: keyPartDifferences(hitEntry.parts, probe.parts),
-    };
-  } else if (probe?.parts != null && probe.outcome !== "hit") {
-    const earlier = (entries: CacheEntry[]) =>
-      entries.filter((e) => e.run_id !== runId && e.created_at <= probe.at).slice(0, NEAREST_POOL);
-    nearest = nearestEntry(probe.parts, {
-      sameStep: earlier(await store.cache.list({ step, workflow: probe.workflow_name })),
-      sameKind: earlier(await store.cache.list({ executorKind: probe.executor_kind })),
-    });
-  }
+  const parts = probe?.parts ?? null;
   return explainCache({
     runId,
     step,
     probe,
     started: stepState.attempts.length > 0,
-    nearest,
+    nearest: probe === undefined || parts === null ? null : await nearestOf(store, probe, parts),
+  });
+}
+
+/**
+ * The entry a probe is compared with: on a hit, the entry with its key;
+ * else the nearest earlier entry of another run stored before the lookup.
+ */
+async function nearestOf(
+  store: Store,
+  probe: CacheProbe,
+  parts: CacheKeyParts,
+): Promise<NearestEntry | null> {
+  if (probe.outcome === "hit") {
+    const entry = probe.key === null ? undefined : await store.cache.get(probe.key);
+    if (entry === undefined) return null;
+    return { match: "same key", entry, differences: keyPartDifferences(entry.parts, parts) };
+  }
+  const earlier = (entries: CacheEntry[]) =>
+    entries.filter((e) => e.run_id !== probe.run_id && e.created_at <= probe.at)
+      .slice(0, NEAREST_POOL);
+  return nearestEntry(parts, {
+    sameStep: earlier(
+      await store.cache.list({ step: probe.step_id, workflow: probe.workflow_name }),
+    ),
+    sameKind: earlier(await store.cache.list({ executorKind: probe.executor_kind })),
   });
 }

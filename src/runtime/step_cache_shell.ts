@@ -130,7 +130,7 @@ export class StepCacheShell {
     if (attempt === undefined || !cacheable(attempt)) return;
     const probe = (await this.#store.cache.probes(state.run_id, step.id))
       .find((p) => p.attempt === attemptNo);
-    if (probe?.key == null || probe.parts === null) return;
+    if (probe === undefined || probe.key === null || probe.parts === null) return;
     await this.#store.cache.put({
       key: probe.key,
       parts: probe.parts,

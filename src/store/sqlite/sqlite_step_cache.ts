@@ -86,16 +86,16 @@ function parsed<T>(text: string, what: string, path: string): T {
 
 /** Filters of a {@linkcode CacheQuery} as SQL. */
 function where(query: CacheQuery): { sql: string; params: string[] } {
-  const clauses: string[] = [];
-  const params: string[] = [];
-  if (query.step !== undefined) [clauses.push("step_id = ?"), params.push(query.step)];
-  if (query.workflow !== undefined) {
-    [clauses.push("workflow_name = ?"), params.push(query.workflow)];
-  }
-  if (query.executorKind !== undefined) {
-    [clauses.push("executor_kind = ?"), params.push(query.executorKind)];
-  }
-  return { sql: clauses.length > 0 ? ` WHERE ${clauses.join(" AND ")}` : "", params };
+  const filters: [string, string | undefined][] = [
+    ["step_id", query.step],
+    ["workflow_name", query.workflow],
+    ["executor_kind", query.executorKind],
+  ];
+  const given = filters.filter((f): f is [string, string] => f[1] !== undefined);
+  return {
+    sql: given.length > 0 ? ` WHERE ${given.map(([column]) => `${column} = ?`).join(" AND ")}` : "",
+    params: given.map(([, value]) => value),
+  };
 }
 
 /** The step cache in the index database. */
