@@ -27,7 +27,7 @@ Deno.test("schema problems name the line and the field", () => {
     [
       "flow.yaml:3 steps.a: expected one of command, shell, deno, fn, llm",
       'flow.yaml:4 steps.a.comand: unknown key (did you mean "command"?); ' +
-      "expected one of id, description, command, shell, deno, fn, cwd, timeout, env, inputs, policy, run, uses, with, llm, needs, outputs, retry, on_fail, env_pass",
+      "expected one of id, description, command, shell, deno, fn, cwd, timeout, env, inputs, policy, run, uses, with, llm, needs, outputs, retry, on_fail, env_pass, cache",
     ],
   );
   assertEquals(errorLines("name: x\nsteps: []\n"), [

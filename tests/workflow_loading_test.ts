@@ -214,10 +214,10 @@ Deno.test("YAML merge keys and top-level x-* fields hold anchors; other unknown 
     ["b", 60_000, 2, "ci"],
   ]);
   assertEquals(errorLines(`${base}\nz-other: 1\n`), [
-    "flow.yaml:15 z-other: unknown key; expected one of name, description, inputs, policy, steps, gates, max_transitions (keys starting with x- are ignored)",
+    "flow.yaml:15 z-other: unknown key; expected one of name, description, inputs, policy, cache, steps, gates, max_transitions (keys starting with x- are ignored)",
   ]);
   assertEquals(errorLines(`${base}\n    x-nested: 1\n`), [
-    "flow.yaml:15 steps.b.x-nested: unknown key; expected one of id, description, command, shell, deno, fn, cwd, timeout, env, inputs, policy, run, uses, with, llm, needs, outputs, retry, on_fail, env_pass",
+    "flow.yaml:15 steps.b.x-nested: unknown key; expected one of id, description, command, shell, deno, fn, cwd, timeout, env, inputs, policy, run, uses, with, llm, needs, outputs, retry, on_fail, env_pass, cache",
   ]);
   // A bad value that comes from an anchor is reported on the anchor's line.
   assertEquals(
@@ -295,7 +295,7 @@ Deno.test("an unknown key that came through a merge names the anchor's line, and
   const text = "name: a\nx-base: &b\n  shell: echo\n  bogus: 1\nsteps:\n  - id: s\n    <<: *b\n";
   assertEquals(errorLines(text), [
     "flow.yaml:4 steps.s.bogus: unknown key; expected one of id, description, command, shell, " +
-    "deno, fn, cwd, timeout, env, inputs, policy, run, uses, with, llm, needs, outputs, retry, on_fail, env_pass",
+    "deno, fn, cwd, timeout, env, inputs, policy, run, uses, with, llm, needs, outputs, retry, on_fail, env_pass, cache",
   ]);
 });
 

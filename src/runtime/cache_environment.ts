@@ -1,8 +1,8 @@
 /**
  * The environment fields a step cache key covers — the Deno version and the
- * sha256 of the workspace's `deno.lock` — read from the run's
- * `environment_snapshot.v1` (taken once at the run's start), so every
- * attempt of a run, resumed or not, keys on the same environment. A run
+ * sha256 of the workspace's `deno.lock` — read from the run's environment
+ * snapshot (taken once at the run's start), so every attempt of a run,
+ * resumed or not, keys on the same environment. A run
  * without a snapshot (started before snapshots existed) keys on the
  * running Deno and the lock file as they are now.
  *
@@ -22,7 +22,7 @@ function stringOrNull(value: unknown): string | null {
  * Reads the key's environment fields.
  *
  * @param store The open store.
- * @param snapshotId The run's `environment_snapshot.v1` artifact, or null.
+ * @param snapshotId The run's environment snapshot artifact, or null.
  * @returns `deno_version` and `deno_lock_sha256` (null when the workspace has no `deno.lock`).
  * @throws {StorageError} When the snapshot or the lock file cannot be read.
  */
