@@ -181,6 +181,25 @@ Deno.test("a miss after a Deno-version change: explain names the environment fie
   });
 });
 
+Deno.test("a miss after deno.lock changed: explain names the lock hash", async () => {
+  await withFlow(async (ws) => {
+    const lock = join(ws, "deno.lock");
+    await Deno.writeTextFile(lock, '{ "version": "5" }\n');
+    await start(ws, "hello\n");
+    await Deno.writeTextFile(lock, '{ "version": "5", "remote": {} }\n');
+    const second = await start(ws, "hello\n");
+    assertEquals(await lines(join(ws, "calls.log")), ["ran", "ran"]);
+    const [before, after] = [
+      sha256Hex('{ "version": "5" }\n'),
+      sha256Hex('{ "version": "5", "remote": {} }\n'),
+    ];
+    const why = await explain(ws, second.run_id, "build");
+    assertEquals(why.nearest?.differences.map((d) => d.text), [
+      `environment deno_lock_sha256 ${before.slice(0, 12)}… → ${after.slice(0, 12)}…`,
+    ]);
+  });
+});
+
 Deno.test("--no-cache runs every step, says so in explain, and refreshes the entry", async () => {
   await withFlow(async (ws) => {
     await start(ws, "hello\n");
