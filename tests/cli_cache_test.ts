@@ -6,7 +6,7 @@
  * explain`; `--no-cache`; `cache list` and `cache clear`; bad requests.
  */
 
-import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { sha256Hex } from "../src/core/canonical_json.ts";
@@ -247,6 +247,7 @@ Deno.test("cache list and clear: entries by step; a cleared step misses with no 
   await withFlow(async (ws) => {
     assertEquals(await lilyJson(["cache", "list"], ws), { entries: [] });
     assertEquals(await lilyJson(["cache", "clear"], ws), { removed: 0 });
+    await assertRejects(() => Deno.stat(join(ws, ".iris")), Deno.errors.NotFound);
     const first = await start(ws, "hello\n");
     const { entries } = await lilyJson<{ entries: CacheEntry[] }>(["cache", "list"], ws);
     assertEquals(entries.map((e) => [e.step_id, e.run_id, e.attempt]), [[
