@@ -67,4 +67,3 @@ export async function benchStepCache(ctx: BenchContext): Promise<Figure[]> {
     }
   });
 }
-

@@ -62,6 +62,7 @@ interface Explanation {
   attempt: number | null;
   key: string | null;
   cached_from: { run: string; step: string; attempt: number } | null;
+  parts: CacheKeyParts | null;
   nearest: {
     match: string;
     entry: CacheEntry;
@@ -129,6 +130,19 @@ Deno.test("a hit runs no process, reuses the same artifact ids, runs the gates, 
     assertMatch(off.reason, /not enabled for step count/);
     const show = await lily(["run", "show", second.run_id], { workspace: ws });
     assertMatch(show.stdout, /cached/);
+    // The attempt's step_run_record.v1 says where its outputs came from; the run's
+    // environment snapshot gave the key its environment part.
+    const shown = await lilyJson<{
+      environment_snapshot: { deno_version: string } | null;
+      records: { step_id: string; cause: string; cached_from?: unknown }[];
+    }>(["run", "show", second.run_id], ws);
+    const record = shown.records.find((r) => r.step_id === "build");
+    assertEquals(record?.cause, "cached");
+    assertEquals(record?.cached_from, { run: first.run_id, step: "build", attempt: 1 });
+    assertEquals(
+      why.parts?.environment.deno_version,
+      shown.environment_snapshot?.deno_version,
+    );
   });
 });
 

@@ -188,8 +188,11 @@ export interface StepRunRecordV1 {
   readonly cause: AttemptCauseV1 | null;
   /** The attempt it supersedes (a rerun or replacement), or `null`. */
   readonly supersedes: number | null;
-  /** Where a cached attempt's outputs came from, when it was served from the step cache. */
-  readonly cached_from?: string | { readonly [key: string]: unknown };
+  /**
+   * The attempt whose outputs a cached attempt reused (cause `cached`): its
+   * run, step and attempt number.
+   */
+  readonly cached_from?: { readonly run: string; readonly step: string; readonly attempt: number };
   /** How the attempt ended, named as the journal's `attempt_finished` names it. */
   readonly status: "succeeded" | "failed" | "timeout" | "cancelled" | "interrupted";
   /** When it started (ISO-8601). */
@@ -237,8 +240,11 @@ const StepRunRecordV1Schema = z.looseObject({
   cause: z.enum(["first", "retry", "resume", "route", "rerun", "replace", "cached"]).nullable()
     .describe("Why it started"),
   supersedes: z.int().min(1).nullable().describe("The attempt it supersedes"),
-  cached_from: z.union([z.string(), z.record(z.string(), z.unknown())]).optional()
-    .describe("Where a cached attempt's outputs came from"),
+  cached_from: z.strictObject({
+    run: z.string().describe("The run of the attempt reused"),
+    step: z.string().describe("Its step"),
+    attempt: z.int().min(1).describe("Its attempt number"),
+  }).optional().describe("The attempt whose outputs a cached attempt reused"),
   status: z.enum(["succeeded", "failed", "timeout", "cancelled", "interrupted"])
     .describe("How the attempt ended"),
   started_at: isoTime().describe("When it started"),

@@ -933,7 +933,7 @@ class RunLoop {
       duration_ms: elapsedMs(this.#clock, hit.started),
       outputs: { ...hit.outputs },
       logs: {},
-      executor: { executor: step.executor.kind, cached_from: hit.from },
+      executor: { executor: step.executor.kind },
     };
     if (!this.#graph.gatesOf.has(step.id)) {
       this.#heldEnds.set(step.id, end);

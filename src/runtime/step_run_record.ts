@@ -49,15 +49,11 @@ function retryCount(step: StepState, attempt: AttemptState): number {
   return count;
 }
 
-/** Fields a later layer adds to an attempt (`supersedes`, `cached_from`), read when present. */
+/** What an attempt supersedes (a rerun or a replacement) and, when cached, whose outputs it reused. */
 function lineage(attempt: AttemptState): Pick<StepRunRecordV1, "supersedes" | "cached_from"> {
-  const extra = attempt as unknown as { supersedes?: unknown; cached_from?: unknown };
-  const cached = extra.cached_from;
   return {
-    supersedes: typeof extra.supersedes === "number" ? extra.supersedes : null,
-    ...(typeof cached === "string" || (cached !== null && typeof cached === "object")
-      ? { cached_from: cached as StepRunRecordV1["cached_from"] }
-      : {}),
+    supersedes: attempt.supersedes ?? null,
+    ...(attempt.cached_from ? { cached_from: { ...attempt.cached_from } } : {}),
   };
 }
 
