@@ -333,3 +333,22 @@ Deno.test("cache explain of an unknown step or run: one line, exit 2 or 1, JSON 
     assertEquals(missing.stderr.trim().split("\n").length, 1);
   });
 });
+
+Deno.test("gc of the run a cached attempt reused keeps the reused outputs: the later run still reads them", async () => {
+  await withFlow(async (ws) => {
+    const first = await start(ws, "hello\n");
+    const second = await start(ws, "hello\n");
+    const out = second.run_state.steps.build.outputs.out;
+    assertEquals(out, first.run_state.steps.build.outputs.out);
+    const gc = await lilyJson<{ runs: string[]; artifacts: string[]; referenced_kept: string[] }>(
+      ["gc", "--keep-last", "1"],
+      ws,
+    );
+    assertEquals(gc.runs, [first.run_id]);
+    assert(gc.referenced_kept.includes(out), JSON.stringify(gc));
+    assert(!gc.artifacts.includes(out));
+    const got = await lily(["artifact", "get", out], { workspace: ws });
+    assertEquals(got.code, 0, got.stderr);
+    assertEquals(got.stdout, "HELLO\n");
+  });
+});

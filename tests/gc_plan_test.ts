@@ -93,3 +93,40 @@ Deno.test("plan: a payload shared with a kept run stays, pinned artifacts and ru
   assertEquals(plan.shared_kept, 1);
   assertEquals(plan.leftovers, ["/cas/tmp/1.tmp"]);
 });
+
+Deno.test("plan: an artifact of a selected run that a kept run reads (an @ID input, a cached attempt's record) is kept", () => {
+  const rows = [
+    row("old", "o1", "read"),
+    row("old", "o2", "cached"),
+    row("old", "o3", "alone"),
+    { ...row("new", "n1", "made"), input_artifact_refs: ["o1"] },
+    {
+      ...row("new", "n2", "record"),
+      artifact_type: "step_run_record.v1",
+      input_artifact_refs: ["o2"],
+    },
+    // A selected run's own record names its outputs: that keeps nothing.
+    {
+      ...row("old", "o4", "own"),
+      artifact_type: "step_run_record.v1",
+      input_artifact_refs: ["o3"],
+    },
+  ];
+  const plan = planGc({
+    now: NOW,
+    selection: { older_than_ms: null, keep_last: 1 },
+    runs: [run("old", 5), run("new", 1)],
+    rows,
+    collected: new Set(),
+    pinned: new Set(),
+    contents: ["read", "cached", "alone", "made", "record", "own"].map((sha256) => ({
+      sha256,
+      size: 2,
+    })),
+    keys: [],
+    leftovers: [],
+  });
+  assertEquals(plan.artifacts, ["o3"]);
+  assertEquals(plan.referenced_kept, ["o1", "o2"]);
+  assertEquals(plan.payloads.map((p) => p.sha256), ["alone"]);
+});

@@ -40,13 +40,15 @@ function gcLines(report: GcReport): string[] {
   return [
     ...report.runs.map((id) => `run ${id}: payloads collected`),
     ...report.pinned_kept.map((id) => `artifact ${id}: pinned, kept`),
+    ...report.referenced_kept.map((id) => `artifact ${id}: read by a kept run, kept`),
     ...report.payloads.map((p) => `payload ${p.sha256} (${p.size} bytes): ${verb}`),
     ...report.leftovers.map((path) => `leftover ${path}: ${verb}`),
     `${report.dry_run ? "Dry run: nothing changed. " : ""}` +
     `${report.runs.length} runs selected, ${report.artifacts.length} artifacts collected, ` +
     `${report.payloads.length} payloads ${verb} (${mib(report.bytes_freed)}), ` +
     `${report.shared_kept} kept as shared with kept artifacts, ` +
-    `${report.pinned_kept.length} pinned kept` + (report.gc_id ? ` (gc ${report.gc_id})` : ""),
+    `${report.pinned_kept.length} pinned kept, ${report.referenced_kept.length} read by kept runs` +
+    (report.gc_id ? ` (gc ${report.gc_id})` : ""),
   ];
 }
 

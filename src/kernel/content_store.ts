@@ -213,6 +213,7 @@ function emptyPlan(): GcPlan {
     runs: [],
     artifacts: [],
     pinned_kept: [],
+    referenced_kept: [],
     keys: [],
     payloads: [],
     shared_kept: 0,

@@ -14,6 +14,9 @@
  *   the run's own records ({@linkcode RECORD_TYPES}: run metadata, small,
  *   read by `lily run show`). Its index row stays, marked collected
  *   (provenance still knows its hash); its path (key) is removed.
+ * - An artifact of a selected run that a kept run's artifact names as an
+ *   input (an `@ARTIFACT_ID` input, a step run record of a cached attempt
+ *   that reused it) is kept too: a kept run still reads it.
  * - A payload is removed when no artifact that is not collected (pinned
  *   ones included) has its hash: dedup means a payload can be shared by a
  *   collected and a kept run, and then it stays.
@@ -101,6 +104,8 @@ export interface GcPlan {
   readonly artifacts: string[];
   /** Pinned artifacts of selected runs, kept. */
   readonly pinned_kept: string[];
+  /** Artifacts of selected runs kept because a kept run's artifact names them as inputs. */
+  readonly referenced_kept: string[];
   /** The keys to remove. */
   readonly keys: string[];
   /** The payloads to remove. */
@@ -148,12 +153,20 @@ export function selectRuns(runs: readonly GcRun[], selection: GcSelection, now: 
 export function planGc(facts: GcFacts): GcPlan {
   const runs = selectRuns(facts.runs, facts.selection, facts.now);
   const selected = new Set(runs);
+  const referenced = new Set(
+    facts.rows
+      .filter((row) => !selected.has(row.run_id) && !facts.collected.has(row.artifact_id))
+      .flatMap((row) => row.input_artifact_refs),
+  );
   const artifacts: string[] = [];
   const pinnedKept: string[] = [];
+  const referencedKept: string[] = [];
   for (const row of facts.rows) {
     if (!selected.has(row.run_id) || facts.collected.has(row.artifact_id)) continue;
     if (RECORD_TYPES.includes(row.artifact_type)) continue;
-    (facts.pinned.has(row.artifact_id) ? pinnedKept : artifacts).push(row.artifact_id);
+    if (facts.pinned.has(row.artifact_id)) pinnedKept.push(row.artifact_id);
+    else if (referenced.has(row.artifact_id)) referencedKept.push(row.artifact_id);
+    else artifacts.push(row.artifact_id);
   }
   const collectedNow = new Set(artifacts);
   const gone = (id: string) => facts.collected.has(id) || collectedNow.has(id);
@@ -171,6 +184,7 @@ export function planGc(facts: GcFacts): GcPlan {
     runs,
     artifacts: artifacts.sort(),
     pinned_kept: pinnedKept.sort(),
+    referenced_kept: referencedKept.sort(),
     keys: facts.keys.filter((key) => !keptSlots.has(parentOf(key))),
     payloads: facts.contents.filter((c) => !keptShas.has(c.sha256)),
     shared_kept: [...freedShas].filter((sha) => keptShas.has(sha)).length,

@@ -76,10 +76,18 @@ export async function storeAttemptRecord(
     sha256Of: (id) => hashes.get(id) ?? null,
     redactor: options.redactor,
   });
+  // The record's index inputs are the artifacts it describes (read and
+  // produced), so the index knows a kept run still refers to them: a cached
+  // attempt's outputs belong to an earlier run, which gc then keeps.
+  const described = [
+    ...Object.values(attempt.inputs).map((input) => input.artifact_id),
+    ...Object.values(attempt.outputs),
+  ];
   const ref = await store.artifacts.putJson(runId, record, {
     type: STEP_RUN_RECORD_TYPE,
     name,
     producer: { id: "lily", kind: "system" },
+    inputs: [...new Set(described)],
   });
   return ref.artifact_id;
 }
