@@ -79,3 +79,4 @@ export {
   CommandExecutor,
   type CommandExecutorOptions,
 } from "./src/runtime/executors/command_executor.ts";
+export { DenoExecutor, type DenoExecutorOptions } from "./src/runtime/executors/deno_executor.ts";

@@ -90,8 +90,12 @@ export type {
   TemplateUseDefinition,
 } from "./src/graph/workflow_definition.ts";
 export type {
+  DenoSpec,
   FnContext,
+  LlmMessage,
+  LlmSpec,
   OutputKind,
+  OutputSpec,
   PolicySpec,
   RetryOn,
   StepFunction,

@@ -200,7 +200,9 @@ export function applyUnifiedDiff(
     }
     const text = applyPatch(before ?? "", change.patch);
     if (text === false) throw new PatchError(hunkMismatch(change, before ?? ""));
-    if (change.oldPath !== null && change.oldPath !== change.newPath) after.set(change.oldPath, null);
+    if (change.oldPath !== null && change.oldPath !== change.newPath) {
+      after.set(change.oldPath, null);
+    }
     if (change.newPath !== null) after.set(change.newPath, text);
   }
   return after;

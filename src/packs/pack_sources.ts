@@ -9,7 +9,7 @@ import type { LilyConfig } from "./workspace_config.ts";
 import type { PackSource } from "./pack_loader.ts";
 
 /** The packs shipped with Lily, by name (each is `packs/<name>/mod.ts`). */
-export const SHIPPED_PACKS: readonly string[] = ["deno"];
+export const SHIPPED_PACKS: readonly string[] = ["deno", "agent"];
 
 /**
  * The URL of a shipped pack's module.

@@ -101,6 +101,8 @@ export interface AttemptContextOptions {
   readonly onAccess?: OnAccess;
   /** The run's redactor, handed to the executor for the attempt's logs. */
   readonly redactor?: Redactor;
+  /** The kernel's `llm` executor, handed to executors that ask a model. */
+  readonly llm?: ExecutionContext["llm"];
 }
 
 /**
@@ -155,5 +157,6 @@ export async function buildAttemptContext(
     confinement: options.confinement,
     ...(options.onAccess ? { onAccess: options.onAccess } : {}),
     ...(options.redactor ? { redactor: options.redactor } : {}),
+    ...(options.llm ? { llm: options.llm } : {}),
   };
 }

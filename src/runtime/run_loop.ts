@@ -35,7 +35,7 @@ import {
   storeLogs,
 } from "./attempt_workspace.ts";
 import { attemptConfinement, buildAttemptContext } from "./attempt_context.ts";
-import type { AccessReport, ExecutionResult } from "./executors/executor.ts";
+import type { AccessReport, ExecutionContext, ExecutionResult } from "./executors/executor.ts";
 import {
   accessEntryOf,
   AccessJournal,
@@ -761,6 +761,7 @@ class RunLoop {
         onAccess: (report) =>
           this.#access.record(subject, this.#redactor.value(accessEntryOf(report))),
         redactor: this.#redactor,
+        llm: this.#options.executors.llm as ExecutionContext["llm"],
       });
       env = ctx.env;
       const executor = executorFor(this.#options.executors, step.executor);

@@ -11,7 +11,7 @@
  */
 
 import type { Redactor } from "../../core/redaction.ts";
-import type { OutputSpec } from "../../graph/workflow.ts";
+import type { LlmSpec, OutputSpec } from "../../graph/workflow.ts";
 import type { Confinement } from "../../policy/policy_model.ts";
 import type { PolicyViolation } from "../../policy/policy_violation.ts";
 import type { ExecutorKind, ExecutorKindSpec } from "../../graph/executor_kind.ts";
@@ -129,6 +129,14 @@ export interface ExecutionContext {
    * cannot, and say so in `docs/security.md`.
    */
   readonly confinement: Confinement;
+  /**
+   * The kernel's `llm` executor, for an executor that asks a model as part of
+   * its work (the `agent` pack's `agent/edit`): given an `llm` spec and a
+   * context, it sends the messages to the kernel's provider, writes the reply
+   * as the spec's output and reports the exchanges, as for an `llm` step.
+   * Absent where the registry has no `llm` kind.
+   */
+  readonly llm?: Executor<LlmSpec>;
   /**
    * Told what the attempt was granted and, for `deno` attempts, every
    * permission decision, so the runtime can journal them.
