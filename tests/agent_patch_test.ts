@@ -4,6 +4,22 @@
  */
 
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
+
+/** Asserts `fn` throws an instance of `type` whose message includes `text`. */
+function assertThrowsWith(
+  fn: () => unknown,
+  type: new (message: string) => Error,
+  text: string,
+): void {
+  assertThrows(fn, (err: unknown) => {
+    assert(err instanceof type, `expected a ${type.name}, got ${err}`);
+    assert(
+      err.message.includes(text),
+      `${JSON.stringify(err.message)} lacks ${JSON.stringify(text)}`,
+    );
+    return true;
+  });
+}
 import {
   applyUnifiedDiff,
   basePaths,
@@ -36,12 +52,12 @@ Deno.test("diffOfReply: a bare diff, one fenced block, or a clear refusal", () =
   assertEquals(diffOfReply(FIX), FIX);
   assertEquals(diffOfReply(`Here is the fix:\n\n\`\`\`diff\n${FIX}\`\`\`\nDone.`), FIX);
   assertEquals(diffOfReply(FIX.trimEnd()), FIX);
-  assertThrows(
+  assertThrowsWith(
     () => diffOfReply("I think the bug is in twice()."),
     PatchError,
     'The reply is not a unified diff (it starts "I think the bug is in twice().")',
   );
-  assertThrows(
+  assertThrowsWith(
     () => diffOfReply(`\`\`\`diff\n${FIX}\`\`\`\n\`\`\`diff\n${FIX}\`\`\`\n`),
     PatchError,
     "The reply holds 2 fenced diffs",
@@ -64,41 +80,41 @@ Deno.test("parseUnifiedDiff: paths without a/ b/, creations and deletions, and e
     ["src/new.ts", false],
     ["src/old.ts", true],
   ]);
-  assertThrows(() => parseUnifiedDiff("just words\n"), PatchError, "The diff changes no file");
-  assertThrows(
+  assertThrowsWith(() => parseUnifiedDiff("just words\n"), PatchError, "The diff changes no file");
+  assertThrowsWith(
     () => parseUnifiedDiff("--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n x\n"),
     PatchError,
     "The diff cannot be read",
   );
-  assertThrows(
+  assertThrowsWith(
     () => parseUnifiedDiff("--- a/../etc/passwd\n+++ b/../etc/passwd\n@@ -1 +1 @@\n-a\n+b\n"),
     PatchError,
     'The diff names "a/../etc/passwd": expected a path without empty, . or .. parts',
   );
-  assertThrows(
+  assertThrowsWith(
     () => parseUnifiedDiff("--- /etc/passwd\n+++ /etc/passwd\n@@ -1 +1 @@\n-a\n+b\n"),
     PatchError,
     "expected a path relative to the workspace",
   );
-  assertThrows(() => parseUnifiedDiff(FIX + FIX), PatchError, "changes src/twice.ts twice");
+  assertThrowsWith(() => parseUnifiedDiff(FIX + FIX), PatchError, "changes src/twice.ts twice");
 });
 
 Deno.test("applyUnifiedDiff: exact context only, all or nothing", () => {
   const changes = parseUnifiedDiff(FIX);
   const after = applyUnifiedDiff(changes, new Map([["src/twice.ts", SOURCE]]));
   assertEquals(after.get("src/twice.ts"), SOURCE.replace("n + 2", "n * 2"));
-  assertThrows(
+  assertThrowsWith(
     () => applyUnifiedDiff(changes, new Map([["src/twice.ts", SOURCE.replace("n + 2", "n+2")]])),
     PatchError,
     "Hunk 1 of src/twice.ts (@@ -1,3) does not match the file",
   );
-  assertThrows(
+  assertThrowsWith(
     () => applyUnifiedDiff(changes, new Map([["src/twice.ts", null]])),
     PatchError,
     "The diff changes src/twice.ts, which does not exist",
   );
   const create = parseUnifiedDiff("--- /dev/null\n+++ b/src/twice.ts\n@@ -0,0 +1 @@\n+x\n");
-  assertThrows(
+  assertThrowsWith(
     () => applyUnifiedDiff(create, new Map([["src/twice.ts", SOURCE]])),
     PatchError,
     "The diff creates src/twice.ts, which exists already",
@@ -120,18 +136,18 @@ Deno.test("scopeOf reads constraints.paths; inScope is equality or a directory p
   assert(!inScope("README.md.bak", scope));
   assert(!inScope("tests/twice_test.ts", scope));
   assert(inScope("anything/at/all", scopeOf({ goal: "g", constraints: { paths: ["."] } })));
-  assertThrows(() => scopeOf({ goal: "g" }), ScopeError, "expected constraints.paths");
-  assertThrows(
+  assertThrowsWith(() => scopeOf({ goal: "g" }), ScopeError, "expected constraints.paths");
+  assertThrowsWith(
     () => scopeOf({ goal: "g", constraints: ["no tests"] }),
     ScopeError,
     "names no files in scope",
   );
-  assertThrows(
+  assertThrowsWith(
     () => scopeOf({ goal: "g", constraints: { paths: ["src/*.ts"] } }),
     ScopeError,
     'constraints.paths[0] of the work order ("src/*.ts"): expected a file or directory, not a glob',
   );
-  assertThrows(
+  assertThrowsWith(
     () => scopeOf({ goal: "g", constraints: { paths: ["../up"] } }),
     ScopeError,
     "expected a path without empty, . or .. parts",
