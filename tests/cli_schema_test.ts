@@ -5,7 +5,8 @@ import { VALID } from "./_contract_samples.ts";
 
 const KERNEL_IDS = Object.keys(VALID).sort();
 /** The types `schema list` shows in a workspace without lily.json: the kernel's and the shipped packs'. */
-const LISTED = [...KERNEL_IDS, "deno/test_report.v1"].sort();
+const PACK_IDS = ["agent/patch.v1", "agent/test_report.v1", "deno/test_report.v1"];
+const LISTED = [...KERNEL_IDS, ...PACK_IDS].sort();
 const originOf = (id: string) => id.includes("/") ? id.slice(0, id.indexOf("/")) : "kernel";
 
 Deno.test("lily schema list shows every kernel and shipped pack type with its origin and description", async () => {
@@ -61,7 +62,7 @@ Deno.test("lily schema export writes one <id>.schema.json per type and an index"
     const files = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
     assertEquals(
       files,
-      [...KERNEL_IDS.map((id) => `${id}.schema.json`), "deno", "index.json"].sort(),
+      [...KERNEL_IDS.map((id) => `${id}.schema.json`), "agent", "deno", "index.json"].sort(),
     );
     assert((await Deno.stat(join(dir, "deno", "test_report.v1.schema.json"))).isFile);
     const index = JSON.parse(await Deno.readTextFile(join(dir, "index.json")));

@@ -56,7 +56,7 @@ Deno.test("a pack in a folder named in lily.json loads, and a workflow uses its 
     const mine = packs.find((p) => p.name === "mine");
     assertEquals(mine?.status, "loaded");
     assertEquals(mine?.from, "lily.json");
-    assertEquals(packs.map((p) => p.name), ["deno", "mine"]);
+    assertEquals(packs.map((p) => p.name), ["deno", "agent", "mine"]);
     const run = await lily(["run", "start", "flow.yaml"], { workspace: ws, env: SANDBOX_ENV });
     assertEquals(run.code, 0, run.stderr);
     const listed = await lilyJson<{ type: string }[]>(
@@ -94,7 +94,7 @@ Deno.test("a pack given by file URL loads; pack show lists its items with descri
     assertMatch(text.stdout, /step acme\/greet: greets someone\n {2}with\.name: who to greet/);
     const unknown = await lily(["pack", "show", "nope"], { workspace: ws });
     assertEquals(unknown.code, 1);
-    assertMatch(unknown.stderr, /No pack named "nope"; known: deno, acme/);
+    assertMatch(unknown.stderr, /No pack named "nope"; known: deno, agent, acme/);
   });
 });
 
