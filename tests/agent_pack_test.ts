@@ -190,8 +190,33 @@ Deno.test("the fix-until-green workflow: a wrong patch, the tests gate fails, on
     assert(right.files[0].base_sha256 !== sha256Text(ORIGINAL), "made against the wrong patch");
     assertEquals(right.diff, REPLIES.edit[1]);
     assertEquals((await refs(ws, "policy_violation.v1")).length, 0);
+
+    // apply wrote through a deno process confined to the scope: the broker allowed only
+    // src/stats.ts, and in the sandbox it is the only writable path of the workspace.
+    const [run0] = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
+    const journal = await lilyJson<JournalView>(["journal", run0.run_id], ws);
+    const apply = journal.steps.find((s) => s.step === "apply")!;
+    const stats = join(ws, "src", "stats.ts");
+    for (const attempt of apply.attempts) {
+      const writes = attempt.permissions.filter((p) => p.kind === "write");
+      assertEquals(writes.map((p) => [p.target, p.decision]), [[stats, "allow"]]);
+      const writable = attempt.grant!.mounts
+        .filter((m) => m.mode === "writable" && !m.path.startsWith(join(ws, ".iris")))
+        .map((m) => m.path);
+      assertEquals(writable, attempt.grant!.sandbox === "bubblewrap" ? [stats] : []);
+    }
   });
 });
+
+interface JournalView {
+  steps: {
+    step: string;
+    attempts: {
+      grant: { sandbox: string; mounts: { mode: string; path: string }[] } | null;
+      permissions: { kind: string; target: string; decision: string }[];
+    }[];
+  }[];
+}
 
 Deno.test("apply_patch refuses a patch touching a file outside the work order's scope: a policy_violation.v1, nothing written; the in-scope part alone applies", async () => {
   await withTempDir(async (dir) => {
@@ -353,5 +378,28 @@ Deno.test("an llm step's {{inputs.feedback}} is empty on its first visit and the
     assertEquals(await requestText(ws, "llm.ask.1.1.request"), "Feedback: []");
     const second = await requestText(ws, "llm.ask.2.1.request");
     assertMatch(second, /^Feedback: \[\{.*"gate_id":"yes".*"status":"fail".*\}\]$/);
+  });
+});
+
+const EDIT_ONLY = `name: edit-only
+inputs:
+  work_order: { type: work_order.v1 }
+steps:
+  - id: edit
+    uses: agent/edit
+    with: { model: m }
+`;
+
+Deno.test("agent/edit shows the files as they are: a {{inputs.NAME}} in a file in scope reaches the model verbatim", async () => {
+  await withTempDir(async (ws) => {
+    await agentWorkspace(ws, { script: { edit: [STATS_EDIT] }, workflow: EDIT_ONLY });
+    const text = `${ORIGINAL}// a template: {{inputs.secret}} and {{inputs.work_order}}\n`;
+    await Deno.writeTextFile(join(ws, "src", "stats.ts"), text);
+    const run = await start(ws);
+    assertEquals(run.code, 0, run.stderr);
+    assertStringIncludes(await requestText(ws, "llm.edit.1.1.request"), text);
+    const [patch] = await refs(ws, "agent/patch.v1");
+    const stored = await payload<{ files: { base_sha256: string }[] }>(ws, patch.artifact_id);
+    assertEquals(stored.files[0].base_sha256, sha256Text(text));
   });
 });

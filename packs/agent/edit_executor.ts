@@ -15,7 +15,14 @@
 
 import { z } from "zod";
 import { join } from "node:path";
-import type { ExecutionContext, ExecutionResult, Executor, LlmSpec } from "../../pack.ts";
+import type {
+  ExecutionContext,
+  ExecutionResult,
+  Executor,
+  LlmMessage,
+  LlmSpec,
+  MaterializedInput,
+} from "../../pack.ts";
 import { EDIT_SYSTEM, editMessages, feedbackText } from "./edit_prompt.ts";
 import { type PatchBase, ScopeError, scopeOf, sha256Text } from "./patch_scope.ts";
 import {
@@ -81,6 +88,30 @@ async function bases(
     path,
     base_sha256: text === null ? null : sha256Text(text),
   }));
+}
+
+const PLACEHOLDER = /\{\{\s*inputs\.([^{}\s]+)\s*\}\}/g;
+
+/**
+ * Inputs that fill each `{{inputs.NAME}}` in the messages with itself, so
+ * the `llm` executor sends the files' text as it is (its placeholders are
+ * for a workflow's own prompts, and the messages here are already filled).
+ */
+async function literalInputs(
+  messages: readonly LlmMessage[],
+  dir: string,
+): Promise<Record<string, MaterializedInput>> {
+  const inputs: Record<string, MaterializedInput> = {};
+  for (const message of messages) {
+    for (const [, name] of message.content.matchAll(PLACEHOLDER)) {
+      if (Object.hasOwn(inputs, name)) continue;
+      await Deno.mkdir(dir, { recursive: true });
+      const path = join(dir, `${Object.keys(inputs).length}.txt`);
+      await Deno.writeTextFile(path, `{{inputs.${name}}}`);
+      inputs[name] = { name, artifactId: "", artifactType: "text", path, sha256: "" };
+    }
+  }
+  return inputs;
 }
 
 async function readInput(ctx: ExecutionContext, name: string): Promise<string | undefined> {
@@ -159,6 +190,7 @@ export const agentEditExecutor: Executor<AgentEditSpec> & { readonly description
     };
     const reply = await ctx.llm.execute(asked, {
       ...ctx,
+      inputs: await literalInputs(messages, join(ctx.scratchDir, "literal")),
       outputDir: replyDir,
       outputs: { reply: { type: "agent/reply", path: "reply.txt", kind: "text", required: true } },
     });
