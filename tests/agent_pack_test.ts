@@ -403,3 +403,31 @@ Deno.test("agent/edit shows the files as they are: a {{inputs.NAME}} in a file i
     assertEquals(stored.files[0].base_sha256, sha256Text(text));
   });
 });
+
+Deno.test("deno task demo runs the loop: one route back, green, the final patch's provenance as Mermaid, each step's policy; the repository is not edited", async () => {
+  const before = await Deno.readTextFile(join(EXAMPLE, "project", "src", "stats.ts"));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "demo"],
+    cwd: REPO,
+    env: { NO_COLOR: "1", ...SANDBOX_ENV },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  assertMatch(stdout, /\nRun \S+ succeeded\n/);
+  assertMatch(stdout, /Routes taken:\n {2}1\. gate green on_fail → edit: after test#1, 1 of max 3/);
+  assert(!stdout.includes("  2. gate green"), "exactly one route back");
+  assertMatch(stdout, /\$ lily provenance \S+ --format mermaid .*\nflowchart LR\n/);
+  assertMatch(stdout, /agent\/patch\.v1 #quot;edit\.patch#quot;/);
+  assertMatch(stdout, /The policy each step ran under/);
+  assertMatch(stdout, /\n {2}edit {3}in Lily's process/);
+  assertMatch(
+    stdout,
+    /\n {2}apply {2}.*(writes in the workspace: src\/stats\.ts|allowed in the workspace: src\/stats\.ts)/,
+  );
+  assertMatch(stdout, /"reasons":\["1 of 3 tests failed: median\(\) of unsorted numbers/);
+  assertMatch(stdout, /OK: 1 runs, \d+ artifacts checked, 0 errors/);
+  assertEquals(await Deno.readTextFile(join(EXAMPLE, "project", "src", "stats.ts")), before);
+  assertEquals(before, ORIGINAL);
+});
