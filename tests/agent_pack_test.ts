@@ -244,6 +244,12 @@ Deno.test("apply_patch refuses a patch touching a file outside the work order's 
       ORIGINAL,
       "all or nothing: the in-scope file of a refused patch is not written either",
     );
+    // The workflow's route on apply takes the refusal back to edit as its feedback.
+    assertStringIncludes(
+      await requestText(mixed, "llm.edit.2.1.request"),
+      "Step apply attempt 1: failed: Policy violation: agent/apply_patch refused to write " +
+        "src/stats_test.ts: outside the work order's scope (src/stats.ts)",
+    );
 
     await agentWorkspace(inScope, { script: { edit: [STATS_EDIT] } });
     const applied = await start(inScope);
@@ -253,6 +259,26 @@ Deno.test("apply_patch refuses a patch touching a file outside the work order's 
       `// edited\n${ORIGINAL}`,
     );
     assertEquals((await refs(inScope, "policy_violation.v1")).length, 0);
+  });
+});
+
+Deno.test("a refused patch and a failed test both go back to edit: refused, wrong, right, green", async () => {
+  await withTempDir(async (ws) => {
+    await agentWorkspace(ws, { script: { edit: [TEST_EDIT, ...REPLIES.edit] } });
+    const run = await start(ws);
+    assertEquals(run.code, 0, run.stderr);
+    const state = await shown(ws);
+    assertEquals(state.routes.map((r) => [r.route, r.goto, r.count]), [
+      ["steps.apply.on_fail", "edit", 1],
+      ["gates.green.on_fail", "edit", 1],
+    ]);
+    assertEquals(
+      state.run_state.steps.apply.attempts.map((a) => a.status),
+      ["failed", "succeeded", "succeeded"],
+    );
+    assertEquals((await refs(ws, "policy_violation.v1")).length, 1);
+    assertEquals(await Deno.readTextFile(join(ws, "src", "stats_test.ts")), TESTS);
+    assertEquals(await Deno.readTextFile(join(ws, "src", "stats.ts")), FIXED);
   });
 });
 

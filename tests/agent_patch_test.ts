@@ -36,6 +36,7 @@ import {
   scopeOf,
   sha256Text,
 } from "../packs/agent/patch_scope.ts";
+import { EDIT_SYSTEM, editMessages, feedbackText } from "../packs/agent/edit_prompt.ts";
 
 const SOURCE = "export function twice(n: number): number {\n  return n + 2;\n}\n";
 
@@ -177,4 +178,56 @@ Deno.test("baseMismatches names each file that changed, appeared or vanished sin
       `${sha256Text("b\n").slice(0, 12)}… found)`,
   );
   assertEquals(mismatchMessage(found[1]).includes("absent expected"), true);
+});
+
+Deno.test("feedbackText puts each kind of failing record in words; editMessages says which round it is", () => {
+  const gate = JSON.stringify({
+    gate_id: "green",
+    step_id: "test",
+    status: "fail",
+    reasons: ["1 of 3 tests failed: sorts (./a_test.ts:3): expected 9, got 2"],
+  });
+  assertEquals(
+    feedbackText("gate_result.v1", gate),
+    "Gate green on step test: fail\n1 of 3 tests failed: sorts (./a_test.ts:3): expected 9, got 2",
+  );
+  const failure = JSON.stringify({
+    step_id: "apply",
+    attempt: 1,
+    status: "failed",
+    message: "Policy violation: agent/apply_patch refused to write a_test.ts: outside the scope",
+  });
+  assertEquals(
+    feedbackText("step_failure.v1", failure),
+    "Step apply attempt 1: failed: Policy violation: agent/apply_patch refused to write a_test.ts: outside the scope",
+  );
+  const report = JSON.stringify({
+    passed: 1,
+    failed: 1,
+    total: 2,
+    failures: [{ name: "sorts", file: "./a_test.ts", message: "expected 9, got 2" }],
+  });
+  assertEquals(
+    feedbackText("deno/test_report.v1", report),
+    "1 of 2 tests failed:\n- sorts (./a_test.ts): expected 9, got 2",
+  );
+  assertEquals(feedbackText("note.v1", "plain words"), "plain words");
+
+  const request = {
+    workOrder: { goal: "Fix it", acceptance_criteria: ["tests pass"] },
+    scope: ["src"],
+    files: [{ path: "src/a.ts", text: "export const a = 1;\n", sha256: sha256Text("") }],
+    skipped: ["src/logo.png"],
+    system: EDIT_SYSTEM,
+  };
+  const [system, first] = editMessages({ ...request, feedback: null });
+  assertEquals(system, { role: "system", content: EDIT_SYSTEM });
+  assert(first.content.includes("Goal: Fix it"));
+  assert(first.content.includes("- tests pass"));
+  assert(first.content.includes("## src/a.ts\n\n```\nexport const a = 1;\n```"));
+  assert(first.content.includes("Not shown (binary or too large): src/logo.png"));
+  assert(first.content.includes("None yet: this is the first attempt."));
+  const [, again] = editMessages({ ...request, feedback: "Gate green on step test: fail" });
+  assert(again.content.includes("it failed:\n\nGate green on step test: fail"));
+  assert(!again.content.includes("None yet"));
 });
