@@ -457,3 +457,22 @@ Deno.test("deno task demo runs the loop: one route back, green, the final patch'
   assertEquals(await Deno.readTextFile(join(EXAMPLE, "project", "src", "stats.ts")), before);
   assertEquals(before, ORIGINAL);
 });
+
+const NOT_A_PATCH = `name: not-a-patch
+inputs:
+  work_order: { type: work_order.v1 }
+steps:
+  - id: apply
+    uses: agent/apply_patch
+    inputs: { patch: inputs.work_order }
+`;
+
+Deno.test("apply_patch given an input that is not an agent/patch.v1 fails naming the field", async () => {
+  await withTempDir(async (ws) => {
+    await agentWorkspace(ws, { workflow: NOT_A_PATCH });
+    const run = await start(ws);
+    assertEquals(run.code, 1, run.stderr);
+    assertMatch(run.stderr, /apply#1 failed .*The input patch is not an agent\/patch\.v1: diff: /);
+    assertEquals(await Deno.readTextFile(join(ws, "src", "stats.ts")), ORIGINAL);
+  });
+});

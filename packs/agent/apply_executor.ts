@@ -28,7 +28,7 @@ import {
   type OnSpawn,
   type PolicyViolation,
 } from "../../executors.ts";
-import type { AgentPatch } from "./edit_executor.ts";
+import { type AgentPatch, agentPatchSchema } from "./agent_patch.ts";
 import {
   baseMismatches,
   inScope,
@@ -109,10 +109,24 @@ function failed(message: string, summary: Record<string, unknown>): ExecutionRes
   return { status: "failed", exitCode: null, message, summary };
 }
 
+/** An input that is not what the step needs; `message` names it. */
+class InputError extends Error {}
+
 async function readInput(ctx: ExecutionContext, name: string): Promise<unknown> {
   const input = ctx.inputs[name];
-  if (input === undefined) throw new ScopeError(`agent/apply_patch has no input ${name}`);
+  if (input === undefined) throw new InputError(`agent/apply_patch has no input ${name}`);
   return JSON.parse(await Deno.readTextFile(input.path));
+}
+
+async function readPatch(ctx: ExecutionContext, name: string): Promise<AgentPatch> {
+  const parsed = agentPatchSchema.safeParse(await readInput(ctx, name));
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new InputError(
+    `The input ${name} is not an agent/patch.v1: ${
+      issue.path.join(".") || "(root)"
+    }: ${issue.message}`,
+  );
 }
 
 /** What the patch refuses to do, as violations (nothing is written when there is one). */
@@ -184,7 +198,7 @@ export const agentApplyExecutor: Executor<AgentApplySpec> & { readonly descripti
     let after: Map<string, string | null>;
     try {
       scope = scopeOf(await readInput(ctx, spec.work_order));
-      patch = await readInput(ctx, spec.patch) as AgentPatch;
+      patch = await readPatch(ctx, spec.patch);
       summary.scope = scope;
       const judged = await judge(ctx, patch, scope);
       if (judged.violations.length > 0) return refused(judged.violations, summary);

@@ -23,6 +23,7 @@ import type {
   LlmSpec,
   MaterializedInput,
 } from "../../pack.ts";
+import type { AgentPatch } from "./agent_patch.ts";
 import { EDIT_SYSTEM, editMessages, feedbackText } from "./edit_prompt.ts";
 import { type PatchBase, ScopeError, scopeOf, sha256Text } from "./patch_scope.ts";
 import {
@@ -33,14 +34,6 @@ import {
   PatchError,
 } from "./unified_patch.ts";
 import { readScopeFiles, readWorkspaceText, visible } from "./workspace_files.ts";
-
-/** An `agent/patch.v1`: a unified diff and the files it was made against. */
-export interface AgentPatch {
-  /** The unified diff. */
-  readonly diff: string;
-  /** Each file it applies to, with its sha256 then (`null`: it did not exist), in diff order. */
-  readonly files: readonly PatchBase[];
-}
 
 /** The settings of an `agent/edit` step. */
 export interface AgentEditSpec {

@@ -39,18 +39,7 @@ import { definePack, routeTemplate, stepTemplate } from "../../pack.ts";
 import denoPack from "../deno/mod.ts";
 import { agentEditExecutor } from "./edit_executor.ts";
 import { agentApplyExecutor } from "./apply_executor.ts";
-
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits");
-
-const patchSchema = z.strictObject({
-  diff: z.string().min(1).describe("the unified diff"),
-  files: z.array(z.strictObject({
-    path: z.string().min(1).describe("workspace-relative path"),
-    base_sha256: sha256.nullable().describe(
-      "sha256 of the file the diff was made against; null: absent",
-    ),
-  })).min(1).describe("each file the diff applies to, in diff order"),
-});
+import { agentPatchSchema } from "./agent_patch.ts";
 
 const stepName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "expected a step id");
 
@@ -63,7 +52,7 @@ export default definePack({
   schemas: {
     "patch.v1": {
       description: "a unified diff and the sha256 of each file it applies to",
-      schema: patchSchema,
+      schema: agentPatchSchema,
     },
     "test_report.v1": {
       description: "a test run's report, as deno/test_report.v1 (the form the edit step reads)",
