@@ -15,6 +15,7 @@ import { causeMessage, isLilyError, UsageError } from "../../core/errors.ts";
 import { createDir, writeTextFile } from "../../store/durable_file.ts";
 import type { LlmMessage, LlmSpec } from "../../graph/workflow.ts";
 import { type ExecutorCapabilities, LLM_KIND, type SpecSchema } from "../../graph/executor_kind.ts";
+import { FEEDBACK_INPUT } from "../../graph/route_check.ts";
 import { declaredOutputPath, type Settled, settleWithin, writeAttemptLogs } from "./_in_process.ts";
 import type { ExecutionContext, ExecutionResult, Executor, ExecutorUse } from "./executor.ts";
 import {
@@ -46,6 +47,11 @@ async function fillMessages(
   for (const message of messages) {
     for (const [, name] of message.content.matchAll(PLACEHOLDER)) {
       if (texts.has(name)) continue;
+      if (name === FEEDBACK_INPUT && !Object.hasOwn(ctx.inputs, name)) {
+        // A route's target has no feedback before a route first brings it back.
+        texts.set(name, "");
+        continue;
+      }
       if (!Object.hasOwn(ctx.inputs, name)) {
         const known = Object.keys(ctx.inputs).map((n) => `"${n}"`).join(", ") || "none";
         throw new UsageError(
@@ -109,8 +115,10 @@ export class LlmExecutor implements Executor<LlmSpec> {
   }
 
   /**
-   * Runs one attempt: fills `{{inputs.NAME}}` with each input's text, asks
-   * the provider, writes the reply to the output named by `spec.output`.
+   * Runs one attempt: fills `{{inputs.NAME}}` with each input's text (and
+   * `{{inputs.feedback}}` with nothing until a route hands the step its
+   * feedback), asks the provider, writes the reply to the output named by
+   * `spec.output`.
    *
    * @param spec The model, the messages, the output and whether JSON is wanted.
    * @param ctx Everything prepared for the attempt.
