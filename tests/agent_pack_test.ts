@@ -112,6 +112,19 @@ interface Shown {
     }>;
   };
   routes: { route: string; goto: string; count: number; max: number; feedback: string }[];
+  records: StepRecord[];
+}
+
+interface StepRecord {
+  step_id: string;
+  attempt: number;
+  cause: string;
+  status: string;
+  executor: { kind: string };
+  inputs: { name: string; artifact_id: string; sha256: string }[];
+  outputs: { name: string; artifact_id: string; sha256: string }[];
+  gate_result_ids: string[];
+  policy_violation_ids: string[];
 }
 
 async function shown(ws: string): Promise<Shown> {
@@ -191,6 +204,27 @@ Deno.test("the fix-until-green workflow: a wrong patch, the tests gate fails, on
     assertEquals(right.diff, REPLIES.edit[1]);
     assertEquals((await refs(ws, "policy_violation.v1")).length, 0);
 
+    // One step_run_record.v1 per attempt, naming its executor, inputs and outputs with hashes.
+    const records = state.records.map((r) => [r.step_id, r.attempt, r.cause, r.executor.kind]);
+    assertEquals(records.sort(), [
+      ["apply", 1, "first", "agent/apply_patch"],
+      ["apply", 2, "route", "agent/apply_patch"],
+      ["edit", 1, "first", "agent/edit"],
+      ["edit", 2, "route", "agent/edit"],
+      ["test", 1, "first", "deno/cli"],
+      ["test", 2, "route", "deno/cli"],
+    ]);
+    const edit2 = state.records.find((r) => r.step_id === "edit" && r.attempt === 2)!;
+    assertEquals(edit2.inputs.map((i) => i.name).sort(), ["feedback", "work_order"]);
+    assertEquals(
+      edit2.inputs.find((i) => i.name === "feedback")!.artifact_id,
+      state.routes[0].feedback,
+    );
+    assertEquals(edit2.outputs.map((o) => [o.name, o.artifact_id]), [["patch", patches[1]]]);
+    const test2 = state.records.find((r) => r.step_id === "test" && r.attempt === 2)!;
+    assertEquals(test2.outputs.map((o) => o.artifact_id), [reports[1]]);
+    assertEquals(test2.gate_result_ids.length, 1);
+
     // apply wrote through a deno process confined to the scope: the broker allowed only
     // src/stats.ts, and in the sandbox it is the only writable path of the workspace.
     const [run0] = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
@@ -234,6 +268,8 @@ Deno.test("apply_patch refuses a patch touching a file outside the work order's 
     const violations = await refs(mixed, "policy_violation.v1");
     assertEquals(violations.length, 1);
     const violation = await payload<Violation>(mixed, violations[0].artifact_id);
+    const applyRecord = (await shown(mixed)).records.find((r) => r.step_id === "apply")!;
+    assertEquals(applyRecord.policy_violation_ids, [violations[0].artifact_id]);
     assertEquals(
       [violation.step_id, violation.kind, violation.target, violation.decided_by],
       ["apply", "write", join(mixed, "src", "stats_test.ts"), "kernel"],
