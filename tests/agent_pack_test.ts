@@ -482,6 +482,10 @@ Deno.test("deno task demo runs the loop: one route back, green, the final patch'
   assert(!stdout.includes("  2. gate green"), "exactly one route back");
   assertMatch(stdout, /\$ lily provenance \S+ --format mermaid .*\nflowchart LR\n/);
   assertMatch(stdout, /agent\/patch\.v1 #quot;edit\.patch#quot;/);
+  // The feedback the route brought is in the final patch's lineage: the failed
+  // gate's result, and the test report it judged.
+  assertMatch(stdout, /gate_result\.v1 #quot;green\.test\.1#quot;/);
+  assertMatch(stdout, /deno\/test_report\.v1 #quot;test\.report#quot;.*gates: green fail/);
   assertMatch(stdout, /The policy each step ran under/);
   assertMatch(stdout, /\n {2}edit {3}in Lily's process/);
   assertMatch(

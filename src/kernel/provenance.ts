@@ -106,6 +106,21 @@ async function readRun(store: Store, runId: string): Promise<RunFacts> {
   return runFactsFromEvents(runId, journal.entries, { violations, evaluations, environment });
 }
 
+/** The annotation types a step can read as an input: a route's `feedback`. */
+const FEEDBACK_TYPES: ReadonlySet<string> = new Set([GATE_RESULT_TYPE, POLICY_VIOLATION_TYPE]);
+
+/**
+ * Whether an annotation met on a walk is a lineage node after all: a gate
+ * result or violation a step read as an input (the failing report a route
+ * fed back), so the chain from one round's output to the next shows.
+ */
+async function readAsInput(store: Store, n: ArtifactRef, way: "up" | "down"): Promise<boolean> {
+  if (!FEEDBACK_TYPES.has(n.artifact_type)) return false;
+  if (way === "up") return true;
+  const { outputs } = await store.index.lineage(n.artifact_id);
+  return outputs.some((o) => !ANNOTATION_TYPES.has(o.artifact_type));
+}
+
 /** The lineage reached from a root, one way, breadth first, up to a depth. */
 async function walk(
   store: Store,
@@ -121,7 +136,7 @@ async function walk(
         ? await inputsOf(store, ref, options.refs)
         : (await store.index.lineage(ref.artifact_id)).outputs;
       for (const n of neighbours) {
-        if (ANNOTATION_TYPES.has(n.artifact_type)) continue;
+        if (ANNOTATION_TYPES.has(n.artifact_type) && !(await readAsInput(store, n, way))) continue;
         options.edges.push(
           way === "up"
             ? { from: n.artifact_id, to: ref.artifact_id }
