@@ -1,0 +1,470 @@
+/**
+ * Simulation (`lily run replay --simulate`): a recorded run's events are fed
+ * to the decider, with a workflow (the run's own, or an edited one), and each
+ * decision the record shows — which step starts and why, a retry and its
+ * wait, a route and its bounds, a step's gate verdict, the run's end — is
+ * compared with what the decider says at that point. What the steps and
+ * gates did is served from the record (their outputs, LLM replies, exit
+ * codes, gate verdicts): no process runs, nothing is read but the journal,
+ * so the walk is a pure function tested without a disk. Temporal's replay
+ * works the same way: feed recorded history to the workflow code and diff
+ * the commands.
+ *
+ * What cannot be served honestly is said, not guessed: a step whose work
+ * changed (executor, inputs, outputs, environment, policy, time limit), a
+ * gate whose runner, inputs, environment, policy or time limit changed, a
+ * new gate, or a gate the record skipped that would now run, are each a
+ * divergence "cannot be simulated". A gate whose `required` or `on_fail`
+ * alone changed is served (its recorded verdict) and re-judged by the
+ * decider. The first divergence ends the exact simulation (after it the run
+ * would leave the recorded path); later divergences are judged as if the
+ * recorded decisions had been taken.
+ *
+ * @module
+ */
+
+import { gateWorkChanges, stepWorkChanges } from "../graph/spec_changes.ts";
+import type { GateSpec, StepSpec } from "../graph/workflow.ts";
+import type { WorkflowGraph } from "../graph/workflow_graph.ts";
+import { decideFailure, type FailureDecision, takeRoute } from "./route_decider.ts";
+import { gatesVerdict, runEnd, stepStart } from "./run_decider.ts";
+import {
+  applyEvent,
+  type AttemptState,
+  emptyRunState,
+  type RunEndStatus,
+  type RunEvent,
+  type RunState,
+} from "./run_events.ts";
+
+/** The kind of decision that differs. */
+export type DecisionKind =
+  | "start"
+  | "retry"
+  | "route"
+  | "gate"
+  | "step_end"
+  | "run_end"
+  | "unsimulable";
+
+/** One decision that would differ. */
+export interface Divergence {
+  /** The journal event (its `seq`) at which the recorded decision was made. */
+  readonly seq: number;
+  /** What kind of decision. */
+  readonly kind: DecisionKind;
+  /** The step it concerns, when one. */
+  readonly step: string | null;
+  /** The step's attempt it concerns, when one. */
+  readonly attempt: number | null;
+  /** What the record says, in words. */
+  readonly recorded: string;
+  /** What the decider says now, in words. */
+  readonly simulated: string;
+}
+
+/** What a simulation found. */
+export interface Simulation {
+  /** How many recorded decisions were compared. */
+  readonly decisions: number;
+  /** How many attempts and gate verdicts were served from the record. */
+  readonly served: { readonly attempts: number; readonly gates: number };
+  /** Every decision that differs, in journal order; the first is where the run would leave the record. */
+  readonly divergences: readonly Divergence[];
+  /**
+   * The run's end: as recorded (null while it has not ended) and as
+   * simulated (null when the run would leave the recorded path at a
+   * decision that does not end it, so its end cannot be told).
+   */
+  readonly end: {
+    readonly recorded: RunEndStatus | null;
+    readonly simulated: RunEndStatus | null;
+  };
+}
+
+/** The workflows a simulation compares. */
+export interface SimulationWorkflows {
+  /** The workflow the run was started with (its recorded definitions). */
+  readonly recorded: WorkflowGraph;
+  /** The workflow to simulate (the same, or an edited one). */
+  readonly current: WorkflowGraph;
+}
+
+type Decided = { readonly text: string; readonly key: string; readonly ends: string | null };
+
+/**
+ * What identifies a route decision: the route, its target, its count and
+ * the steps it resets that both the record and the workflow have (a step
+ * added downstream is reported where it would start, not at every route).
+ * A changed bound shows where it is reached, not in every route taken.
+ */
+function routeKey(
+  graph: WorkflowGraph,
+  state: RunState,
+  e: { route: string; goto: string; count: number; reset: readonly string[] },
+): string {
+  const reset = e.reset.filter((id) => id in state.steps && graph.indexOf.has(id));
+  return `route:${e.route}:${e.goto}:${e.count}:${reset.join(",")}`;
+}
+
+/** A failure decision in words, with a key to compare and the failure it ends the step with. */
+function describeFailure(
+  graph: WorkflowGraph,
+  state: RunState,
+  step: string,
+  decision: FailureDecision,
+): Decided {
+  const attempt = state.steps[step]?.attempts.at(-1)?.attempt ?? 0;
+  switch (decision.kind) {
+    case "cancelled":
+      return { text: `step ${step} is cancelled`, key: "cancelled", ends: null };
+    case "retry":
+      return {
+        text: `retry ${step} (attempt ${attempt + 1}) after ${decision.delayMs} ms`,
+        key: `retry:${decision.delayMs}`,
+        ends: null,
+      };
+    case "fail":
+      return {
+        text: `step ${step} fails${decision.reason ? ` (${decision.reason})` : ""}`,
+        key: "fail",
+        ends: `step ${step} fails`,
+      };
+    case "route": {
+      const verdict = takeRoute(graph, state, decision.route);
+      if (verdict.kind === "exceeded") {
+        return { text: `step ${step} fails: ${verdict.reason}`, key: "fail", ends: verdict.reason };
+      }
+      const e = verdict.event;
+      return {
+        text: `take route ${e.route} → ${e.goto} (${e.count} of max ${e.max}; reset ${
+          e.reset.join(", ")
+        })`,
+        key: routeKey(graph, state, e),
+        ends: null,
+      };
+    }
+  }
+}
+
+/** The walk's state: the fold of the record, with simulated gate verdicts in place. */
+class Walk {
+  readonly state: RunState;
+  readonly divergences: Divergence[] = [];
+  decisions = 0;
+  attempts = 0;
+  gates = 0;
+  /** The failure the first divergence ends the run with, when it ends it. */
+  firstEnds: string | null = null;
+  /** Steps whose last failure the decider retried, and whether a runner restarted since. */
+  readonly retrying = new Map<string, { restarted: boolean }>();
+  /** Steps whose changed work was reported. */
+  readonly reported = new Set<string>();
+  /** Attempts whose new gates were checked (`step#attempt`). */
+  readonly checkedGates = new Set<string>();
+
+  constructor(runId: string, readonly wf: SimulationWorkflows) {
+    this.state = emptyRunState(runId);
+  }
+
+  diverge(d: Divergence, ends: string | null = null): void {
+    if (this.divergences.length === 0) this.firstEnds = ends;
+    this.divergences.push(d);
+  }
+
+  stepSpec(graph: WorkflowGraph, id: string): StepSpec | undefined {
+    const i = graph.indexOf.get(id);
+    return i === undefined ? undefined : graph.steps[i];
+  }
+
+  gateSpec(graph: WorkflowGraph, step: string, gate: string): GateSpec | undefined {
+    return graph.gatesOf.get(step)?.find((g) => g.id === gate);
+  }
+
+  attemptOf(step: string, attempt: number): AttemptState | undefined {
+    return this.state.steps[step]?.attempts.find((a) => a.attempt === attempt);
+  }
+}
+
+/** Decides where a step would start, or why it would not start now. */
+function simulatedStart(walk: Walk, step: string): { attempt: number; cause: string } | string {
+  const graph = walk.wf.current;
+  const index = graph.indexOf.get(step)!;
+  const waits = (graph.upstream[index] ?? []).map((i) => graph.steps[i]!.id).filter((id) =>
+    walk.state.steps[id]?.status !== "succeeded"
+  );
+  if (waits.length > 0) return `${step} waits for ${waits.join(", ")}`;
+  const retry = walk.retrying.get(step);
+  const last = walk.state.steps[step]?.attempts.at(-1)?.attempt ?? 0;
+  if (retry) return { attempt: last + 1, cause: retry.restarted ? "resume" : "retry" };
+  const start = stepStart(walk.state.steps[step]!);
+  if (start.kind === "new_attempt") return { attempt: start.attempt, cause: start.cause };
+  if (start.kind === "decide_failure") {
+    const outcome = start.attempt.status === "timeout" ? "timeout" : "failed";
+    const next = decideFailure(graph, walk.state, step, { outcome, cancelled: false });
+    if (next.kind === "retry") return { attempt: last + 1, cause: "resume" };
+    return describeFailure(graph, walk.state, step, next).text;
+  }
+  return `${step} first finishes attempt ${start.attempt.attempt}'s gates`;
+}
+
+function onAttemptStarted(walk: Walk, e: Extract<RunEvent, { type: "attempt_started" }>): void {
+  walk.decisions++;
+  const recorded = `start ${e.step} attempt ${e.attempt} (${e.cause ?? "unknown cause"})`;
+  const base = { seq: e.seq, step: e.step, attempt: e.attempt, recorded };
+  const spec = walk.stepSpec(walk.wf.current, e.step);
+  if (spec === undefined) {
+    walk.diverge({ ...base, kind: "start", simulated: `no step ${e.step} in the workflow` });
+    return;
+  }
+  const before = walk.stepSpec(walk.wf.recorded, e.step);
+  const changed = before === undefined ? ["the whole step"] : stepWorkChanges(before, spec);
+  if (changed.length > 0 && !walk.reported.has(e.step)) {
+    walk.reported.add(e.step);
+    walk.diverge({
+      ...base,
+      kind: "unsimulable",
+      simulated: `cannot be simulated: step ${e.step} changed (${changed.join(", ")})`,
+    });
+  }
+  const start = simulatedStart(walk, e.step);
+  walk.retrying.delete(e.step);
+  if (typeof start === "string") {
+    walk.diverge({ ...base, kind: "start", simulated: start });
+    return;
+  }
+  if (start.attempt !== e.attempt || (e.cause !== undefined && start.cause !== e.cause)) {
+    walk.diverge({
+      ...base,
+      kind: "start",
+      simulated: `start ${e.step} attempt ${start.attempt} (${start.cause})`,
+    });
+  }
+}
+
+/**
+ * Serves a recorded gate verdict (already folded), or says why it cannot be
+ * served; the state keeps the verdict with the current `required`, or drops
+ * a gate the workflow no longer has.
+ */
+function onGateFinished(walk: Walk, e: Extract<RunEvent, { type: "gate_finished" }>): void {
+  if (walk.stepSpec(walk.wf.current, e.step) === undefined) return;
+  walk.decisions++;
+  const id = e.gate.gate_id;
+  const recorded = `gate ${id} of ${e.step}#${e.attempt}: ${e.gate.status}`;
+  const base = { seq: e.seq, step: e.step, attempt: e.attempt, recorded };
+  const current = walk.gateSpec(walk.wf.current, e.step, id);
+  const attempt = walk.attemptOf(e.step, e.attempt);
+  if (current === undefined) {
+    walk.diverge({ ...base, kind: "gate", simulated: `gate ${id} is not in the workflow: not run` });
+    if (attempt) delete attempt.gates[id];
+    return;
+  }
+  if (attempt) attempt.gates[id] = { ...e.gate, required: current.required };
+  const before = walk.gateSpec(walk.wf.recorded, e.step, id);
+  const changed = before === undefined ? ["the whole gate"] : gateWorkChanges(before, current);
+  if (changed.length > 0) {
+    walk.diverge({
+      ...base,
+      kind: "unsimulable",
+      simulated: `cannot be simulated: gate ${id} changed (${changed.join(", ")})`,
+    });
+  } else if (e.gate.status === "skipped" && attempt && !blockedBefore(walk, e.step, attempt, id)) {
+    walk.diverge({
+      ...base,
+      kind: "unsimulable",
+      simulated: `cannot be simulated: gate ${id} would run (no required gate before it failed)`,
+    });
+  } else {
+    walk.gates++;
+  }
+}
+
+/** Whether a required gate declared before `gate` blocks the attempt (so `gate` is skipped). */
+function blockedBefore(walk: Walk, step: string, attempt: AttemptState, gate: string): boolean {
+  for (const g of walk.wf.current.gatesOf.get(step) ?? []) {
+    if (g.id === gate) return false;
+    const r = attempt.gates[g.id];
+    if (r && g.required && (r.status === "fail" || r.status === "error")) return true;
+  }
+  return false;
+}
+
+/** Reports the gates of the workflow an attempt has no recorded verdict for (once per attempt). */
+function checkNewGates(walk: Walk, seq: number, step: string, attempt: AttemptState): void {
+  const key = `${step}#${attempt.attempt}`;
+  if (walk.checkedGates.has(key) || attempt.status !== "succeeded") return;
+  walk.checkedGates.add(key);
+  for (const gate of walk.wf.current.gatesOf.get(step) ?? []) {
+    if (attempt.gates[gate.id] !== undefined || blockedBefore(walk, step, attempt, gate.id)) {
+      continue;
+    }
+    walk.diverge({
+      seq,
+      kind: "unsimulable",
+      step,
+      attempt: attempt.attempt,
+      recorded: `gate ${gate.id} of ${key}: not run`,
+      simulated: `cannot be simulated: gate ${gate.id} would run and has no recorded verdict`,
+    });
+  }
+}
+
+/** What the decider does after an attempt: succeed, wait, or a failure decision. */
+function afterAttempt(walk: Walk, seq: number, step: string, attemptNo: number): Decided {
+  const graph = walk.wf.current;
+  const attempt = walk.attemptOf(step, attemptNo);
+  if (attempt === undefined) return { text: "unknown attempt", key: "?", ends: null };
+  checkNewGates(walk, seq, step, attempt);
+  if (attempt.status === "succeeded") {
+    const verdict = gatesVerdict(graph.gatesOf.get(step) ?? [], attempt.gates, {
+      waitingOn: attempt.waiting_on,
+      cancelled: false,
+    });
+    if (verdict === "succeeded") return { text: `step ${step} succeeds`, key: "succeeded", ends: null };
+    if (verdict === "waiting") return { text: `step ${step} waits`, key: "waiting", ends: null };
+  }
+  const outcome = attempt.status === "timeout" ? "timeout" : "failed";
+  const decision = decideFailure(graph, walk.state, step, { outcome, cancelled: false });
+  return describeFailure(graph, walk.state, step, decision);
+}
+
+function compareDecision(
+  walk: Walk,
+  e: RunEvent & { readonly step: string; readonly attempt: number },
+  kind: DecisionKind,
+  recorded: { readonly text: string; readonly key: string },
+): void {
+  walk.decisions++;
+  if (walk.stepSpec(walk.wf.current, e.step) === undefined) return;
+  const simulated = afterAttempt(walk, e.seq, e.step, e.attempt);
+  if (simulated.key === recorded.key) return;
+  walk.diverge({
+    seq: e.seq,
+    kind,
+    step: e.step,
+    attempt: e.attempt,
+    recorded: recorded.text,
+    simulated: simulated.text,
+  }, simulated.ends);
+}
+
+function onStepFinished(walk: Walk, e: Extract<RunEvent, { type: "step_finished" }>): void {
+  // A cancel is a person's request, and a route left untaken because another step failed
+  // follows that step's failure: both are served from the record.
+  if (e.status === "cancelled" || / not taken: the run is failing$/.test(e.reason ?? "")) return;
+  const text = `step ${e.step} ${
+    e.status === "succeeded" ? "succeeds" : e.status === "waiting" ? "waits" : "fails"
+  }${e.reason ? ` (${e.reason})` : ""}`;
+  compareDecision(walk, e, "step_end", { text, key: e.status === "failed" ? "fail" : e.status });
+}
+
+function onRoute(walk: Walk, e: Extract<RunEvent, { type: "route_taken" }>): void {
+  compareDecision(walk, e, "route", {
+    text: `take route ${e.route} → ${e.goto} (${e.count} of max ${e.max}; reset ${
+      e.reset.join(", ")
+    })`,
+    key: routeKey(walk.wf.current, walk.state, e),
+  });
+}
+
+function onRunFinished(walk: Walk, e: Extract<RunEvent, { type: "run_finished" }>): void {
+  walk.decisions++;
+  if (e.status === "cancelled") return;
+  const graph = walk.wf.current;
+  const steps = walk.state.steps;
+  if (e.status === "succeeded") {
+    for (const spec of graph.steps) {
+      if (steps[spec.id]?.status === "succeeded") continue;
+      const start = spec.id in steps ? simulatedStart(walk, spec.id) : null;
+      walk.diverge({
+        seq: e.seq,
+        kind: "start",
+        step: spec.id,
+        attempt: null,
+        recorded: `the run ends without step ${spec.id}`,
+        simulated: start === null
+          ? `start ${spec.id}: it is not in the recorded run (cannot be simulated)`
+          : typeof start === "string"
+          ? `step ${spec.id} never runs: ${start}`
+          : `start ${spec.id} attempt ${start.attempt} (${start.cause})`,
+      });
+    }
+  }
+  const failed = Object.entries(steps).find(([, s]) => s.status === "failed");
+  const end = runEnd({
+    cancelled: false,
+    failure: failed ? `step ${failed[0]} failed` : null,
+    waiting: Object.values(steps).filter((s) => s.status === "waiting").length,
+  });
+  if (end.status !== e.status) {
+    walk.diverge({
+      seq: e.seq,
+      kind: "run_end",
+      step: null,
+      attempt: null,
+      recorded: `the run ends ${e.status}`,
+      simulated: `the run ends ${end.status}`,
+    });
+  }
+}
+
+/** Compares the decision an event records (if it records one), before it is folded. */
+function judge(walk: Walk, e: RunEvent): void {
+  switch (e.type) {
+    case "runner_started":
+      for (const retry of walk.retrying.values()) retry.restarted = true;
+      return;
+    case "attempt_started":
+      return onAttemptStarted(walk, e);
+    case "retry_scheduled":
+      walk.retrying.set(e.step, { restarted: false });
+      return compareDecision(walk, e, "retry", {
+        text: `retry ${e.step} (attempt ${e.attempt + 1}) after ${e.delay_ms} ms`,
+        key: `retry:${e.delay_ms}`,
+      });
+    case "route_taken":
+      return onRoute(walk, e);
+    case "step_finished":
+      return onStepFinished(walk, e);
+    case "run_finished":
+      return onRunFinished(walk, e);
+    default:
+      return;
+  }
+}
+
+/**
+ * Simulates a recorded run under a workflow.
+ *
+ * @param runId The run.
+ * @param events Its journal, in order.
+ * @param workflows The workflow it was started with, and the one to simulate.
+ * @returns The decisions compared, what was served, every divergence and the run's end.
+ */
+export function simulateRun(
+  runId: string,
+  events: readonly RunEvent[],
+  workflows: SimulationWorkflows,
+): Simulation {
+  const walk = new Walk(runId, workflows);
+  for (const e of events) {
+    judge(walk, e);
+    applyEvent(walk.state, e);
+    if (e.type === "gate_finished") onGateFinished(walk, e);
+    if (e.type === "attempt_finished" && e.status !== "interrupted") walk.attempts++;
+  }
+  const recorded = walk.state.status === "running" || walk.state.status === "created"
+    ? null
+    : walk.state.status;
+  const first = walk.divergences.length > 0;
+  return {
+    decisions: walk.decisions,
+    served: { attempts: walk.attempts, gates: walk.gates },
+    divergences: walk.divergences,
+    end: {
+      recorded,
+      simulated: !first ? recorded : walk.firstEnds !== null ? "failed" : null,
+    },
+  };
+}
