@@ -44,18 +44,24 @@ function loop(
 }
 
 function events(g: WorkflowGraph, bodies: RunEventBody[]): RunEvent[] {
-  return [{
-    type: "run_started",
-    workflow_name: g.workflow.name,
-    workflow_ref: RUN,
-    workflow_sha256: "0".repeat(64),
-    inputs: {},
-    step_ids: g.steps.map((s) => s.id),
-  }, { type: "runner_started", pid: 1, resumed: false }, ...bodies].map((b, i) => ({
-    ...b,
-    seq: i + 1,
-    at: "2026-01-01T00:00:00.000Z",
-  }) as RunEvent);
+  return [
+    {
+      type: "run_started",
+      workflow_name: g.workflow.name,
+      workflow_ref: RUN,
+      workflow_sha256: "0".repeat(64),
+      inputs: {},
+      step_ids: g.steps.map((s) => s.id),
+    },
+    { type: "runner_started", pid: 1, resumed: false },
+    ...bodies,
+  ].map((b, i) =>
+    ({
+      ...b,
+      seq: i + 1,
+      at: "2026-01-01T00:00:00.000Z",
+    }) as RunEvent
+  );
 }
 
 function attempt(

@@ -29,6 +29,7 @@ import { registerLogsCommand } from "./logs_command.ts";
 import { registerProvenanceCommand } from "./provenance_command.ts";
 import { registerRunCommands } from "./run_commands.ts";
 import { registerReplayCommands } from "./replay_commands.ts";
+import { registerComparisonCommands } from "./comparison_commands.ts";
 import { registerSchemaCommands } from "./schema_commands.ts";
 import { registerVerifyCommand } from "./verify_command.ts";
 import { registerWorkflowCommands } from "./workflow_commands.ts";
@@ -63,6 +64,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerReplayCommands(run, artifact, ctx);
   registerLogsCommand(program, ctx);
   registerProvenanceCommand(program, ctx);
+  registerComparisonCommands(run, ctx);
   registerVerifyCommand(program, ctx);
   registerJournalCommand(program, ctx);
   registerContentCommands(program, ctx);

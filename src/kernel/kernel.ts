@@ -104,6 +104,10 @@ import {
   type WorkspacePacks,
   workspacePacks,
 } from "./kernel_packs.ts";
+import { simulateStoredRun } from "./run_simulate.ts";
+import { reapplyRun } from "./run_reapply.ts";
+import { readRunFacts } from "./run_facts_reader.ts";
+import { diffRuns } from "../observe/run_diff.ts";
 
 export type * from "./kernel_api.ts";
 
@@ -395,6 +399,16 @@ function runOperations(deps: KernelDeps): RunOperations {
         clock: deps.clock,
       });
     },
+    async reapply(runId, options = {}) {
+      const store = await deps.store(false);
+      const load = await storedWorkflowLoad(deps, options.workflow);
+      return await reapplyRun(store, runId, {
+        loop: await loopOptions(deps, store, options),
+        producer: { id: actor(), kind: "human" },
+        workflow: options.workflow,
+        load,
+      });
+    },
   };
 }
 
@@ -435,6 +449,24 @@ function runQueries(deps: KernelDeps): RunQueries {
     },
     async provenance(artifactId, options) {
       return await readProvenance(await deps.store(false), artifactId, options);
+    },
+    async simulate(runId, options = {}) {
+      const current = options.workflow === undefined ? undefined : "file" in options.workflow
+        ? {
+          graph: (await loadSource(deps, options.workflow)).graph,
+          source: "file" as const,
+          file: options.workflow.file,
+        }
+        : { graph: options.workflow, source: "graph" as const };
+      return await simulateStoredRun(await deps.store(false), runId, {
+        current,
+        recorded: options.recorded,
+        load: await storedWorkflowLoad(deps, options.recorded),
+      });
+    },
+    async diffRuns(a, b) {
+      const store = await deps.store(false);
+      return diffRuns(await readRunFacts(store, a), await readRunFacts(store, b));
     },
   };
 }

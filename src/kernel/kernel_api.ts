@@ -36,6 +36,9 @@ import type { PackQueries } from "./kernel_packs.ts";
 import type { InitResult } from "./workspace_init.ts";
 import type { CacheEntry } from "../store/ports.ts";
 import type { CacheExplanation } from "../observe/cache_explain.ts";
+import type { SimulationReport } from "./run_simulate.ts";
+import type { Reapplication } from "./run_reapply.ts";
+import type { RunDiff } from "../observe/run_diff.ts";
 
 /** The run durability modes, re-exported for the CLI (`--durability`). */
 export { type Durability, DURABILITY_MODES } from "../runtime/durability.ts";
@@ -219,6 +222,20 @@ export interface RunDryRunGatesOptions {
   readonly workflow?: WorkflowGraph;
 }
 
+/** Options of {@linkcode RunOperations.reapply}. */
+export interface RunReapplyOptions extends RunDriveOptions {
+  /** For runs started from a graph: the same workflow again (its hash is checked). */
+  readonly workflow?: WorkflowGraph;
+}
+
+/** Options of {@linkcode RunQueries.simulate}. */
+export interface RunSimulateOptions {
+  /** The workflow to simulate (a graph, or a file read once); default: the run's own. */
+  readonly workflow?: WorkflowSource;
+  /** For runs started from a graph: the graph they were started with (its hash is checked). */
+  readonly recorded?: WorkflowGraph;
+}
+
 /** Options of {@linkcode RunOperations.approve}. */
 export interface RunApproveOptions {
   /**
@@ -362,6 +379,19 @@ export interface RunOperations {
    * @throws {ConflictError} When a live runner holds the run.
    */
   dryRunGates(runId: string, options?: RunDryRunGatesOptions): Promise<GatesOnlyReport>;
+  /**
+   * Re-applies a run that ended: every step runs again in a new run of the
+   * run's stored workflow on the same run-input artifacts (its manifest's
+   * `reapply_of` names the original), and each step's output hashes are
+   * compared with the original's.
+   *
+   * @param runId The run (succeeded, failed or cancelled).
+   * @param options Jobs, callbacks, and for TS API runs the graph.
+   * @returns The new run, its state, and per step its drift (same, differs, new, missing).
+   * @throws {ConflictError} When the run has not ended.
+   * @throws {UsageError} When it was not started from a workflow.
+   */
+  reapply(runId: string, options?: RunReapplyOptions): Promise<Reapplication>;
 }
 
 /** Options of {@linkcode RunQueries.checkWorkflow}. */
@@ -466,6 +496,29 @@ export interface RunQueries {
    * @throws {NotFoundError} When there is no store or no such artifact.
    */
   provenance(artifactId: string, options?: ProvenanceOptions): Promise<ProvenanceGraph>;
+  /**
+   * Simulates a run: its recorded events are fed to the decider under its
+   * own workflow or another, serving recorded outputs and gate verdicts;
+   * no process runs and nothing is written.
+   *
+   * @param runId The run.
+   * @param options The workflow to simulate, and the graph of a TS API run.
+   * @returns The decisions compared and every one that differs, the first named.
+   * @throws {NotFoundError} When there is no store or no such run.
+   * @throws {UsageError} When the run was not started from a workflow, or the workflow is unusable.
+   * @throws {IntegrityError} When the journal is lost or the stored workflow does not match.
+   */
+  simulate(runId: string, options?: RunSimulateOptions): Promise<SimulationReport>;
+  /**
+   * Compares two runs step by step: status, attempts, input and output
+   * hashes, executor summaries, workflows, inputs and environment snapshots.
+   *
+   * @param a The first run.
+   * @param b The second run.
+   * @returns The comparison, with the first step whose inputs or outputs diverge.
+   * @throws {NotFoundError} When there is no store or either run does not exist.
+   */
+  diffRuns(a: string, b: string): Promise<RunDiff>;
 }
 
 /** Which cache entries a listing or a clear covers. */

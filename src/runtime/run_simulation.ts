@@ -256,7 +256,11 @@ function onGateFinished(walk: Walk, e: Extract<RunEvent, { type: "gate_finished"
   const current = walk.gateSpec(walk.wf.current, e.step, id);
   const attempt = walk.attemptOf(e.step, e.attempt);
   if (current === undefined) {
-    walk.diverge({ ...base, kind: "gate", simulated: `gate ${id} is not in the workflow: not run` });
+    walk.diverge({
+      ...base,
+      kind: "gate",
+      simulated: `gate ${id} is not in the workflow: not run`,
+    });
     if (attempt) delete attempt.gates[id];
     return;
   }
@@ -321,7 +325,9 @@ function afterAttempt(walk: Walk, seq: number, step: string, attemptNo: number):
       waitingOn: attempt.waiting_on,
       cancelled: false,
     });
-    if (verdict === "succeeded") return { text: `step ${step} succeeds`, key: "succeeded", ends: null };
+    if (verdict === "succeeded") {
+      return { text: `step ${step} succeeds`, key: "succeeded", ends: null };
+    }
     if (verdict === "waiting") return { text: `step ${step} waits`, key: "waiting", ends: null };
   }
   const outcome = attempt.status === "timeout" ? "timeout" : "failed";

@@ -101,6 +101,8 @@ export interface StartRunOptions extends ExecuteRunOptions {
    * enter the cache.
    */
   readonly noCache?: boolean;
+  /** The run this one re-applies (`lily run replay --reapply`), recorded in its manifest. */
+  readonly reapplyOf?: string;
 }
 
 /**
@@ -365,6 +367,9 @@ export async function startRun(
     const workOrder = inputRefs.find((ref) => ref.artifact_type === WORK_ORDER_TYPE);
     if (workOrder) await store.runs.update(runId, () => ({ work_order_ref: workOrder }));
     const environment = await options.environment?.(runId);
+    if (options.reapplyOf) {
+      await store.runs.update(runId, () => ({ reapply_of: options.reapplyOf }));
+    }
     crashPoint("run_created");
     const workflowPath = workspacePath(store.workspace, options.workflowFile?.path);
     return {

@@ -56,6 +56,8 @@ export interface RunManifest {
   readonly work_order_ref: ArtifactRef | null;
   /** The workspace's git state, when the workspace is a git checkout. */
   readonly workspace_snapshot?: WorkspaceSnapshot;
+  /** The run this one re-applies (`lily run replay --reapply`), when it does. */
+  readonly reapply_of?: string;
 }
 
 const uuid = z.string().regex(
@@ -91,6 +93,7 @@ const manifestSchema = z.object({
     git_commit: z.string().nullable(),
     dirty: z.boolean(),
   }).optional(),
+  reapply_of: uuid.optional(),
 });
 
 // The documented manifest (and its ArtifactRef) is exactly what the schema
