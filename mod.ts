@@ -71,9 +71,11 @@ export {
   type RunOperations,
   type RunOutcome,
   type RunQueries,
+  type RunReapplyOptions,
   type RunReplaceOptions,
   type RunRerunOptions,
   type RunResumeOptions,
+  type RunSimulateOptions,
   type RunStartOptions,
   type WorkflowSource,
 } from "./src/kernel/kernel.ts";
@@ -150,6 +152,11 @@ export type {
 } from "./src/observe/cache_explain.ts";
 export type { GatesOnlyReport, GatesOnlyResult } from "./src/kernel/gates_only.ts";
 export type { Replacement, ReplacementSource } from "./src/kernel/run_replay.ts";
+export type { SimulationReport } from "./src/kernel/run_simulate.ts";
+export type { DecisionKind, Divergence, Simulation } from "./src/runtime/run_simulation.ts";
+export type { Reapplication } from "./src/kernel/run_reapply.ts";
+export type { Drift, OutputDrift, StepDrift } from "./src/observe/output_drift.ts";
+export type { FirstDivergence, RunDiff, StepDiff, ValueDiff } from "./src/observe/run_diff.ts";
 export type { ReplayEvent } from "./src/kernel/run_history.ts";
 export type { GateLeftOut } from "./src/runtime/replay_decider.ts";
 export type {

@@ -81,6 +81,11 @@ const PURE = [
   "src/runtime/cache_decider.ts",
   "src/runtime/cache_key.ts",
   "src/observe/cache_explain.ts",
+  "src/runtime/run_simulation.ts",
+  "src/runtime/simulation_walk.ts",
+  "src/observe/run_facts.ts",
+  "src/observe/run_diff.ts",
+  "src/observe/output_drift.ts",
 ];
 
 /**

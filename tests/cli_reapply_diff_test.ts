@@ -127,7 +127,10 @@ Deno.test("run diff of two runs differing in one input: the first divergent step
     assertEquals(steps, { prep: [true, []], build: [false, ["out"]], stamp: [true, []] });
     const human = await lily(["run", "diff", a, b], { workspace: ws });
     assertEquals(human.code, 1);
-    assertMatch(human.stdout, /First divergence: step build input src \([0-9a-f]{12} → [0-9a-f]{12}\)/);
+    assertMatch(
+      human.stdout,
+      /First divergence: step build input src \([0-9a-f]{12} → [0-9a-f]{12}\)/,
+    );
     assertMatch(human.stdout, /build\s+succeeded\s+1\s+src\s+out\s+same/);
   });
 });
@@ -135,7 +138,11 @@ Deno.test("run diff of two runs differing in one input: the first divergent step
 Deno.test("run diff and reapply: bad input is refused on one line", async () => {
   await withTempDir(async (ws) => {
     const a = await startRun(ws, "echo fixed", "hello");
-    assertCleanError(await lily(["run", "diff", a], { workspace: ws }), 2, /missing required argument/);
+    assertCleanError(
+      await lily(["run", "diff", a], { workspace: ws }),
+      2,
+      /missing required argument/,
+    );
     assertCleanError(
       await lily(["run", "diff", a, "not-a-run"], { workspace: ws }),
       2,

@@ -85,7 +85,13 @@ async function recordedLoop(ws: string): Promise<string> {
 }
 
 async function simulate(ws: string, runId: string, workflow?: string) {
-  const args = ["run", "replay", runId, "--simulate", ...(workflow ? ["--workflow", workflow] : [])];
+  const args = [
+    "run",
+    "replay",
+    runId,
+    "--simulate",
+    ...(workflow ? ["--workflow", workflow] : []),
+  ];
   const before = await irisHash(ws, runId);
   const json = await lily([...args, "--json"], { workspace: ws });
   const human = await lily(args, { workspace: ws });
