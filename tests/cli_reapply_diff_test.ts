@@ -72,6 +72,8 @@ Deno.test("reapply of a deterministic run: every step the same, exit 0, linked t
       ws,
     );
     assertEquals(shown.manifest.reapply_of, runId);
+    const text = await lily(["run", "show", r.run_id], { workspace: ws });
+    assertMatch(text.stdout, new RegExp(`Re-applies: run ${runId}`));
     const human = await lily(["run", "replay", runId, "--reapply"], { workspace: ws });
     assertEquals(human.code, 0, human.stderr);
     assertMatch(human.stdout, /No drift: every step's outputs have the same hashes/);

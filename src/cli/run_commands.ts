@@ -147,6 +147,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): Command 
             }`,
           ]
           : []),
+        ...(manifest.reapply_of ? [`Re-applies: run ${manifest.reapply_of}`] : []),
         ...(run.has_workflow ? ["", ...describeSteps(state)] : []),
         ...describeRoutes(run.routes),
         ...describeReplays(run.replays),
