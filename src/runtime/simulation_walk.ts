@@ -247,7 +247,10 @@ function checkNewGates(walk: Walk, seq: number, step: string, attempt: AttemptSt
   if (walk.checkedGates.has(key) || attempt.status !== "succeeded") return;
   walk.checkedGates.add(key);
   for (const gate of walk.wf.current.gatesOf.get(step) ?? []) {
-    if (attempt.gates[gate.id] !== undefined || blockedBefore(walk, step, attempt, gate.id)) {
+    if (
+      attempt.gates[gate.id] !== undefined || attempt.waiting_on === gate.id ||
+      blockedBefore(walk, step, attempt, gate.id)
+    ) {
       continue;
     }
     walk.diverge({
