@@ -199,3 +199,36 @@ Deno.test("simulate: bad input is refused on one line and writes nothing", async
     assertEquals(await irisHash(ws, runId), before);
   });
 });
+
+Deno.test("simulate with a changed output type: the recorded JSON is re-validated in-process", async () => {
+  await withTempDir(async (ws) => {
+    const flow = (type: string) =>
+      `name: typed
+steps:
+  - id: plan
+    shell: >-
+      echo '{"goal": 42}' > "$LILY_OUTPUT_DIR/plan.json"
+    outputs: { plan: { type: ${type}, path: plan.json } }
+    retry: { max_attempts: 2, backoff: 1s }
+`;
+    await Deno.writeTextFile(join(ws, "flow.yaml"), flow("plan.v1"));
+    assertEquals((await lily(["run", "start", "flow.yaml"], { workspace: ws })).code, 0);
+    const [run] = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
+    const runId = run!.run_id;
+    // Another type the recorded output still matches (no schema registered): nothing differs.
+    await Deno.writeTextFile(join(ws, "other.yaml"), flow("other.v1"));
+    const same = await simulate(ws, runId, "other.yaml");
+    assertEquals(same.json.code, 0, same.json.stdout);
+    // work_order.v1 wants a string goal: the attempt would fail at commit, then retry.
+    await Deno.writeTextFile(join(ws, "strict.yaml"), flow("work_order.v1"));
+    const { json, report } = await simulate(ws, runId, "strict.yaml");
+    assertEquals(json.code, 1);
+    const first = report.first_divergence!;
+    assertEquals([first.kind, first.step, first.attempt], ["outcome", "plan", 1]);
+    assertEquals(first.recorded, "attempt plan#1 succeeds");
+    assertMatch(
+      first.simulated,
+      /^attempt plan#1 fails: output plan does not match schema work_order\.v1: \$\.goal: .*; then retry plan \(attempt 2\) after 1000 ms$/,
+    );
+  });
+});

@@ -283,3 +283,63 @@ Deno.test("simulate: a run whose runner died after a failure resumes its retry a
   ]);
   assertEquals(simulateRun(RUN, recorded, { recorded: g, current: g }).divergences, []);
 });
+
+Deno.test("simulate: a step whose output types alone changed is re-judged from its output checks", () => {
+  const typed = (type: string) =>
+    defineWorkflow({
+      name: "typed",
+      steps: [{
+        id: "plan",
+        command: ["true"],
+        outputs: { plan: { type, path: "plan.json" } },
+      }],
+    });
+  const g = typed("plan.v1");
+  const recorded = events(g, [
+    ...attempt("plan", 1, "first"),
+    finished("plan", 1, "succeeded"),
+    { type: "run_finished", status: "succeeded", reason: null },
+  ]);
+  // Without checks, a changed output cannot be simulated.
+  assertEquals(
+    simulateRun(RUN, recorded, { recorded: g, current: typed("strict.v1") }).divergences[0]
+      ?.simulated,
+    "cannot be simulated: step plan changed (outputs)",
+  );
+  const valid = new Map([["plan#1", null]]);
+  assertEquals(
+    simulateRun(RUN, recorded, { recorded: g, current: typed("strict.v1"), outputChecks: valid })
+      .divergences,
+    [],
+  );
+  const invalid = new Map([["plan#1", "output plan does not match schema strict.v1: $: bad"]]);
+  const sim = simulateRun(RUN, recorded, {
+    recorded: g,
+    current: typed("strict.v1"),
+    outputChecks: invalid,
+  });
+  assertEquals(sim.divergences[0], {
+    seq: 4,
+    kind: "outcome",
+    step: "plan",
+    attempt: 1,
+    recorded: "attempt plan#1 succeeds",
+    simulated: "attempt plan#1 fails: output plan does not match schema strict.v1: $: bad; " +
+      "then step plan fails",
+  });
+  assertEquals(sim.end, { recorded: "succeeded", simulated: "failed" });
+  // Moving an output is no retyping: it cannot be simulated, checks or not.
+  const moved = defineWorkflow({
+    name: "typed",
+    steps: [{
+      id: "plan",
+      command: ["true"],
+      outputs: { plan: { type: "plan.v1", path: "p.json" } },
+    }],
+  });
+  assertMatch(
+    simulateRun(RUN, recorded, { recorded: g, current: moved, outputChecks: valid }).divergences[0]
+      ?.simulated ?? "",
+    /cannot be simulated: step plan changed \(outputs\)/,
+  );
+});

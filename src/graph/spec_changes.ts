@@ -82,3 +82,26 @@ export function stepWorkChanges(before: StepSpec, after: StepSpec): string[] {
 export function gateWorkChanges(before: GateSpec, after: GateSpec): string[] {
   return changedFields<GateSpec>(GATE_WORK_FIELDS, before, after);
 }
+
+/**
+ * The outputs of a step whose declared `type` alone changed — the same
+ * name, path, kind and `required` — so that a recorded JSON output can be
+ * validated against its new type in-process instead of running the step.
+ *
+ * @param before The step as the run recorded it.
+ * @param after The step in the workflow simulated.
+ * @returns New type by output name (empty when no type changed), or null
+ * when the outputs changed in another way (added, removed, moved, re-kinded).
+ */
+export function retypedOutputs(before: StepSpec, after: StepSpec): Record<string, string> | null {
+  const names = Object.keys(after.outputs);
+  if (names.length !== Object.keys(before.outputs).length) return null;
+  const retyped: Record<string, string> = {};
+  for (const name of names) {
+    const [a, b] = [before.outputs[name], after.outputs[name]];
+    if (a === undefined || b === undefined) return null;
+    if (a.path !== b.path || a.kind !== b.kind || a.required !== b.required) return null;
+    if (a.type !== b.type) retyped[name] = b.type;
+  }
+  return retyped;
+}

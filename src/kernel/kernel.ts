@@ -458,10 +458,13 @@ function runQueries(deps: KernelDeps): RunQueries {
           file: options.workflow.file,
         }
         : { graph: options.workflow, source: "graph" as const };
-      return await simulateStoredRun(await deps.store(false), runId, {
+      const store = await deps.store(false);
+      return await simulateStoredRun(store, runId, {
         current,
         recorded: options.recorded,
         load: await storedWorkflowLoad(deps, options.recorded),
+        validate: (type, value) =>
+          store.registry.has(type) ? issuesOf(store.registry.validate(type, value)) : [],
       });
     },
     async diffRuns(a, b) {

@@ -11,7 +11,9 @@
 import { ConflictError, IntegrityError, UsageError } from "../core/errors.ts";
 import type { WorkflowGraph } from "../graph/workflow_graph.ts";
 import { parseWorkflow, type WorkflowLoadOptions } from "../graph/workflow_loader.ts";
-import { foldEvents } from "../runtime/run_events.ts";
+import { foldEvents, type RunState } from "../runtime/run_events.ts";
+import { retypedOutputs } from "../graph/spec_changes.ts";
+import type { OutputValidator } from "../runtime/attempt_workspace.ts";
 import {
   checkRunJournal,
   interruptedStartMessage,
@@ -53,6 +55,47 @@ export interface SimulateStoredRunOptions {
   readonly recorded?: WorkflowGraph;
   /** What the run's stored workflow file is read with (the packs' kinds, templates, default policy). */
   readonly load?: WorkflowLoadOptions;
+  /**
+   * Validates a JSON value against an artifact type (as the run loop
+   * validates outputs); with it, a step whose output types alone changed is
+   * simulated by re-validating its recorded outputs in-process.
+   */
+  readonly validate?: OutputValidator;
+}
+
+/**
+ * Re-validates the recorded JSON outputs of the steps whose declared output
+ * types alone changed, against the new types, as the run loop would at
+ * commit. Reads payloads; writes nothing.
+ */
+async function checkRetypedOutputs(
+  store: Store,
+  state: RunState,
+  graphs: { readonly recorded: WorkflowGraph; readonly current: WorkflowGraph },
+  validate: OutputValidator,
+): Promise<Map<string, string | null>> {
+  const checks = new Map<string, string | null>();
+  for (const step of graphs.current.steps) {
+    const i = graphs.recorded.indexOf.get(step.id);
+    const before = i === undefined ? undefined : graphs.recorded.steps[i];
+    const retyped = before === undefined ? null : retypedOutputs(before, step);
+    if (retyped === null || Object.keys(retyped).length === 0) continue;
+    for (const attempt of state.steps[step.id]?.attempts ?? []) {
+      if (attempt.status !== "succeeded") continue;
+      let why: string | null = null;
+      for (const [name, type] of Object.entries(retyped)) {
+        const id = attempt.outputs[name];
+        if (id === undefined || step.outputs[name]?.kind !== "json") continue;
+        const issues = validate(type, (await store.artifacts.get(id)).value);
+        if (issues.length === 0) continue;
+        why = `output ${name} does not match schema ${type}: ` +
+          issues.map((x) => `${x.path}: ${x.message}`).join("; ");
+        break;
+      }
+      checks.set(`${step.id}#${attempt.attempt}`, why);
+    }
+  }
+  return checks;
 }
 
 /**
@@ -60,7 +103,8 @@ export interface SimulateStoredRunOptions {
  *
  * @param store The open store.
  * @param runId The run.
- * @param options The workflow to simulate, the recorded graph of a TS API run, the kinds.
+ * @param options The workflow to simulate, the recorded graph of a TS API run, how to read the
+ *   stored workflow, and the output validator.
  * @returns The report.
  * @throws {NotFoundError} When there is no such run.
  * @throws {UsageError} When the run was not started from a workflow, or a TS API run's graph is needed.
@@ -101,7 +145,10 @@ export async function simulateStoredRun(
   }
   const current = options.current?.graph ?? recorded;
   const sha256 = workflowHash(current.workflow);
-  const simulation = simulateRun(runId, events, { recorded, current });
+  const outputChecks = options.validate === undefined
+    ? undefined
+    : await checkRetypedOutputs(store, state, { recorded, current }, options.validate);
+  const simulation = simulateRun(runId, events, { recorded, current, outputChecks });
   return {
     run_id: runId,
     workflow: {

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { gateWorkChanges, stepWorkChanges } from "../graph/spec_changes.ts";
+import { gateWorkChanges, retypedOutputs, stepWorkChanges } from "../graph/spec_changes.ts";
 import { runEnd } from "./run_decider.ts";
 import { applyEvent, type RunEndStatus, type RunEvent } from "./run_events.ts";
 import {
@@ -69,7 +69,10 @@ function onAttemptStarted(walk: Walk, e: Extract<RunEvent, { type: "attempt_star
   }
   const before = walk.stepSpec(walk.wf.recorded, e.step);
   const changed = before === undefined ? ["the whole step"] : stepWorkChanges(before, spec);
-  if (changed.length > 0 && !walk.reported.has(e.step)) {
+  // Output types alone changed: the recorded outputs are re-validated in-process instead.
+  const revalidated = walk.wf.outputChecks !== undefined && before !== undefined &&
+    changed.length === 1 && changed[0] === "outputs" && retypedOutputs(before, spec) !== null;
+  if (changed.length > 0 && !revalidated && !walk.reported.has(e.step)) {
     walk.reported.add(e.step);
     walk.diverge({
       ...base,
@@ -214,6 +217,33 @@ function onRunFinished(walk: Walk, e: Extract<RunEvent, { type: "run_finished" }
   }
 }
 
+/**
+ * Re-judges a succeeded attempt whose recorded outputs were re-validated
+ * against new types: when they no longer match, the attempt would have
+ * failed at commit (as the run loop fails it, exit code 0), and the walk
+ * goes on from that failure.
+ */
+function onOutputsChecked(walk: Walk, e: Extract<RunEvent, { type: "attempt_finished" }>): void {
+  const why = walk.wf.outputChecks?.get(`${e.step}#${e.attempt}`);
+  if (why === undefined || why === null) return;
+  const attempt = walk.attemptOf(e.step, e.attempt);
+  if (attempt === undefined) return;
+  walk.decisions++;
+  attempt.status = "failed";
+  attempt.exit_code = 0;
+  attempt.message = why;
+  attempt.outputs = {};
+  const next = afterAttempt(walk, e.seq, e.step, e.attempt);
+  walk.diverge({
+    seq: e.seq,
+    kind: "outcome",
+    step: e.step,
+    attempt: e.attempt,
+    recorded: `attempt ${e.step}#${e.attempt} succeeds`,
+    simulated: `attempt ${e.step}#${e.attempt} fails: ${why}; then ${next.text}`,
+  }, next.ends);
+}
+
 /** Compares the decision an event records (if it records one), before it is folded. */
 function judge(walk: Walk, e: RunEvent): void {
   switch (e.type) {
@@ -257,6 +287,7 @@ export function simulateRun(
     judge(walk, e);
     applyEvent(walk.state, e);
     if (e.type === "gate_finished") onGateFinished(walk, e);
+    if (e.type === "attempt_finished" && e.status === "succeeded") onOutputsChecked(walk, e);
     if (e.type === "attempt_finished" && e.status !== "interrupted") walk.attempts++;
   }
   const recorded = walk.state.status === "running" || walk.state.status === "created"

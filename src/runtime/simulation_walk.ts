@@ -22,6 +22,7 @@ export type DecisionKind =
   | "gate"
   | "step_end"
   | "run_end"
+  | "outcome"
   | "unsimulable";
 
 /** One decision that would differ. */
@@ -46,6 +47,13 @@ export interface SimulationWorkflows {
   readonly recorded: WorkflowGraph;
   /** The workflow to simulate (the same, or an edited one). */
   readonly current: WorkflowGraph;
+  /**
+   * Recorded JSON outputs re-validated in-process against the types the
+   * simulated workflow declares for them (steps whose output types alone
+   * changed): by `step#attempt`, null when they match, else why not. Without
+   * it, such steps cannot be simulated.
+   */
+  readonly outputChecks?: ReadonlyMap<string, string | null>;
 }
 
 /** A decision in words, its comparison key, and the failure it ends the run with (or null). */
