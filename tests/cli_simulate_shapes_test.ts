@@ -129,3 +129,24 @@ Deno.test("simulate under the run's own workflow: a run killed mid-attempt, then
     await assertSimulatesClean(ws, run!.run_id, "succeeded");
   });
 });
+
+Deno.test("simulate serves an llm step's recorded replies: no provider is needed", async () => {
+  await withTempDir(async (ws) => {
+    await Deno.writeTextFile(
+      join(ws, "flow.yaml"),
+      "name: ask\nsteps:\n  - id: say\n    llm: { model: m, prompt: hi, output: o }\n" +
+        "    outputs: { o: { type: o.v1, path: o.txt } }\n",
+    );
+    const ran = await lily(["run", "start", "flow.yaml", "--json"], {
+      workspace: ws,
+      env: { LILY_LLM: "fake" },
+    });
+    assertEquals(ran.code, 0, ran.stderr);
+    const runId = JSON.parse(ran.stdout).run_id;
+    const out = await lily(["run", "replay", runId, "--simulate", "--json"], { workspace: ws });
+    assertEquals(out.code, 0, out.stdout);
+    const report = JSON.parse(out.stdout) as Report & { served: { llm_replies: number } };
+    assertEquals(report.divergences, []);
+    assertEquals(report.served.llm_replies, 1);
+  });
+});

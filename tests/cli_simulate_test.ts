@@ -106,7 +106,7 @@ Deno.test("simulate of an unchanged workflow: no decision differs, exit 0, nothi
     assertEquals(json.code, 0, json.stderr);
     assertEquals(report.differs, false);
     assertEquals(report.divergences, []);
-    assertEquals(report.served, { attempts: 4, gates: 3 });
+    assertEquals(report.served, { attempts: 4, llm_replies: 0, gates: 3 });
     assertEquals(report.end, { recorded: "succeeded", simulated: "succeeded" });
     assertEquals(report.workflow.source, "recorded");
     assertEquals(human.code, 0);

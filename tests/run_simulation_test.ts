@@ -143,7 +143,7 @@ Deno.test("simulate: the recorded workflow replays with no divergence", () => {
   const sim = simulateRun(RUN, twoRoutes(g), { recorded: g, current: g });
   assertEquals(sim.divergences, []);
   assertEquals(sim.end, { recorded: "succeeded", simulated: "succeeded" });
-  assertEquals(sim.served, { attempts: 4, gates: 3 });
+  assertEquals(sim.served, { attempts: 4, llm_replies: 0, gates: 3 });
   assert(sim.decisions >= 10, `${sim.decisions}`);
 });
 

@@ -44,7 +44,9 @@ export function simulationLines(r: SimulationReport): string[] {
     }`;
   const lines = [
     `Simulated run ${r.run_id} with ${workflow}: ${r.decisions} decisions compared; ` +
-    `${r.served.attempts} attempts and ${r.served.gates} gate verdicts served from the record; ` +
+    `${r.served.attempts} attempts${
+      r.served.llm_replies > 0 ? ` (${r.served.llm_replies} LLM replies)` : ""
+    } and ${r.served.gates} gate verdicts served from the record; ` +
     "no process ran",
   ];
   const end = `the run ends ${r.end.simulated ?? "unknown (it leaves the recorded path)"}` +

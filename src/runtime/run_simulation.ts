@@ -43,8 +43,15 @@ export type { DecisionKind, Divergence, SimulationWorkflows } from "./simulation
 export interface Simulation {
   /** How many recorded decisions were compared. */
   readonly decisions: number;
-  /** How many attempts and gate verdicts were served from the record. */
-  readonly served: { readonly attempts: number; readonly gates: number };
+  /**
+   * What was served from the record: attempts (their outputs, exit codes),
+   * the LLM replies of `llm` attempts among them, and gate verdicts.
+   */
+  readonly served: {
+    readonly attempts: number;
+    readonly llm_replies: number;
+    readonly gates: number;
+  };
   /** Every decision that differs, in journal order; the first is where the run would leave the record. */
   readonly divergences: readonly Divergence[];
   /**
@@ -288,7 +295,10 @@ export function simulateRun(
     applyEvent(walk.state, e);
     if (e.type === "gate_finished") onGateFinished(walk, e);
     if (e.type === "attempt_finished" && e.status === "succeeded") onOutputsChecked(walk, e);
-    if (e.type === "attempt_finished" && e.status !== "interrupted") walk.attempts++;
+    if (e.type === "attempt_finished" && e.status !== "interrupted") {
+      walk.attempts++;
+      walk.llmReplies += (e.exchanges ?? []).filter((x) => x.reply !== null).length;
+    }
   }
   const recorded = walk.state.status === "running" || walk.state.status === "created"
     ? null
@@ -296,7 +306,7 @@ export function simulateRun(
   const first = walk.divergences.length > 0;
   return {
     decisions: walk.decisions,
-    served: { attempts: walk.attempts, gates: walk.gates },
+    served: { attempts: walk.attempts, llm_replies: walk.llmReplies, gates: walk.gates },
     divergences: walk.divergences,
     end: {
       recorded,

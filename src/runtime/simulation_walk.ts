@@ -125,6 +125,7 @@ export class Walk {
   readonly divergences: Divergence[] = [];
   decisions = 0;
   attempts = 0;
+  llmReplies = 0;
   gates = 0;
   /** The failure the first divergence ends the run with, when it ends it. */
   firstEnds: string | null = null;
