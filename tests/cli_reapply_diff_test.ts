@@ -115,6 +115,8 @@ Deno.test("run diff of two runs differing in one input: the first divergent step
     const d = JSON.parse(out.stdout);
     assertEquals(d.error.code, "differs");
     assertEquals(d.workflow.same, true);
+    // Both runs' environment snapshots are compared (the same machine: no field differs).
+    assertEquals([d.environment_compared, d.environment], [true, []]);
     assertEquals(d.inputs.map((i: { name: string }) => i.name), ["src"]);
     assertEquals(d.first_divergence.step, "build");
     assertEquals(d.first_divergence.what, "input");
@@ -134,6 +136,7 @@ Deno.test("run diff of two runs differing in one input: the first divergent step
       /First divergence: step build input src \([0-9a-f]{12} → [0-9a-f]{12}\)/,
     );
     assertMatch(human.stdout, /build\s+succeeded\s+1\s+src\s+out\s+same/);
+    assertMatch(human.stdout, /Environment: the same/);
   });
 });
 

@@ -1,16 +1,25 @@
 /**
  * Gathers a run's {@linkcode RunFacts} from the store without writing: its
- * journal (each step's last attempt, its recorded inputs with their hashes,
- * its outputs and executor summary), the index (output and run-input
- * hashes) and its environment snapshot when it has one.
+ * records (`step_run_record.v1` of each step's last attempt: its executor
+ * summary with secrets redacted, its input and output hashes; and the run's
+ * `environment_snapshot.v1`), falling back to the journal for runs recorded
+ * before records existed (the inputs `attempt_started` recorded, the
+ * outputs and executor summary of `attempt_finished`, hashes from the
+ * index).
  *
  * @module
  */
 
 import { LilyError } from "../core/errors.ts";
 import type { HashedArtifact, RunFacts, StepFacts } from "../observe/run_facts.ts";
-import { flattenFacts } from "../observe/run_facts.ts";
+import { flattenFacts, withoutRunId } from "../observe/run_facts.ts";
 import { foldEvents, type InputRecord, type RunEvent } from "../runtime/run_events.ts";
+import {
+  readRunRecords,
+  type StoredEnvironmentSnapshot,
+  type StoredStepRunRecord,
+} from "../observe/run_records.ts";
+import type { ArtifactDigestV1 } from "../contracts/kernel_schemas.ts";
 import { checkRunJournal, lostJournalError } from "../runtime/run_journal_check.ts";
 import type { Store } from "../store/store.ts";
 
@@ -45,18 +54,18 @@ function attemptInputs(
   return out;
 }
 
-/** A run's environment snapshot, flattened, when its journal names one that can be read. */
-async function environmentOf(
-  store: Store,
-  events: readonly RunEvent[],
-): Promise<Record<string, unknown> | null> {
-  const start = events.find((e) => e.type === "run_started") as
-    | { readonly environment_snapshot?: string }
-    | undefined;
-  const id = start?.environment_snapshot;
-  if (id === undefined) return null;
-  const { value } = await store.artifacts.get(id);
-  return flattenFacts(value);
+/** A run's environment snapshot flattened, without its artifact id (which always differs). */
+function environmentOf(snapshot: StoredEnvironmentSnapshot | null): Record<string, unknown> | null {
+  if (snapshot === null) return null;
+  const { artifact_id: _id, ...facts } = snapshot;
+  return flattenFacts(facts);
+}
+
+/** Digests by name. */
+function digests(list: readonly ArtifactDigestV1[]): Record<string, HashedArtifact> {
+  return Object.fromEntries(
+    list.map((d) => [d.name, { artifact_id: d.artifact_id, sha256: d.sha256 }]),
+  );
 }
 
 /**
@@ -73,20 +82,31 @@ export async function readRunFacts(store: Store, runId: string): Promise<RunFact
   if (verdict.kind === "lost") throw lostJournalError(store, runId, verdict.evidence);
   const state = foldEvents(runId, events);
   const inputsOf = attemptInputs(events);
+  const records = await readRunRecords(store, state);
+  const recordOf = new Map<string, StoredStepRunRecord>(
+    records.records.map((r) => [r.record_id, r]),
+  );
   const steps: Record<string, StepFacts> = {};
   for (const [id, step] of Object.entries(state.steps)) {
     const last = step.attempts.at(-1);
-    const recorded = last ? inputsOf.get(`${id}#${last.attempt}`) ?? {} : {};
+    const record = last?.record ? recordOf.get(last.record) : undefined;
+    const journaled = last ? inputsOf.get(`${id}#${last.attempt}`) ?? {} : {};
+    const succeeded = step.status === "succeeded";
     steps[id] = {
       status: step.status,
       attempts: step.attempts.length,
       last_attempt: last?.attempt ?? null,
       cause: last?.cause ?? null,
-      inputs: Object.fromEntries(
-        Object.entries(recorded).map(([name, r]) => [name, { ...r }]),
-      ),
-      outputs: await hashedAll(store, step.status === "succeeded" ? step.outputs : {}),
-      executor: last?.executor ?? {},
+      inputs: record
+        ? digests(record.inputs)
+        : Object.fromEntries(Object.entries(journaled).map(([name, r]) => [name, { ...r }])),
+      outputs: record && succeeded
+        ? digests(record.outputs)
+        : await hashedAll(store, succeeded ? step.outputs : {}),
+      executor: withoutRunId(record ? record.executor : last?.executor ?? {}, runId) as Record<
+        string,
+        unknown
+      >,
     };
   }
   return {
@@ -96,6 +116,6 @@ export async function readRunFacts(store: Store, runId: string): Promise<RunFact
     inputs: await hashedAll(store, state.inputs),
     step_order: Object.keys(state.steps),
     steps,
-    environment: await environmentOf(store, events),
+    environment: environmentOf(records.environment_snapshot),
   };
 }

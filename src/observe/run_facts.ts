@@ -80,3 +80,24 @@ export function flattenFacts(value: unknown): Record<string, unknown> {
 }
 
 const WHEN_KEYS = new Set(["at", "captured_at", "timestamp", "taken_at"]);
+
+/**
+ * A value with every occurrence of a run's own id in its strings replaced by
+ * `<run_id>`: an executor summary names its run (`LILY_RUN_ID`, the
+ * attempt's dirs under `runs/<run_id>/tmp/`), which differs between any two
+ * runs and says nothing about how they differ.
+ *
+ * @param value A JSON value.
+ * @param runId The run's id.
+ * @returns The value with the id replaced.
+ */
+export function withoutRunId(value: unknown, runId: string): unknown {
+  if (typeof value === "string") return value.replaceAll(runId, "<run_id>");
+  if (Array.isArray(value)) return value.map((v) => withoutRunId(v, runId));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, withoutRunId(v, runId)]),
+    );
+  }
+  return value;
+}
