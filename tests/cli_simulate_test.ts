@@ -232,3 +232,34 @@ steps:
     );
   });
 });
+
+Deno.test("simulate serves a cache hit, and names a hit the workflow no longer allows", async () => {
+  await withTempDir(async (ws) => {
+    const flow = (cache: boolean) =>
+      `name: cached
+steps:
+  - id: make
+    shell: echo made > "$LILY_OUTPUT_DIR/m.txt"
+    outputs: { m: { type: note.v1, path: m.txt } }${cache ? "\n    cache: true" : ""}
+`;
+    await Deno.writeTextFile(join(ws, "flow.yaml"), flow(true));
+    for (let i = 0; i < 2; i++) {
+      assertEquals((await lily(["run", "start", "flow.yaml"], { workspace: ws })).code, 0);
+    }
+    const runs = await lilyJson<{ run_id: string }[]>(["run", "list"], ws);
+    const second = runs[1]!.run_id;
+    const journal = await Deno.readTextFile(join(ws, ".iris", "runs", second, "events.jsonl"));
+    assertMatch(journal, /"cause":"cached"/);
+    const same = await simulate(ws, second);
+    assertEquals(same.json.code, 0, same.json.stdout);
+    await Deno.writeTextFile(join(ws, "nocache.yaml"), flow(false));
+    const { json, report } = await simulate(ws, second, "nocache.yaml");
+    assertEquals(json.code, 1);
+    assertEquals(report.first_divergence?.kind, "start");
+    assertEquals(report.first_divergence?.recorded, "start make attempt 1 (cached)");
+    assertEquals(
+      report.first_divergence?.simulated,
+      "start make attempt 1 (first): the step does not use the cache",
+    );
+  });
+});

@@ -2,7 +2,8 @@
  * `runs.reapply` (`lily run replay <run_id> --reapply`): runs every step of
  * a run that ended again, in a new run started from the original's stored
  * workflow and the same run-input artifacts (the manifest's `reapply_of`
- * names the original), then compares each step's output hashes with the
+ * names the original; the step cache is bypassed, as with `--no-cache`),
+ * then compares each step's output hashes with the
  * original's (`observe/output_drift.ts`). The original is not touched.
  *
  * @module
@@ -101,6 +102,8 @@ export async function reapplyRun(
     producer: options.producer,
     sandbox: original.sandbox !== "none",
     reapplyOf: runId,
+    // Every step runs again: a cache hit would reuse the very outputs being compared.
+    noCache: true,
   });
   const drift = outputDrifts(
     await readRunFacts(store, runId),

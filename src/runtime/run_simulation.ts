@@ -25,7 +25,8 @@
 
 import { gateWorkChanges, retypedOutputs, stepWorkChanges } from "../graph/spec_changes.ts";
 import { runEnd } from "./run_decider.ts";
-import { applyEvent, type RunEndStatus, type RunEvent } from "./run_events.ts";
+import { cacheLookup } from "./cache_decider.ts";
+import { applyEvent, type AttemptCause, type RunEndStatus, type RunEvent } from "./run_events.ts";
 import {
   afterAttempt,
   blockedBefore,
@@ -93,11 +94,25 @@ function onAttemptStarted(walk: Walk, e: Extract<RunEvent, { type: "attempt_star
     walk.diverge({ ...base, kind: "start", simulated: start });
     return;
   }
-  if (start.attempt !== e.attempt || (e.cause !== undefined && start.cause !== e.cause)) {
+  // A recorded cache hit is served when the cache rule would look the key up (the lookup's answer
+  // is the record's); a miss was recorded with the cause the decider gives.
+  const lookup = e.cause === "cached"
+    ? cacheLookup({
+      enabled: spec.cache === true,
+      noCache: walk.state.no_cache === true,
+      attempt: start.attempt,
+      cause: start.cause as AttemptCause,
+    })
+    : null;
+  const cause = lookup?.kind === "look_up" ? "cached" : start.cause;
+  if (start.attempt !== e.attempt || (e.cause !== undefined && cause !== e.cause)) {
+    const why = lookup === null || lookup.kind === "look_up"
+      ? ""
+      : `: ${lookup.kind === "off" ? "the step does not use the cache" : lookup.reason}`;
     walk.diverge({
       ...base,
       kind: "start",
-      simulated: `start ${e.step} attempt ${start.attempt} (${start.cause})`,
+      simulated: `start ${e.step} attempt ${start.attempt} (${start.cause})${why}`,
     });
   }
 }
