@@ -60,6 +60,7 @@ Deno.test("plan: a payload shared with a kept run stays, pinned artifacts and ru
     row("new", "n1", "shared"),
     row("older", "x1", "gone"),
     { ...row("old", "o4", "record"), artifact_type: "gate_result.v1" },
+    row("old", "o5", "named"),
   ];
   const plan = planGc({
     now: NOW,
@@ -68,7 +69,7 @@ Deno.test("plan: a payload shared with a kept run stays, pinned artifacts and ru
     rows,
     collected: new Set(["x1"]),
     pinned: new Set(["o3"]),
-    contents: ["gone", "pinned", "shared", "stray", "unique"].map((sha256) => ({
+    contents: ["gone", "named", "pinned", "shared", "stray", "unique"].map((sha256) => ({
       sha256,
       size: 2,
     })),
@@ -80,10 +81,12 @@ Deno.test("plan: a payload shared with a kept run stays, pinned artifacts and ru
       "new/artifacts/crashed/",
     ],
     leftovers: ["/cas/tmp/1.tmp"],
+    references: [{ run_id: "new", artifact_id: "o5" }, { run_id: "old", artifact_id: "o2" }],
   });
   assertEquals(plan.runs, ["older", "old"]);
   assertEquals(plan.artifacts, ["o1", "o2"]);
   assertEquals(plan.pinned_kept, ["o3"]);
+  assertEquals(plan.referenced_kept, ["o5"]);
   assertEquals(plan.keys, [
     "old/artifacts/o1/payload.txt",
     "old/artifacts/o2/payload.txt",

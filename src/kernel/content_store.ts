@@ -22,7 +22,15 @@ import { readJournal } from "../runtime/run_journal.ts";
 import { journalArtifactRefs } from "../runtime/run_journal_check.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { ArtifactPin, GcRecord } from "../store/retention.ts";
-import { type GcFacts, type GcPlan, type GcRun, type GcSelection, planGc } from "./gc_plan.ts";
+import { runReferences } from "./gc_references.ts";
+import {
+  type ArtifactReference,
+  type GcFacts,
+  type GcPlan,
+  type GcRun,
+  type GcSelection,
+  planGc,
+} from "./gc_plan.ts";
 
 /** The longest pin reason, in characters. */
 const MAX_REASON = 1000;
@@ -242,8 +250,10 @@ async function gather(
 ): Promise<GcFacts> {
   const runs: GcRun[] = [];
   const keys: string[] = [];
+  const references: ArtifactReference[] = [];
   for (const listing of await store.runs.list()) {
     keys.push(...await store.blobs.keys(`${listing.run_id}/artifacts`));
+    references.push(...await runReferences(store, listing.run_id));
     // A run whose manifest is unreadable is never selected; its keys are kept by its rows.
     if (!("manifest" in listing)) continue;
     const manifest = listing.manifest;
@@ -267,6 +277,7 @@ async function gather(
     contents: await store.blobs.contents(),
     keys,
     leftovers: await store.blobs.leftovers(),
+    references,
   };
 }
 

@@ -16,7 +16,10 @@
  *   (provenance still knows its hash); its path (key) is removed.
  * - An artifact of a selected run that a kept run's artifact names as an
  *   input (an `@ARTIFACT_ID` input, a step run record of a cached attempt
- *   that reused it) is kept too: a kept run still reads it.
+ *   that reused it), or that a run not selected names itself (an
+ *   `@ARTIFACT_ID` source of its workflow, a step that has not started yet
+ *   included; a run input; an attempt's input), is kept too: that run may
+ *   still read it (go on, resume, rerun).
  * - A payload is removed when no artifact that is not collected (pinned
  *   ones included) has its hash: dedup means a payload can be shared by a
  *   collected and a kept run, and then it stays.
@@ -94,6 +97,16 @@ export interface GcFacts {
   readonly keys: readonly string[];
   /** Temp files of interrupted puts. */
   readonly leftovers: readonly string[];
+  /** The artifacts each run names as inputs (its workflow's `@ARTIFACT_ID` sources, run and attempt inputs). */
+  readonly references: readonly ArtifactReference[];
+}
+
+/** A run naming an artifact it reads (or may read) as an input. */
+export interface ArtifactReference {
+  /** The run naming it. */
+  readonly run_id: string;
+  /** The artifact. */
+  readonly artifact_id: string;
 }
 
 /** What gc removes. */
@@ -104,7 +117,7 @@ export interface GcPlan {
   readonly artifacts: string[];
   /** Pinned artifacts of selected runs, kept. */
   readonly pinned_kept: string[];
-  /** Artifacts of selected runs kept because a kept run's artifact names them as inputs. */
+  /** Artifacts of selected runs kept because a kept run still reads them. */
   readonly referenced_kept: string[];
   /** The keys to remove. */
   readonly keys: string[];
@@ -154,9 +167,12 @@ export function planGc(facts: GcFacts): GcPlan {
   const runs = selectRuns(facts.runs, facts.selection, facts.now);
   const selected = new Set(runs);
   const referenced = new Set(
-    facts.rows
-      .filter((row) => !selected.has(row.run_id) && !facts.collected.has(row.artifact_id))
-      .flatMap((row) => row.input_artifact_refs),
+    [
+      ...facts.rows
+        .filter((row) => !selected.has(row.run_id) && !facts.collected.has(row.artifact_id))
+        .flatMap((row) => row.input_artifact_refs),
+      ...facts.references.filter((r) => !selected.has(r.run_id)).map((r) => r.artifact_id),
+    ],
   );
   const artifacts: string[] = [];
   const pinnedKept: string[] = [];
