@@ -37,16 +37,22 @@ function mib(bytes: number): string {
 
 function gcLines(report: GcReport): string[] {
   const verb = report.dry_run ? "would be removed" : "removed";
+  const collected = new Set(report.artifacts);
+  // Keys are `<run_id>/artifacts/<artifact_id>/<name>`; those of no collected artifact are a crash's.
+  const interrupted = report.keys.filter((key) => !collected.has(key.split("/")[2] ?? ""));
+  const paths = interrupted.length === 1 ? "path" : "paths";
   return [
     ...report.runs.map((id) => `run ${id}: payloads collected`),
     ...report.pinned_kept.map((id) => `artifact ${id}: pinned, kept`),
     ...report.referenced_kept.map((id) => `artifact ${id}: read by a kept run, kept`),
     ...report.payloads.map((p) => `payload ${p.sha256} (${p.size} bytes): ${verb}`),
+    ...interrupted.map((key) => `path ${key}: ${verb} (interrupted put)`),
     ...report.leftovers.map((path) => `leftover ${path}: ${verb}`),
     `${report.dry_run ? "Dry run: nothing changed. " : ""}` +
     `${report.runs.length} runs selected, ${report.artifacts.length} artifacts collected, ` +
     `${report.payloads.length} payloads ${verb} (${mib(report.bytes_freed)}), ` +
     `${report.shared_kept} kept as shared with kept artifacts, ` +
+    `${interrupted.length} ${paths} of interrupted puts ${verb}, ` +
     `${report.pinned_kept.length} pinned kept, ${report.referenced_kept.length} read by kept runs` +
     (report.gc_id ? ` (gc ${report.gc_id})` : ""),
   ];
