@@ -7,6 +7,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import type { Redactor } from "../core/redaction.ts";
 import type { Store } from "../store/store.ts";
 import {
   type AttemptState,
@@ -43,6 +44,8 @@ export interface ApproveGateOptions {
    * @default {systemClock}
    */
   readonly clock?: Clock;
+  /** The run's redactor, applied to the reason (a secret a person types is stored redacted). */
+  readonly redactor?: Redactor;
 }
 
 /** What a decision on a human gate recorded (`kernel.runs.approve`, `lily approve`). */
@@ -176,6 +179,7 @@ export async function approveGate(
     if (found === undefined) throw await notWaiting(store, current, gateId);
     const { stepId, attempt } = found;
     const status = options.reject ? "fail" : "pass";
+    const reason = options.reason ?? (options.reject ? "rejected" : "approved");
     const by = options.by ?? "human";
     const waited = events.findLast((e) =>
       e.type === "gate_waiting" && e.gate_id === gateId && e.step === stepId
@@ -188,7 +192,7 @@ export async function approveGate(
       attempt: attempt.attempt,
       status,
       required,
-      reasons: [options.reason ?? (options.reject ? "rejected" : "approved")],
+      reasons: [options.redactor ? options.redactor.text(reason) : reason],
       exit_code: null,
       duration_ms: waitedSince ? Math.max(0, clock.now().getTime() - Date.parse(waitedSince)) : 0,
       stdout_artifact_id: null,

@@ -23,6 +23,7 @@ import { journalArtifactRefs } from "../runtime/run_journal_check.ts";
 import type { ArtifactRef } from "../store/artifact_ref.ts";
 import type { ArtifactPin, GcRecord } from "../store/retention.ts";
 import { runReferences } from "./gc_references.ts";
+import { storedRunRedactor } from "./run_redaction.ts";
 import {
   type ArtifactReference,
   type GcFacts,
@@ -119,6 +120,8 @@ export interface ContentDeps {
   actor(): string;
   /** Makes the gc id. */
   newId(): string;
+  /** The kernel's environment (a pin's reason is redacted with its run's secrets). */
+  kernelEnv(): Readonly<Record<string, string>>;
 }
 
 /**
@@ -147,9 +150,10 @@ export function contentOperations(deps: ContentDeps): ContentOperations {
             `(gc ${collected.gc_id} at ${collected.collected_at})`,
         );
       }
+      const redactor = await storedRunRedactor(store, ref.run_id, deps.kernelEnv());
       const pin: ArtifactPin = {
         artifact_id: artifactId,
-        reason,
+        reason: reason === null ? null : redactor.text(reason),
         pinned_by: deps.actor(),
         pinned_at: deps.clock.now().toISOString(),
       };

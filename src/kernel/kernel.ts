@@ -53,6 +53,7 @@ import {
 } from "../graph/executor_kind.ts";
 import { createGateEvaluator } from "../gates/gate_evaluator.ts";
 import { approveGate } from "../gates/human_gate.ts";
+import { storedRunRedactor } from "./run_redaction.ts";
 import { defaultExecutors, type ExecutorRegistry } from "../runtime/executors/executor_registry.ts";
 import type { LlmProvider } from "../runtime/executors/llm_provider.ts";
 import {
@@ -359,6 +360,7 @@ function runOperations(deps: KernelDeps): RunOperations {
         reason: options.reason,
         by: options.by ?? actor(),
         clock: deps.clock,
+        redactor: await storedRunRedactor(store, runId, deps.env.toObject()),
       });
       if (tracing(deps)) await traceGateDecision(store, runId);
       return decision;
@@ -508,6 +510,7 @@ export function createKernel(options: KernelOptions): Kernel {
       clock: deps.clock,
       actor: () => actorId(deps.env),
       newId: () => crypto.randomUUID(),
+      kernelEnv: () => deps.env.toObject(),
     }),
     packs: packQueries(deps.packs),
     init: async (init = {}) =>

@@ -26,6 +26,7 @@ import {
 import type { RunEventBody, RunState } from "../runtime/run_events.ts";
 import { executeRun, type ExecuteRunOptions } from "../runtime/run_loop.ts";
 import { foldEvents } from "../runtime/run_events.ts";
+import { runRedactor } from "../runtime/run_secrets.ts";
 import { withRunSession } from "../runtime/run_session.ts";
 import { loadRunWorkflow, readRunState } from "../runtime/run_starter.ts";
 import { exportRunState } from "../runtime/run_state_file.ts";
@@ -267,7 +268,7 @@ export async function replaceArtifact(
     const record = await store.artifacts.putJson(runId, {
       original_artifact_id: artifactId,
       replacement_artifact_id: replacement.artifact_id,
-      reason: options.reason,
+      reason: runRedactor(graph, options.loop.kernelEnv).text(options.reason),
       replaced_at: options.clock.now().toISOString(),
       replaced_by: options.by,
       run_id: runId,
