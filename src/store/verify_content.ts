@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import { sha256File } from "../core/canonical_json.ts";
 import type { FsBlobStore } from "./fs/fs_blob_store.ts";
+import { isPayloadName } from "./fs/fs_content_store.ts";
 
 /** Hashes files, once per inode. */
 export class InodeHasher {
@@ -119,9 +120,15 @@ export async function checkContentStore(
   }
   try {
     for await (const entry of Deno.readDir(blobs.content.dir)) {
-      if (entry.name === ".lock" || entry.name === "tmp" || /^[0-9a-f]{2}$/.test(entry.name)) {
+      if (entry.isDirectory && /^[0-9a-f]{2}$/.test(entry.name)) {
+        for await (const inner of Deno.readDir(join(blobs.content.dir, entry.name))) {
+          if (isPayloadName(entry.name, inner)) continue;
+          const path = join(blobs.content.dir, entry.name, inner.name);
+          add("stray_entry", path, "entry the content store did not write");
+        }
         continue;
       }
+      if (entry.name === ".lock" || entry.name === "tmp") continue;
       add(
         "stray_entry",
         join(blobs.content.dir, entry.name),

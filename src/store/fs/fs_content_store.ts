@@ -158,15 +158,16 @@ export class FsContentStore {
   /**
    * Lists every payload, in hash order.
    *
-   * @returns Hash and size of each (entries whose name is no hash are left
-   * out; verification reports them).
+   * @returns Hash and size of each (entries whose name is no hash, or a
+   * hash filed under another's directory, are left out; verification
+   * reports them).
    */
   async list(): Promise<ContentInfo[]> {
     const out: ContentInfo[] = [];
     for (const shard of await entries(this.#dir)) {
       if (!shard.isDirectory || !SHARD.test(shard.name)) continue;
       for (const entry of await entries(join(this.#dir, shard.name))) {
-        if (!entry.isFile || !SHA256.test(entry.name)) continue;
+        if (!isPayloadName(shard.name, entry)) continue;
         const info = await Deno.lstat(join(this.#dir, shard.name, entry.name));
         out.push({ sha256: entry.name, size: info.size });
       }
@@ -208,6 +209,18 @@ export class FsContentStore {
   async removeLeftover(path: string): Promise<void> {
     await removeFile(path);
   }
+}
+
+/**
+ * Whether an entry of the directory `cas/<shard>/` is a payload: a file named
+ * by a sha256 that begins with `<shard>`.
+ *
+ * @param shard The directory's name (two hex digits).
+ * @param entry The entry.
+ * @returns `true` for a payload.
+ */
+export function isPayloadName(shard: string, entry: Deno.DirEntry): boolean {
+  return entry.isFile && SHA256.test(entry.name) && entry.name.startsWith(shard);
 }
 
 async function removeFile(path: string): Promise<void> {
