@@ -23,8 +23,8 @@ const AT_UUID = /@([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})
  * @param store The open store.
  * @param runId The run.
  * @returns One reference per named artifact (ids lower-cased).
- * @throws {IntegrityError} When the run's journal or workflow cannot be read
- * (gc then cannot know what the run still needs).
+ * @throws {IntegrityError} When the run's journal cannot be read (gc then
+ * cannot know what the run still needs).
  */
 export async function runReferences(
   store: ContractStore,
@@ -36,9 +36,7 @@ export async function runReferences(
     for (const e of events) {
       if (e.type === "run_started") {
         for (const id of Object.values(e.inputs)) named.add(id);
-        const ref = await store.artifacts.ref(e.workflow_ref);
-        const text = new TextDecoder().decode((await store.artifacts.readBytes(ref)).bytes);
-        for (const m of text.matchAll(AT_UUID)) named.add(m[1].toLowerCase());
+        for (const id of await workflowSources(store, e.workflow_ref)) named.add(id);
       } else if (e.type === "attempt_started") {
         for (const input of Object.values(e.inputs ?? {})) named.add(input.artifact_id);
       } else if (e.type === "artifact_replaced") named.add(e.replacement);
@@ -46,10 +44,26 @@ export async function runReferences(
   } catch (err) {
     if (!(err instanceof LilyError)) throw err;
     throw new IntegrityError(
-      `Cannot gc: the inputs run ${runId} names cannot be read (${err.message}); ` +
+      `Cannot gc: the journal of run ${runId}, which names the inputs it reads, cannot be read (${err.message}); ` +
         "run lily verify and repair the run first",
       { cause: err },
     );
   }
   return [...named].map((artifact_id) => ({ run_id: runId, artifact_id }));
+}
+
+/**
+ * The `@<uuid>` sources a stored workflow names; none when it is damaged or
+ * gone (`lily verify` reports that): such a run can neither go on nor be
+ * resumed or rerun, so it reads no more inputs.
+ */
+async function workflowSources(store: ContractStore, workflowRef: string): Promise<string[]> {
+  try {
+    const ref = await store.artifacts.ref(workflowRef);
+    const text = new TextDecoder().decode((await store.artifacts.readBytes(ref)).bytes);
+    return [...text.matchAll(AT_UUID)].map((m) => m[1].toLowerCase());
+  } catch (err) {
+    if (err instanceof LilyError) return [];
+    throw err;
+  }
 }
