@@ -61,7 +61,7 @@ async function workflowSources(store: ContractStore, workflowRef: string): Promi
   try {
     const ref = await store.artifacts.ref(workflowRef);
     const text = new TextDecoder().decode((await store.artifacts.readBytes(ref)).bytes);
-    return [...text.matchAll(AT_UUID)].map((m) => m[1].toLowerCase());
+    return [...text.matchAll(AT_UUID)].map((m) => m[0].slice(1).toLowerCase());
   } catch (err) {
     if (err instanceof LilyError) return [];
     throw err;
