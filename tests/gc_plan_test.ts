@@ -128,6 +128,7 @@ Deno.test("plan: an artifact of a selected run that a kept run reads (an @ID inp
     })),
     keys: [],
     leftovers: [],
+    references: [],
   });
   assertEquals(plan.artifacts, ["o3"]);
   assertEquals(plan.referenced_kept, ["o1", "o2"]);
