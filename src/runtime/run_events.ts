@@ -6,6 +6,7 @@
  */
 
 import { IntegrityError } from "../core/errors.ts";
+import type { AttemptCauseV1 } from "../contracts/kernel_schemas.ts";
 import type { Durability } from "./durability.ts";
 import type { LlmUsage } from "./executors/executor.ts";
 
@@ -29,14 +30,7 @@ export type GateStatus = "pass" | "fail" | "error" | "skipped" | "cancelled";
  * that reset it; `cached`: the step cache held a result for the same key,
  * reused without running anything.
  */
-export type AttemptCause =
-  | "first"
-  | "retry"
-  | "resume"
-  | "route"
-  | "rerun"
-  | "replace"
-  | "cached";
+export type AttemptCause = AttemptCauseV1;
 
 /** What a person's replay request reset a step for: a rerun or a replaced artifact. */
 export type ResetCause = "rerun" | "replace";
