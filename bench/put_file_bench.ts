@@ -59,8 +59,9 @@ function checkHash(side: string, actual: string, expected: string): void {
 }
 
 /**
- * Measures `putFile` with copy and with move of one large file (200 MB, or
- * 20 MB when quick) and their floors, alternating sides over three tries.
+ * Measures `putFile` with copy and with move of a large file (200 MB, or
+ * 20 MB when quick, new random bytes each try) and their floors, alternating
+ * sides over three tries.
  *
  * @param ctx The bench context.
  * @returns Two figures in ms: copy (target ratio at most 1.2) and move (no target).
@@ -68,31 +69,44 @@ function checkHash(side: string, actual: string, expected: string): void {
 export async function benchPutFile(ctx: BenchContext): Promise<Figure[]> {
   const sizeMb = ctx.quick ? 20 : 200;
   return await withTempDir(async (dir) => {
-    const source = join(dir, "source.bin");
-    await writeSourceFile(source, sizeMb * MB);
-    const expected = await sha256sum(source);
+    // Each try writes new random payloads (untimed), so no put meets one the
+    // content store already holds: a duplicate would only be linked.
+    const copySource = join(dir, "copy.bin");
+    const moveOriginal = join(dir, "move_original.bin");
+    const moveSource = join(dir, "move.bin");
+    const expected = { copy: "", move: "" };
+    const freshPayloads = async () => {
+      for (const path of [copySource, moveOriginal]) await Deno.remove(path).catch(() => {});
+      await writeSourceFile(copySource, sizeMb * MB);
+      await writeSourceFile(moveOriginal, sizeMb * MB);
+      expected.copy = await sha256sum(copySource);
+      expected.move = await sha256sum(moveOriginal);
+    };
     const store = await openStore(join(dir, "workspace"));
     try {
       const { manifest, path: runRoot } = await store.runs.create();
       const runId = manifest.run_id;
       const floorDest = join(dir, "floor.bin");
-      const moveSource = join(dir, "move.bin");
-      const prepareMove = () => Deno.copyFile(source, moveSource);
+      const prepareMove = () => Deno.copyFile(moveOriginal, moveSource);
       const lilyPut = async (from: string, move: boolean) => {
         const ref = await store.artifacts.putFile(runId, from, { type: "blob.v1", move });
-        checkHash(`putFile ${move ? "move" : "copy"}`, ref.sha256, expected);
+        checkHash(
+          `putFile ${move ? "move" : "copy"}`,
+          ref.sha256,
+          move ? expected.move : expected.copy,
+        );
         return dirname(join(runRoot, ref.rel_path));
       };
-      const floorHash = async (tool: string) => {
-        checkHash(`${tool} + sha256sum`, await sha256sum(floorDest), expected);
+      const floorHash = async (tool: string, hash: string) => {
+        checkHash(`${tool} + sha256sum`, await sha256sum(floorDest), hash);
         return floorDest;
       };
       const sides: Record<SideName, Side> = {
-        copyLily: { run: () => lilyPut(source, false) },
+        copyLily: { run: () => lilyPut(copySource, false) },
         copyFloor: {
           run: async () => {
-            await runTool("cp", [source, floorDest]);
-            return await floorHash("cp");
+            await runTool("cp", [copySource, floorDest]);
+            return await floorHash("cp", expected.copy);
           },
         },
         moveLily: { prepare: prepareMove, run: () => lilyPut(moveSource, true) },
@@ -100,7 +114,7 @@ export async function benchPutFile(ctx: BenchContext): Promise<Figure[]> {
           prepare: prepareMove,
           run: async () => {
             await runTool("mv", [moveSource, floorDest]);
-            return await floorHash("mv");
+            return await floorHash("mv", expected.move);
           },
         },
       };
@@ -111,6 +125,7 @@ export async function benchPutFile(ctx: BenchContext): Promise<Figure[]> {
         moveFloor: Infinity,
       };
       for (let i = 0; i < TRIES; i++) {
+        await freshPayloads();
         const order: SideName[] = i % 2 === 0
           ? ["copyLily", "copyFloor", "moveLily", "moveFloor"]
           : ["copyFloor", "copyLily", "moveFloor", "moveLily"];
