@@ -127,7 +127,11 @@ export type {
   StoredStepRunRecord,
 } from "./src/observe/run_records.ts";
 export type { ProvenanceOptions } from "./src/kernel/provenance.ts";
-export type { EnvironmentFacts, ProvenanceDirection } from "./src/observe/provenance_facts.ts";
+export type {
+  AttemptSummary,
+  EnvironmentFacts,
+  ProvenanceDirection,
+} from "./src/observe/provenance_facts.ts";
 export type {
   ProvenanceEdge,
   ProvenanceGate,

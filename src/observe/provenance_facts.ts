@@ -17,13 +17,13 @@ export type ProvenanceDirection = "up" | "down" | "both";
 /** The directions, in a fixed order (`up`: ancestors, `down`: descendants). */
 export const PROVENANCE_DIRECTIONS: readonly ProvenanceDirection[] = ["up", "down", "both"];
 
-/** One attempt of a step, as its run's journal records it. */
-export interface AttemptFacts {
+/** What provenance shows of any attempt: which one it was, why it started and how it ended. */
+export interface AttemptSummary {
   /** The step id. */
   readonly step: string;
   /** The attempt number, from 1. */
   readonly attempt: number;
-  /** Why it started (`null` in journals older than causes). */
+  /** Why it started (`first`, `retry`, `resume`, `route`, `rerun`, `replace`, `cached`), or `null` in journals older than causes. */
   readonly cause: string | null;
   /** The attempt of the same step it superseded (a rerun or a replacement), or `null`. */
   readonly supersedes: number | null;
@@ -37,6 +37,10 @@ export interface AttemptFacts {
   readonly ended_at: string | null;
   /** Its process's exit code, when it had one. */
   readonly exit_code: number | null;
+}
+
+/** One attempt of a step, as its run's journal records it. */
+export interface AttemptFacts extends AttemptSummary {
   /** What it read, by input name: artifact id and sha256 at the time (`attempt_started`). */
   readonly inputs: Readonly<Record<string, InputRecord>>;
   /** What it committed, by output name (`attempt_finished`). */

@@ -14,6 +14,7 @@
 
 import type {
   AttemptFacts,
+  AttemptSummary,
   EnvironmentFacts,
   LineageEdge,
   ProvenanceDirection,
@@ -69,25 +70,7 @@ export interface ProvenanceGate {
 }
 
 /** The attempt that produced an artifact. */
-export interface ProvenanceProducer {
-  /** The step id. */
-  readonly step: string;
-  /** The attempt number. */
-  readonly attempt: number;
-  /** Why it started (`first`, `retry`, `resume`, `route`, `rerun`, `replace`), or `null` when not recorded. */
-  readonly cause: string | null;
-  /** The attempt of the same step whose result it superseded (a rerun or a replacement), or `null`. */
-  readonly supersedes: number | null;
-  /** Its `step_run_record.v1` artifact, or `null` when it has none yet. */
-  readonly record_id: string | null;
-  /** How it ended. */
-  readonly status: string;
-  /** When it started (ISO-8601). */
-  readonly started_at: string;
-  /** When it ended (ISO-8601). */
-  readonly ended_at: string | null;
-  /** Its exit code, when it had a process. */
-  readonly exit_code: number | null;
+export interface ProvenanceProducer extends AttemptSummary {
   /** What it read. */
   readonly inputs: readonly ProvenanceInput[];
   /** The output name it committed this artifact under. */
